@@ -1,0 +1,159 @@
+"""Platform settings: where data lives and which networks exist.
+
+Everything comes from the environment (and an optional YAML file it points to), never from
+code edits:
+
+- ``ANALYTICS_HOME``: working folder of the embedded default (default ``./.analytics``).
+- ``ANALYTICS_CLICKHOUSE_DSN``: warehouse DSN; default ``chdb:///$ANALYTICS_HOME/chdb``
+  (embedded chDB). A server URL such as ``https://user:pw@host:8443/`` is passed through
+  unchanged to clickhouse-connect.
+- ``ANALYTICS_LAKE_URL``: Parquet lake root; default ``$ANALYTICS_HOME/lake``; ``s3://bucket/prefix``
+  for S3 (with ``AWS_ENDPOINT_URL`` for MinIO or moto).
+- ``ANALYTICS_CONFIG``: YAML file with the networks; default ``$ANALYTICS_HOME/config.yaml``
+  when it exists, else a single ``torus`` network.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+DEFAULT_ADDRESS_PATTERN = r"^0x[0-9a-f]{40}$"
+
+
+def validate_identifier(value: str, what: str = "identifier") -> str:
+    """Return ``value`` if it is a safe SQL identifier (lower snake case), else raise."""
+    if not isinstance(value, str) or not IDENTIFIER.match(value):
+        raise ValueError(
+            f"invalid {what} {value!r}: expected lower-case letters, digits and '_', "
+            "starting with a letter"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """Where a network's raw transfers come from.
+
+    ``kind='files'``: ``path`` is a local path or ``s3://`` glob of Parquet/CSV files.
+    ``kind='clickhouse'``: ``table`` (``db.table``) on the warehouse, or on ``dsn_env`` (the name
+    of an environment variable that holds another ClickHouse DSN).
+    """
+
+    kind: str = "files"
+    path: str | None = None
+    table: str | None = None
+    dsn_env: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("files", "clickhouse"):
+            raise ValueError(f"source.kind: unknown source kind {self.kind!r}")
+        if self.kind == "files" and not self.path:
+            raise ValueError("source.path: required when source.kind is 'files'")
+        if self.kind == "clickhouse":
+            if not self.table:
+                raise ValueError("source.table: required when source.kind is 'clickhouse'")
+            for part in self.table.split("."):
+                validate_identifier(part, "source.table")
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """One chain (network): its partitions, sources, windows and detection limits."""
+
+    name: str
+    start_date: date
+    end_date: date | None = None
+    source: SourceConfig | None = None
+    address_pattern: str = DEFAULT_ADDRESS_PATTERN
+    windows: tuple[int, ...] = (7, 30, 90)
+    pattern_span_days: int = 3
+    schedule_cron: str = "30 0 * * *"
+
+    def __post_init__(self) -> None:
+        validate_identifier(self.name, "network name")
+        if not self.windows or any(w < 1 for w in self.windows):
+            raise ValueError(f"windows: expected positive day counts, got {self.windows!r}")
+        if self.pattern_span_days < 1:
+            raise ValueError(f"pattern_span_days: must be >= 1, got {self.pattern_span_days}")
+        re.compile(self.address_pattern)
+
+    @property
+    def max_window(self) -> int:
+        return max(self.windows)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings of one deployment."""
+
+    home: Path
+    clickhouse_dsn: str
+    lake_url: str
+    networks: tuple[NetworkConfig, ...]
+    labels_path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster_home"
+
+    def network(self, name: str) -> NetworkConfig:
+        for net in self.networks:
+            if net.name == name:
+                return net
+        raise KeyError(f"network: unknown network {name!r}")
+
+
+def _parse_network(name: str, raw: dict[str, Any]) -> NetworkConfig:
+    source = raw.get("source")
+    return NetworkConfig(
+        name=name,
+        start_date=_as_date(raw.get("start_date", "2026-01-01"), f"{name}.start_date"),
+        end_date=_as_date(raw["end_date"], f"{name}.end_date") if raw.get("end_date") else None,
+        source=SourceConfig(**source) if source else None,
+        address_pattern=raw.get("address_pattern", DEFAULT_ADDRESS_PATTERN),
+        windows=tuple(int(w) for w in raw.get("windows", (7, 30, 90))),
+        pattern_span_days=int(raw.get("pattern_span_days", 3)),
+        schedule_cron=raw.get("schedule_cron", "30 0 * * *"),
+    )
+
+
+def _as_date(value: Any, what: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ValueError(f"{what}: expected YYYY-MM-DD, got {value!r}") from exc
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read settings from the environment (``env`` overrides ``os.environ`` for tests)."""
+    env = dict(os.environ if env is None else env)
+    home = Path(env.get("ANALYTICS_HOME", ".analytics")).resolve()
+    dsn = env.get("ANALYTICS_CLICKHOUSE_DSN") or f"chdb://{home / 'chdb'}"
+    lake = env.get("ANALYTICS_LAKE_URL") or str(home / "lake")
+    config_path = env.get("ANALYTICS_CONFIG") or str(home / "config.yaml")
+    raw: dict[str, Any] = {}
+    if Path(config_path).exists():
+        raw = yaml.safe_load(Path(config_path).read_text()) or {}
+    elif env.get("ANALYTICS_CONFIG"):
+        raise FileNotFoundError(f"ANALYTICS_CONFIG: no such file {config_path!r}")
+    nets_raw = raw.get("networks") or {"torus": {}}
+    networks = tuple(_parse_network(name, body or {}) for name, body in nets_raw.items())
+    return Settings(
+        home=home,
+        clickhouse_dsn=dsn,
+        lake_url=lake,
+        networks=networks,
+        labels_path=raw.get("labels_path"),
+        extra={k: v for k, v in raw.items() if k not in ("networks", "labels_path")},
+    )

@@ -1,0 +1,1 @@
+"""Pure domain logic: polars in, polars out. Nothing here imports Dagster."""

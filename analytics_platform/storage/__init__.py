@@ -1,0 +1,1 @@
+"""Storage: the ClickHouse warehouse (chDB or server) and the Parquet lake."""
