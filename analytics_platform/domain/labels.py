@@ -33,15 +33,26 @@ def normalise_snapshot(snapshot: pl.DataFrame, *, network: str) -> pl.DataFrame:
             f"category: unknown label category {bad['category'][0]!r} for address "
             f"{bad['address'][0]!r} (expected one of {', '.join(LABEL_CATEGORIES)})"
         )
-    return snap.select(*_KEY, *_VALUE).unique(_KEY, keep="last", maintain_order=True)
+    if "valid_from" in snap.columns:
+        snap = snap.with_columns(_as_timestamp(pl.col("valid_from")).alias("valid_from"))
+    else:
+        snap = snap.with_columns(pl.lit(None, dtype=TIMESTAMP).alias("valid_from"))
+    return snap.select(*_KEY, *_VALUE, "valid_from").unique(_KEY, keep="last", maintain_order=True)
+
+
+def _as_timestamp(col: pl.Expr) -> pl.Expr:
+    from analytics_platform.domain.validation import parse_timestamps
+
+    return parse_timestamps(col.cast(pl.String).str.replace(r"Z$", "+00:00"))
 
 
 def merge_snapshot(history: pl.DataFrame, snapshot: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
-    """Apply ``snapshot`` (network, address, source, label, category) to SCD2 ``history``."""
+    """Apply ``snapshot`` (network, address, source, label, category[, valid_from]) to SCD2
+    ``history``. New rows start at the snapshot's ``valid_from`` when given, else ``as_of``."""
     as_of_lit = pl.lit(as_of).cast(TIMESTAMP)
     current = history.filter(pl.col("is_current"))
     closed = history.filter(~pl.col("is_current"))
-    joined = current.join(snapshot, on=_KEY, how="left", suffix="_new")
+    joined = current.join(snapshot.drop("valid_from"), on=_KEY, how="left", suffix="_new")
     unchanged = pl.all_horizontal(pl.col(c) == pl.col(f"{c}_new") for c in _VALUE).fill_null(False)
     keep = joined.filter(unchanged).select(history.columns)
     ended = (
@@ -50,7 +61,7 @@ def merge_snapshot(history: pl.DataFrame, snapshot: pl.DataFrame, as_of: datetim
         .with_columns(as_of_lit.alias("valid_to"), pl.lit(False).alias("is_current"))
     )
     opened = snapshot.join(keep.select(_KEY), on=_KEY, how="anti").with_columns(
-        as_of_lit.alias("valid_from"),
+        pl.coalesce(pl.col("valid_from"), as_of_lit).alias("valid_from"),
         pl.lit(None, dtype=TIMESTAMP).alias("valid_to"),
         pl.lit(True).alias("is_current"),
     )

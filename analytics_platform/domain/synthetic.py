@@ -240,5 +240,6 @@ def _labels(cfg: SyntheticConfig, services: pl.Series) -> pl.DataFrame:
             "label": names,
             "category": cats,
             "source": "synthetic",
+            "valid_from": _day_start(cfg.start).isoformat(),
         }
     )

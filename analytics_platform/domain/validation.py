@@ -89,11 +89,14 @@ def validate_transfers(
     address_pattern: str,
     source: str,
     day: date | None = None,
+    last_day: date | None = None,
 ) -> ValidationResult:
     """Validate raw transfer records for ``network``.
 
-    When ``day`` is given, rows whose block time falls outside ``[day, day + 1)`` UTC are not
-    part of this partition and are dropped before counting (they belong to other days).
+    When ``day`` is given, rows whose block time falls outside the days ``day..last_day``
+    (``last_day`` defaults to ``day``) are not part of these partitions and are dropped before
+    counting (they belong to other days). Rows whose time cannot be parsed are kept and
+    dead-lettered under ``day``.
     """
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
@@ -128,7 +131,10 @@ def validate_transfers(
 
     if day is not None:
         start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-        end = start + timedelta(days=1)
+        end_day = last_day or day
+        end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=timezone.utc) + timedelta(
+            days=1
+        )
         in_day = pl.col("_time").is_null() | pl.col("_time").is_between(
             pl.lit(start), pl.lit(end), closed="left"
         )
@@ -196,6 +202,7 @@ def validate_transfers(
     )
     rejected = pl.concat([bad_rows, conflicting], how="diagonal_relaxed")
     rejected = _dead_letters(rejected, raw.columns, network=network, source=source, day=day)
+    assert read == accepted.height + rejected.height + duplicates
     return ValidationResult(accepted=accepted, rejected=rejected, read=read, duplicates=duplicates)
 
 
@@ -230,8 +237,6 @@ def _dead_letters(
         pl.format("{}: {} {}", pl.col("_field"), pl.col("_reason"), value_expr.fill_null("''"))
         .alias("reason"),
     )
-    if day is not None:
-        out = out.with_columns(pl.lit(day).alias("date"))
     return conform(out, DEAD_LETTERS)
 
 

@@ -1,0 +1,91 @@
+"""``analytics-platform`` command line: demo, generate, ingest, materialize, backfill, summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+from analytics_platform.config import load_settings
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="analytics-platform", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="generate a synthetic network and run every asset")
+    demo.add_argument("--home", default=".analytics/demo")
+    demo.add_argument("--days", type=int, default=21)
+    demo.add_argument("--start", type=_date, default=date(2026, 10, 1))
+    demo.add_argument("--transfers-per-day", type=int, default=10_000)
+    demo.add_argument("--addresses", type=int, default=5_000)
+    demo.add_argument("--seed", type=int, default=7)
+
+    gen = sub.add_parser("generate", help="write a synthetic network as landing files")
+    gen.add_argument("--home", default=".analytics")
+    gen.add_argument("--days", type=int, default=21)
+    gen.add_argument("--start", type=_date, default=date(2026, 10, 1))
+    gen.add_argument("--transfers-per-day", type=int, default=10_000)
+    gen.add_argument("--addresses", type=int, default=5_000)
+    gen.add_argument("--seed", type=int, default=7)
+
+    for name, helptext in (
+        ("ingest", "ingest raw transfers for a date range (transfers asset only)"),
+        ("materialize", "materialise every daily asset for one day"),
+        ("backfill", "materialise every daily asset for a date range"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--network", default="torus")
+        if name == "materialize":
+            p.add_argument("--date", type=_date, required=True)
+        else:
+            p.add_argument("--start", type=_date, required=True)
+            p.add_argument("--end", type=_date, required=True)
+        p.add_argument("--chunk-days", type=int, default=7)
+    labels = sub.add_parser("labels", help="refresh the SCD2 address labels from labels_path")
+    labels.add_argument("--network", default="torus")
+    summary = sub.add_parser("summary", help="print rows per asset/day and alerts by typology")
+    summary.add_argument("--network", default="torus")
+
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from analytics_platform.demo import default_config, run_demo
+
+        cfg = default_config(args.days, args.seed, args.transfers_per_day, args.addresses, args.start)
+        run_demo(Path(args.home).resolve(), cfg)
+        return 0
+    if args.command == "generate":
+        from analytics_platform.demo import default_config, prepare
+
+        settings, net = prepare(Path(args.home).resolve(), default_config(
+            args.days, args.seed, args.transfers_per_day, args.addresses, args.start))
+        print(f"wrote {net.transfers.height:,} transfers and {settings.home / 'config.yaml'}")
+        return 0
+
+    settings = load_settings()
+    from analytics_platform.runner import refresh_labels, run_range
+
+    if args.command == "labels":
+        refresh_labels(settings, args.network)
+    elif args.command == "summary":
+        from analytics_platform.demo import print_summary, summarise
+
+        print_summary(summarise(settings, args.network, None))
+    else:
+        first = args.date if args.command == "materialize" else args.start
+        last = args.date if args.command == "materialize" else args.end
+        assets = ["transfers", "transfers_rejected"] if args.command == "ingest" else None
+        run_range(settings, args.network, first, last, assets=assets, chunk_days=args.chunk_days)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""Parquet lake layout and atomic writes (local folder or ``s3://bucket/prefix``).
+
+Layout (hive style): ``<root>/<table>/network=<network>/date=YYYY-MM-DD/part-0.parquet``;
+unpartitioned tables: ``<root>/<table>/network=<network>/part-0.parquet``. Local writes go to a
+temporary file in the same folder and are renamed into place (atomic on POSIX); an S3 PUT is
+atomic by itself.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from datetime import date
+from typing import Any
+
+import polars as pl
+from upath import UPath
+
+from analytics_platform.config import validate_identifier
+
+PART = "part-0.parquet"
+
+
+def lake_root(url: str, **storage_options: Any) -> UPath:
+    if url.startswith("s3://"):
+        opts = dict(storage_options)
+        endpoint = opts.pop("endpoint_url", None) or os.environ.get("AWS_ENDPOINT_URL")
+        if endpoint:
+            opts.setdefault("client_kwargs", {})["endpoint_url"] = endpoint
+        return UPath(url, **opts)
+    return UPath(url)
+
+
+def table_dir(root: UPath, table: str, network: str) -> UPath:
+    return root / validate_identifier(table, "table") / f"network={validate_identifier(network, 'network')}"
+
+
+def partition_file(root: UPath, table: str, network: str, day: date | None) -> UPath:
+    base = table_dir(root, table, network)
+    return (base / f"date={day.isoformat()}" / PART) if day is not None else base / PART
+
+
+def write_atomic(df: pl.DataFrame, path: UPath) -> None:
+    """Write ``df`` as Parquet at ``path`` so readers never see a partial file."""
+    if path.protocol in ("", "file", "local"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+        df.write_parquet(str(tmp))
+        os.replace(str(tmp), str(path))
+        return
+    buf = io.BytesIO()
+    df.write_parquet(buf)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:  # one PUT: atomic on S3
+        fh.write(buf.getvalue())
+
+
+def read_file(path: UPath) -> pl.DataFrame:
+    with path.open("rb") as fh:
+        return pl.read_parquet(fh)
+
+
+def list_days(root: UPath, table: str, network: str) -> list[date]:
+    base = table_dir(root, table, network)
+    if not base.exists():
+        return []
+    return sorted(
+        date.fromisoformat(p.name.removeprefix("date="))
+        for p in base.iterdir()
+        if p.name.startswith("date=") and (p / PART).exists()
+    )

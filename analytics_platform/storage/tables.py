@@ -1,0 +1,47 @@
+"""Warehouse table specs: schema, sort key, partitioning and nullable columns per table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from analytics_platform.domain import schemas as s
+from analytics_platform.storage.clickhouse import table_ddl
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    schema: dict[str, pl.DataType]
+    order_by: tuple[str, ...]
+    partitioned: bool = True
+    nullable: tuple[str, ...] = ()
+
+    def ddl(self, database: str) -> str:
+        return table_ddl(
+            database, self.name, self.schema, order_by=self.order_by,
+            partition_by="date" if self.partitioned else None, nullable=self.nullable,
+        )
+
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t
+    for t in (
+        TableSpec("transfers", s.TRANSFERS, ("tx_hash", "transfer_index"), nullable=("block_number",)),
+        TableSpec("transfers_rejected", s.DEAD_LETTERS, ("source", "field")),
+        TableSpec("daily_edges", s.DAILY_EDGES, ("from_address", "to_address", "asset")),
+        TableSpec("address_features", s.ADDRESS_FEATURES, ("window_days", "address")),
+        TableSpec("structural_patterns", s.STRUCTURAL_PATTERNS, ("pattern_type", "pattern_id")),
+        TableSpec("typology_alerts", s.TYPOLOGY_ALERTS, ("typology", "alert_id")),
+        TableSpec("address_labels", s.ADDRESS_LABELS, ("address", "source", "valid_from"),
+                  partitioned=False, nullable=("valid_to",)),
+    )
+}
+
+
+def spec(name: str) -> TableSpec:
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise KeyError(f"table: no warehouse table spec for {name!r}") from None
