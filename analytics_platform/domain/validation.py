@@ -123,11 +123,12 @@ def validate_transfers(
         _normalise_time_column(raw).alias("_time"),
         pl.col("amount").cast(pl.String).str.strip_chars().alias("_amount_text"),
     ).with_columns(pl.col("_amount_text").cast(AMOUNT, strict=False).alias("_amount"))
+    # EVM-style hex addresses compare case-insensitively (checksummed input): normalise them,
+    # keeping the raw text for dead letters.
     hex_like = address_pattern.startswith("^0x")
-    if hex_like:
-        df = df.with_columns(
-            pl.col("from_address").str.to_lowercase(), pl.col("to_address").str.to_lowercase()
-        )
+    for side in ("from_address", "to_address"):
+        norm = pl.col(side).str.to_lowercase() if hex_like else pl.col(side)
+        df = df.with_columns(norm.alias(f"_{side}"))
 
     if day is not None:
         start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
@@ -149,12 +150,12 @@ def validate_transfers(
         ("amount", pl.col("_amount") < 0, "negative amount"),
         (
             "from_address",
-            ~pl.col("from_address").fill_null("").str.contains(address_pattern),
+            ~pl.col("_from_address").fill_null("").str.contains(address_pattern),
             f"malformed address (expected {address_pattern})",
         ),
         (
             "to_address",
-            ~pl.col("to_address").fill_null("").str.contains(address_pattern),
+            ~pl.col("_to_address").fill_null("").str.contains(address_pattern),
             f"malformed address (expected {address_pattern})",
         ),
         (
@@ -183,7 +184,10 @@ def validate_transfers(
     )
     content = ["block_time", "from_address", "to_address", "asset", "amount"]
     good = good.with_columns(
-        pl.col("_time").alias("block_time"), pl.col("_amount").alias("amount")
+        pl.col("_time").alias("block_time"),
+        pl.col("_amount").alias("amount"),
+        pl.col("_from_address").alias("from_address"),
+        pl.col("_to_address").alias("to_address"),
     )
     exact = good.unique(["tx_hash", "transfer_index", *content], keep="first", maintain_order=True)
     duplicates = good.height - exact.height

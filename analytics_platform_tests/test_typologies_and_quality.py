@@ -1,0 +1,70 @@
+from datetime import date
+
+import polars as pl
+
+from analytics_platform.domain import quality as q
+from analytics_platform.domain import schemas as s
+from analytics_platform.domain.edges import aggregate_daily_edges
+from analytics_platform.domain.features import compute_address_features
+from analytics_platform.domain.patterns import detect_patterns
+from analytics_platform.domain.typologies import score_alerts
+from analytics_platform.engines import get_engine
+
+from .graphs import addr, transfers
+
+DAY = date(2026, 10, 1)
+
+
+def pipeline(rows, labels=None):
+    t = transfers(rows)
+    f = compute_address_features(aggregate_daily_edges(t), network="torus", day=DAY,
+                                 windows=(7,), engine=get_engine("cpu"))
+    p = detect_patterns(t, network="torus", day=DAY).patterns
+    labels = labels if labels is not None else pl.DataFrame(schema=s.ADDRESS_LABELS)
+    a = score_alerts(network="torus", day=DAY, patterns=p, features=f, labels=labels, transfers=t)
+    return t, f, p, a
+
+
+def test_round_trip_and_sanctioned_exposure_alerts_carry_evidence():
+    labels = pl.DataFrame({"network": "torus", "address": addr(9), "label": "OFAC-1",
+                           "category": "sanctioned", "source": "t"})
+    rows = [(1, 2, 1000, 1), (2, 3, 990, 2), (3, 1, 980, 3), (5, 9, 50, 4)]
+    t, f, p, a = pipeline(rows, labels)
+    by = {r["typology"]: r for r in a.iter_rows(named=True)}
+    assert set(by) == {"round_tripping", "sanctioned_exposure"}
+    rt = by["round_tripping"]
+    assert rt["address"] == addr(1) and rt["pattern_ids"] == p["pattern_id"].to_list()
+    assert "3-hop cycle" in rt["explanation"] and '"pattern_id"' in rt["evidence"]
+    se = by["sanctioned_exposure"]
+    assert se["address"] == addr(5) and se["severity"] in ("high", "critical")
+    assert "OFAC-1" in se["explanation"] and len(se["tx_hashes"]) == 1
+    assert q.schema_conforms(a, s.TypologyAlertsSchema).passed
+    assert q.alerts_reference_evidence(a, p, f["address"]).passed
+    # Planted bad data: an alert pointing at a pattern that does not exist.
+    bad = a.with_columns(pl.lit(["nope"]).alias("pattern_ids"))
+    assert not q.alerts_reference_evidence(bad, p, f["address"]).passed
+
+
+def test_checks_fail_on_planted_bad_data_and_pass_on_good():
+    t = transfers([(1, 2, 10, 0), (2, 3, 5, 1)])
+    assert q.schema_conforms(t, s.TransfersSchema).passed
+    assert q.unique_key(t, list(s.TRANSFERS_KEY)).passed
+    assert q.non_negative(t, "amount").passed
+    assert q.times_inside_days(t).passed
+
+    dup = pl.concat([t, t.head(1)])
+    assert not q.unique_key(dup, list(s.TRANSFERS_KEY)).passed
+    neg = t.with_columns(pl.when(pl.col("tx_hash") == "0xtx0").then(-pl.col("amount"))
+                         .otherwise(pl.col("amount")).alias("amount"))
+    assert not q.non_negative(neg, "amount").passed
+    assert not q.schema_conforms(neg, s.TransfersSchema).passed
+    moved = t.with_columns(pl.lit(date(2026, 9, 1)).alias("date"))
+    assert not q.times_inside_days(moved).passed
+    assert not q.schema_conforms(t.drop("asset"), s.TransfersSchema).passed
+
+    edges = aggregate_daily_edges(t)
+    f = compute_address_features(edges, network="torus", day=DAY, windows=(7,),
+                                 engine=get_engine("cpu"))
+    assert q.every_active_address_has_features(edges, f).passed
+    assert not q.every_active_address_has_features(edges, f.head(1)).passed
+    assert not q.row_count_sane({DAY: 0}).passed and q.row_count_sane({DAY: 3}).passed
