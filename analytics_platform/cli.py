@@ -59,14 +59,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from analytics_platform.demo import default_config, run_demo
 
-        cfg = default_config(args.days, args.seed, args.transfers_per_day, args.addresses, args.start)
+        cfg = default_config(
+            args.days, args.seed, args.transfers_per_day, args.addresses, args.start
+        )
         run_demo(Path(args.home).resolve(), cfg)
         return 0
     if args.command == "generate":
         from analytics_platform.demo import default_config, prepare
 
-        settings, net = prepare(Path(args.home).resolve(), default_config(
-            args.days, args.seed, args.transfers_per_day, args.addresses, args.start))
+        settings, net = prepare(
+            Path(args.home).resolve(),
+            default_config(
+                args.days, args.seed, args.transfers_per_day, args.addresses, args.start
+            ),
+        )
         print(f"wrote {net.transfers.height:,} transfers and {settings.home / 'config.yaml'}")
         return 0
 

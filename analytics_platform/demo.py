@@ -18,8 +18,14 @@ from analytics_platform.runner import refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage.tables import TABLES
 
-DAILY_TABLES = ("transfers", "transfers_rejected", "daily_edges", "address_features",
-                "structural_patterns", "typology_alerts")
+DAILY_TABLES = (
+    "transfers",
+    "transfers_rejected",
+    "daily_edges",
+    "address_features",
+    "structural_patterns",
+    "typology_alerts",
+)
 
 
 def write_landing(net: SyntheticNetwork, folder: Path, bad_rows: bool = True) -> Path:
@@ -27,19 +33,27 @@ def write_landing(net: SyntheticNetwork, folder: Path, bad_rows: bool = True) ->
     ground truth. Returns the glob of the transfer files."""
     folder.mkdir(parents=True, exist_ok=True)
     raw = net.transfers.select(
-        "tx_hash", "transfer_index", "block_number",
+        "tx_hash",
+        "transfer_index",
+        "block_number",
         pl.col("block_time").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").alias("block_time"),
-        "from_address", "to_address", "asset", pl.col("amount").cast(pl.String),
+        "from_address",
+        "to_address",
+        "asset",
+        pl.col("amount").cast(pl.String),
         "date",
     )
     if bad_rows and raw.height:
         first = raw.row(0, named=True)
-        bad = pl.DataFrame([
-            {**first, "tx_hash": "0xbad1", "amount": "-5"},
-            {**first, "tx_hash": "0xbad2", "amount": "12abc"},
-            {**first, "tx_hash": "0xbad3", "to_address": "not-an-address"},
-            {**first, "tx_hash": "0xbad4", "block_time": "yesterday-ish"},
-        ], schema=raw.schema)
+        bad = pl.DataFrame(
+            [
+                {**first, "tx_hash": "0xbad1", "amount": "-5"},
+                {**first, "tx_hash": "0xbad2", "amount": "12abc"},
+                {**first, "tx_hash": "0xbad3", "to_address": "not-an-address"},
+                {**first, "tx_hash": "0xbad4", "block_time": "yesterday-ish"},
+            ],
+            schema=raw.schema,
+        )
         raw = pl.concat([raw, bad])
     for (day,), part in raw.partition_by("date", as_dict=True).items():
         part.drop("date").write_parquet(folder / f"transfers-{day.isoformat()}.parquet")
@@ -81,25 +95,36 @@ def summarise(settings: Settings, network: str, truth: pl.DataFrame | None) -> d
                 client, f"SELECT date, count() AS n FROM `{network}`.`{table}` GROUP BY date"
             )
             counts.append(frame.with_columns(pl.lit(table).alias("asset")))
-        alerts = ch.read_days(client, network, "typology_alerts",
-                              schema=TABLES["typology_alerts"].schema)
-        patterns = ch.read_days(client, network, "structural_patterns",
-                                schema=TABLES["structural_patterns"].schema)
+        alerts = ch.read_days(
+            client, network, "typology_alerts", schema=TABLES["typology_alerts"].schema
+        )
+        patterns = ch.read_days(
+            client, network, "structural_patterns", schema=TABLES["structural_patterns"].schema
+        )
     rows = pl.concat(counts).pivot(on="asset", index="date", values="n").sort("date").fill_null(0)
     rows = rows.select("date", *[t for t in DAILY_TABLES if t in rows.columns])
-    by_typology = alerts.group_by("typology", "severity").len().pivot(
-        on="severity", index="typology", values="len").fill_null(0).sort("typology")
+    by_typology = (
+        alerts.group_by("typology", "severity")
+        .len()
+        .pivot(on="severity", index="typology", values="len")
+        .fill_null(0)
+        .sort("typology")
+    )
     planted = match_planted(truth, patterns) if truth is not None else None
     return {"rows": rows, "alerts": by_typology, "planted": planted}
 
 
 def run_demo(home: Path, cfg: SyntheticConfig) -> dict:
     t0 = time.perf_counter()
-    print(f"Generating {cfg.days} days of '{cfg.network}' ({cfg.transfers_per_day:,} transfers/day, "
-          f"{cfg.addresses:,} addresses, {cfg.patterns_per_day} planted patterns/type/day)...")
+    print(
+        f"Generating {cfg.days} days of '{cfg.network}' ({cfg.transfers_per_day:,} transfers/day, "
+        f"{cfg.addresses:,} addresses, {cfg.patterns_per_day} planted patterns/type/day)..."
+    )
     settings, net = prepare(home, cfg)
-    print(f"  {net.transfers.height:,} transfers, {net.labels.height} labels, "
-          f"{net.ground_truth['pattern_id'].n_unique()} planted patterns -> {home / 'landing'}")
+    print(
+        f"  {net.transfers.height:,} transfers, {net.labels.height} labels, "
+        f"{net.ground_truth['pattern_id'].n_unique()} planted patterns -> {home / 'landing'}"
+    )
     print("Materialising address labels...")
     refresh_labels(settings, cfg.network)
     last = cfg.start + timedelta(days=cfg.days - 1)
@@ -108,15 +133,22 @@ def run_demo(home: Path, cfg: SyntheticConfig) -> dict:
     summary = summarise(settings, cfg.network, net.ground_truth)
     summary["wall_s"] = time.perf_counter() - t0
     print_summary(summary)
-    print(f"\nDemo finished in {summary['wall_s']:.1f}s. Open the UI on the same data:\n"
-          f"  ANALYTICS_HOME={home} DAGSTER_HOME={settings.dagster_home} "
-          f".venv/bin/dagster dev -m analytics_platform.definitions")
+    print(
+        f"\nDemo finished in {summary['wall_s']:.1f}s. Open the UI on the same data:\n"
+        f"  ANALYTICS_HOME={home} DAGSTER_HOME={settings.dagster_home} "
+        f".venv/bin/dagster dev -m analytics_platform.definitions"
+    )
     return summary
 
 
 def print_summary(summary: dict) -> None:
-    with pl.Config(tbl_rows=100, tbl_cols=20, tbl_hide_dataframe_shape=True,
-                   tbl_hide_column_data_types=True, tbl_width_chars=140):
+    with pl.Config(
+        tbl_rows=100,
+        tbl_cols=20,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        tbl_width_chars=140,
+    ):
         print("\nRows per asset and day:")
         print(summary["rows"])
         print("\nAlerts by typology and severity:")
@@ -126,8 +158,14 @@ def print_summary(summary: dict) -> None:
             print(summary["planted"].with_columns(pl.col("recall", "precision").round(3)))
 
 
-def default_config(days: int = 21, seed: int = 7, transfers_per_day: int = 10_000,
-                   addresses: int = 5_000, start: date | None = None) -> SyntheticConfig:
-    cfg = SyntheticConfig(days=days, seed=seed, transfers_per_day=transfers_per_day,
-                          addresses=addresses)
+def default_config(
+    days: int = 21,
+    seed: int = 7,
+    transfers_per_day: int = 10_000,
+    addresses: int = 5_000,
+    start: date | None = None,
+) -> SyntheticConfig:
+    cfg = SyntheticConfig(
+        days=days, seed=seed, transfers_per_day=transfers_per_day, addresses=addresses
+    )
     return replace(cfg, start=start) if start else cfg

@@ -20,7 +20,6 @@ from dagster._core.storage.tags import (
 from analytics_platform.config import Settings
 from analytics_platform.definitions import build_definitions
 
-
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
@@ -75,8 +74,10 @@ def run_range(
             raise_on_error=True,
             run_config=QUIET,
         )
-        progress(f"[{i}/{len(chunks)}] {network} {start}..{end}: run {result.run_id[:8]} "
-                 f"{'ok' if result.success else 'FAILED'} in {time.perf_counter() - t0:.1f}s")
+        progress(
+            f"[{i}/{len(chunks)}] {network} {start}..{end}: run {result.run_id[:8]} "
+            f"{'ok' if result.success else 'FAILED'} in {time.perf_counter() - t0:.1f}s"
+        )
         results.append(result)
     return results
 

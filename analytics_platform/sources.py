@@ -6,7 +6,7 @@ Sources return raw frames (strings allowed); ``domain.validation`` turns them in
 from __future__ import annotations
 
 import glob
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -20,7 +20,11 @@ def _storage_options(path: str) -> dict[str, str] | None:
         return None
     import os
 
-    opts = {"aws_region": os.environ.get("AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))}
+    opts = {
+        "aws_region": os.environ.get(
+            "AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+        )
+    }
     if os.environ.get("AWS_ENDPOINT_URL"):
         opts["aws_endpoint_url"] = os.environ["AWS_ENDPOINT_URL"]
         opts["aws_allow_http"] = "true"
@@ -39,7 +43,9 @@ def read_files(pattern: str) -> pl.DataFrame:
     if not files:
         return pl.DataFrame()
     frames = [
-        pl.read_csv(f, infer_schema=False) if f.endswith((".csv", ".csv.gz")) else pl.read_parquet(f)
+        pl.read_csv(f, infer_schema=False)
+        if f.endswith((".csv", ".csv.gz"))
+        else pl.read_parquet(f)
         for f in files
     ]
     return pl.concat(frames, how="diagonal_relaxed")
@@ -50,8 +56,8 @@ def read_clickhouse(client: Any, table: str, first: date, last: date) -> pl.Data
     db, name = table.split(".")
     validate_identifier(db, "source database")
     validate_identifier(name, "source table")
-    start = datetime(first.year, first.month, first.day, tzinfo=timezone.utc)
-    end = datetime(last.year, last.month, last.day, tzinfo=timezone.utc) + timedelta(days=1)
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
     return ch.query_frame(
         client,
         f"SELECT * FROM `{db}`.`{name}` WHERE block_time >= {{start:DateTime64(3, 'UTC')}} "

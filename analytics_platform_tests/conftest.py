@@ -17,8 +17,13 @@ START = date(2026, 10, 1)
 def small_config(days: int = 5, **kw):
     from analytics_platform.demo import default_config
 
-    return default_config(days=days, transfers_per_day=kw.pop("transfers_per_day", 2_000),
-                          addresses=kw.pop("addresses", 1_000), start=START, **kw)
+    return default_config(
+        days=days,
+        transfers_per_day=kw.pop("transfers_per_day", 2_000),
+        addresses=kw.pop("addresses", 1_000),
+        start=START,
+        **kw,
+    )
 
 
 @pytest.fixture

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
 from analytics_platform.domain.schemas import TRANSFERS, conform
 
-T0 = datetime(2026, 10, 1, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
 
 
 def addr(i: int) -> str:

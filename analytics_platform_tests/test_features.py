@@ -16,8 +16,9 @@ DAY = date(2026, 10, 1)
 
 def features(rows, windows=(7,), day=DAY):
     edges = aggregate_daily_edges(transfers(rows))
-    return compute_address_features(edges, network="torus", day=day, windows=windows,
-                                    engine=get_engine("cpu"))
+    return compute_address_features(
+        edges, network="torus", day=day, windows=windows, engine=get_engine("cpu")
+    )
 
 
 def test_counts_degrees_volumes():

@@ -1,12 +1,12 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import polars as pl
 
 from analytics_platform.domain.labels import labels_as_of, merge_snapshot, normalise_snapshot
 from analytics_platform.domain.schemas import ADDRESS_LABELS
 
-T1 = datetime(2026, 10, 1, tzinfo=timezone.utc)
-T2 = datetime(2026, 10, 5, tzinfo=timezone.utc)
+T1 = datetime(2026, 10, 1, tzinfo=UTC)
+T2 = datetime(2026, 10, 5, tzinfo=UTC)
 
 
 def snap(rows):
@@ -15,8 +15,12 @@ def snap(rows):
 
 def test_scd2_history_closes_changed_rows_and_is_idempotent():
     empty = pl.DataFrame(schema=ADDRESS_LABELS)
-    s1 = snap([{"address": "x", "label": "Mixy", "category": "mixer", "source": "intel"},
-               {"address": "y", "label": "Ex", "category": "exchange", "source": "intel"}])
+    s1 = snap(
+        [
+            {"address": "x", "label": "Mixy", "category": "mixer", "source": "intel"},
+            {"address": "y", "label": "Ex", "category": "exchange", "source": "intel"},
+        ]
+    )
     h1 = merge_snapshot(empty, s1, T1)
     assert h1.height == 2 and h1["is_current"].all()
     assert merge_snapshot(h1, s1, T2).equals(h1)  # re-loading changes nothing

@@ -17,8 +17,9 @@ DAY = date(2026, 10, 1)
 
 def pipeline(rows, labels=None):
     t = transfers(rows)
-    f = compute_address_features(aggregate_daily_edges(t), network="torus", day=DAY,
-                                 windows=(7,), engine=get_engine("cpu"))
+    f = compute_address_features(
+        aggregate_daily_edges(t), network="torus", day=DAY, windows=(7,), engine=get_engine("cpu")
+    )
     p = detect_patterns(t, network="torus", day=DAY).patterns
     labels = labels if labels is not None else pl.DataFrame(schema=s.ADDRESS_LABELS)
     a = score_alerts(network="torus", day=DAY, patterns=p, features=f, labels=labels, transfers=t)
@@ -26,8 +27,15 @@ def pipeline(rows, labels=None):
 
 
 def test_round_trip_and_sanctioned_exposure_alerts_carry_evidence():
-    labels = pl.DataFrame({"network": "torus", "address": addr(9), "label": "OFAC-1",
-                           "category": "sanctioned", "source": "t"})
+    labels = pl.DataFrame(
+        {
+            "network": "torus",
+            "address": addr(9),
+            "label": "OFAC-1",
+            "category": "sanctioned",
+            "source": "t",
+        }
+    )
     rows = [(1, 2, 1000, 1), (2, 3, 990, 2), (3, 1, 980, 3), (5, 9, 50, 4)]
     t, f, p, a = pipeline(rows, labels)
     by = {r["typology"]: r for r in a.iter_rows(named=True)}
@@ -54,8 +62,12 @@ def test_checks_fail_on_planted_bad_data_and_pass_on_good():
 
     dup = pl.concat([t, t.head(1)])
     assert not q.unique_key(dup, list(s.TRANSFERS_KEY)).passed
-    neg = t.with_columns(pl.when(pl.col("tx_hash") == "0xtx0").then(-pl.col("amount"))
-                         .otherwise(pl.col("amount")).alias("amount"))
+    neg = t.with_columns(
+        pl.when(pl.col("tx_hash") == "0xtx0")
+        .then(-pl.col("amount"))
+        .otherwise(pl.col("amount"))
+        .alias("amount")
+    )
     assert not q.non_negative(neg, "amount").passed
     assert not q.schema_conforms(neg, s.TransfersSchema).passed
     moved = t.with_columns(pl.lit(date(2026, 9, 1)).alias("date"))
@@ -63,8 +75,9 @@ def test_checks_fail_on_planted_bad_data_and_pass_on_good():
     assert not q.schema_conforms(t.drop("asset"), s.TransfersSchema).passed
 
     edges = aggregate_daily_edges(t)
-    f = compute_address_features(edges, network="torus", day=DAY, windows=(7,),
-                                 engine=get_engine("cpu"))
+    f = compute_address_features(
+        edges, network="torus", day=DAY, windows=(7,), engine=get_engine("cpu")
+    )
     assert q.every_active_address_has_features(edges, f).passed
     assert not q.every_active_address_has_features(edges, f.head(1)).passed
     assert not q.row_count_sane({DAY: 0}).passed and q.row_count_sane({DAY: 3}).passed

@@ -11,16 +11,23 @@ PATTERN = r"^0x[0-9a-f]{40}$"
 
 
 def raw(**overrides):
-    row = {"tx_hash": "0x1", "transfer_index": "0", "block_time": "2026-10-01T10:00:00Z",
-           "from_address": A, "to_address": B, "asset": "TOR",
-           "amount": "1.123456789012345678"}
+    row = {
+        "tx_hash": "0x1",
+        "transfer_index": "0",
+        "block_time": "2026-10-01T10:00:00Z",
+        "from_address": A,
+        "to_address": B,
+        "asset": "TOR",
+        "amount": "1.123456789012345678",
+    }
     row.update(overrides)
     return row
 
 
 def run(rows, day=date(2026, 10, 1)):
-    return validate_transfers(pl.DataFrame(rows), network="torus", address_pattern=PATTERN,
-                              source="test", day=day)
+    return validate_transfers(
+        pl.DataFrame(rows), network="torus", address_pattern=PATTERN, source="test", day=day
+    )
 
 
 def test_good_rows_keep_18_decimals():
@@ -32,8 +39,12 @@ def test_good_rows_keep_18_decimals():
 
 def test_missing_column_names_the_field():
     with pytest.raises(TransferInputError, match="'amount'"):
-        validate_transfers(pl.DataFrame([raw()]).drop("amount"), network="torus",
-                           address_pattern=PATTERN, source="test")
+        validate_transfers(
+            pl.DataFrame([raw()]).drop("amount"),
+            network="torus",
+            address_pattern=PATTERN,
+            source="test",
+        )
 
 
 @pytest.mark.parametrize(
@@ -70,15 +81,21 @@ def test_rows_of_other_days_are_not_this_partitions():
 
 
 def test_timestamp_layouts_and_offsets_normalised_to_utc():
-    r = run([raw(tx_hash="a", block_time="2026-10-01 05:00:00"),
-             raw(tx_hash="b", block_time="2026-10-01T12:00:00+02:00"),
-             raw(tx_hash="c", block_time="2026-10-01T01:02:03.456Z")])
+    r = run(
+        [
+            raw(tx_hash="a", block_time="2026-10-01 05:00:00"),
+            raw(tx_hash="b", block_time="2026-10-01T12:00:00+02:00"),
+            raw(tx_hash="c", block_time="2026-10-01T01:02:03.456Z"),
+        ]
+    )
     hours = sorted(r.accepted["block_time"].dt.hour().to_list())
     assert hours == [1, 5, 10]
 
 
 def test_missing_transfer_index_is_position_in_transaction():
-    rows = [{k: v for k, v in raw(tx_hash="0xt", amount=str(i)).items() if k != "transfer_index"}
-            for i in range(3)]
+    rows = [
+        {k: v for k, v in raw(tx_hash="0xt", amount=str(i)).items() if k != "transfer_index"}
+        for i in range(3)
+    ]
     r = run(rows)
     assert r.accepted.sort("amount")["transfer_index"].to_list() == [0, 1, 2]

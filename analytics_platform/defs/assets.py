@@ -5,10 +5,8 @@
 Every asset handles a range of days in one run (``BackfillPolicy.single_run``).
 """
 
-
-from datetime import date, datetime, timedelta, timezone
-
 import warnings
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import polars as pl
@@ -60,12 +58,16 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
     @dg.multi_asset(
         outs={
             "transfers": dg.AssetOut(
-                key=key("transfers"), metadata=PARTITION_EXPR, group_name=group,
+                key=key("transfers"),
+                metadata=PARTITION_EXPR,
+                group_name=group,
                 description="Validated, de-duplicated token transfers, one partition per UTC day "
                 "of block time.",
             ),
             "transfers_rejected": dg.AssetOut(
-                key=key("transfers_rejected"), metadata=PARTITION_EXPR, group_name=group,
+                key=key("transfers_rejected"),
+                metadata=PARTITION_EXPR,
+                group_name=group,
                 description="Dead letters: raw records rejected during ingestion, with the "
                 "field, value and reason.",
             ),
@@ -90,38 +92,59 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             counts = {"read": 0, "accepted": 0, "rejected": 0, "duplicates": 0}
         else:
             result = validate_transfers(
-                raw, network=net.name, address_pattern=net.address_pattern, source=label,
-                day=days[0], last_day=days[-1],
+                raw,
+                network=net.name,
+                address_pattern=net.address_pattern,
+                source=label,
+                day=days[0],
+                last_day=days[-1],
             )
             accepted, rejected, counts = result.accepted, result.rejected, result.counts
         context.log.info(f"{net.name} {days[0]}..{days[-1]}: {counts}")
         per_day = _per_day_rows(accepted, days)
-        yield dg.Output(accepted, "transfers", metadata={
-            **{k: dg.MetadataValue.int(v) for k, v in counts.items()},
-            "rows_per_day": dg.MetadataValue.json(per_day),
-        })
-        yield dg.Output(rejected, "transfers_rejected", metadata={
-            "dagster/row_count": rejected.height,
-            "reasons": dg.MetadataValue.json(
-                dict(rejected.group_by("field").len().iter_rows()) if rejected.height else {}
-            ),
-        })
+        yield dg.Output(
+            accepted,
+            "transfers",
+            metadata={
+                **{k: dg.MetadataValue.int(v) for k, v in counts.items()},
+                "rows_per_day": dg.MetadataValue.json(per_day),
+            },
+        )
+        yield dg.Output(
+            rejected,
+            "transfers_rejected",
+            metadata={
+                "dagster/row_count": rejected.height,
+                "reasons": dg.MetadataValue.json(
+                    dict(rejected.group_by("field").len().iter_rows()) if rejected.height else {}
+                ),
+            },
+        )
         yield from qc.transfer_checks(key("transfers"), accepted, per_day)
 
     @dg.asset(
-        key=key("daily_edges"), ins={"transfers": dg.AssetIn(key("transfers"))},
-        partitions_def=parts, backfill_policy=policy, metadata=PARTITION_EXPR, group_name=group,
-        check_specs=qc.edge_check_specs(key("daily_edges")), op_tags=cpu_tags,
+        key=key("daily_edges"),
+        ins={"transfers": dg.AssetIn(key("transfers"))},
+        partitions_def=parts,
+        backfill_policy=policy,
+        metadata=PARTITION_EXPR,
+        group_name=group,
+        check_specs=qc.edge_check_specs(key("daily_edges")),
+        op_tags=cpu_tags,
         description="Per day, one row per (from, to, asset) flow: count, sum, max, times.",
     )
     def daily_edges(context: dg.AssetExecutionContext, transfers: pl.DataFrame):
         edges = aggregate_daily_edges(transfers)
-        yield dg.Output(edges, metadata={"rows_per_day": dg.MetadataValue.json(
-            _per_day_rows(edges, _days(context)))})
+        yield dg.Output(
+            edges,
+            metadata={"rows_per_day": dg.MetadataValue.json(_per_day_rows(edges, _days(context)))},
+        )
         yield from qc.edge_checks(key("daily_edges"), edges, transfers)
 
     @dg.asset(
-        key=key("address_labels"), group_name=group, op_tags=cpu_tags,
+        key=key("address_labels"),
+        group_name=group,
+        op_tags=cpu_tags,
         description="Address labels (exchange, mixer, sanctioned, scam...) as SCD type 2 history.",
     )
     def address_labels(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
@@ -134,26 +157,37 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
         if "network" in snapshot.columns:
             snapshot = snapshot.filter(pl.col("network") == net.name)
         snapshot = label_logic.normalise_snapshot(snapshot, network=net.name)
-        merged = label_logic.merge_snapshot(history, snapshot, datetime.now(timezone.utc))
+        merged = label_logic.merge_snapshot(history, snapshot, datetime.now(UTC))
         current = merged.filter(pl.col("is_current"))
-        return dg.Output(merged, metadata={
-            "dagster/row_count": merged.height,
-            "current_labels": current.height,
-            "by_category": dg.MetadataValue.json(dict(current.group_by("category").len().iter_rows())),
-        })
+        return dg.Output(
+            merged,
+            metadata={
+                "dagster/row_count": merged.height,
+                "current_labels": current.height,
+                "by_category": dg.MetadataValue.json(
+                    dict(current.group_by("category").len().iter_rows())
+                ),
+            },
+        )
 
     max_window = net.max_window
 
     @dg.asset(
         key=key("address_features"),
-        ins={"edges": dg.AssetIn(
-            key("daily_edges"),
-            partition_mapping=dg.TimeWindowPartitionMapping(
-                start_offset=-(max_window - 1), end_offset=0,
-                allow_nonexistent_upstream_partitions=True,
-            ),
-        )},
-        partitions_def=parts, backfill_policy=policy, metadata=PARTITION_EXPR, group_name=group,
+        ins={
+            "edges": dg.AssetIn(
+                key("daily_edges"),
+                partition_mapping=dg.TimeWindowPartitionMapping(
+                    start_offset=-(max_window - 1),
+                    end_offset=0,
+                    allow_nonexistent_upstream_partitions=True,
+                ),
+            )
+        },
+        partitions_def=parts,
+        backfill_policy=policy,
+        metadata=PARTITION_EXPR,
+        group_name=group,
         check_specs=qc.feature_check_specs(key("address_features")),
         op_tags=cpu_tags,
         description=f"Per-address graph features over rolling windows of {net.windows} days "
@@ -166,18 +200,25 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
         days = _days(context)
         frames = []
         for i, day in enumerate(days, 1):
-            frames.append(compute_address_features(
-                edges, network=net.name, day=day, windows=net.windows, engine=engine))
+            frames.append(
+                compute_address_features(
+                    edges, network=net.name, day=day, windows=net.windows, engine=engine
+                )
+            )
             context.log.info(f"features {day} ({i}/{len(days)}): {frames[-1].height} rows")
         features = pl.concat(frames)
-        yield dg.Output(features, metadata={
-            "engine": engine.name,
-            "windows": dg.MetadataValue.json(list(net.windows)),
-            "edge_rows_read": edges.height,
-            "rows_per_day": dg.MetadataValue.json(_per_day_rows(features, days)),
-        })
-        yield from qc.feature_checks(key("address_features"), features,
-                                     edges.filter(pl.col("date").is_in(days)))
+        yield dg.Output(
+            features,
+            metadata={
+                "engine": engine.name,
+                "windows": dg.MetadataValue.json(list(net.windows)),
+                "edge_rows_read": edges.height,
+                "rows_per_day": dg.MetadataValue.json(_per_day_rows(features, days)),
+            },
+        )
+        yield from qc.feature_checks(
+            key("address_features"), features, edges.filter(pl.col("date").is_in(days))
+        )
 
     @dg.asset(
         key=key("structural_patterns"),
@@ -185,14 +226,19 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             "transfers": dg.AssetIn(
                 key("transfers"),
                 partition_mapping=dg.TimeWindowPartitionMapping(
-                    start_offset=-(net.pattern_span_days - 1), end_offset=0,
+                    start_offset=-(net.pattern_span_days - 1),
+                    end_offset=0,
                     allow_nonexistent_upstream_partitions=True,
                 ),
             ),
             "labels": dg.AssetIn(key("address_labels")),
         },
-        partitions_def=parts, backfill_policy=policy, metadata=PARTITION_EXPR, group_name=group,
-        check_specs=qc.pattern_check_specs(key("structural_patterns")), op_tags=cpu_tags,
+        partitions_def=parts,
+        backfill_policy=policy,
+        metadata=PARTITION_EXPR,
+        group_name=group,
+        check_specs=qc.pattern_check_specs(key("structural_patterns")),
+        op_tags=cpu_tags,
         description="Fan-in, fan-out and time-ordered cycles ending on the partition day, with "
         "member addresses, roles and transfers as evidence.",
     )
@@ -212,11 +258,17 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
         patterns = pl.concat(frames)
         if limits:
             context.log.warning(f"pattern limits hit: {limits}")
-        yield dg.Output(patterns, metadata={
-            "by_type": dg.MetadataValue.json(
-                dict(patterns.group_by("pattern_type").len().iter_rows()) if patterns.height else {}),
-            "limits_hit": dg.MetadataValue.json(limits),
-        })
+        yield dg.Output(
+            patterns,
+            metadata={
+                "by_type": dg.MetadataValue.json(
+                    dict(patterns.group_by("pattern_type").len().iter_rows())
+                    if patterns.height
+                    else {}
+                ),
+                "limits_hit": dg.MetadataValue.json(limits),
+            },
+        )
         yield from qc.pattern_checks(key("structural_patterns"), patterns, transfers)
 
     @dg.asset(
@@ -227,39 +279,61 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             "transfers": dg.AssetIn(key("transfers")),
             "labels": dg.AssetIn(key("address_labels")),
         },
-        partitions_def=parts, backfill_policy=policy, metadata=PARTITION_EXPR, group_name=group,
-        check_specs=qc.alert_check_specs(key("typology_alerts")), op_tags=cpu_tags,
+        partitions_def=parts,
+        backfill_policy=policy,
+        metadata=PARTITION_EXPR,
+        group_name=group,
+        check_specs=qc.alert_check_specs(key("typology_alerts")),
+        op_tags=cpu_tags,
         description="Suspicious-activity alerts by typology with severity, score, evidence and "
         "explanation.",
     )
     def typology_alerts(
-        context: dg.AssetExecutionContext, patterns: pl.DataFrame, features: pl.DataFrame,
-        transfers: pl.DataFrame, labels: pl.DataFrame,
+        context: dg.AssetExecutionContext,
+        patterns: pl.DataFrame,
+        features: pl.DataFrame,
+        transfers: pl.DataFrame,
+        labels: pl.DataFrame,
     ):
         frames = []
         for day in _days(context):
-            frames.append(score_alerts(
-                network=net.name, day=day,
-                patterns=patterns.filter(pl.col("date") == day),
-                features=features.filter(pl.col("date") == day),
-                labels=label_logic.labels_as_of(labels, day),
-                transfers=transfers.filter(pl.col("date") == day),
-                feature_window=min(net.windows),
-            ))
+            frames.append(
+                score_alerts(
+                    network=net.name,
+                    day=day,
+                    patterns=patterns.filter(pl.col("date") == day),
+                    features=features.filter(pl.col("date") == day),
+                    labels=label_logic.labels_as_of(labels, day),
+                    transfers=transfers.filter(pl.col("date") == day),
+                    feature_window=min(net.windows),
+                )
+            )
         alerts = pl.concat(frames)
         top = alerts.sort("score", descending=True).head(10)
         table = "\n".join(
             ["| typology | severity | score | address |", "|---|---|---|---|"]
-            + [f"| {r['typology']} | {r['severity']} | {r['score']:.2f} | `{r['address']}` |"
-               for r in top.iter_rows(named=True)]
+            + [
+                f"| {r['typology']} | {r['severity']} | {r['score']:.2f} | `{r['address']}` |"
+                for r in top.iter_rows(named=True)
+            ]
         )
-        yield dg.Output(alerts, metadata={
-            "catalog_version": CATALOG_VERSION,
-            "by_typology": dg.MetadataValue.json(
-                dict(alerts.group_by("typology").len().iter_rows()) if alerts.height else {}),
-            "top_alerts": dg.MetadataValue.md(table),
-        })
+        yield dg.Output(
+            alerts,
+            metadata={
+                "catalog_version": CATALOG_VERSION,
+                "by_typology": dg.MetadataValue.json(
+                    dict(alerts.group_by("typology").len().iter_rows()) if alerts.height else {}
+                ),
+                "top_alerts": dg.MetadataValue.md(table),
+            },
+        )
         yield from qc.alert_checks(key("typology_alerts"), alerts, patterns, features)
 
-    return [transfers, daily_edges, address_labels, address_features, structural_patterns,
-            typology_alerts]
+    return [
+        transfers,
+        daily_edges,
+        address_labels,
+        address_features,
+        structural_patterns,
+        typology_alerts,
+    ]

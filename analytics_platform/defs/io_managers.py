@@ -51,7 +51,9 @@ class ClickHouseDbClient(DbClient):
             yield client
 
     def ensure_schema_exists(self, context, table_slice: TableSlice, connection) -> None:  # type: ignore[override]
-        ch.ensure_table(connection, table_slice.schema, spec(table_slice.table).ddl(table_slice.schema))
+        ch.ensure_table(
+            connection, table_slice.schema, spec(table_slice.table).ddl(table_slice.schema)
+        )
 
     def delete_table_slice(self, context, table_slice: TableSlice, connection) -> None:  # type: ignore[override]
         # Deliberately nothing: the type handler swaps the slice's day partitions atomically
@@ -88,10 +90,17 @@ class PolarsClickHouseTypeHandler(DbTypeHandler[pl.DataFrame]):
         days = _slice_days(table_slice)
         table_spec = spec(table_slice.table)
         if days is None:
-            return ch.read_days(connection, table_slice.schema, table_slice.table,
-                                schema=table_spec.schema)
-        return ch.read_days(connection, table_slice.schema, table_slice.table, days[0], days[1],
-                            schema=table_spec.schema)
+            return ch.read_days(
+                connection, table_slice.schema, table_slice.table, schema=table_spec.schema
+            )
+        return ch.read_days(
+            connection,
+            table_slice.schema,
+            table_slice.table,
+            days[0],
+            days[1],
+            schema=table_spec.schema,
+        )
 
     @property
     def supported_types(self) -> Sequence[type[object]]:

@@ -25,8 +25,9 @@ class WarehouseResource(dg.ConfigurableResource):
         with ch.session(self.dsn) as client:
             yield client
 
-    def read_days(self, network: str, table: str, first: date | None = None,
-                  last: date | None = None) -> pl.DataFrame:
+    def read_days(
+        self, network: str, table: str, first: date | None = None, last: date | None = None
+    ) -> pl.DataFrame:
         with self.session() as client:
             return ch.read_days(client, network, table, first, last, schema=spec(table).schema)
 

@@ -5,17 +5,21 @@ from __future__ import annotations
 import dagster as dg
 
 from analytics_platform.config import NetworkConfig
-from analytics_platform.defs.assets import partitions_for
 
-DAILY_ASSETS = ("transfers", "transfers_rejected", "daily_edges", "address_features",
-                "structural_patterns", "typology_alerts")
+DAILY_ASSETS = (
+    "transfers",
+    "transfers_rejected",
+    "daily_edges",
+    "address_features",
+    "structural_patterns",
+    "typology_alerts",
+)
 
 
 def daily_job(net: NetworkConfig) -> dg.UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         name=f"{net.name}__daily",
         selection=dg.AssetSelection.assets(*[[net.name, a] for a in DAILY_ASSETS]),
-        partitions_def=partitions_for(net),
         description=f"Every daily asset of {net.name}, one day partition (or a range) per run.",
         tags={"analytics/network": net.name},
     )
@@ -33,7 +37,10 @@ def daily_schedule(net: NetworkConfig, job) -> dg.ScheduleDefinition:
     hour, minute = _cron_time(net.schedule_cron)
     # Fires after each UTC day ends and targets that (previous) day's partition.
     return dg.build_schedule_from_partitioned_job(
-        job, name=f"{net.name}__daily_schedule", hour_of_day=hour, minute_of_hour=minute,
+        job,
+        name=f"{net.name}__daily_schedule",
+        hour_of_day=hour,
+        minute_of_hour=minute,
         default_status=dg.DefaultScheduleStatus.STOPPED,
     )
 

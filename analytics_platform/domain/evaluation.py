@@ -17,12 +17,15 @@ def match_planted(
     ``truth``: pattern_id, pattern_type, address (one row per member).
     ``detected``: pattern_id, pattern_type, members (list of addresses).
     """
-    det = detected.select("pattern_id", "pattern_type", pl.col("members").alias("address")).explode(
-        "address"
-    ).unique()
+    det = (
+        detected.select("pattern_id", "pattern_type", pl.col("members").alias("address"))
+        .explode("address")
+        .unique()
+    )
     sizes = truth.group_by("pattern_id").agg(pl.col("address").n_unique().alias("size"))
     overlap = (
-        truth.select("pattern_id", "pattern_type", "address").unique()
+        truth.select("pattern_id", "pattern_type", "address")
+        .unique()
         .join(det, on=["pattern_type", "address"], suffix="_det")
         .group_by("pattern_id", "pattern_id_det", "pattern_type")
         .agg(pl.len().alias("shared"))

@@ -48,8 +48,9 @@ def compute_address_features(
     for window in sorted(set(windows)):
         first, last = window_days(day, window)
         in_window = edges.filter(pl.col("date").is_between(first, last))
-        frames.append(_window_features(in_window, network=network, day=day, window=window,
-                                       engine=engine))
+        frames.append(
+            _window_features(in_window, network=network, day=day, window=window, engine=engine)
+        )
     if not frames:
         return empty(ADDRESS_FEATURES)
     return pl.concat(frames)
@@ -83,17 +84,23 @@ def _window_features(
             e.select(
                 pl.col("from_address").alias("address"),
                 pl.col("to_address").alias("other"),
-                "date", "first_time", "last_time",
+                "date",
+                "first_time",
+                "last_time",
             ),
             e.select(
                 pl.col("to_address").alias("address"),
                 pl.col("from_address").alias("other"),
-                "date", "first_time", "last_time",
+                "date",
+                "first_time",
+                "last_time",
             ),
         ]
     )
     activity = incident.group_by("address").agg(
-        pl.col("other").filter(pl.col("other") != pl.col("address")).n_unique()
+        pl.col("other")
+        .filter(pl.col("other") != pl.col("address"))
+        .n_unique()
         .alias("counterparties"),
         pl.col("first_time").min().alias("first_seen"),
         pl.col("last_time").max().alias("last_seen"),

@@ -7,7 +7,7 @@ new or changed ones; unchanged rows are left alone, so re-loading a snapshot cha
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
@@ -73,7 +73,7 @@ def merge_snapshot(history: pl.DataFrame, snapshot: pl.DataFrame, as_of: datetim
 
 def labels_as_of(history: pl.DataFrame, day: date) -> pl.DataFrame:
     """Labels valid at the end of ``day`` (UTC): one row per (address, source)."""
-    end = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(days=1)
+    end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
     end_lit = pl.lit(end).cast(TIMESTAMP)
     return history.filter(
         (pl.col("valid_from") < end_lit)

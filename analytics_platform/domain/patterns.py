@@ -71,7 +71,10 @@ def detect_patterns(
         .filter(~pl.col("from_address").is_in(list(exclude)))
         .filter(~pl.col("to_address").is_in(list(exclude)))
         .select(
-            "tx_hash", "block_time", "from_address", "to_address",
+            "tx_hash",
+            "block_time",
+            "from_address",
+            "to_address",
             pl.col("amount").cast(pl.Float64).alias("amt"),
         )
         .collect()
@@ -81,9 +84,11 @@ def detect_patterns(
         _fans(t, "fan_in", network, day, limits, hits),
         _cycles(t, network, day, limits, hits),
     ]
-    patterns = pl.concat([f for f in frames if f.height], how="vertical") if any(
-        f.height for f in frames
-    ) else empty(STRUCTURAL_PATTERNS)
+    patterns = (
+        pl.concat([f for f in frames if f.height], how="vertical")
+        if any(f.height for f in frames)
+        else empty(STRUCTURAL_PATTERNS)
+    )
     patterns = patterns.unique("pattern_id", keep="first").sort("pattern_type", "pattern_id")
     return PatternResult(patterns=patterns, limits_hit={k: v for k, v in hits.items() if v})
 
@@ -104,9 +109,7 @@ def _fans(
         .rename({center: "center", other: "other"})
         .sort("center", "block_time")
     )
-    windows = rows.rolling(
-        index_column="block_time", period=lim.fan_window, group_by="center"
-    ).agg(
+    windows = rows.rolling(index_column="block_time", period=lim.fan_window, group_by="center").agg(
         pl.col("other").n_unique().alias("fan"),
         pl.col("other").alias("others"),
         pl.col("tx_hash").alias("tx_hashes"),
@@ -127,24 +130,28 @@ def _fans(
     window_s = lim.fan_window.total_seconds()
     leaf_role = "sink" if kind == "fan_out" else "source"
     center_role = "source" if kind == "fan_out" else "sink"
-    out = best.with_columns(
-        pl.col("others").list.unique(maintain_order=True).alias("leaves"),
-    ).with_columns(
-        pl.lit(network).alias("network"),
-        pl.lit(day).alias("date"),
-        pl.lit(kind).alias("pattern_type"),
-        pl.col("center").alias("center_address"),
-        pl.concat_list(pl.col("center"), pl.col("leaves")).alias("members"),
-        pl.concat_list(
-            pl.lit(center_role),
-            pl.col("leaves").list.eval(pl.lit(leaf_role)),
-        ).alias("roles"),
-        pl.col("tx_hashes").list.len().cast(pl.Int64).alias("transfer_count"),
-        (
-            0.5 * ((pl.col("fan") - lim.min_fan + 1) / lim.min_fan).clip(0.0, 1.0)
-            + 0.5 * (1.0 - span_s / window_s).clip(0.0, 1.0)
-        ).alias("score"),
-    ).with_columns(pattern_id(network, kind, pl.col("tx_hashes")).alias("pattern_id"))
+    out = (
+        best.with_columns(
+            pl.col("others").list.unique(maintain_order=True).alias("leaves"),
+        )
+        .with_columns(
+            pl.lit(network).alias("network"),
+            pl.lit(day).alias("date"),
+            pl.lit(kind).alias("pattern_type"),
+            pl.col("center").alias("center_address"),
+            pl.concat_list(pl.col("center"), pl.col("leaves")).alias("members"),
+            pl.concat_list(
+                pl.lit(center_role),
+                pl.col("leaves").list.eval(pl.lit(leaf_role)),
+            ).alias("roles"),
+            pl.col("tx_hashes").list.len().cast(pl.Int64).alias("transfer_count"),
+            (
+                0.5 * ((pl.col("fan") - lim.min_fan + 1) / lim.min_fan).clip(0.0, 1.0)
+                + 0.5 * (1.0 - span_s / window_s).clip(0.0, 1.0)
+            ).alias("score"),
+        )
+        .with_columns(pattern_id(network, kind, pl.col("tx_hashes")).alias("pattern_id"))
+    )
     return conform(out, STRUCTURAL_PATTERNS)
 
 
@@ -179,14 +186,11 @@ def _cycles(
     )
     found: list[pl.DataFrame] = []
     for length in range(2, lim.max_cycle_length + 1):
-        step = (
-            paths.join(edges, left_on="last", right_on="src")
-            .filter(
-                (pl.col("t") >= pl.col("t_last"))
-                & (pl.col("t") - pl.col("t_first") <= window)
-                & (pl.col("amt") >= pl.col("amt_last") * lim.min_hop_ratio)
-                & (pl.col("amt") <= pl.col("amt_last") * lim.max_hop_ratio)
-            )
+        step = paths.join(edges, left_on="last", right_on="src").filter(
+            (pl.col("t") >= pl.col("t_last"))
+            & (pl.col("t") - pl.col("t_first") <= window)
+            & (pl.col("amt") >= pl.col("amt_last") * lim.min_hop_ratio)
+            & (pl.col("amt") <= pl.col("amt_last") * lim.max_hop_ratio)
         )
         closing = step.filter(pl.col("dst") == pl.col("origin"))
         if length >= lim.min_cycle_length and closing.height:
@@ -235,7 +239,8 @@ def _cycles(
             pl.lit("source"), pl.col("members").list.slice(1).list.eval(pl.lit("intermediate"))
         ).alias("roles"),
         pl.col("tx_hashes").list.len().cast(pl.Int64).alias("transfer_count"),
-        (0.6 * pl.col("return_ratio").clip(0.0, 1.0) + 0.4 * ((n - 1) / 5).clip(0.0, 1.0))
-        .alias("score"),
+        (0.6 * pl.col("return_ratio").clip(0.0, 1.0) + 0.4 * ((n - 1) / 5).clip(0.0, 1.0)).alias(
+            "score"
+        ),
     ).with_columns(pattern_id(network, "cycle", pl.col("tx_hashes")).alias("pattern_id"))
     return conform(out, STRUCTURAL_PATTERNS)

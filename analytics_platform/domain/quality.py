@@ -24,8 +24,9 @@ def schema_conforms(df: pl.DataFrame, schema: pa.DataFrameSchema) -> CheckOutcom
     except SchemaErrors as exc:
         cases = exc.failure_cases
         first = cases.head(5).to_dicts() if hasattr(cases, "head") else str(cases)[:500]
-        return CheckOutcome(False, f"{schema.name}: {len(cases)} schema failure(s)",
-                            {"failures": str(first)[:2000]})
+        return CheckOutcome(
+            False, f"{schema.name}: {len(cases)} schema failure(s)", {"failures": str(first)[:2000]}
+        )
     return CheckOutcome(True, f"{schema.name}: {df.height} rows match the schema")
 
 
@@ -33,15 +34,18 @@ def unique_key(df: pl.DataFrame, key: list[str]) -> CheckOutcome:
     dupes = df.group_by(key).len().filter(pl.col("len") > 1)
     if dupes.height:
         example = dupes.row(0, named=True)
-        return CheckOutcome(False, f"{dupes.height} duplicated key(s) on {key}", {"example": str(example)})
+        return CheckOutcome(
+            False, f"{dupes.height} duplicated key(s) on {key}", {"example": str(example)}
+        )
     return CheckOutcome(True, f"{df.height} rows, key {key} unique")
 
 
 def non_negative(df: pl.DataFrame, column: str) -> CheckOutcome:
     bad = df.filter(pl.col(column) < 0)
     if bad.height:
-        return CheckOutcome(False, f"{bad.height} negative value(s) in {column}",
-                            {"example": str(bad[column][0])})
+        return CheckOutcome(
+            False, f"{bad.height} negative value(s) in {column}", {"example": str(bad[column][0])}
+        )
     return CheckOutcome(True, f"no negative {column}")
 
 
@@ -50,49 +54,73 @@ def times_inside_days(df: pl.DataFrame, time_col: str = "block_time") -> CheckOu
     bad = df.filter(pl.col(time_col).dt.date() != pl.col("date"))
     if bad.height:
         row = bad.row(0, named=True)
-        return CheckOutcome(False, f"{bad.height} row(s) with {time_col} outside the partition day",
-                            {"example": f"{row[time_col]} in partition {row['date']}"})
+        return CheckOutcome(
+            False,
+            f"{bad.height} row(s) with {time_col} outside the partition day",
+            {"example": f"{row[time_col]} in partition {row['date']}"},
+        )
     return CheckOutcome(True, f"all {time_col} inside their partition day")
 
 
 def every_active_address_has_features(edges: pl.DataFrame, features: pl.DataFrame) -> CheckOutcome:
     """Each address seen in the day's edges has a feature row for every window of that day."""
-    active = pl.concat([
-        edges.select("date", pl.col("from_address").alias("address")),
-        edges.select("date", pl.col("to_address").alias("address")),
-    ]).unique()
+    active = pl.concat(
+        [
+            edges.select("date", pl.col("from_address").alias("address")),
+            edges.select("date", pl.col("to_address").alias("address")),
+        ]
+    ).unique()
     windows = features.select("window_days").unique()
     if windows.height == 0 and active.height:
         return CheckOutcome(False, f"{active.height} active addresses but no features")
     expected = active.join(windows, how="cross")
-    missing = expected.join(features.select("date", "address", "window_days"),
-                            on=["date", "address", "window_days"], how="anti")
+    missing = expected.join(
+        features.select("date", "address", "window_days"),
+        on=["date", "address", "window_days"],
+        how="anti",
+    )
     if missing.height:
-        return CheckOutcome(False, f"{missing.height} (address, window) pairs without features",
-                            {"example": str(missing.row(0, named=True))})
+        return CheckOutcome(
+            False,
+            f"{missing.height} (address, window) pairs without features",
+            {"example": str(missing.row(0, named=True))},
+        )
     return CheckOutcome(True, f"{active.height} active addresses all have features")
 
 
 def patterns_reference_transfers(patterns: pl.DataFrame, transfers: pl.DataFrame) -> CheckOutcome:
-    used = patterns.select(pl.col("tx_hashes").explode().alias("tx_hash")).drop_nulls().unique()
+    used = (
+        patterns.select(pl.col("tx_hashes").explode(empty_as_null=False).alias("tx_hash"))
+        .drop_nulls()
+        .unique()
+    )
     missing = used.join(transfers.select("tx_hash").unique(), on="tx_hash", how="anti")
     if missing.height:
-        return CheckOutcome(False, f"{missing.height} evidence transfer(s) not found",
-                            {"example": missing["tx_hash"][0]})
+        return CheckOutcome(
+            False,
+            f"{missing.height} evidence transfer(s) not found",
+            {"example": missing["tx_hash"][0]},
+        )
     return CheckOutcome(True, f"{used.height} evidence transfers all exist")
 
 
 def alerts_reference_evidence(
     alerts: pl.DataFrame, patterns: pl.DataFrame, addresses: pl.Series
 ) -> CheckOutcome:
-    refs = alerts.select("alert_id", pl.col("pattern_ids").explode().alias("pattern_id")).drop_nulls()
+    refs = alerts.select(
+        "alert_id", pl.col("pattern_ids").explode(empty_as_null=False).alias("pattern_id")
+    ).drop_nulls()
     missing = refs.join(patterns.select("pattern_id"), on="pattern_id", how="anti")
     unknown = alerts.filter(~pl.col("address").is_in(addresses.implode()))
     if missing.height or unknown.height:
         return CheckOutcome(
             False,
             f"{missing.height} pattern reference(s) and {unknown.height} address(es) not found",
-            {"example": str((missing.head(1).to_dicts(), unknown.select("address").head(1).to_dicts()))},
+            {
+                "example": str(
+                    (missing.head(1).to_dicts(), unknown.select("address").head(1).to_dicts())
+                )
+            },
         )
     return CheckOutcome(True, f"{alerts.height} alerts reference existing patterns and addresses")
 
@@ -101,6 +129,11 @@ def row_count_sane(counts: dict[date, int], minimum: int = 1) -> CheckOutcome:
     """Every day has at least ``minimum`` rows (an empty day usually means a broken source)."""
     low = {str(d): n for d, n in counts.items() if n < minimum}
     if low:
-        return CheckOutcome(False, f"{len(low)} day(s) with fewer than {minimum} rows", {"days": low})
-    return CheckOutcome(True, f"{len(counts)} day(s), each with >= {minimum} rows",
-                        {"rows_per_day": {str(d): n for d, n in counts.items()}})
+        return CheckOutcome(
+            False, f"{len(low)} day(s) with fewer than {minimum} rows", {"days": low}
+        )
+    return CheckOutcome(
+        True,
+        f"{len(counts)} day(s), each with >= {minimum} rows",
+        {"rows_per_day": {str(d): n for d, n in counts.items()}},
+    )

@@ -6,8 +6,8 @@ the warehouse partitions by it, so re-materialising a day replaces exactly that 
 
 from __future__ import annotations
 
-import polars as pl
 import pandera.polars as pa
+import polars as pl
 
 AMOUNT = pl.Decimal(38, 18)
 """Token amounts: 38 digits with 18 decimals, so 18-decimal tokens lose no precision."""

@@ -15,7 +15,7 @@ Everything is vectorised (numpy/polars); 10 million transfers take seconds, not 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import polars as pl
@@ -98,14 +98,22 @@ def generate(cfg: SyntheticConfig) -> SyntheticNetwork:
             + (pl.col("block_time").dt.epoch("s") - int(_day_start(cfg.start).timestamp())) // 12
         ).alias("block_number")
     ).select(
-        "network", "date", "tx_hash", "transfer_index", "block_number", "block_time",
-        "from_address", "to_address", "asset", "amount",
+        "network",
+        "date",
+        "tx_hash",
+        "transfer_index",
+        "block_number",
+        "block_time",
+        "from_address",
+        "to_address",
+        "asset",
+        "amount",
     )
     return SyntheticNetwork(transfers=transfers, labels=labels, ground_truth=truth)
 
 
 def _day_start(d: date) -> datetime:
-    return datetime(d.year, d.month, d.day, tzinfo=timezone.utc)
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
 
 
 def _times(rng: np.random.Generator, start: date, day_offsets: np.ndarray, secs: np.ndarray):
@@ -200,13 +208,22 @@ def _planted(cfg, rng, services) -> tuple[pl.DataFrame, pl.DataFrame]:
     if not frames:
         empty = pl.DataFrame(
             schema={
-                "tx_hash": pl.String, "block_time": TIMESTAMP, "from_address": pl.String,
-                "to_address": pl.String, "amount": pl.Float64,
+                "tx_hash": pl.String,
+                "block_time": TIMESTAMP,
+                "from_address": pl.String,
+                "to_address": pl.String,
+                "amount": pl.Float64,
             }
         )
         return empty, pl.DataFrame(
-            schema={"pattern_id": pl.String, "pattern_type": pl.String, "address": pl.String,
-                    "role": pl.String, "day": pl.Date, "tx_hashes": pl.List(pl.String)}
+            schema={
+                "pattern_id": pl.String,
+                "pattern_type": pl.String,
+                "address": pl.String,
+                "role": pl.String,
+                "day": pl.Date,
+                "tx_hashes": pl.List(pl.String),
+            }
         )
     return pl.concat(frames), pl.concat(truth)
 
@@ -215,8 +232,13 @@ def _risky_contacts(cfg, rng, users: pl.Series, services: pl.Series) -> pl.DataF
     """A few users pay mixers or sanctioned addresses each day (exposure ground truth)."""
     risky = services[cfg.exchanges : cfg.exchanges + cfg.mixers + cfg.sanctioned]
     if len(risky) == 0:
-        return _frame(rng, pl.Series([], dtype=pl.String), pl.Series([], dtype=pl.String),
-                      _times(rng, cfg.start, np.array([]), np.array([])), np.array([]))
+        return _frame(
+            rng,
+            pl.Series([], dtype=pl.String),
+            pl.Series([], dtype=pl.String),
+            _times(rng, cfg.start, np.array([]), np.array([])),
+            np.array([]),
+        )
     n = cfg.days * 3
     senders = users.gather(rng.integers(0, len(users), size=n))
     receivers = risky.gather(rng.integers(0, len(risky), size=n))

@@ -27,17 +27,38 @@ class Typology:
 
 
 CATALOG: tuple[Typology, ...] = (
-    Typology("round_tripping", "Funds leave an address and come back through a time-ordered "
-             "cycle of intermediaries (FATF VA red flag: circular transfers).",
-             "pattern:cycle", 0.3, 10_000.0),
-    Typology("money_mule_fan_in", "Many distinct senders pay one collector within hours.",
-             "pattern:fan_in", 0.3, 25_000.0),
-    Typology("rapid_fan_out", "One address pays many fresh recipients within hours "
-             "(distribution / smurfing).", "pattern:fan_out", 0.3, 25_000.0),
-    Typology("sanctioned_exposure", "Direct transfer with a sanctioned address.",
-             "exposure:sanctioned", 0.0, 1_000.0),
-    Typology("mixer_exposure", "Direct transfer with a mixing service.",
-             "exposure:mixer", 0.0, 1_000.0),
+    Typology(
+        "round_tripping",
+        "Funds leave an address and come back through a time-ordered "
+        "cycle of intermediaries (FATF VA red flag: circular transfers).",
+        "pattern:cycle",
+        0.3,
+        10_000.0,
+    ),
+    Typology(
+        "money_mule_fan_in",
+        "Many distinct senders pay one collector within hours.",
+        "pattern:fan_in",
+        0.3,
+        25_000.0,
+    ),
+    Typology(
+        "rapid_fan_out",
+        "One address pays many fresh recipients within hours (distribution / smurfing).",
+        "pattern:fan_out",
+        0.3,
+        25_000.0,
+    ),
+    Typology(
+        "sanctioned_exposure",
+        "Direct transfer with a sanctioned address.",
+        "exposure:sanctioned",
+        0.0,
+        1_000.0,
+    ),
+    Typology(
+        "mixer_exposure", "Direct transfer with a mixing service.", "exposure:mixer", 0.0, 1_000.0
+    ),
 )
 
 _ROLE_TEXT = {
@@ -61,7 +82,10 @@ def _severity(score: pl.Expr, amount: pl.Expr, high_amount: float) -> pl.Expr:
 
 def _alert_id(network: str, typology: str) -> pl.Expr:
     key = pl.format(
-        "{}|{}|{}|{}", pl.lit(network), pl.lit(typology), pl.col("address"),
+        "{}|{}|{}|{}",
+        pl.lit(network),
+        pl.lit(typology),
+        pl.col("address"),
         pl.col("tx_hashes").list.sort().list.join(","),
     )
     return pl.format("{}-{}", pl.lit(typology), key.hash(seed=1123).cast(pl.String))
@@ -108,8 +132,13 @@ def _pattern_alerts(typ, pattern_type, network, day, patterns, feats, service) -
     )
     n_expr = pl.col("members").list.len() - (0 if pattern_type == "cycle" else 1)
     evidence = pl.struct(
-        pl.col("pattern_id"), pl.col("total_amount"), pl.col("transfer_count"),
-        pl.col("in_degree"), pl.col("out_degree"), pl.col("net_flow"), pl.col("pagerank"),
+        pl.col("pattern_id"),
+        pl.col("total_amount"),
+        pl.col("transfer_count"),
+        pl.col("in_degree"),
+        pl.col("out_degree"),
+        pl.col("net_flow"),
+        pl.col("pagerank"),
     ).struct.json_encode()
     text = _ROLE_TEXT[typ.name]
     head, _, tail = text.partition("{n}")
@@ -121,18 +150,24 @@ def _pattern_alerts(typ, pattern_type, network, day, patterns, feats, service) -
         pl.format(
             "Address {} " + head + "{}" + tail + " moving {} {} between {} and {} UTC "
             "(pattern score {}).",
-            pl.col("address"), n_expr, pl.col("total_amount").round(2), pl.lit("units"),
+            pl.col("address"),
+            n_expr,
+            pl.col("total_amount").round(2),
+            pl.lit("units"),
             pl.col("first_time").dt.strftime("%Y-%m-%d %H:%M"),
-            pl.col("last_time").dt.strftime("%H:%M"), pl.col("score").round(2),
+            pl.col("last_time").dt.strftime("%H:%M"),
+            pl.col("score").round(2),
         ).alias("explanation"),
     ).with_columns(_alert_id(network, typ.name).alias("alert_id"))
     return conform(out, TYPOLOGY_ALERTS)
 
 
 def _exposure_alerts(typ, category, network, day, transfers, labels) -> pl.DataFrame:
-    risky = labels.filter(pl.col("category") == category).select(
-        pl.col("address").alias("risky"), pl.col("label").alias("risky_label")
-    ).unique("risky")
+    risky = (
+        labels.filter(pl.col("category") == category)
+        .select(pl.col("address").alias("risky"), pl.col("label").alias("risky_label"))
+        .unique("risky")
+    )
     if risky.height == 0 or transfers.height == 0:
         return empty(TYPOLOGY_ALERTS)
     labelled = set(labels["address"].to_list())
@@ -140,11 +175,17 @@ def _exposure_alerts(typ, category, network, day, transfers, labels) -> pl.DataF
         "tx_hash", "from_address", "to_address", pl.col("amount").cast(pl.Float64)
     )
     sent = t.join(risky, left_on="to_address", right_on="risky").select(
-        pl.col("from_address").alias("address"), "tx_hash", "amount", "risky_label",
+        pl.col("from_address").alias("address"),
+        "tx_hash",
+        "amount",
+        "risky_label",
         pl.lit("sent").alias("direction"),
     )
     received = t.join(risky, left_on="from_address", right_on="risky").select(
-        pl.col("to_address").alias("address"), "tx_hash", "amount", "risky_label",
+        pl.col("to_address").alias("address"),
+        "tx_hash",
+        "amount",
+        "risky_label",
         pl.lit("received").alias("direction"),
     )
     hits = pl.concat([sent, received]).filter(~pl.col("address").is_in(list(labelled)))
@@ -162,13 +203,16 @@ def _exposure_alerts(typ, category, network, day, transfers, labels) -> pl.DataF
         pl.lit(typ.name).alias("typology"),
         score.alias("score"),
         pl.lit([], dtype=pl.List(pl.String)).alias("pattern_ids"),
-        pl.struct(
-            pl.col("total_amount"), pl.col("counterparts"), pl.col("sent_to_risky")
-        ).struct.json_encode().alias("evidence"),
+        pl.struct(pl.col("total_amount"), pl.col("counterparts"), pl.col("sent_to_risky"))
+        .struct.json_encode()
+        .alias("evidence"),
         pl.format(
             "Address {} transacted {} units directly with {} address(es) {} in {} transfer(s).",
-            pl.col("address"), pl.col("total_amount").round(2), pl.lit(category),
-            pl.col("counterparts").list.join(", "), pl.col("tx_hashes").list.len(),
+            pl.col("address"),
+            pl.col("total_amount").round(2),
+            pl.lit(category),
+            pl.col("counterparts").list.join(", "),
+            pl.col("tx_hashes").list.len(),
         ).alias("explanation"),
         pl.lit(network).alias("network"),
         pl.lit(day).alias("date"),

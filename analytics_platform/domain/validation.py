@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
@@ -75,9 +75,11 @@ def _normalise_time_column(df: pl.DataFrame) -> pl.Expr:
             expr = expr.dt.replace_time_zone("UTC")
         return expr.dt.convert_time_zone("UTC").dt.cast_time_unit("ms")
     if dtype.is_integer():  # unix seconds
-        return pl.from_epoch(pl.col("block_time"), time_unit="s").dt.replace_time_zone(
-            "UTC"
-        ).dt.cast_time_unit("ms")
+        return (
+            pl.from_epoch(pl.col("block_time"), time_unit="s")
+            .dt.replace_time_zone("UTC")
+            .dt.cast_time_unit("ms")
+        )
     text = pl.col("block_time").cast(pl.String).str.replace(r"Z$", "+00:00")
     return parse_timestamps(text)
 
@@ -131,9 +133,9 @@ def validate_transfers(
         df = df.with_columns(norm.alias(f"_{side}"))
 
     if day is not None:
-        start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         end_day = last_day or day
-        end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=timezone.utc) + timedelta(
+        end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=UTC) + timedelta(
             days=1
         )
         in_day = pl.col("_time").is_null() | pl.col("_time").is_between(
@@ -238,8 +240,9 @@ def _dead_letters(
         record.alias("record"),
         pl.col("_field").alias("field"),
         value_expr.fill_null("").alias("value"),
-        pl.format("{}: {} {}", pl.col("_field"), pl.col("_reason"), value_expr.fill_null("''"))
-        .alias("reason"),
+        pl.format(
+            "{}: {} {}", pl.col("_field"), pl.col("_reason"), value_expr.fill_null("''")
+        ).alias("reason"),
     )
     return conform(out, DEAD_LETTERS)
 

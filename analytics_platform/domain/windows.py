@@ -9,7 +9,7 @@ this project's partition ``D - 1``.)
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 
 def window_days(end_day: date, window: int) -> tuple[date, date]:
@@ -22,6 +22,6 @@ def window_days(end_day: date, window: int) -> tuple[date, date]:
 def window_instants(end_day: date, window: int) -> tuple[datetime, datetime]:
     """Half-open UTC instants ``[start, end)`` of the window ending on ``end_day``."""
     first, last = window_days(end_day, window)
-    start = datetime(first.year, first.month, first.day, tzinfo=timezone.utc)
-    end = datetime(last.year, last.month, last.day, tzinfo=timezone.utc) + timedelta(days=1)
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
     return start, end

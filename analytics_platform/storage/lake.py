@@ -33,7 +33,11 @@ def lake_root(url: str, **storage_options: Any) -> UPath:
 
 
 def table_dir(root: UPath, table: str, network: str) -> UPath:
-    return root / validate_identifier(table, "table") / f"network={validate_identifier(network, 'network')}"
+    return (
+        root
+        / validate_identifier(table, "table")
+        / f"network={validate_identifier(network, 'network')}"
+    )
 
 
 def partition_file(root: UPath, table: str, network: str, day: date | None) -> UPath:

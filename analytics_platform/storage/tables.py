@@ -20,22 +20,33 @@ class TableSpec:
 
     def ddl(self, database: str) -> str:
         return table_ddl(
-            database, self.name, self.schema, order_by=self.order_by,
-            partition_by="date" if self.partitioned else None, nullable=self.nullable,
+            database,
+            self.name,
+            self.schema,
+            order_by=self.order_by,
+            partition_by="date" if self.partitioned else None,
+            nullable=self.nullable,
         )
 
 
 TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in (
-        TableSpec("transfers", s.TRANSFERS, ("tx_hash", "transfer_index"), nullable=("block_number",)),
+        TableSpec(
+            "transfers", s.TRANSFERS, ("tx_hash", "transfer_index"), nullable=("block_number",)
+        ),
         TableSpec("transfers_rejected", s.DEAD_LETTERS, ("source", "field")),
         TableSpec("daily_edges", s.DAILY_EDGES, ("from_address", "to_address", "asset")),
         TableSpec("address_features", s.ADDRESS_FEATURES, ("window_days", "address")),
         TableSpec("structural_patterns", s.STRUCTURAL_PATTERNS, ("pattern_type", "pattern_id")),
         TableSpec("typology_alerts", s.TYPOLOGY_ALERTS, ("typology", "alert_id")),
-        TableSpec("address_labels", s.ADDRESS_LABELS, ("address", "source", "valid_from"),
-                  partitioned=False, nullable=("valid_to",)),
+        TableSpec(
+            "address_labels",
+            s.ADDRESS_LABELS,
+            ("address", "source", "valid_from"),
+            partitioned=False,
+            nullable=("valid_to",),
+        ),
     )
 }
 
