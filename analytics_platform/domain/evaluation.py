@@ -19,7 +19,7 @@ def match_planted(
     """
     det = (
         detected.select("pattern_id", "pattern_type", pl.col("members").alias("address"))
-        .explode("address")
+        .explode("address", empty_as_null=False)
         .unique()
     )
     sizes = truth.group_by("pattern_id").agg(pl.col("address").n_unique().alias("size"))

@@ -107,9 +107,11 @@ def patterns_reference_transfers(patterns: pl.DataFrame, transfers: pl.DataFrame
 def alerts_reference_evidence(
     alerts: pl.DataFrame, patterns: pl.DataFrame, addresses: pl.Series
 ) -> CheckOutcome:
-    refs = alerts.select(
-        "alert_id", pl.col("pattern_ids").explode(empty_as_null=False).alias("pattern_id")
-    ).drop_nulls()
+    refs = (
+        alerts.select("alert_id", pl.col("pattern_ids").alias("pattern_id"))
+        .explode("pattern_id", empty_as_null=False)
+        .drop_nulls()
+    )
     missing = refs.join(patterns.select("pattern_id"), on="pattern_id", how="anti")
     unknown = alerts.filter(~pl.col("address").is_in(addresses.implode()))
     if missing.height or unknown.height:

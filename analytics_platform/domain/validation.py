@@ -135,9 +135,7 @@ def validate_transfers(
     if day is not None:
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
         end_day = last_day or day
-        end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=UTC) + timedelta(
-            days=1
-        )
+        end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=UTC) + timedelta(days=1)
         in_day = pl.col("_time").is_null() | pl.col("_time").is_between(
             pl.lit(start), pl.lit(end), closed="left"
         )
