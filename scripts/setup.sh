@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Create .venv and install the project with its test extras (idempotent, offline-safe once done).
+# Create .venv and install the project with its test extras (idempotent: skipped when
+# pyproject.toml has not changed since the last install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
 if [ ! -f "$stamp" ]; then
+  echo "Installing analytics_platform and its dependencies into .venv (about a minute)..."
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[test]'
-  rm -f .venv/.installed-* && touch "$stamp"
+  log=$(mktemp)
+  if ! { .venv/bin/python -m pip install -q --upgrade pip &&
+         .venv/bin/python -m pip install -q -e '.[test]'; } >"$log" 2>&1; then
+    cat "$log"; echo "setup failed" >&2; exit 1
+  fi
+  rm -f "$log" .venv/.installed-* && touch "$stamp"
 fi
