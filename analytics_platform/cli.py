@@ -21,21 +21,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="analytics-platform", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="generate a synthetic network and run every asset")
-    demo.add_argument("--home", default=".analytics/demo")
-    demo.add_argument("--days", type=int, default=21)
-    demo.add_argument("--start", type=_date, default=date(2026, 10, 1))
-    demo.add_argument("--transfers-per-day", type=int, default=10_000)
-    demo.add_argument("--addresses", type=int, default=5_000)
-    demo.add_argument("--seed", type=int, default=7)
-
-    gen = sub.add_parser("generate", help="write a synthetic network as landing files")
-    gen.add_argument("--home", default=".analytics")
-    gen.add_argument("--days", type=int, default=21)
-    gen.add_argument("--start", type=_date, default=date(2026, 10, 1))
-    gen.add_argument("--transfers-per-day", type=int, default=10_000)
-    gen.add_argument("--addresses", type=int, default=5_000)
-    gen.add_argument("--seed", type=int, default=7)
+    for name, home, helptext in (
+        ("demo", ".analytics/demo", "generate a synthetic network and run every asset"),
+        ("generate", ".analytics", "write a synthetic network as landing files + config.yaml"),
+    ):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--home", default=home)
+        p.add_argument("--days", type=int, default=21)
+        p.add_argument("--start", type=_date, default=date(2026, 10, 1))
+        p.add_argument("--transfers-per-day", type=int, default=10_000)
+        p.add_argument("--addresses", type=int, default=5_000)
+        p.add_argument("--seed", type=int, default=7)
 
     for name, helptext in (
         ("ingest", "ingest raw transfers for a date range (transfers asset only)"),

@@ -16,16 +16,7 @@ from analytics_platform.domain.evaluation import match_planted
 from analytics_platform.domain.synthetic import SyntheticConfig, SyntheticNetwork, generate
 from analytics_platform.runner import refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
-from analytics_platform.storage.tables import TABLES
-
-DAILY_TABLES = (
-    "transfers",
-    "transfers_rejected",
-    "daily_edges",
-    "address_features",
-    "structural_patterns",
-    "typology_alerts",
-)
+from analytics_platform.storage.tables import DAILY_TABLES, TABLES
 
 
 def write_landing(net: SyntheticNetwork, folder: Path, bad_rows: bool = True) -> Path:

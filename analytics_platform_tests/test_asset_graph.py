@@ -17,17 +17,11 @@ from analytics_platform.config import load_settings
 from analytics_platform.runner import instance_for, refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage import lake
+from analytics_platform.storage.tables import DAILY_TABLES
 
 from .conftest import START
 
-DAILY = [
-    "transfers",
-    "transfers_rejected",
-    "daily_edges",
-    "address_features",
-    "structural_patterns",
-    "typology_alerts",
-]
+DAILY = list(DAILY_TABLES)
 
 
 def counts(settings, table: str) -> dict[date, int]:

@@ -5,21 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from analytics_platform.config import NetworkConfig
-
-DAILY_ASSETS = (
-    "transfers",
-    "transfers_rejected",
-    "daily_edges",
-    "address_features",
-    "structural_patterns",
-    "typology_alerts",
-)
+from analytics_platform.storage.tables import DAILY_TABLES
 
 
 def daily_job(net: NetworkConfig) -> dg.UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         name=f"{net.name}__daily",
-        selection=dg.AssetSelection.assets(*[[net.name, a] for a in DAILY_ASSETS]),
+        selection=dg.AssetSelection.assets(*[[net.name, a] for a in DAILY_TABLES]),
         description=f"Every daily asset of {net.name}, one day partition (or a range) per run.",
         tags={"analytics/network": net.name},
     )

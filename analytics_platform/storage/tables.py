@@ -51,6 +51,17 @@ TABLES: dict[str, TableSpec] = {
 }
 
 
+DAILY_TABLES: tuple[str, ...] = (
+    "transfers",
+    "transfers_rejected",
+    "daily_edges",
+    "address_features",
+    "structural_patterns",
+    "typology_alerts",
+)
+"""The day-partitioned assets of a network, in graph order (each is also a warehouse table)."""
+
+
 def spec(name: str) -> TableSpec:
     try:
         return TABLES[name]
