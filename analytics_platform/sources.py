@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 
 from analytics_platform.config import SourceConfig, validate_identifier
+from analytics_platform.domain.validation import SOURCE_FILE_COLUMN as SOURCE_FILE
 from analytics_platform.storage import clickhouse as ch
 
 
@@ -37,15 +38,21 @@ def read_files(pattern: str) -> pl.DataFrame:
     is_csv = pattern.endswith((".csv", ".csv.gz"))
     if pattern.startswith("s3://"):
         if is_csv:
-            return pl.read_csv(pattern, storage_options=opts, infer_schema=False)
-        return pl.scan_parquet(pattern, storage_options=opts).collect()
+            return pl.scan_csv(
+                pattern, storage_options=opts, infer_schema=False, include_file_paths=SOURCE_FILE
+            ).collect()
+        return pl.scan_parquet(
+            pattern, storage_options=opts, include_file_paths=SOURCE_FILE
+        ).collect()
     files = sorted(glob.glob(pattern))
     if not files:
         return pl.DataFrame()
     frames = [
-        pl.read_csv(f, infer_schema=False)
-        if f.endswith((".csv", ".csv.gz"))
-        else pl.read_parquet(f)
+        (
+            pl.read_csv(f, infer_schema=False)
+            if f.endswith((".csv", ".csv.gz"))
+            else pl.read_parquet(f)
+        ).with_columns(pl.lit(f).alias(SOURCE_FILE))
         for f in files
     ]
     return pl.concat(frames, how="diagonal_relaxed")

@@ -42,23 +42,25 @@ def test_three_day_backfill_materialises_every_asset_and_checks_pass(home: Path)
     instance = instance_for(settings)
     refresh_labels(settings, "torus", instance=instance)
     last = START + timedelta(days=2)
-    (result,) = run_range(
-        settings, "torus", START, last, instance=instance, progress=lambda _: None
+    # Two runs (2 days + 1 day), as a chunked backfill makes them.
+    results = run_range(
+        settings, "torus", START, last, chunk_days=2, instance=instance, progress=lambda _: None
     )
-    assert result.success
+    assert len(results) == 2 and all(r.success for r in results)
     days = [(START + timedelta(days=i)).isoformat() for i in range(3)]
     for asset in DAILY:
         materialised = instance.get_materialized_partitions(dg.AssetKey(["torus", asset]))
         assert set(days) <= materialised, asset
-    evaluations = result.get_asset_check_evaluations()
+    evaluations = [e for r in results for e in r.get_asset_check_evaluations()]
     failed = [e.check_name for e in evaluations if not e.passed]
     assert len(evaluations) >= 13 and failed == []
     for table in ("transfers", "daily_edges", "address_features", "typology_alerts"):
         per_day = counts(settings, table)
         assert all(per_day.get(START + timedelta(days=i), 0) > 0 for i in range(3)), table
         assert lake_rows(settings, table, START) == per_day[START]
-    # The demo's planted bad rows on day one reached the dead-letter table.
-    assert counts(settings, "transfers_rejected")[START] == 4
+    # The four planted bad rows of day one reached the dead-letter table once, although both
+    # runs read every landing file (the unparsable timestamp belongs to its file's day).
+    assert counts(settings, "transfers_rejected") == {START: 4}
 
 
 def test_rematerialising_a_partition_three_times_never_duplicates(home: Path):

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import polars as pl
 
 from analytics_platform.domain.schemas import AMOUNT, DEAD_LETTERS, TIMESTAMP, TRANSFERS, conform
 
+SOURCE_FILE_COLUMN = "_source_file"
+"""Optional raw column naming the file a row came from (set by file sources)."""
 REQUIRED_COLUMNS = ("tx_hash", "block_time", "from_address", "to_address", "amount")
 OPTIONAL_COLUMNS = {"transfer_index": pl.Int64(), "block_number": pl.Int64(), "asset": pl.String()}
 _TIME_FORMATS = (
@@ -132,14 +134,16 @@ def validate_transfers(
         norm = pl.col(side).str.to_lowercase() if hex_like else pl.col(side)
         df = df.with_columns(norm.alias(f"_{side}"))
 
+    # The day a row belongs to: its block time's UTC day; a row whose time cannot be parsed is
+    # attributed to the most common day of its source file (SOURCE_FILE_COLUMN) or, failing
+    # that, to ``day``, so the same bad record is dead-lettered under one partition only.
+    group = pl.col(SOURCE_FILE_COLUMN) if SOURCE_FILE_COLUMN in df.columns else pl.lit(0)
+    hint = pl.col("_time").dt.date().drop_nulls().mode().first().over(group)
+    df = df.with_columns(
+        pl.coalesce(pl.col("_time").dt.date(), hint, pl.lit(day, dtype=pl.Date)).alias("_day")
+    )
     if day is not None:
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        end_day = last_day or day
-        end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=UTC) + timedelta(days=1)
-        in_day = pl.col("_time").is_null() | pl.col("_time").is_between(
-            pl.lit(start), pl.lit(end), closed="left"
-        )
-        df = df.filter(in_day)
+        df = df.filter(pl.col("_day").is_between(day, last_day or day))
     read = df.height
 
     # First failing rule wins; rules are ordered so the reason names the first bad field.
@@ -229,11 +233,11 @@ def _dead_letters(
         .then(pl.format("{},{}", pl.col("tx_hash"), pl.col("transfer_index")))
         .otherwise(value_expr)
     )
-    fallback_day = day or date(1970, 1, 1)
+    fallback_day = day or date(1970, 1, 1)  # only when no day is known at all
     record = pl.struct([pl.col(c).cast(pl.String) for c in raw_columns]).struct.json_encode()
     out = rows.with_columns(
         pl.lit(network).alias("network"),
-        pl.coalesce(pl.col("_time").dt.date(), pl.lit(fallback_day)).alias("date"),
+        pl.coalesce(pl.col("_day"), pl.lit(fallback_day)).alias("date"),
         pl.lit(source).alias("source"),
         record.alias("record"),
         pl.col("_field").alias("field"),
