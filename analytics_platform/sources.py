@@ -6,6 +6,7 @@ Sources return raw frames (strings allowed); ``domain.validation`` turns them in
 from __future__ import annotations
 
 import glob
+import os
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,8 +20,6 @@ from analytics_platform.storage import clickhouse as ch
 def _storage_options(path: str) -> dict[str, str] | None:
     if not path.startswith("s3://"):
         return None
-    import os
-
     opts = {
         "aws_region": os.environ.get(
             "AWS_REGION", os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
@@ -78,8 +77,6 @@ def read_source(source: SourceConfig, first: date, last: date, warehouse_dsn: st
     if source.kind == "files":
         assert source.path is not None
         return read_files(source.path)
-    import os
-
     dsn = os.environ[source.dsn_env] if source.dsn_env else warehouse_dsn
     with ch.session(dsn) as client:
         return read_clickhouse(client, source.table or "", first, last)

@@ -15,7 +15,7 @@ from datetime import date
 
 import polars as pl
 
-from analytics_platform.domain.schemas import AMOUNT, DEAD_LETTERS, TIMESTAMP, TRANSFERS, conform
+from analytics_platform.domain.schemas import AMOUNT, DEAD_LETTERS, TRANSFERS, conform
 
 SOURCE_FILE_COLUMN = "_source_file"
 """Optional raw column naming the file a row came from (set by file sources)."""
@@ -249,4 +249,4 @@ def _dead_letters(
     return conform(out, DEAD_LETTERS)
 
 
-__all__ = ["TIMESTAMP", "TransferInputError", "ValidationResult", "validate_transfers"]
+__all__ = ["SOURCE_FILE_COLUMN", "TransferInputError", "ValidationResult", "validate_transfers"]
