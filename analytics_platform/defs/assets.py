@@ -41,6 +41,11 @@ def _days(context: dg.AssetExecutionContext) -> list[date]:
     return [first + timedelta(days=i) for i in range((end - first).days)]
 
 
+def _counts_by(df: pl.DataFrame, column: str) -> dg.MetadataValue:
+    """Row counts per value of ``column`` as JSON metadata."""
+    return dg.MetadataValue.json(dict(df.group_by(column).len().iter_rows()) if df.height else {})
+
+
 def _per_day_rows(df: pl.DataFrame, days: list[date]) -> dict[str, int]:
     counts = dict(df.group_by("date").len().iter_rows()) if df.height else {}
     return {d.isoformat(): int(counts.get(d, 0)) for d in days}
@@ -54,6 +59,14 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
     key = lambda name: dg.AssetKey([*prefix, name])  # noqa: E731
     group = net.name
     cpu_tags = {"analytics/compute": "cpu"}
+    # Shared by every day-partitioned asset: one partitioning, one backfill policy, one group.
+    daily = dict(
+        partitions_def=parts,
+        backfill_policy=policy,
+        metadata=PARTITION_EXPR,
+        group_name=group,
+        op_tags=cpu_tags,
+    )
 
     @dg.multi_asset(
         outs={
@@ -115,9 +128,7 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             "transfers_rejected",
             metadata={
                 "dagster/row_count": rejected.height,
-                "reasons": dg.MetadataValue.json(
-                    dict(rejected.group_by("field").len().iter_rows()) if rejected.height else {}
-                ),
+                "reasons": _counts_by(rejected, "field"),
             },
         )
         yield from qc.transfer_checks(key("transfers"), accepted, per_day)
@@ -125,12 +136,8 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
     @dg.asset(
         key=key("daily_edges"),
         ins={"transfers": dg.AssetIn(key("transfers"))},
-        partitions_def=parts,
-        backfill_policy=policy,
-        metadata=PARTITION_EXPR,
-        group_name=group,
+        **daily,
         check_specs=qc.edge_check_specs(key("daily_edges")),
-        op_tags=cpu_tags,
         description="Per day, one row per (from, to, asset) flow: count, sum, max, times.",
     )
     def daily_edges(context: dg.AssetExecutionContext, transfers: pl.DataFrame):
@@ -164,9 +171,7 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             metadata={
                 "dagster/row_count": merged.height,
                 "current_labels": current.height,
-                "by_category": dg.MetadataValue.json(
-                    dict(current.group_by("category").len().iter_rows())
-                ),
+                "by_category": _counts_by(current, "category"),
             },
         )
 
@@ -184,12 +189,8 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
                 ),
             )
         },
-        partitions_def=parts,
-        backfill_policy=policy,
-        metadata=PARTITION_EXPR,
-        group_name=group,
+        **daily,
         check_specs=qc.feature_check_specs(key("address_features")),
-        op_tags=cpu_tags,
         description=f"Per-address graph features over rolling windows of {net.windows} days "
         "ending at the partition day (see domain.windows for the exact instants).",
     )
@@ -233,12 +234,8 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             ),
             "labels": dg.AssetIn(key("address_labels")),
         },
-        partitions_def=parts,
-        backfill_policy=policy,
-        metadata=PARTITION_EXPR,
-        group_name=group,
+        **daily,
         check_specs=qc.pattern_check_specs(key("structural_patterns")),
-        op_tags=cpu_tags,
         description="Fan-in, fan-out and time-ordered cycles ending on the partition day, with "
         "member addresses, roles and transfers as evidence.",
     )
@@ -261,11 +258,7 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
         yield dg.Output(
             patterns,
             metadata={
-                "by_type": dg.MetadataValue.json(
-                    dict(patterns.group_by("pattern_type").len().iter_rows())
-                    if patterns.height
-                    else {}
-                ),
+                "by_type": _counts_by(patterns, "pattern_type"),
                 "limits_hit": dg.MetadataValue.json(limits),
             },
         )
@@ -279,12 +272,8 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             "transfers": dg.AssetIn(key("transfers")),
             "labels": dg.AssetIn(key("address_labels")),
         },
-        partitions_def=parts,
-        backfill_policy=policy,
-        metadata=PARTITION_EXPR,
-        group_name=group,
+        **daily,
         check_specs=qc.alert_check_specs(key("typology_alerts")),
-        op_tags=cpu_tags,
         description="Suspicious-activity alerts by typology with severity, score, evidence and "
         "explanation.",
     )
@@ -321,9 +310,7 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             alerts,
             metadata={
                 "catalog_version": CATALOG_VERSION,
-                "by_typology": dg.MetadataValue.json(
-                    dict(alerts.group_by("typology").len().iter_rows()) if alerts.height else {}
-                ),
+                "by_typology": _counts_by(alerts, "typology"),
                 "top_alerts": dg.MetadataValue.md(table),
             },
         )
