@@ -6,22 +6,60 @@ day costs one day of raw transfers plus the window's (much smaller) edge partiti
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
 from analytics_platform.domain.schemas import AMOUNT, DAILY_EDGES, conform
 
 
-def aggregate_daily_edges(transfers: pl.DataFrame) -> pl.DataFrame:
+def is_round_amount(amount: pl.Expr) -> pl.Expr:
+    """Amounts >= 1 with at most two significant digits (500, 1,200, 25,000; not 1,250).
+
+    Unit-free on purpose: it needs no price, so it never mixes native amounts with USD.
+    """
+    exponent = amount.log10().floor()
+    mantissa = amount / pl.lit(10.0).pow(exponent - 1)
+    return (amount >= 1) & ((mantissa - mantissa.round(0)).abs() < 1e-6)
+
+
+def is_structuring_amount(
+    amount: pl.Expr, asset: pl.Expr, thresholds: Mapping[str, float], band: float
+) -> pl.Expr:
+    """Amounts in ``[T * (1 - band), T)`` where ``T`` is the asset's reporting threshold.
+
+    Thresholds are per asset and in that asset's native units; an asset without one never
+    matches.
+    """
+    if not thresholds:
+        return pl.lit(False)
+    threshold = asset.replace_strict(dict(thresholds), default=None, return_dtype=pl.Float64)
+    return (amount >= threshold * (1 - band)) & (amount < threshold)
+
+
+def aggregate_daily_edges(
+    transfers: pl.DataFrame,
+    *,
+    thresholds: Mapping[str, float] | None = None,
+    structuring_band: float = 0.1,
+) -> pl.DataFrame:
     """Aggregate validated transfers (any number of days) into daily edges."""
     amount_f = pl.col("amount").cast(pl.Float64)
+    structuring = is_structuring_amount(
+        amount_f, pl.col("asset"), thresholds or {}, structuring_band
+    )
     out = (
         transfers.lazy()
+        .with_columns(amount_f.alias("_x"))
         .group_by(["network", "date", "from_address", "to_address", "asset"])
         .agg(
             pl.len().cast(pl.Int64).alias("transfer_count"),
             pl.col("amount").sum().cast(AMOUNT).alias("amount_sum"),
-            amount_f.max().alias("amount_max"),
-            (amount_f * amount_f).sum().alias("amount_sq_sum"),
+            pl.col("_x").max().alias("amount_max"),
+            pl.col("_x").min().alias("amount_min"),
+            (pl.col("_x") * pl.col("_x")).sum().alias("amount_sq_sum"),
+            is_round_amount(pl.col("_x")).sum().cast(pl.Int64).alias("round_count"),
+            structuring.fill_null(False).sum().cast(pl.Int64).alias("structuring_count"),
             pl.col("block_time").min().alias("first_time"),
             pl.col("block_time").max().alias("last_time"),
         )

@@ -1,177 +1,605 @@
-"""Per-address features over rolling windows of daily edges.
+"""Per-address features over rolling windows (the catalog is ``domain.feature_catalog``).
 
-Aggregations are polars expressions; graph algorithms (PageRank, components) go to a
-:class:`~analytics_platform.engines.base.GraphEngine` over integer-encoded vertices. Feature
-catalog (window = the ``window_days`` days ending on ``date``, see ``domain.windows``):
+Inputs are the window's daily partitions, never raw transfers: ``daily_edges`` (one row per
+day, sender, recipient and asset) and ``address_activity`` (one row per day and address), plus
+the labels valid at the window's end. So one more day costs the window aggregation plus that
+day's edges.
 
-| feature | definition |
-|---|---|
-| in_count / out_count | transfers received / sent |
-| in_degree / out_degree | distinct senders / recipients (self excluded) |
-| counterparties | distinct addresses sent to or received from (self excluded) |
-| in_volume / out_volume / net_flow | sum received / sent / received - sent (native units) |
-| max_in_amount / max_out_amount | largest single transfer received / sent |
-| mean_out_amount / std_out_amount | mean and population std of sent transfer amounts |
-| self_transfer_count | transfers from the address to itself |
-| first_seen / last_seen | first / last transfer time in the window |
-| active_days | distinct days with any transfer |
-| pagerank | weighted PageRank (weights = window volume, damping 0.85) |
-| component_id / component_size | weakly connected component (its smallest address) and size |
+Addresses are encoded to integers once (their rank in sorted order); every later step works on
+integers. Aggregations are polars plans executed by the engine (``engine.collect``: CPU polars
+or cuDF); graph algorithms go to ``engine.graph_features``. Graph vertices are the addresses
+with at least one transfer to or from someone else, numbered in address order, so "the
+smallest vertex of a group" is also "the smallest address". Self-transfers count in activity
+and volume features but are not graph edges.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import polars as pl
 
-from analytics_platform.domain.schemas import ADDRESS_FEATURES, conform, empty
+from analytics_platform.domain.feature_catalog import (
+    EXPOSURE_CATEGORIES,
+    FEATURE_COLUMNS,
+    RISKY_CATEGORIES,
+)
+from analytics_platform.domain.schemas import ADDRESS_FEATURES, TIMESTAMP, conform, empty
 from analytics_platform.domain.windows import window_days
-from analytics_platform.engines.base import GraphEngine
+from analytics_platform.engines.base import (
+    GraphEngine,
+    GraphParams,
+    WindowGraph,
+    betweenness_sources,
+)
+from analytics_platform.timing import StageTimer
+
+LABEL_PRIORITY = ("sanctioned", "mixer", "scam", "exchange", "gambling", "defi", "other")
+"""When an address carries several labels, its category is the first of these it has."""
 
 
 def compute_address_features(
     edges: pl.DataFrame,
+    activity: pl.DataFrame,
+    labels: pl.DataFrame,
     *,
     network: str,
     day: date,
     windows: Iterable[int],
     engine: GraphEngine,
+    params: GraphParams | None = None,
+    timer: StageTimer | None = None,
 ) -> pl.DataFrame:
-    """Features for every address active in each window ending on ``day``.
+    """Features of every address active in each window ending on ``day``.
 
-    ``edges`` are daily edges covering at least the largest window (extra days are ignored).
+    ``edges`` and ``activity`` cover at least the largest window (extra days are ignored);
+    ``labels`` has ``address`` and ``category`` (labels valid at the end of ``day``).
     """
     frames = []
     for window in sorted(set(windows)):
         first, last = window_days(day, window)
-        in_window = edges.filter(pl.col("date").is_between(first, last))
         frames.append(
-            _window_features(in_window, network=network, day=day, window=window, engine=engine)
+            window_features(
+                edges.filter(pl.col("date").is_between(first, last)),
+                activity.filter(pl.col("date").is_between(first, last)),
+                labels,
+                network=network,
+                day=day,
+                window=window,
+                engine=engine,
+                params=params or GraphParams(),
+                timer=timer or StageTimer(),
+            )
         )
-    if not frames:
-        return empty(ADDRESS_FEATURES)
-    return pl.concat(frames)
+    return pl.concat(frames) if frames else empty(ADDRESS_FEATURES)
 
 
-def _window_features(
-    edges: pl.DataFrame, *, network: str, day: date, window: int, engine: GraphEngine
+def window_features(
+    edges: pl.DataFrame,
+    activity: pl.DataFrame,
+    labels: pl.DataFrame,
+    *,
+    network: str,
+    day: date,
+    window: int,
+    engine: GraphEngine,
+    params: GraphParams,
+    timer: StageTimer,
 ) -> pl.DataFrame:
+    """The whole catalog for one window (``edges``/``activity`` already cut to the window)."""
     if edges.height == 0:
         return empty(ADDRESS_FEATURES)
-    e = edges.lazy().with_columns(pl.col("amount_sum").cast(pl.Float64).alias("volume"))
-    is_self = pl.col("from_address") == pl.col("to_address")
+    with timer.stage("encode"):
+        names, e, act, lab = _encode(edges, activity, labels, engine)
+    with timer.stage("aggregate"):
+        flows = engine.collect(_flows(e))
+        parts = [
+            engine.collect(_volume_features(e)),
+            engine.collect(_counterparty_features(e, flows.lazy(), lab)),
+            engine.collect(_concentration_features(flows.lazy())),
+            engine.collect(_temporal_features(act, day, window)),
+            engine.collect(_reach_features(flows.lazy())),
+            engine.collect(_exposure_features(flows.lazy(), lab)),
+        ]
+    with timer.stage("graph_prepare"):
+        graph, vertex_ids = _window_graph(flows, engine, names.height, params)
+    graph_out = engine.graph_features(graph, params, timer)
+    with timer.stage("assemble"):
+        feats = _assemble(names, parts, graph_out, graph, vertex_ids, lab)
+        feats = feats.with_columns(
+            pl.lit(network).alias("network"),
+            pl.lit(day).alias("date"),
+            pl.lit(window, dtype=pl.Int32).alias("window_days"),
+        )
+        return conform(feats, ADDRESS_FEATURES)
 
-    out_side = e.group_by(pl.col("from_address").alias("address")).agg(
+
+# -- encoding -------------------------------------------------------------------------------
+
+
+def _encode(edges: pl.DataFrame, activity: pl.DataFrame, labels: pl.DataFrame, engine):
+    """Integer ids for addresses (rank in sorted order) and the inputs re-keyed by them."""
+    names = engine.collect(
+        pl.concat(
+            [
+                edges.lazy().select(pl.col("from_address").alias("address")),
+                edges.lazy().select(pl.col("to_address").alias("address")),
+            ]
+        )
+        .unique()
+        .sort("address")
+        .with_row_index("id")
+    )
+    index = names.lazy()
+    e = engine.collect(
+        edges.lazy()
+        .join(index.rename({"address": "from_address", "id": "s"}), on="from_address")
+        .join(index.rename({"address": "to_address", "id": "d"}), on="to_address")
+        .select(
+            "s",
+            "d",
+            "date",
+            "asset",
+            "transfer_count",
+            pl.col("amount_sum").cast(pl.Float64).alias("volume"),
+            "amount_sq_sum",
+            "amount_max",
+            "amount_min",
+            "round_count",
+            "structuring_count",
+        )
+    )
+    act = engine.collect(
+        activity.lazy()
+        .join(index, on="address")
+        .select(
+            "id",
+            "date",
+            "event_count",
+            "first_time",
+            "last_time",
+            "gap_count",
+            "gap_sum_s",
+            "gap_sq_sum_s",
+            "gap_min_s",
+            "hour_mask",
+        )
+    )
+    lab = engine.collect(
+        _label_categories(labels).join(index, on="address").select("id", "category")
+    )
+    return names, e.lazy(), act.lazy(), lab.lazy()
+
+
+def _label_categories(labels: pl.DataFrame) -> pl.LazyFrame:
+    """One category per address: the highest in ``LABEL_PRIORITY``."""
+    rank = {c: i for i, c in enumerate(LABEL_PRIORITY)}
+    return (
+        labels.lazy()
+        .select("address", "category")
+        .with_columns(
+            pl.col("category")
+            .replace_strict(rank, default=len(rank), return_dtype=pl.Int32)
+            .alias("_rank")
+        )
+        .sort("address", "_rank")
+        .unique("address", keep="first")
+        .select("address", "category")
+    )
+
+
+# -- aggregations (polars plans) -------------------------------------------------------------
+
+
+def _flows(e: pl.LazyFrame) -> pl.LazyFrame:
+    """Directed window flows between distinct addresses: one row per (s, d)."""
+    return (
+        e.filter(pl.col("s") != pl.col("d"))
+        .group_by("s", "d")
+        .agg(pl.col("transfer_count").sum().alias("count"), pl.col("volume").sum().alias("volume"))
+    )
+
+
+def _volume_features(e: pl.LazyFrame) -> pl.LazyFrame:
+    is_self = pl.col("s") == pl.col("d")
+    out_side = e.group_by(pl.col("s").alias("id")).agg(
         pl.col("transfer_count").sum().alias("out_count"),
-        pl.col("to_address").filter(~is_self).n_unique().alias("out_degree"),
         pl.col("volume").sum().alias("out_volume"),
-        pl.col("amount_max").max().alias("max_out_amount"),
         pl.col("amount_sq_sum").sum().alias("_out_sq"),
+        pl.col("amount_max").max().alias("out_amount_max"),
+        pl.col("amount_min").min().alias("out_amount_min"),
+        pl.col("structuring_count").sum().alias("structuring_count"),
         pl.col("transfer_count").filter(is_self).sum().alias("self_transfer_count"),
     )
-    in_side = e.group_by(pl.col("to_address").alias("address")).agg(
+    in_side = e.group_by(pl.col("d").alias("id")).agg(
         pl.col("transfer_count").sum().alias("in_count"),
-        pl.col("from_address").filter(~is_self).n_unique().alias("in_degree"),
         pl.col("volume").sum().alias("in_volume"),
-        pl.col("amount_max").max().alias("max_in_amount"),
+        pl.col("amount_sq_sum").sum().alias("_in_sq"),
+        pl.col("amount_max").max().alias("in_amount_max"),
+        pl.col("amount_min").min().alias("in_amount_min"),
     )
-    # Both directions of every edge, for counterparties, time span and active days.
+    # Both ends of every edge (a self-edge once): assets and round amounts per address.
     incident = pl.concat(
         [
-            e.select(
-                pl.col("from_address").alias("address"),
-                pl.col("to_address").alias("other"),
-                "date",
-                "first_time",
-                "last_time",
-            ),
-            e.select(
-                pl.col("to_address").alias("address"),
-                pl.col("from_address").alias("other"),
-                "date",
-                "first_time",
-                "last_time",
+            e.select(pl.col("s").alias("id"), "asset", "round_count"),
+            e.filter(pl.col("s") != pl.col("d")).select(
+                pl.col("d").alias("id"), "asset", "round_count"
             ),
         ]
     )
-    activity = incident.group_by("address").agg(
-        pl.col("other")
-        .filter(pl.col("other") != pl.col("address"))
-        .n_unique()
-        .alias("counterparties"),
-        pl.col("first_time").min().alias("first_seen"),
-        pl.col("last_time").max().alias("last_seen"),
-        pl.col("date").n_unique().cast(pl.Int32).alias("active_days"),
+    per_address = incident.group_by("id").agg(
+        pl.col("asset").n_unique().cast(pl.Int64).alias("asset_count"),
+        pl.col("round_count").sum().alias("round_amount_count"),
     )
-    feats = (
-        activity.join(out_side, on="address", how="left")
-        .join(in_side, on="address", how="left")
-        .with_columns(
-            pl.col(c).fill_null(0)
-            for c in ("out_count", "out_degree", "in_count", "in_degree", "self_transfer_count")
+    return per_address.join(out_side, on="id", how="left").join(in_side, on="id", how="left")
+
+
+def _counterparty_features(e: pl.LazyFrame, flows: pl.LazyFrame, lab: pl.LazyFrame):
+    pairs = pl.concat(
+        [
+            e.select(pl.col("s").alias("id"), pl.col("d").alias("other"), "date"),
+            e.select(pl.col("d").alias("id"), pl.col("s").alias("other"), "date"),
+        ]
+    ).filter(pl.col("id") != pl.col("other"))
+    per_pair = pairs.group_by("id", "other").agg(pl.col("date").n_unique().alias("days"))
+    labelled = per_pair.join(lab.rename({"id": "other"}), on="other", how="left")
+    undirected = labelled.group_by("id").agg(
+        pl.len().cast(pl.Int64).alias("counterparties"),
+        (pl.col("days") > 1).sum().cast(pl.Int64).alias("_repeat"),
+        pl.col("category").is_not_null().sum().cast(pl.Int64).alias("labelled_counterparties"),
+    )
+    reverse = flows.select(pl.col("d").alias("s"), pl.col("s").alias("d"))
+    reciprocal = (
+        flows.join(reverse, on=["s", "d"], how="semi")
+        .group_by(pl.col("s").alias("id"))
+        .agg(pl.len().cast(pl.Int64).alias("reciprocal_counterparties"))
+    )
+    out_deg = flows.group_by(pl.col("s").alias("id")).agg(
+        pl.len().cast(pl.Int64).alias("out_degree")
+    )
+    in_deg = flows.group_by(pl.col("d").alias("id")).agg(pl.len().cast(pl.Int64).alias("in_degree"))
+    return (
+        undirected.join(reciprocal, on="id", how="left")
+        .join(out_deg, on="id", how="left")
+        .join(in_deg, on="id", how="left")
+    )
+
+
+def _concentration(flows: pl.LazyFrame, key: str, prefix: str) -> pl.LazyFrame:
+    """Gini, entropy and top share of one side's volume across its counterparties."""
+    x = pl.col("volume")
+    ranked = (
+        flows.select(pl.col(key).alias("id"), "volume")
+        .sort("id", "volume")
+        .with_columns((pl.int_range(pl.len()).over("id") + 1).cast(pl.Float64).alias("_i"))
+    )
+    total = x.sum()
+    m = pl.len().cast(pl.Float64)
+    share = x / total
+    return ranked.group_by("id").agg(
+        pl.when(total > 0)
+        .then(2.0 * (pl.col("_i") * x).sum() / (m * total) - (m + 1.0) / m)
+        .otherwise(0.0)
+        .clip(0.0, 1.0)
+        .alias(f"{prefix}_volume_gini"),
+        pl.when(total > 0)
+        .then(-(share * share.log()).filter(x > 0).sum())
+        .otherwise(0.0)
+        .alias(f"{prefix}_volume_entropy"),
+        pl.when(total > 0).then(x.max() / total).otherwise(0.0).alias(f"{prefix}_top_share"),
+    )
+
+
+def _concentration_features(flows: pl.LazyFrame) -> pl.LazyFrame:
+    return _concentration(flows, "s", "out").join(
+        _concentration(flows, "d", "in"), on="id", how="full", coalesce=True
+    )
+
+
+def _temporal_features(act: pl.LazyFrame, day: date, window: int) -> pl.LazyFrame:
+    """Activity and inter-arrival statistics merged exactly from the daily pieces."""
+    end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+    cross_gap = (pl.col("first_time") - pl.col("last_time").shift(1)).over(
+        "id"
+    ).dt.total_milliseconds() / 1000.0
+    c = pl.col("event_count").cast(pl.Float64)
+    w = float(window)
+    days_per_ms = 1.0 / 86_400_000
+    return (
+        act.sort("id", "date")
+        .with_columns(cross_gap.alias("_cross"))
+        .group_by("id")
+        .agg(
+            pl.col("first_time").min().alias("first_seen"),
+            pl.col("last_time").max().alias("last_seen"),
+            pl.len().cast(pl.Int32).alias("active_days"),
+            pl.col("event_count").sum().alias("total_count"),
+            pl.col("event_count").max().alias("max_daily_count"),
+            (c * c).sum().alias("_c2"),
+            (c * c.log()).sum().alias("_clogc"),
+            c.filter(pl.col("date").dt.weekday() >= 6).sum().alias("_weekend"),
+            (pl.col("gap_count").sum() + pl.col("_cross").count()).alias("_gaps"),
+            (pl.col("gap_sum_s").sum() + pl.col("_cross").sum()).alias("_gap_sum"),
+            (pl.col("gap_sq_sum_s").sum() + (pl.col("_cross") ** 2).sum()).alias("_gap_sq"),
+            pl.min_horizontal(pl.col("gap_min_s").min(), pl.col("_cross").min()).alias(
+                "interarrival_min_s"
+            ),
+            pl.col("hour_mask").bitwise_or().alias("_hours"),
         )
         .with_columns(
-            pl.col(c).fill_null(0.0)
-            for c in ("out_volume", "in_volume", "max_out_amount", "max_in_amount", "_out_sq")
+            pl.col("total_count").cast(pl.Float64).alias("_t"),
+            pl.when(pl.col("_gaps") > 0)
+            .then(pl.col("_gap_sum") / pl.col("_gaps"))
+            .alias("interarrival_mean_s"),
         )
         .with_columns(
-            (pl.col("in_volume") - pl.col("out_volume")).alias("net_flow"),
-            pl.when(pl.col("out_count") > 0)
-            .then(pl.col("out_volume") / pl.col("out_count"))
-            .otherwise(0.0)
-            .alias("mean_out_amount"),
-        )
-        .with_columns(
-            pl.when(pl.col("out_count") > 0)
+            (
+                (pl.col("last_seen") - pl.col("first_seen")).dt.total_milliseconds() * days_per_ms
+            ).alias("lifetime_days"),
+            (
+                (pl.lit(end).cast(TIMESTAMP) - pl.col("last_seen")).dt.total_milliseconds()
+                * days_per_ms
+            ).alias("recency_days"),
+            (pl.col("active_days") / w).alias("activity_ratio"),
+            (pl.col("_t") / pl.col("active_days")).alias("mean_daily_count"),
+            (pl.col("_c2") / w - (pl.col("_t") / w) ** 2)
+            .clip(lower_bound=0.0)
+            .sqrt()
+            .alias("daily_count_std"),
+            (
+                pl.when(w > 1)
+                .then((pl.col("_t").log() - pl.col("_clogc") / pl.col("_t")) / math.log(w))
+                .otherwise(0.0)
+                .clip(0.0, 1.0)
+            ).alias("day_entropy"),
+            pl.col("_hours").bitwise_count_ones().cast(pl.Int32).alias("active_hours"),
+            (pl.col("_weekend") / pl.col("_t")).alias("weekend_ratio"),
+            pl.when(pl.col("_gaps") > 0)
             .then(
-                (pl.col("_out_sq") / pl.col("out_count") - pl.col("mean_out_amount") ** 2)
+                (pl.col("_gap_sq") / pl.col("_gaps") - pl.col("interarrival_mean_s") ** 2)
                 .clip(lower_bound=0.0)
                 .sqrt()
             )
-            .otherwise(0.0)
-            .alias("std_out_amount")
+            .alias("interarrival_std_s"),
         )
-        .sort("address")
-        .collect()
+        .with_columns(
+            pl.when((pl.col("interarrival_std_s") + pl.col("interarrival_mean_s")) > 0)
+            .then(
+                (pl.col("interarrival_std_s") - pl.col("interarrival_mean_s"))
+                / (pl.col("interarrival_std_s") + pl.col("interarrival_mean_s"))
+            )
+            .alias("burstiness")
+        )
     )
 
-    graph = _graph_features(edges, feats["address"], engine)
-    feats = feats.with_columns(
-        pl.lit(network).alias("network"),
-        pl.lit(day).alias("date"),
-        pl.lit(window, dtype=pl.Int32).alias("window_days"),
-        *graph,
+
+def _reach_features(flows: pl.LazyFrame) -> pl.LazyFrame:
+    """Two-step paths and volumes, from each node's one-step totals."""
+    out1 = flows.group_by(pl.col("s").alias("node")).agg(
+        pl.len().cast(pl.Int64).alias("_odeg"), pl.col("volume").sum().alias("_ovol")
     )
-    return conform(feats, ADDRESS_FEATURES)
+    in1 = flows.group_by(pl.col("d").alias("node")).agg(
+        pl.len().cast(pl.Int64).alias("_ideg"), pl.col("volume").sum().alias("_ivol")
+    )
+    out2 = (
+        flows.join(out1, left_on="d", right_on="node", how="left")
+        .group_by(pl.col("s").alias("id"))
+        .agg(
+            pl.col("_odeg").fill_null(0).sum().alias("out_2hop_paths"),
+            pl.col("_ovol").fill_null(0.0).sum().alias("out_2hop_volume"),
+        )
+    )
+    in2 = (
+        flows.join(in1, left_on="s", right_on="node", how="left")
+        .group_by(pl.col("d").alias("id"))
+        .agg(
+            pl.col("_ideg").fill_null(0).sum().alias("in_2hop_paths"),
+            pl.col("_ivol").fill_null(0.0).sum().alias("in_2hop_volume"),
+        )
+    )
+    return out2.join(in2, on="id", how="full", coalesce=True)
 
 
-def _graph_features(
-    edges: pl.DataFrame, addresses: pl.Series, engine: GraphEngine
+def _exposure_features(flows: pl.LazyFrame, lab: pl.LazyFrame) -> pl.LazyFrame:
+    """Counts and volumes exchanged directly with labelled addresses, per category."""
+
+    def side(key: str, other: str, direction: str) -> pl.LazyFrame:
+        tagged = flows.join(lab.rename({"id": other}), on=other, how="inner")
+        aggs = []
+        for cat in EXPOSURE_CATEGORIES:
+            hit = pl.col("category") == cat
+            aggs += [
+                pl.col("count").filter(hit).sum().alias(f"{direction}_{cat}_count"),
+                pl.col("volume").filter(hit).sum().alias(f"{direction}_{cat}_volume"),
+            ]
+        risky = pl.col("category").is_in(list(RISKY_CATEGORIES))
+        aggs.append(pl.col("volume").filter(risky).sum().alias(f"_{direction}_risky"))
+        return tagged.group_by(pl.col(key).alias("id")).agg(aggs)
+
+    return side("s", "d", "out").join(side("d", "s", "in"), on="id", how="full", coalesce=True)
+
+
+# -- graph ------------------------------------------------------------------------------------
+
+
+def _window_graph(
+    flows: pl.DataFrame, engine: GraphEngine, n_names: int, params: GraphParams
+) -> tuple[WindowGraph, np.ndarray]:
+    """The engine's graph, and for each address id its vertex id (-1: not in the graph)."""
+    src_ids = flows["s"].to_numpy().astype(np.int64)
+    dst_ids = flows["d"].to_numpy().astype(np.int64)
+    present = np.zeros(n_names, dtype=bool)
+    present[src_ids] = True
+    present[dst_ids] = True
+    vertex_of = np.where(present, np.cumsum(present) - 1, -1)
+    n = int(present.sum())
+    src, dst = vertex_of[src_ids], vertex_of[dst_ids]
+    # Zero-amount flows still connect: a tiny weight rather than a dropped edge.
+    weight = np.maximum(flows["volume"].to_numpy(), 1e-12)
+    und = engine.collect(
+        pl.LazyFrame({"a": src, "b": dst, "w": weight})
+        .select(pl.min_horizontal("a", "b").alias("u"), pl.max_horizontal("a", "b").alias("v"), "w")
+        .group_by("u", "v")
+        .agg(pl.col("w").sum())
+        .sort("u", "v")
+    )
+    graph = WindowGraph(
+        n=n,
+        src=src,
+        dst=dst,
+        weight=weight,
+        usrc=und["u"].to_numpy(),
+        udst=und["v"].to_numpy(),
+        uweight=und["w"].to_numpy(),
+        sources=betweenness_sources(n, params.betweenness_samples, params.seed),
+    )
+    return graph, vertex_of
+
+
+def _graph_columns(
+    out: dict[str, np.ndarray], graph: WindowGraph, vertex_of: np.ndarray, names: pl.Series
 ) -> list[pl.Series]:
-    """PageRank and components over the window graph; vertex id = rank of the sorted address."""
-    n = addresses.len()
-    index = pl.DataFrame({"address": addresses, "vid": np.arange(n, dtype=np.int64)})
-    flows = (
-        edges.lazy()
-        .group_by("from_address", "to_address")
-        .agg(pl.col("amount_sum").cast(pl.Float64).sum().alias("w"))
-        .join(index.lazy(), left_on="from_address", right_on="address")
-        .join(index.lazy(), left_on="to_address", right_on="address", suffix="_dst")
-        .select(pl.col("vid").alias("src"), pl.col("vid_dst").alias("dst"), "w")
-        .sort("src", "dst")
-        .collect()
+    """Per-address graph columns; addresses outside the graph get their own singleton groups."""
+    graph_n = graph.n
+    in_graph = vertex_of >= 0
+    v = np.where(in_graph, vertex_of, 0)
+    vertex_address = np.flatnonzero(in_graph)  # address id of each vertex (ascending)
+
+    def per_address(values: np.ndarray, outside: float) -> np.ndarray:
+        return np.where(in_graph, values[v], outside) if graph_n else np.full(len(v), outside)
+
+    def group(labels: np.ndarray) -> tuple[pl.Series, np.ndarray]:
+        if graph_n:
+            sizes = np.bincount(labels, minlength=graph_n)
+            label_id = np.where(in_graph, vertex_address[labels[v]], np.arange(len(v)))
+            size = np.where(in_graph, sizes[labels[v]], 1)
+        else:
+            label_id, size = np.arange(len(v)), np.ones(len(v), dtype=np.int64)
+        return names.gather(label_id), size
+
+    degree = np.bincount(np.concatenate([graph.usrc, graph.udst]), minlength=graph_n).astype(
+        np.float64
     )
-    src, dst = flows["src"].to_numpy(), flows["dst"].to_numpy()
-    # Zero-amount flows still connect: give them a tiny weight rather than dropping the edge.
-    weight = np.maximum(flows["w"].to_numpy(), 1e-12)
-    pagerank = engine.pagerank(src, dst, weight, n)
-    comp = engine.weak_components(src, dst, n)
-    sizes = np.bincount(comp, minlength=n)
+    tri = out["triangles"].astype(np.float64)
+    possible = degree * (degree - 1) / 2
+    clustering = np.divide(tri, possible, out=np.zeros(graph_n), where=possible > 0)
+    comp_name, comp_size = group(out["component"])
+    comm_name, comm_size = group(out["community"])
     return [
-        pl.Series("pagerank", pagerank, dtype=pl.Float64),
-        addresses.gather(comp).alias("component_id"),
-        pl.Series("component_size", sizes[comp], dtype=pl.Int64),
+        pl.Series("pagerank", per_address(out["pagerank"], 0.0)),
+        pl.Series("hub_score", per_address(out["hub_score"], 0.0)),
+        pl.Series("authority_score", per_address(out["authority_score"], 0.0)),
+        comp_name.alias("component_id"),
+        pl.Series("component_size", comp_size, dtype=pl.Int64),
+        comm_name.alias("community_id"),
+        pl.Series("community_size", comm_size, dtype=pl.Int64),
+        pl.Series("kcore", per_address(out["kcore"], 0), dtype=pl.Int64),
+        pl.Series("triangles", per_address(out["triangles"], 0), dtype=pl.Int64),
+        pl.Series("clustering", per_address(clustering, 0.0)),
+        pl.Series("betweenness", per_address(out["betweenness"], 0.0)),
     ]
+
+
+# -- assembly ---------------------------------------------------------------------------------
+
+_ZERO_INT = (
+    "in_count",
+    "out_count",
+    "self_transfer_count",
+    "structuring_count",
+    "in_degree",
+    "out_degree",
+    "counterparties",
+    "reciprocal_counterparties",
+    "labelled_counterparties",
+    "out_2hop_paths",
+    "in_2hop_paths",
+)
+
+
+def _assemble(
+    names: pl.DataFrame,
+    parts: list[pl.DataFrame],
+    graph_out: dict[str, np.ndarray],
+    graph: WindowGraph,
+    vertex_of: np.ndarray,
+    lab: pl.LazyFrame,
+) -> pl.DataFrame:
+    feats = names
+    for part in parts:
+        feats = feats.join(part, on="id", how="left")
+    feats = feats.join(lab.collect(), on="id", how="left").rename({"category": "label_category"})
+    exposure_cols = [
+        f"{d}_{c}_{w}"
+        for c in EXPOSURE_CATEGORIES
+        for d in ("in", "out")
+        for w in ("count", "volume")
+    ]
+    zero_float = [
+        "in_volume",
+        "out_volume",
+        "out_2hop_volume",
+        "in_2hop_volume",
+        "_in_risky",
+        "_out_risky",
+        "in_volume_gini",
+        "out_volume_gini",
+        "in_volume_entropy",
+        "out_volume_entropy",
+        "in_top_share",
+        "out_top_share",
+    ]
+    feats = feats.sort("id").with_columns(
+        *[pl.col(c).fill_null(0) for c in _ZERO_INT],
+        *[pl.col(c).fill_null(0) for c in exposure_cols],
+        *[pl.col(c).fill_null(0.0) for c in zero_float],
+    )
+    total_volume = pl.col("in_volume") + pl.col("out_volume")
+
+    def mean_std(side: str) -> list[pl.Expr]:
+        count = pl.col(f"{side}_count")
+        mean = pl.col(f"{side}_volume") / count
+        var = pl.col(f"_{side}_sq") / count - mean * mean
+        return [
+            pl.when(count > 0).then(mean).alias(f"{side}_amount_mean"),
+            pl.when(count > 0).then(var.clip(lower_bound=0.0).sqrt()).alias(f"{side}_amount_std"),
+        ]
+
+    feats = feats.with_columns(
+        *mean_std("in"),
+        *mean_std("out"),
+        total_volume.alias("total_volume"),
+        (pl.col("in_volume") - pl.col("out_volume")).alias("net_flow"),
+        pl.when(pl.max_horizontal("in_volume", "out_volume") > 0)
+        .then(
+            pl.min_horizontal("in_volume", "out_volume")
+            / pl.max_horizontal("in_volume", "out_volume")
+        )
+        .otherwise(0.0)
+        .alias("flow_through_ratio"),
+        (pl.col("reciprocal_counterparties") / pl.col("counterparties"))
+        .fill_nan(0.0)
+        .fill_null(0.0)
+        .alias("reciprocity"),
+        (pl.col("_repeat") / pl.col("counterparties"))
+        .fill_nan(0.0)
+        .fill_null(0.0)
+        .alias("repeat_counterparty_ratio"),
+        (pl.col("round_amount_count") / pl.col("total_count")).alias("round_amount_ratio"),
+        pl.when(pl.col("out_count") > 0)
+        .then(pl.col("structuring_count") / pl.col("out_count"))
+        .otherwise(0.0)
+        .alias("structuring_ratio"),
+        pl.when(total_volume > 0)
+        .then(((pl.col("_in_risky") + pl.col("_out_risky")) / total_volume).clip(0.0, 1.0))
+        .otherwise(0.0)
+        .alias("risky_volume_share"),
+    )
+    feats = feats.with_columns(_graph_columns(graph_out, graph, vertex_of, feats["address"]))
+    missing = set(FEATURE_COLUMNS) - set(feats.columns)
+    if missing:  # a programming error, not bad data
+        raise RuntimeError(f"features: catalog columns not produced: {sorted(missing)}")
+    return feats

@@ -9,9 +9,10 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-AMOUNT = pl.Decimal(38, 18)
-"""Token amounts: 38 digits with 18 decimals, so 18-decimal tokens lose no precision."""
-TIMESTAMP = pl.Datetime("ms", "UTC")
+from analytics_platform.domain import feature_catalog
+from analytics_platform.domain.dtypes import AMOUNT, TIMESTAMP
+
+__all__ = ["AMOUNT", "TIMESTAMP"]
 
 TRANSFERS: dict[str, pl.DataType] = {
     "network": pl.String(),
@@ -46,36 +47,31 @@ DAILY_EDGES: dict[str, pl.DataType] = {
     "transfer_count": pl.Int64(),
     "amount_sum": AMOUNT,
     "amount_max": pl.Float64(),
+    "amount_min": pl.Float64(),
     "amount_sq_sum": pl.Float64(),
+    "round_count": pl.Int64(),  # amounts >= 1 with at most two significant digits
+    "structuring_count": pl.Int64(),  # amounts just below the asset's reporting threshold
     "first_time": TIMESTAMP,
     "last_time": TIMESTAMP,
 }
 
-ADDRESS_FEATURES: dict[str, pl.DataType] = {
+ADDRESS_ACTIVITY: dict[str, pl.DataType] = {
     "network": pl.String(),
     "date": pl.Date(),
-    "window_days": pl.Int32(),
     "address": pl.String(),
-    "in_count": pl.Int64(),
-    "out_count": pl.Int64(),
-    "in_degree": pl.Int64(),
-    "out_degree": pl.Int64(),
-    "counterparties": pl.Int64(),
-    "in_volume": pl.Float64(),
-    "out_volume": pl.Float64(),
-    "net_flow": pl.Float64(),
-    "max_in_amount": pl.Float64(),
-    "max_out_amount": pl.Float64(),
-    "mean_out_amount": pl.Float64(),
-    "std_out_amount": pl.Float64(),
-    "self_transfer_count": pl.Int64(),
-    "first_seen": TIMESTAMP,
-    "last_seen": TIMESTAMP,
-    "active_days": pl.Int32(),
-    "pagerank": pl.Float64(),
-    "component_id": pl.String(),
-    "component_size": pl.Int64(),
+    "event_count": pl.Int64(),  # transfers sent or received (a self-transfer once)
+    "first_time": TIMESTAMP,
+    "last_time": TIMESTAMP,
+    "gap_count": pl.Int64(),  # consecutive-transfer gaps inside the day
+    "gap_sum_s": pl.Float64(),
+    "gap_sq_sum_s": pl.Float64(),
+    "gap_min_s": pl.Float64(),  # null when the day has one transfer
+    "hour_mask": pl.Int32(),  # bit h set = a transfer in UTC hour h
 }
+"""Per address and day: what rolling temporal features need, in a form that merges across days
+(sums, minima, bit masks), so a window never re-reads raw transfers."""
+
+ADDRESS_FEATURES: dict[str, pl.DataType] = dict(feature_catalog.SCHEMA)
 
 STRUCTURAL_PATTERNS: dict[str, pl.DataType] = {
     "network": pl.String(),
@@ -157,15 +153,31 @@ DailyEdgesSchema = pa.DataFrameSchema(
     name="daily_edges",
 )
 
+def _feature_column(f: feature_catalog.Feature) -> pa.Column:
+    checks = [pa.Check.in_range(*f.bounds)] if f.bounds else []
+    return pa.Column(f.dtype, checks, nullable=f.nullable)
+
+
 AddressFeaturesSchema = pa.DataFrameSchema(
-    _columns(
-        ADDRESS_FEATURES,
-        pagerank=pa.Column(pl.Float64(), pa.Check.in_range(0.0, 1.0)),
-        component_size=pa.Column(pl.Int64(), pa.Check.ge(1)),
-    ),
+    {
+        **{f.name: _feature_column(f) for f in feature_catalog.CATALOG},
+        "component_size": pa.Column(pl.Int64(), pa.Check.ge(1)),
+        "community_size": pa.Column(pl.Int64(), pa.Check.ge(1)),
+    },
     strict=True,
     unique=["network", "date", "window_days", "address"],
     name="address_features",
+)
+
+AddressActivitySchema = pa.DataFrameSchema(
+    _columns(
+        ADDRESS_ACTIVITY,
+        event_count=pa.Column(pl.Int64(), pa.Check.gt(0)),
+        gap_min_s=pa.Column(pl.Float64(), pa.Check.ge(0), nullable=True),
+    ),
+    strict=True,
+    unique=["network", "date", "address"],
+    name="address_activity",
 )
 
 StructuralPatternsSchema = pa.DataFrameSchema(

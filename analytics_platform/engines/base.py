@@ -1,25 +1,111 @@
-"""The engine interface and engine lookup."""
+"""The engine interface, the graph it works on, and engine lookup.
+
+An engine does two things: it executes the polars plans of the feature pipeline (``collect``:
+polars on CPU, cuDF through polars' GPU engine on GPU) and it runs the graph algorithms on
+integer-encoded edges (igraph on CPU, cuGraph on GPU). The feature code around both is shared,
+so the engines compute the same thing by construction; the parity tests check the rest.
+"""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+import polars as pl
+
+from analytics_platform.timing import StageTimer
+
+log = logging.getLogger(__name__)
+
+GRAPH_OUTPUTS = (
+    "pagerank",
+    "hub_score",
+    "authority_score",
+    "component",
+    "community",
+    "kcore",
+    "triangles",
+    "betweenness",
+)
+"""Arrays every engine returns, indexed by vertex id; ``component``/``community`` hold labels."""
+
+
+@dataclass(frozen=True)
+class GraphParams:
+    damping: float = 0.85
+    pagerank_tol: float = 1e-10
+    hits_max_iter: int = 200
+    hits_tol: float = 1e-10
+    betweenness_samples: int = 32
+    resolution: float = 1.0
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class WindowGraph:
+    """A window's graph: vertices ``0..n-1``; every vertex has at least one edge.
+
+    ``src/dst/weight``: directed, one edge per ordered pair, no self-loops, weight = volume
+    (strictly positive). ``usrc/udst/uweight``: the undirected simple view (``usrc < udst``).
+    """
+
+    n: int
+    src: np.ndarray
+    dst: np.ndarray
+    weight: np.ndarray
+    usrc: np.ndarray
+    udst: np.ndarray
+    uweight: np.ndarray
+    sources: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Betweenness sample: the vertices used as sources by every engine."""
+
+
+def betweenness_sources(n: int, k: int, seed: int) -> np.ndarray:
+    """``k`` distinct vertices drawn with ``seed`` (all vertices when ``k >= n``), sorted."""
+    if k >= n:
+        return np.arange(n, dtype=np.int64)
+    return np.sort(np.random.default_rng(seed).choice(n, size=k, replace=False)).astype(np.int64)
+
+
+def scale_betweenness(raw: np.ndarray, sources: np.ndarray) -> np.ndarray:
+    """Scale source-sampled betweenness sums to whole-graph estimates (cuGraph's convention).
+
+    A vertex outside the sample is scaled by ``(n-1)/k``; a sampled vertex by ``(n-1)/(k-1)``,
+    since its own traversal cannot pass through it. With every vertex sampled this is exact.
+    """
+    n, k = raw.shape[0], sources.shape[0]
+    if k == 0 or n < 2:
+        return np.zeros_like(raw)
+    scale = np.full(n, (n - 1) / k)
+    scale[sources] = (n - 1) / (k - 1) if k > 1 else 0.0
+    return raw * scale
+
+
+def label_by_smallest(membership: np.ndarray) -> np.ndarray:
+    """Relabel groups by their smallest vertex id: labels that do not depend on the engine."""
+    membership = np.asarray(membership, dtype=np.int64)
+    n = membership.shape[0]
+    if n == 0:
+        return membership
+    _, dense = np.unique(membership, return_inverse=True)
+    smallest = np.full(dense.max() + 1, n, dtype=np.int64)
+    np.minimum.at(smallest, dense, np.arange(n, dtype=np.int64))
+    return smallest[dense]
 
 
 class GraphEngine(Protocol):
-    """Graph algorithms over ``n`` vertices and directed edges ``src -> dst``."""
-
     name: str
 
-    def pagerank(
-        self, src: np.ndarray, dst: np.ndarray, weight: np.ndarray, n: int, damping: float = 0.85
-    ) -> np.ndarray:
-        """Weighted PageRank (dangling mass spread uniformly); sums to 1."""
+    def collect(self, plan: pl.LazyFrame) -> pl.DataFrame:
+        """Execute a polars plan."""
         ...
 
-    def weak_components(self, src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:
-        """Component label per vertex: the smallest vertex id in its weakly connected component."""
+    def graph_features(
+        self, graph: WindowGraph, params: GraphParams, timer: StageTimer
+    ) -> dict[str, np.ndarray]:
+        """Every array in ``GRAPH_OUTPUTS`` for ``graph`` (one timer stage per algorithm)."""
         ...
 
 
@@ -27,10 +113,47 @@ class EngineUnavailableError(RuntimeError):
     """The requested engine cannot run here (e.g. no GPU)."""
 
 
-def get_engine(name: str) -> GraphEngine:
-    """Return the engine called ``name`` (``cpu``), raising a clear error for unknown names."""
-    if name == "cpu":
-        from analytics_platform.engines.cpu import CpuGraphEngine
+@dataclass(frozen=True)
+class EngineChoice:
+    engine: GraphEngine
+    requested: str
+    fallback_reason: str | None = None
 
-        return CpuGraphEngine()
-    raise EngineUnavailableError(f"engine: unknown or unavailable graph engine {name!r}")
+
+ENGINES = ("cpu", "gpu")
+
+
+def get_engine(name: str, *, fallback_to_cpu: bool = False) -> GraphEngine:
+    """The engine called ``name``; see :func:`choose_engine` for the fallback rule."""
+    return choose_engine(name, fallback_to_cpu=fallback_to_cpu).engine
+
+
+def choose_engine(name: str, *, fallback_to_cpu: bool = False) -> EngineChoice:
+    """Resolve ``name`` (``cpu`` or ``gpu``).
+
+    Asking for ``gpu`` where no usable GPU stack exists raises :class:`EngineUnavailableError`
+    naming the reason, unless ``fallback_to_cpu``: then the CPU engine is returned, the
+    fallback is logged and its reason is on the returned choice (for run metadata).
+    """
+    if name == "cpu":
+        from analytics_platform.engines.cpu import CpuEngine
+
+        return EngineChoice(CpuEngine(), name)
+    if name == "gpu":
+        from analytics_platform.engines.gpu import GpuEngine, gpu_unavailable_reason
+
+        reason = gpu_unavailable_reason()
+        if reason is None:
+            return EngineChoice(GpuEngine(), name)
+        if fallback_to_cpu:
+            log.warning("engine: GPU engine unavailable (%s); falling back to CPU", reason)
+            from analytics_platform.engines.cpu import CpuEngine
+
+            return EngineChoice(CpuEngine(), name, fallback_reason=reason)
+        raise EngineUnavailableError(
+            f"engine: 'gpu' requested but unavailable here: {reason}. Install the 'gpu' extra "
+            "on a machine with an NVIDIA GPU, or set fallback_to_cpu."
+        )
+    raise EngineUnavailableError(
+        f"engine: unknown graph engine {name!r} (expected one of {', '.join(ENGINES)})"
+    )
