@@ -50,8 +50,22 @@ def main(argv: list[str] | None = None) -> int:
     labels.add_argument("--network", default="torus")
     summary = sub.add_parser("summary", help="print rows per asset/day and alerts by typology")
     summary.add_argument("--network", default="torus")
+    bench = sub.add_parser("bench", help="benchmarks (figures printed, never asserted)")
+    bench_sub = bench.add_subparsers(dest="benchmark", required=True)
+    feats = bench_sub.add_parser("features", help="address features per engine on one window")
+    feats.add_argument("--transfers", type=int, default=1_000_000)
+    feats.add_argument("--addresses", type=int, default=100_000)
+    feats.add_argument("--days", type=int, default=90, help="window length (days of data)")
+    feats.add_argument("--engines", default="cpu,gpu,networkx")
+    feats.add_argument("--betweenness-samples", type=int, default=32)
+    feats.add_argument("--timeout", type=float, default=600, help="seconds per engine")
+    feats.add_argument("--seed", type=int, default=7)
+    feats.add_argument("--folder", default=".analytics/bench")
+    feats.add_argument("--json", action="store_true", help="print one JSON object")
 
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        return _bench(args)
     if args.command == "demo":
         from analytics_platform.demo import default_config, run_demo
 
@@ -86,6 +100,28 @@ def main(argv: list[str] | None = None) -> int:
         last = args.date if args.command == "materialize" else args.end
         assets = ["transfers", "transfers_rejected"] if args.command == "ingest" else None
         run_range(settings, args.network, first, last, assets=assets, chunk_days=args.chunk_days)
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    import contextlib
+    import json
+
+    from analytics_platform.bench.features import BenchInput, format_table, run_bench
+
+    spec = BenchInput(args.transfers, args.addresses, args.days, args.seed)
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    # With --json, progress goes to stderr so stdout is exactly one JSON object.
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        report = run_bench(
+            spec,
+            engines,
+            folder=Path(args.folder).resolve(),
+            window=args.days,
+            samples=args.betweenness_samples,
+            timeout_s=args.timeout,
+        )
+    print(json.dumps(report, indent=2) if args.json else format_table(report))
     return 0
 
 

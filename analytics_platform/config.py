@@ -11,6 +11,7 @@ code edits:
   for S3 (with ``AWS_ENDPOINT_URL`` for MinIO or moto).
 - ``ANALYTICS_CONFIG``: YAML file with the networks; default ``$ANALYTICS_HOME/config.yaml``
   when it exists, else a single ``torus`` network.
+- ``ANALYTICS_FEATURE_ENGINE``: ``cpu`` or ``gpu``, overriding ``features.engine`` in the file.
 """
 
 from __future__ import annotations
@@ -76,9 +77,20 @@ class NetworkConfig:
     windows: tuple[int, ...] = (7, 30, 90)
     pattern_span_days: int = 3
     schedule_cron: str = "30 0 * * *"
+    reporting_thresholds: dict[str, float] = field(default_factory=dict)
+    """Per asset, the reporting threshold in that asset's native units (structuring features)."""
+    structuring_band: float = 0.1
 
     def __post_init__(self) -> None:
         validate_identifier(self.name, "network name")
+        for asset, value in self.reporting_thresholds.items():
+            if not isinstance(value, int | float) or value <= 0:
+                raise ValueError(
+                    f"reporting_thresholds.{asset}: expected a positive native amount, "
+                    f"got {value!r}"
+                )
+        if not 0 < self.structuring_band < 1:
+            raise ValueError(f"structuring_band: must be in (0, 1), got {self.structuring_band}")
         if not self.windows or any(w < 1 for w in self.windows):
             raise ValueError(f"windows: expected positive day counts, got {self.windows!r}")
         if self.pattern_span_days < 1:
@@ -91,6 +103,23 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True)
+class FeatureSettings:
+    """How ``address_features`` runs: engine, CPU fallback and algorithm sizes."""
+
+    engine: str = "cpu"
+    fallback_to_cpu: bool = False
+    betweenness_samples: int = 32
+
+    def __post_init__(self) -> None:
+        if self.engine not in ("cpu", "gpu"):
+            raise ValueError(f"features.engine: expected 'cpu' or 'gpu', got {self.engine!r}")
+        if self.betweenness_samples < 1:
+            raise ValueError(
+                f"features.betweenness_samples: must be >= 1, got {self.betweenness_samples}"
+            )
+
+
+@dataclass(frozen=True)
 class Settings:
     """Resolved settings of one deployment."""
 
@@ -99,6 +128,7 @@ class Settings:
     lake_url: str
     networks: tuple[NetworkConfig, ...]
     labels_path: str | None = None
+    features: FeatureSettings = field(default_factory=FeatureSettings)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -123,6 +153,10 @@ def _parse_network(name: str, raw: dict[str, Any]) -> NetworkConfig:
         windows=tuple(int(w) for w in raw.get("windows", (7, 30, 90))),
         pattern_span_days=int(raw.get("pattern_span_days", 3)),
         schedule_cron=raw.get("schedule_cron", "30 0 * * *"),
+        reporting_thresholds={
+            str(k): float(v) for k, v in (raw.get("reporting_thresholds") or {}).items()
+        },
+        structuring_band=float(raw.get("structuring_band", 0.1)),
     )
 
 
@@ -149,11 +183,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise FileNotFoundError(f"ANALYTICS_CONFIG: no such file {config_path!r}")
     nets_raw = raw.get("networks") or {"torus": {}}
     networks = tuple(_parse_network(name, body or {}) for name, body in nets_raw.items())
+    features_raw = dict(raw.get("features") or {})
+    if env.get("ANALYTICS_FEATURE_ENGINE"):
+        features_raw["engine"] = env["ANALYTICS_FEATURE_ENGINE"]
     return Settings(
         home=home,
         clickhouse_dsn=dsn,
         lake_url=lake,
         networks=networks,
         labels_path=raw.get("labels_path"),
-        extra={k: v for k, v in raw.items() if k not in ("networks", "labels_path")},
+        features=FeatureSettings(**features_raw),
+        extra={k: v for k, v in raw.items() if k not in ("networks", "labels_path", "features")},
     )

@@ -27,7 +27,11 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 clickhouse_dsn=settings.clickhouse_dsn, lake_url=settings.lake_url
             ),
             "warehouse": WarehouseResource(dsn=settings.clickhouse_dsn),
-            "graph_engine": GraphEngineResource(engine=settings.extra.get("engine", "cpu")),
+            "graph_engine": GraphEngineResource(
+                engine=settings.features.engine,
+                fallback_to_cpu=settings.features.fallback_to_cpu,
+                betweenness_samples=settings.features.betweenness_samples,
+            ),
         },
     )
 

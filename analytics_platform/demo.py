@@ -67,6 +67,8 @@ def prepare(home: Path, cfg: SyntheticConfig) -> tuple[Settings, SyntheticNetwor
                 "end_date": last.isoformat(),
                 "source": {"kind": "files", "path": str(pattern)},
                 "windows": [7, 30, 90],
+                # Native units of the synthetic asset; planted fans pay 900-9,900 each.
+                "reporting_thresholds": {cfg.asset: 10_000},
             }
         },
     }

@@ -4,6 +4,7 @@ import polars as pl
 
 from analytics_platform.domain import quality as q
 from analytics_platform.domain import schemas as s
+from analytics_platform.domain.activity import aggregate_address_activity
 from analytics_platform.domain.edges import aggregate_daily_edges
 from analytics_platform.domain.features import compute_address_features
 from analytics_platform.domain.patterns import detect_patterns
@@ -17,11 +18,17 @@ DAY = date(2026, 10, 1)
 
 def pipeline(rows, labels=None):
     t = transfers(rows)
+    labels = labels if labels is not None else pl.DataFrame(schema=s.ADDRESS_LABELS)
     f = compute_address_features(
-        aggregate_daily_edges(t), network="torus", day=DAY, windows=(7,), engine=get_engine("cpu")
+        aggregate_daily_edges(t),
+        aggregate_address_activity(t),
+        labels.select("address", "category"),
+        network="torus",
+        day=DAY,
+        windows=(7,),
+        engine=get_engine("cpu"),
     )
     p = detect_patterns(t, network="torus", day=DAY).patterns
-    labels = labels if labels is not None else pl.DataFrame(schema=s.ADDRESS_LABELS)
     a = score_alerts(network="torus", day=DAY, patterns=p, features=f, labels=labels, transfers=t)
     return t, f, p, a
 
@@ -76,7 +83,13 @@ def test_checks_fail_on_planted_bad_data_and_pass_on_good():
 
     edges = aggregate_daily_edges(t)
     f = compute_address_features(
-        edges, network="torus", day=DAY, windows=(7,), engine=get_engine("cpu")
+        edges,
+        aggregate_address_activity(t),
+        pl.DataFrame(schema={"address": pl.String, "category": pl.String}),
+        network="torus",
+        day=DAY,
+        windows=(7,),
+        engine=get_engine("cpu"),
     )
     assert q.every_active_address_has_features(edges, f).passed
     assert not q.every_active_address_has_features(edges, f.head(1)).passed

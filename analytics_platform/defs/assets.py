@@ -1,7 +1,8 @@
 """Asset factory: one asset graph per network, daily partitions (UTC).
 
-``transfers`` (+ ``transfers_rejected``) -> ``daily_edges`` -> ``address_features``
--> ``structural_patterns`` -> ``typology_alerts``, with ``address_labels`` (SCD2) beside them.
+``transfers`` (+ ``transfers_rejected``) -> ``daily_edges`` + ``address_activity`` ->
+``address_features`` -> ``structural_patterns`` -> ``typology_alerts``, with
+``address_labels`` (SCD2) beside them.
 Every asset handles a range of days in one run (``BackfillPolicy.single_run``).
 """
 
@@ -13,8 +14,10 @@ import polars as pl
 
 from analytics_platform.config import NetworkConfig, Settings
 from analytics_platform.defs import checks as qc
+from analytics_platform.defs.compute import CPU_TAGS, compute_tags
 from analytics_platform.defs.resources import GraphEngineResource, WarehouseResource
 from analytics_platform.domain import labels as label_logic
+from analytics_platform.domain.activity import aggregate_address_activity
 from analytics_platform.domain.edges import aggregate_daily_edges
 from analytics_platform.domain.features import compute_address_features
 from analytics_platform.domain.patterns import detect_patterns
@@ -22,6 +25,7 @@ from analytics_platform.domain.schemas import DEAD_LETTERS, TRANSFERS
 from analytics_platform.domain.typologies import CATALOG_VERSION, score_alerts
 from analytics_platform.domain.validation import validate_transfers
 from analytics_platform.sources import read_files, read_source
+from analytics_platform.timing import StageTimer
 
 PARTITION_EXPR = {"partition_expr": "date"}
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -51,6 +55,15 @@ def _per_day_rows(df: pl.DataFrame, days: list[date]) -> dict[str, int]:
     return {d.isoformat(): int(counts.get(d, 0)) for d in days}
 
 
+def _stage_table(timer: StageTimer) -> str:
+    """Seconds per feature stage as a Markdown table with a bar per stage."""
+    total = timer.total or 1.0
+    rows = ["| stage | seconds | share |", "|---|---:|---|"]
+    for name, secs in sorted(timer.seconds.items(), key=lambda kv: -kv[1]):
+        rows.append(f"| {name} | {secs:.2f} | {'█' * max(1, round(20 * secs / total))} |")
+    return "\n".join(rows)
+
+
 def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
     """Assets and checks of one network, keyed ``<network>/<asset>``."""
     prefix = [net.name]
@@ -58,7 +71,7 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
     policy = dg.BackfillPolicy.single_run()
     key = lambda name: dg.AssetKey([*prefix, name])  # noqa: E731
     group = net.name
-    cpu_tags = {"analytics/compute": "cpu"}
+    cpu_tags = CPU_TAGS
     # Shared by every day-partitioned asset: one partitioning, one backfill policy, one group.
     daily = dict(
         partitions_def=parts,
@@ -141,12 +154,34 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
         description="Per day, one row per (from, to, asset) flow: count, sum, max, times.",
     )
     def daily_edges(context: dg.AssetExecutionContext, transfers: pl.DataFrame):
-        edges = aggregate_daily_edges(transfers)
+        edges = aggregate_daily_edges(
+            transfers,
+            thresholds=net.reporting_thresholds,
+            structuring_band=net.structuring_band,
+        )
         yield dg.Output(
             edges,
             metadata={"rows_per_day": dg.MetadataValue.json(_per_day_rows(edges, _days(context)))},
         )
         yield from qc.edge_checks(key("daily_edges"), edges, transfers)
+
+    @dg.asset(
+        key=key("address_activity"),
+        ins={"transfers": dg.AssetIn(key("transfers"))},
+        **daily,
+        check_specs=qc.activity_check_specs(key("address_activity")),
+        description="Per day and address: transfer count, first/last time, within-day gap sums "
+        "and active hours; the mergeable pieces of the rolling temporal features.",
+    )
+    def address_activity(context: dg.AssetExecutionContext, transfers: pl.DataFrame):
+        activity = aggregate_address_activity(transfers)
+        yield dg.Output(
+            activity,
+            metadata={
+                "rows_per_day": dg.MetadataValue.json(_per_day_rows(activity, _days(context)))
+            },
+        )
+        yield from qc.activity_checks(key("address_activity"), activity, transfers)
 
     @dg.asset(
         key=key("address_labels"),
@@ -176,34 +211,52 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
         )
 
     max_window = net.max_window
+    window_mapping = dg.TimeWindowPartitionMapping(
+        start_offset=-(max_window - 1), end_offset=0, allow_nonexistent_upstream_partitions=True
+    )
+    feature_engine = settings.features.engine
 
     @dg.asset(
         key=key("address_features"),
         ins={
-            "edges": dg.AssetIn(
-                key("daily_edges"),
-                partition_mapping=dg.TimeWindowPartitionMapping(
-                    start_offset=-(max_window - 1),
-                    end_offset=0,
-                    allow_nonexistent_upstream_partitions=True,
-                ),
-            )
+            "edges": dg.AssetIn(key("daily_edges"), partition_mapping=window_mapping),
+            "activity": dg.AssetIn(key("address_activity"), partition_mapping=window_mapping),
+            "labels": dg.AssetIn(key("address_labels")),
         },
-        **daily,
+        **{**daily, "op_tags": compute_tags(feature_engine)},
         check_specs=qc.feature_check_specs(key("address_features")),
-        description=f"Per-address graph features over rolling windows of {net.windows} days "
-        "ending at the partition day (see domain.windows for the exact instants).",
+        description=f"Per-address features (the catalog in domain.feature_catalog) over rolling "
+        f"windows of {net.windows} days ending at the partition day, on the "
+        f"{feature_engine.upper()} engine.",
     )
     def address_features(
-        context: dg.AssetExecutionContext, edges: pl.DataFrame, graph_engine: GraphEngineResource
+        context: dg.AssetExecutionContext,
+        edges: pl.DataFrame,
+        activity: pl.DataFrame,
+        labels: pl.DataFrame,
+        graph_engine: GraphEngineResource,
     ):
-        engine = graph_engine.get()
+        choice = graph_engine.choose()
+        if choice.fallback_reason:
+            context.log.warning(
+                f"GPU engine unavailable ({choice.fallback_reason}); computing on CPU"
+            )
+        timer = StageTimer()
         days = _days(context)
         frames = []
         for i, day in enumerate(days, 1):
+            current = label_logic.labels_as_of(labels, day).select("address", "category")
             frames.append(
                 compute_address_features(
-                    edges, network=net.name, day=day, windows=net.windows, engine=engine
+                    edges,
+                    activity,
+                    current,
+                    network=net.name,
+                    day=day,
+                    windows=net.windows,
+                    engine=choice.engine,
+                    params=graph_engine.params(),
+                    timer=timer,
                 )
             )
             context.log.info(f"features {day} ({i}/{len(days)}): {frames[-1].height} rows")
@@ -211,10 +264,14 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
         yield dg.Output(
             features,
             metadata={
-                "engine": engine.name,
+                "engine_requested": choice.requested,
+                "engine": choice.engine.name,
+                "engine_fallback": choice.fallback_reason or "none",
                 "windows": dg.MetadataValue.json(list(net.windows)),
                 "edge_rows_read": edges.height,
+                "activity_rows_read": activity.height,
                 "rows_per_day": dg.MetadataValue.json(_per_day_rows(features, days)),
+                "stage_seconds": dg.MetadataValue.md(_stage_table(timer)),
             },
         )
         yield from qc.feature_checks(
@@ -319,6 +376,7 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
     return [
         transfers,
         daily_edges,
+        address_activity,
         address_labels,
         address_features,
         structural_patterns,

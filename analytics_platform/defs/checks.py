@@ -77,6 +77,31 @@ def edge_checks(asset, edges: pl.DataFrame, transfers: pl.DataFrame):
     )
 
 
+def activity_check_specs(asset):
+    return [
+        _spec(asset, "schema", "pandera schema and key of address activity"),
+        _spec(
+            asset,
+            "conserves_transfers",
+            "activity events = transfers x 2 - self-transfers (each end of a transfer once)",
+        ),
+    ]
+
+
+def activity_checks(asset, activity: pl.DataFrame, transfers: pl.DataFrame):
+    yield _result(asset, "schema", q.schema_conforms(activity, s.AddressActivitySchema))
+    events = int(activity["event_count"].sum()) if activity.height else 0
+    selfs = (
+        int((transfers["from_address"] == transfers["to_address"]).sum()) if transfers.height else 0
+    )
+    expected = 2 * transfers.height - selfs
+    yield _result(
+        asset,
+        "conserves_transfers",
+        q.CheckOutcome(events == expected, f"{events} activity events, expected {expected}"),
+    )
+
+
 def feature_check_specs(asset):
     return [
         _spec(asset, "schema", "pandera schema of address features"),

@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from analytics_platform.engines import GraphEngine, get_engine
+from analytics_platform.engines.base import EngineChoice, GraphParams, choose_engine
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage.tables import spec
 
@@ -33,9 +33,15 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class GraphEngineResource(dg.ConfigurableResource):
-    """Which graph engine computes ``address_features`` (``cpu``; ``gpu`` where installed)."""
+    """Which engine computes ``address_features``: ``cpu``, or ``gpu`` where RAPIDS and a GPU
+    exist. Without them ``gpu`` fails the step with the reason, unless ``fallback_to_cpu``."""
 
     engine: str = "cpu"
+    fallback_to_cpu: bool = False
+    betweenness_samples: int = 32
 
-    def get(self) -> GraphEngine:
-        return get_engine(self.engine)
+    def choose(self) -> EngineChoice:
+        return choose_engine(self.engine, fallback_to_cpu=self.fallback_to_cpu)
+
+    def params(self) -> GraphParams:
+        return GraphParams(betweenness_samples=self.betweenness_samples)

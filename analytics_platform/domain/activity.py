@@ -25,13 +25,14 @@ def aggregate_address_activity(transfers: pl.DataFrame) -> pl.DataFrame:
         ]
     )
     keys = ["network", "date", "address"]
-    gap = (pl.col("block_time") - pl.col("block_time").shift(1)).over(
-        keys
-    ).dt.total_milliseconds() / 1000.0
+    # Sorted once; a gap is the time since the previous event of the same key. (Comparing with
+    # the previous row is several times faster here than a window expression over the keys.)
+    same_key = pl.all_horizontal(pl.col(k) == pl.col(k).shift(1) for k in keys)
+    gap = (pl.col("block_time") - pl.col("block_time").shift(1)).dt.total_milliseconds() / 1000.0
     out = (
         events.sort([*keys, "block_time"])
         .with_columns(
-            gap.alias("_gap"),
+            pl.when(same_key).then(gap).alias("_gap"),
             pl.lit(2, dtype=pl.Int32)
             .pow(pl.col("block_time").dt.hour().cast(pl.Int32))
             .cast(pl.Int32)
@@ -48,7 +49,6 @@ def aggregate_address_activity(transfers: pl.DataFrame) -> pl.DataFrame:
             pl.col("_gap").min().alias("gap_min_s"),
             pl.col("_hour_bit").bitwise_or().alias("hour_mask"),
         )
-        .sort(keys)
         .collect()
     )
     return conform(out, ADDRESS_ACTIVITY)

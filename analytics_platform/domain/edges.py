@@ -63,7 +63,6 @@ def aggregate_daily_edges(
             pl.col("block_time").min().alias("first_time"),
             pl.col("block_time").max().alias("last_time"),
         )
-        .sort(["date", "from_address", "to_address", "asset"])
         .collect()
     )
     return conform(out, DAILY_EDGES)

@@ -127,7 +127,7 @@ _CORE: tuple[Feature, ...] = (
         "round_amount_ratio",
         _F,
         "ratio",
-        "round_amount_count / (in_count + out_count)",
+        "round_amount_count / total_count",
         "amounts",
         bounds=_RATIO,
     ),

@@ -153,6 +153,7 @@ DailyEdgesSchema = pa.DataFrameSchema(
     name="daily_edges",
 )
 
+
 def _feature_column(f: feature_catalog.Feature) -> pa.Column:
     checks = [pa.Check.in_range(*f.bounds)] if f.bounds else []
     return pa.Column(f.dtype, checks, nullable=f.nullable)

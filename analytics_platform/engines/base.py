@@ -40,6 +40,7 @@ class GraphParams:
     hits_tol: float = 1e-10
     betweenness_samples: int = 32
     resolution: float = 1.0
+    leiden_iterations: int = 2  # igraph's default; until-stable (-1) cost 12x for +0.1% Q
     seed: int = 42
 
 

@@ -74,7 +74,7 @@ class CpuEngine:
                 objective_function="modularity",
                 weights="weight",
                 resolution=params.resolution,
-                n_iterations=-1,
+                n_iterations=params.leiden_iterations,
             )
             out["community"] = label_by_smallest(leiden.membership)
         with timer.stage("kcore"):

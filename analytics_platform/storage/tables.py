@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from analytics_platform.domain import feature_catalog
 from analytics_platform.domain import schemas as s
 from analytics_platform.storage.clickhouse import table_ddl
 
@@ -37,7 +38,13 @@ TABLES: dict[str, TableSpec] = {
         ),
         TableSpec("transfers_rejected", s.DEAD_LETTERS, ("source", "field")),
         TableSpec("daily_edges", s.DAILY_EDGES, ("from_address", "to_address", "asset")),
-        TableSpec("address_features", s.ADDRESS_FEATURES, ("window_days", "address")),
+        TableSpec("address_activity", s.ADDRESS_ACTIVITY, ("address",), nullable=("gap_min_s",)),
+        TableSpec(
+            "address_features",
+            s.ADDRESS_FEATURES,
+            ("window_days", "address"),
+            nullable=feature_catalog.NULLABLE,
+        ),
         TableSpec("structural_patterns", s.STRUCTURAL_PATTERNS, ("pattern_type", "pattern_id")),
         TableSpec("typology_alerts", s.TYPOLOGY_ALERTS, ("typology", "alert_id")),
         TableSpec(
@@ -55,6 +62,7 @@ DAILY_TABLES: tuple[str, ...] = (
     "transfers",
     "transfers_rejected",
     "daily_edges",
+    "address_activity",
     "address_features",
     "structural_patterns",
     "typology_alerts",

@@ -1,0 +1,236 @@
+"""``analytics-platform bench features``: the feature pipeline per engine, timed per stage.
+
+A synthetic window of N transfers over M addresses is generated once (cached as Parquet under
+the bench folder). Each engine then runs in its own process, so its peak RSS is its own:
+arrow in (the window's transfers in memory), the daily pieces (``daily_edges`` and
+``address_activity``, the per-day work of the daily assets), the window's whole feature
+catalog, arrow out. The NetworkX baseline runs the same way, on the same input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from analytics_platform.timing import StageTimer
+
+ENGINES = ("cpu", "gpu", "networkx")
+START = date(2026, 1, 1)
+
+
+@dataclass(frozen=True)
+class BenchInput:
+    transfers: int
+    addresses: int
+    days: int
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"features-{self.transfers}-{self.addresses}-{self.days}d-s{self.seed}"
+
+    @property
+    def last_day(self) -> date:
+        return START + timedelta(days=self.days - 1)
+
+
+@dataclass
+class EngineResult:
+    engine: str
+    status: str  # ok | failed | timeout | unavailable
+    seconds: float | None = None
+    stages: dict[str, float] = field(default_factory=dict)
+    peak_rss_bytes: int | None = None
+    transfers_per_second: float | None = None
+    rows: int | None = None
+    detail: str = ""
+
+
+def prepare_input(spec: BenchInput, folder: Path) -> Path:
+    """Generate (or reuse) the window's transfers and labels as Parquet; returns the folder."""
+    from analytics_platform.domain.synthetic import SyntheticConfig, generate
+
+    target = folder / spec.name
+    if (target / "transfers.parquet").exists():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    per_day = max(1, spec.transfers // spec.days)
+    net = generate(
+        SyntheticConfig(
+            start=START,
+            days=spec.days,
+            addresses=spec.addresses,
+            transfers_per_day=per_day,
+            patterns_per_day=1,
+            seed=spec.seed,
+        )
+    )
+    net.transfers.drop("tx_hash", "block_number").write_parquet(target / "transfers.tmp")
+    net.labels.select("address", "category").write_parquet(target / "labels.parquet")
+    os.replace(target / "transfers.tmp", target / "transfers.parquet")
+    return target
+
+
+def _peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path | None) -> dict:
+    """One engine over the prepared input, in this process (the worker side)."""
+    transfers = pl.read_parquet(folder / "transfers.parquet")
+    labels = pl.read_parquet(folder / "labels.parquet")
+    day = transfers["date"].max()
+    timer = StageTimer(on_stage=lambda name, s: print(f"  {engine}: {name} {s:.2f}s", flush=True))
+    from analytics_platform.bench.networkx_baseline import baseline_features
+    from analytics_platform.domain.activity import aggregate_address_activity
+    from analytics_platform.domain.edges import aggregate_daily_edges
+    from analytics_platform.domain.features import window_features
+    from analytics_platform.engines.base import GraphParams, get_engine
+
+    graph_engine = None if engine == "networkx" else get_engine(engine)
+    start = time.perf_counter()
+    if graph_engine is None:
+        features = baseline_features(transfers, labels, day=day, window=window, timer=timer)
+    else:
+        with timer.stage("daily_pieces"):
+            edges = aggregate_daily_edges(transfers)
+            activity = aggregate_address_activity(transfers)
+        features = window_features(
+            edges,
+            activity,
+            labels,
+            network="bench",
+            day=day,
+            window=window,
+            engine=graph_engine,
+            params=GraphParams(betweenness_samples=samples),
+            timer=timer,
+        )
+    seconds = time.perf_counter() - start
+    if out is not None:
+        features.write_parquet(out)
+    return asdict(
+        EngineResult(
+            engine=engine,
+            status="ok",
+            seconds=seconds,
+            stages=timer.seconds,
+            peak_rss_bytes=_peak_rss_bytes(),
+            transfers_per_second=transfers.height / seconds if seconds else None,
+            rows=features.height,
+        )
+    )
+
+
+def run_bench(
+    spec: BenchInput,
+    engines: list[str],
+    *,
+    folder: Path,
+    window: int,
+    samples: int,
+    timeout_s: float,
+) -> dict:
+    """Prepare the input, run each engine in a subprocess, and compare them."""
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown:
+        raise ValueError(f"engines: unknown {unknown}; choose from {', '.join(ENGINES)}")
+    print(
+        f"bench features: {spec.transfers:,} transfers, {spec.addresses:,} addresses, "
+        f"{spec.days} days",
+        flush=True,
+    )
+    t0 = time.perf_counter()
+    data = prepare_input(spec, folder)
+    print(f"  input ready in {time.perf_counter() - t0:.1f}s: {data}", flush=True)
+    results = []
+    for engine in engines:
+        if engine == "gpu":
+            from analytics_platform.engines.gpu import gpu_unavailable_reason
+
+            reason = gpu_unavailable_reason()
+            if reason:
+                results.append(asdict(EngineResult("gpu", "unavailable", detail=reason)))
+                print(f"  gpu: skipped ({reason})", flush=True)
+                continue
+        results.append(_run_worker(engine, data, window, samples, timeout_s))
+    by_engine = {r["engine"]: r for r in results}
+    base = by_engine.get("networkx")
+    for r in results:
+        if r["status"] == "ok" and base and base["status"] == "ok" and r["engine"] != "networkx":
+            r["speedup_vs_networkx"] = base["seconds"] / r["seconds"]
+    cpu, gpu = by_engine.get("cpu"), by_engine.get("gpu")
+    if cpu and gpu and cpu["status"] == gpu["status"] == "ok":
+        gpu["speedup_vs_cpu"] = cpu["seconds"] / gpu["seconds"]
+    return {
+        "benchmark": "features",
+        "input": {**asdict(spec), "window_days": window},
+        "betweenness_samples": {"cpu": samples, "gpu": samples, "networkx": 1000},
+        "machine": {"cpus": os.cpu_count()},
+        "results": results,
+    }
+
+
+def _run_worker(engine: str, data: Path, window: int, samples: int, timeout_s: float) -> dict:
+    result_file = data / f"result-{engine}.json"
+    result_file.unlink(missing_ok=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "analytics_platform.bench.features",
+        engine,
+        str(data),
+        str(window),
+        str(samples),
+        str(result_file),
+    ]
+    try:
+        proc = subprocess.run(cmd, timeout=timeout_s, stderr=subprocess.PIPE, text=True)
+    except subprocess.TimeoutExpired:
+        print(f"  {engine}: timed out after {timeout_s:.0f}s", flush=True)
+        return asdict(EngineResult(engine, "timeout", detail=f"over {timeout_s:.0f}s"))
+    if proc.returncode != 0 or not result_file.exists():
+        tail = proc.stderr.strip().splitlines()[-3:]
+        return asdict(EngineResult(engine, "failed", detail=" | ".join(tail)))
+    return json.loads(result_file.read_text())
+
+
+def format_table(report: dict) -> str:
+    lines = [
+        f"{'engine':<9} {'status':<8} {'seconds':>8} {'peak RSS':>9} {'transfers/s':>12} "
+        f"{'vs networkx':>11} {'vs cpu':>7}"
+    ]
+    for r in report["results"]:
+        rss = f"{r['peak_rss_bytes'] / 2**30:.2f} GiB" if r.get("peak_rss_bytes") else "-"
+        secs = f"{r['seconds']:.2f}" if r.get("seconds") else "-"
+        tps = f"{r['transfers_per_second']:,.0f}" if r.get("transfers_per_second") else "-"
+        vs_nx = f"{r['speedup_vs_networkx']:.1f}x" if r.get("speedup_vs_networkx") else "-"
+        vs_cpu = f"{r['speedup_vs_cpu']:.1f}x" if r.get("speedup_vs_cpu") else "-"
+        lines.append(
+            f"{r['engine']:<9} {r['status']:<8} {secs:>8} {rss:>9} {tps:>12} {vs_nx:>11} "
+            f"{vs_cpu:>7}" + (f"  ({r['detail']})" if r.get("detail") else "")
+        )
+        if r.get("stages"):
+            stages = ", ".join(f"{k} {v:.2f}" for k, v in r["stages"].items())
+            lines.append(f"{'':<9} stages (s): {stages}")
+    return "\n".join(lines)
+
+
+def _worker_main(argv: list[str]) -> int:
+    engine, data, window, samples, result_file = argv
+    report = run_engine(engine, Path(data), int(window), int(samples), None)
+    Path(result_file).write_text(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_worker_main(sys.argv[1:]))
