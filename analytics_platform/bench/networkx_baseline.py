@@ -63,7 +63,7 @@ def baseline_features(
 
     rows_out: dict[str, dict] = {}
     with timer.stage("node_statistics"):
-        for node in g.nodes:
+        for node in list(g.nodes):
             outs, ins = amounts_out.get(node, []), amounts_in.get(node, [])
             succ = [v for v in g.successors(node) if v != node]
             pred = [u for u in g.predecessors(node) if u != node]
@@ -99,10 +99,15 @@ def baseline_features(
                 **exposure,
             }
 
+    with timer.stage("graph_algorithms_input"):
+        # The catalog's graph: no self-loops, no addresses that only paid themselves.
+        g.remove_edges_from(list(nx.selfloop_edges(g)))
+        g.remove_nodes_from(list(nx.isolates(g)))
     with timer.stage("pagerank"):
         pagerank = nx.pagerank(g, alpha=0.85, weight="weight")
     with timer.stage("hits"):
-        hubs, authorities = nx.hits(g, max_iter=1000)
+        # nx.hits reads the "weight" attribute; the catalog's HITS is unweighted.
+        hubs, authorities = nx.hits(nx.DiGraph(g.edges()), max_iter=1000, tol=1e-10)
     with timer.stage("components"):
         component_size = {}
         for comp in nx.weakly_connected_components(g):
@@ -111,10 +116,9 @@ def baseline_features(
     with timer.stage("simple_undirected"):
         u = nx.Graph()
         u.add_nodes_from(g.nodes)
-        for a, b, data in g.edges(data=True):
-            if a != b:  # the old pipeline's core_number failed on self-loops
-                w = u[a][b]["weight"] + data["weight"] if u.has_edge(a, b) else data["weight"]
-                u.add_edge(a, b, weight=w)
+        for a, b, data in g.edges(data=True):  # no self-loops: core_number fails on them
+            w = u[a][b]["weight"] + data["weight"] if u.has_edge(a, b) else data["weight"]
+            u.add_edge(a, b, weight=w)
     with timer.stage("communities"):
         community_size = {}
         for comm in nx.community.louvain_communities(u, weight="weight", seed=seed):
@@ -132,15 +136,15 @@ def baseline_features(
     with timer.stage("assemble"):
         for node, row in rows_out.items():
             row.update(
-                pagerank=pagerank[node],
-                hub_score=hubs[node],
-                authority_score=authorities[node],
-                component_size=component_size[node],
-                community_size=community_size[node],
-                kcore=core[node],
-                triangles=triangles[node],
-                clustering=clustering[node],
-                betweenness=betweenness[node],
+                pagerank=pagerank.get(node, 0.0),
+                hub_score=hubs.get(node, 0.0),
+                authority_score=authorities.get(node, 0.0),
+                component_size=component_size.get(node, 1),
+                community_size=community_size.get(node, 1),
+                kcore=core.get(node, 0),
+                triangles=triangles.get(node, 0),
+                clustering=clustering.get(node, 0.0),
+                betweenness=betweenness.get(node, 0.0),
                 activity_ratio=row["active_days"] / window,
             )
         return pl.DataFrame(list(rows_out.values()), infer_schema_length=None).sort("address")
