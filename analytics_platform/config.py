@@ -108,7 +108,7 @@ class FeatureSettings:
 
     engine: str = "cpu"
     fallback_to_cpu: bool = False
-    betweenness_samples: int = 32
+    betweenness_samples: int = 16
 
     def __post_init__(self) -> None:
         if self.engine not in ("cpu", "gpu"):

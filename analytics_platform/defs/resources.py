@@ -38,7 +38,7 @@ class GraphEngineResource(dg.ConfigurableResource):
 
     engine: str = "cpu"
     fallback_to_cpu: bool = False
-    betweenness_samples: int = 32
+    betweenness_samples: int = 16
 
     def choose(self) -> EngineChoice:
         return choose_engine(self.engine, fallback_to_cpu=self.fallback_to_cpu)

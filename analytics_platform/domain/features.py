@@ -42,8 +42,8 @@ LABEL_PRIORITY = ("sanctioned", "mixer", "scam", "exchange", "gambling", "defi",
 
 
 def compute_address_features(
-    edges: pl.DataFrame,
-    activity: pl.DataFrame,
+    edges: pl.DataFrame | pl.LazyFrame,
+    activity: pl.DataFrame | pl.LazyFrame,
     labels: pl.DataFrame,
     *,
     network: str,
@@ -78,8 +78,8 @@ def compute_address_features(
 
 
 def window_features(
-    edges: pl.DataFrame,
-    activity: pl.DataFrame,
+    edges: pl.DataFrame | pl.LazyFrame,
+    activity: pl.DataFrame | pl.LazyFrame,
     labels: pl.DataFrame,
     *,
     network: str,
@@ -89,16 +89,20 @@ def window_features(
     params: GraphParams,
     timer: StageTimer,
 ) -> pl.DataFrame:
-    """The whole catalog for one window (``edges``/``activity`` already cut to the window)."""
-    if edges.height == 0:
-        return empty(ADDRESS_FEATURES)
+    """The whole catalog for one window (``edges``/``activity`` already cut to the window).
+
+    Lazy inputs (e.g. ``pl.scan_parquet`` of the daily pieces) are read column by column as
+    needed, so the window's address strings are never all in memory at once.
+    """
     with timer.stage("encode"):
-        names, e, act, lab = _encode(edges, activity, labels, engine)
+        names, e, act, lab = _encode(edges.lazy(), activity.lazy(), labels, engine)
+    if names.height == 0:
+        return empty(ADDRESS_FEATURES)
     with timer.stage("aggregate"):
         flows = engine.collect(_flows(e))
         parts = [
             engine.collect(_volume_features(e)),
-            engine.collect(_counterparty_features(e, flows.lazy(), lab)),
+            engine.collect(_counterparty_features(flows.lazy(), lab)),
             engine.collect(_concentration_features(flows.lazy())),
             engine.collect(_temporal_features(act, day, window)),
             engine.collect(_reach_features(flows.lazy())),
@@ -120,8 +124,89 @@ def window_features(
 # -- encoding -------------------------------------------------------------------------------
 
 
-def _encode(edges: pl.DataFrame, activity: pl.DataFrame, labels: pl.DataFrame, engine):
-    """Integer ids for addresses (rank in sorted order) and the inputs re-keyed by them."""
+_HASH_SEEDS = (0x5EED, 0xC0FFEE)
+
+
+def _encode(edges: pl.LazyFrame, activity: pl.LazyFrame, labels: pl.DataFrame, engine):
+    """Integer ids for addresses (rank in sorted order) and the inputs re-keyed by them.
+
+    Joining tens of millions of 42-character strings is the slowest part of a window, so rows
+    are matched on a 64-bit hash of the address instead, and only the distinct addresses are
+    sorted. A second, independent hash detects collisions; if one ever occurs the window is
+    encoded by joining the strings themselves (exact, slower).
+    """
+    h1, h2 = (pl.col("address").hash(seed) for seed in _HASH_SEEDS)
+    keyed = engine.collect(
+        pl.concat(
+            [
+                edges.lazy().select(pl.col("from_address").alias("address")),
+                edges.lazy().select(pl.col("to_address").alias("address")),
+            ]
+        )
+        .group_by(h1.alias("h"))
+        .agg(pl.col("address").first(), h2.n_unique().alias("strings"))
+    )
+    if keyed.height and keyed["strings"].max() > 1:
+        return _encode_exact(edges, activity, labels, engine)
+    names = keyed.sort("address").select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("id"), "address", "h"
+    )
+    index = names.lazy().select("id", "h")
+    # Narrow joins (hash -> id) in row order, then the ids are placed beside the other columns:
+    # nothing but two integer columns is gathered.
+    ids = engine.collect(
+        edges.lazy()
+        .select(
+            pl.col("from_address").hash(_HASH_SEEDS[0]).alias("hs"),
+            pl.col("to_address").hash(_HASH_SEEDS[0]).alias("hd"),
+        )
+        .join(index.rename({"h": "hs", "id": "s"}), on="hs", how="left", maintain_order="left")
+        .join(index.rename({"h": "hd", "id": "d"}), on="hd", how="left", maintain_order="left")
+        .select("s", "d")
+    )
+    e = engine.collect(edges.lazy().with_columns(ids["s"], ids["d"]).select(*_EDGE_COLUMNS))
+    act_ids = engine.collect(
+        activity.lazy()
+        .select(pl.col("address").hash(_HASH_SEEDS[0]).alias("h"))
+        .join(index, on="h", how="left", maintain_order="left")
+        .select("id")
+    )
+    act = engine.collect(activity.lazy().with_columns(act_ids["id"]).select(*_ACTIVITY_COLUMNS))
+    lab = engine.collect(
+        _label_categories(labels).join(names.lazy(), on="address").select("id", "category")
+    )
+    return names.select("id", "address"), e.lazy(), act.lazy(), lab.lazy()
+
+
+_EDGE_COLUMNS = (
+    "s",
+    "d",
+    "date",
+    pl.col("asset").cast(pl.Categorical).to_physical().alias("asset"),
+    "transfer_count",
+    pl.col("amount_sum").cast(pl.Float64).alias("volume"),
+    "amount_sq_sum",
+    "amount_max",
+    "amount_min",
+    "round_count",
+    "structuring_count",
+)
+_ACTIVITY_COLUMNS = (
+    "id",
+    "date",
+    "event_count",
+    "first_time",
+    "last_time",
+    "gap_count",
+    "gap_sum_s",
+    "gap_sq_sum_s",
+    "gap_min_s",
+    "hour_mask",
+)
+
+
+def _encode_exact(edges: pl.LazyFrame, activity: pl.LazyFrame, labels: pl.DataFrame, engine):
+    """:func:`_encode` by string joins: the fallback for a (vanishingly rare) hash collision."""
     names = engine.collect(
         pl.concat(
             [
@@ -131,43 +216,16 @@ def _encode(edges: pl.DataFrame, activity: pl.DataFrame, labels: pl.DataFrame, e
         )
         .unique()
         .sort("address")
-        .with_row_index("id")
+        .select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("id"), "address")
     )
     index = names.lazy()
     e = engine.collect(
         edges.lazy()
         .join(index.rename({"address": "from_address", "id": "s"}), on="from_address")
         .join(index.rename({"address": "to_address", "id": "d"}), on="to_address")
-        .select(
-            "s",
-            "d",
-            "date",
-            "asset",
-            "transfer_count",
-            pl.col("amount_sum").cast(pl.Float64).alias("volume"),
-            "amount_sq_sum",
-            "amount_max",
-            "amount_min",
-            "round_count",
-            "structuring_count",
-        )
+        .select(*_EDGE_COLUMNS)
     )
-    act = engine.collect(
-        activity.lazy()
-        .join(index, on="address")
-        .select(
-            "id",
-            "date",
-            "event_count",
-            "first_time",
-            "last_time",
-            "gap_count",
-            "gap_sum_s",
-            "gap_sq_sum_s",
-            "gap_min_s",
-            "hour_mask",
-        )
-    )
+    act = engine.collect(activity.lazy().join(index, on="address").select(*_ACTIVITY_COLUMNS))
     lab = engine.collect(
         _label_categories(labels).join(index, on="address").select("id", "category")
     )
@@ -199,7 +257,12 @@ def _flows(e: pl.LazyFrame) -> pl.LazyFrame:
     return (
         e.filter(pl.col("s") != pl.col("d"))
         .group_by("s", "d")
-        .agg(pl.col("transfer_count").sum().alias("count"), pl.col("volume").sum().alias("volume"))
+        .agg(
+            pl.col("transfer_count").sum().alias("count"),
+            pl.col("volume").sum().alias("volume"),
+            pl.col("date").min().alias("first_day"),
+            pl.col("date").max().alias("last_day"),
+        )
     )
 
 
@@ -237,18 +300,26 @@ def _volume_features(e: pl.LazyFrame) -> pl.LazyFrame:
     return per_address.join(out_side, on="id", how="left").join(in_side, on="id", how="left")
 
 
-def _counterparty_features(e: pl.LazyFrame, flows: pl.LazyFrame, lab: pl.LazyFrame):
+def _counterparty_features(flows: pl.LazyFrame, lab: pl.LazyFrame):
+    # Each directed flow seen from both ends; a reciprocal pair then has two rows per end.
     pairs = pl.concat(
         [
-            e.select(pl.col("s").alias("id"), pl.col("d").alias("other"), "date"),
-            e.select(pl.col("d").alias("id"), pl.col("s").alias("other"), "date"),
+            flows.select(
+                pl.col("s").alias("id"), pl.col("d").alias("other"), "first_day", "last_day"
+            ),
+            flows.select(
+                pl.col("d").alias("id"), pl.col("s").alias("other"), "first_day", "last_day"
+            ),
         ]
-    ).filter(pl.col("id") != pl.col("other"))
-    per_pair = pairs.group_by("id", "other").agg(pl.col("date").n_unique().alias("days"))
+    )
+    # Dealt with on two or more days <=> first and last day differ.
+    per_pair = pairs.group_by("id", "other").agg(
+        (pl.col("first_day").min() != pl.col("last_day").max()).alias("repeat")
+    )
     labelled = per_pair.join(lab.rename({"id": "other"}), on="other", how="left")
     undirected = labelled.group_by("id").agg(
         pl.len().cast(pl.Int64).alias("counterparties"),
-        (pl.col("days") > 1).sum().cast(pl.Int64).alias("_repeat"),
+        pl.col("repeat").sum().cast(pl.Int64).alias("_repeat"),
         pl.col("category").is_not_null().sum().cast(pl.Int64).alias("labelled_counterparties"),
     )
     reverse = flows.select(pl.col("d").alias("s"), pl.col("s").alias("d"))
@@ -271,10 +342,14 @@ def _counterparty_features(e: pl.LazyFrame, flows: pl.LazyFrame, lab: pl.LazyFra
 def _concentration(flows: pl.LazyFrame, key: str, prefix: str) -> pl.LazyFrame:
     """Gini, entropy and top share of one side's volume across its counterparties."""
     x = pl.col("volume")
+    # Position within the group after one global sort: row number minus the group's first
+    # row number (a forward fill; a window expression over "id" is several times slower).
+    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    first_row = pl.when(pl.col("id") != pl.col("id").shift(1)).then(row).forward_fill()
     ranked = (
         flows.select(pl.col(key).alias("id"), "volume")
         .sort("id", "volume")
-        .with_columns((pl.int_range(pl.len()).over("id") + 1).cast(pl.Float64).alias("_i"))
+        .with_columns((row - first_row.fill_null(0) + 1).cast(pl.Float64).alias("_i"))
     )
     total = x.sum()
     m = pl.len().cast(pl.Float64)
@@ -302,9 +377,10 @@ def _concentration_features(flows: pl.LazyFrame) -> pl.LazyFrame:
 def _temporal_features(act: pl.LazyFrame, day: date, window: int) -> pl.LazyFrame:
     """Activity and inter-arrival statistics merged exactly from the daily pieces."""
     end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
-    cross_gap = (pl.col("first_time") - pl.col("last_time").shift(1)).over(
-        "id"
-    ).dt.total_milliseconds() / 1000.0
+    # After sorting by (id, date): the gap since the previous active day of the same address.
+    cross_gap = pl.when(pl.col("id") == pl.col("id").shift(1)).then(
+        (pl.col("first_time") - pl.col("last_time").shift(1)).dt.total_milliseconds() / 1000.0
+    )
     c = pl.col("event_count").cast(pl.Float64)
     w = float(window)
     days_per_ms = 1.0 / 86_400_000
