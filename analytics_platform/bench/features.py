@@ -217,18 +217,19 @@ def _run_worker(engine: str, data: Path, window: int, samples: int, timeout_s: f
 
 def format_table(report: dict) -> str:
     lines = [
-        f"{'engine':<9} {'status':<8} {'seconds':>8} {'peak RSS':>9} {'transfers/s':>12} "
-        f"{'vs networkx':>11} {'vs cpu':>7}"
+        f"{'engine':<9} {'status':<8} {'seconds':>8} {'window s':>9} {'peak RSS':>9} "
+        f"{'transfers/s':>12} {'vs networkx':>11} {'vs cpu':>7}"
     ]
     for r in report["results"]:
         rss = f"{r['peak_rss_bytes'] / 2**30:.2f} GiB" if r.get("peak_rss_bytes") else "-"
         secs = f"{r['seconds']:.2f}" if r.get("seconds") else "-"
+        window = f"{r['window_seconds']:.2f}" if r.get("window_seconds") else "-"
         tps = f"{r['transfers_per_second']:,.0f}" if r.get("transfers_per_second") else "-"
         vs_nx = f"{r['speedup_vs_networkx']:.1f}x" if r.get("speedup_vs_networkx") else "-"
         vs_cpu = f"{r['speedup_vs_cpu']:.1f}x" if r.get("speedup_vs_cpu") else "-"
         lines.append(
-            f"{r['engine']:<9} {r['status']:<8} {secs:>8} {rss:>9} {tps:>12} {vs_nx:>11} "
-            f"{vs_cpu:>7}" + (f"  ({r['detail']})" if r.get("detail") else "")
+            f"{r['engine']:<9} {r['status']:<8} {secs:>8} {window:>9} {rss:>9} {tps:>12} "
+            f"{vs_nx:>11} {vs_cpu:>7}" + (f"  ({r['detail']})" if r.get("detail") else "")
         )
         if r.get("stages"):
             stages = ", ".join(f"{k} {v:.2f}" for k, v in r["stages"].items())
