@@ -104,23 +104,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    import contextlib
     import json
 
     from analytics_platform.bench.features import BenchInput, format_table, run_bench
 
     spec = BenchInput(args.transfers, args.addresses, args.days, args.seed)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    # With --json, progress goes to stderr so stdout is exactly one JSON object.
-    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-        report = run_bench(
-            spec,
-            engines,
-            folder=Path(args.folder).resolve(),
-            window=args.days,
-            samples=args.betweenness_samples,
-            timeout_s=args.timeout,
-        )
+    # Progress goes to stderr, so with --json stdout is exactly one JSON object.
+    report = run_bench(
+        spec,
+        engines,
+        folder=Path(args.folder).resolve(),
+        window=args.days,
+        samples=args.betweenness_samples,
+        timeout_s=args.timeout,
+    )
     print(json.dumps(report, indent=2) if args.json else format_table(report))
     return 0
 

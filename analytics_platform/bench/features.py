@@ -87,10 +87,14 @@ def _peak_rss_bytes() -> int:
 
 def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path | None) -> dict:
     """One engine over the prepared input, in this process (the worker side)."""
-    transfers = pl.read_parquet(folder / "transfers.parquet")
+    source = pl.scan_parquet(folder / "transfers.parquet")
     labels = pl.read_parquet(folder / "labels.parquet")
-    day = transfers["date"].max()
-    timer = StageTimer(on_stage=lambda name, s: print(f"  {engine}: {name} {s:.2f}s", flush=True))
+    days = sorted(source.select(pl.col("date").unique()).collect()["date"])
+    n_transfers = source.select(pl.len()).collect().item()
+    day = days[-1]
+    timer = StageTimer(
+        on_stage=lambda name, s: print(f"  {engine}: {name} {s:.2f}s", file=sys.stderr, flush=True)
+    )
     from analytics_platform.bench.networkx_baseline import baseline_features
     from analytics_platform.domain.activity import aggregate_address_activity
     from analytics_platform.domain.edges import aggregate_daily_edges
@@ -98,22 +102,29 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
     from analytics_platform.engines.base import GraphParams, get_engine
 
     graph_engine = None if engine == "networkx" else get_engine(engine)
-    n_transfers = transfers.height
+    # Arrow in: the GPU engine and the baseline get the whole window in memory. The CPU engine
+    # reads one day at a time, as its daily assets do, which bounds its memory.
+    transfers = source.collect() if engine != "cpu" else None
     start = time.perf_counter()
     if graph_engine is None:
         features = baseline_features(transfers, labels, day=day, window=window, timer=timer)
     else:
-        # The daily assets' work: one day at a time, written as the lake would hold it.
         pieces = folder / f"pieces-{engine}"
         pieces.mkdir(exist_ok=True)
         with timer.stage("daily_pieces"):
+            batches = (
+                [transfers]
+                if transfers is not None
+                else (source.filter(pl.col("date") == d).collect() for d in days)
+            )
             edges_parts, activity_parts = [], []
-            for (_,), part in transfers.group_by("date"):
-                edges_parts.append(aggregate_daily_edges(part))
-                activity_parts.append(aggregate_address_activity(part))
+            for batch in batches:
+                edges_parts.append(aggregate_daily_edges(batch, engine=graph_engine))
+                activity_parts.append(aggregate_address_activity(batch, engine=graph_engine))
+            del transfers, batches
             pl.concat(edges_parts).write_parquet(pieces / "daily_edges.parquet")
             pl.concat(activity_parts).write_parquet(pieces / "address_activity.parquet")
-            del edges_parts, activity_parts, transfers, part
+            del edges_parts, activity_parts
         features = window_features(
             pl.scan_parquet(pieces / "daily_edges.parquet"),
             pl.scan_parquet(pieces / "address_activity.parquet"),
@@ -162,7 +173,7 @@ def run_bench(
     )
     t0 = time.perf_counter()
     data = prepare_input(spec, folder)
-    print(f"  input ready in {time.perf_counter() - t0:.1f}s: {data}", flush=True)
+    print(f"  input ready in {time.perf_counter() - t0:.1f}s: {data}", file=sys.stderr, flush=True)
     results = []
     for engine in engines:
         if engine == "gpu":
@@ -171,7 +182,7 @@ def run_bench(
             reason = gpu_unavailable_reason()
             if reason:
                 results.append(asdict(EngineResult("gpu", "unavailable", detail=reason)))
-                print(f"  gpu: skipped ({reason})", flush=True)
+                print(f"  gpu: skipped ({reason})", file=sys.stderr, flush=True)
                 continue
         results.append(_run_worker(engine, data, window, samples, timeout_s))
     by_engine = {r["engine"]: r for r in results}
@@ -205,13 +216,13 @@ def _run_worker(engine: str, data: Path, window: int, samples: int, timeout_s: f
         str(result_file),
     ]
     try:
-        proc = subprocess.run(cmd, timeout=timeout_s, stderr=subprocess.PIPE, text=True)
+        # The worker's progress goes to stderr, its result to result_file.
+        proc = subprocess.run(cmd, timeout=timeout_s, stdout=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
-        print(f"  {engine}: timed out after {timeout_s:.0f}s", flush=True)
+        print(f"  {engine}: timed out after {timeout_s:.0f}s", file=sys.stderr, flush=True)
         return asdict(EngineResult(engine, "timeout", detail=f"over {timeout_s:.0f}s"))
-    if proc.returncode != 0 or not result_file.exists():
-        tail = proc.stderr.strip().splitlines()[-3:]
-        return asdict(EngineResult(engine, "failed", detail=" | ".join(tail)))
+    if not result_file.exists():
+        return asdict(EngineResult(engine, "failed", detail=f"exit status {proc.returncode}"))
     return json.loads(result_file.read_text())
 
 
@@ -239,7 +250,12 @@ def format_table(report: dict) -> str:
 
 def _worker_main(argv: list[str]) -> int:
     engine, data, window, samples, result_file = argv
-    report = run_engine(engine, Path(data), int(window), int(samples), None)
+    try:
+        report = run_engine(engine, Path(data), int(window), int(samples), None)
+    except Exception as exc:  # reported as this engine's result; the benchmark goes on
+        report = asdict(EngineResult(engine, "failed", detail=f"{type(exc).__name__}: {exc}"))
+        Path(result_file).write_text(json.dumps(report))
+        raise
     Path(result_file).write_text(json.dumps(report))
     return 0
 

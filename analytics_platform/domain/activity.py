@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import polars as pl
 
+from analytics_platform.domain.edges import Engine
 from analytics_platform.domain.schemas import ADDRESS_ACTIVITY, conform
 
 
-def aggregate_address_activity(transfers: pl.DataFrame) -> pl.DataFrame:
+def aggregate_address_activity(
+    transfers: pl.DataFrame, *, engine: Engine | None = None
+) -> pl.DataFrame:
     """One row per (network, day, address) from validated transfers (any number of days)."""
     t = transfers.lazy().select("network", "date", "block_time", "from_address", "to_address")
     events = pl.concat(
@@ -49,6 +52,5 @@ def aggregate_address_activity(transfers: pl.DataFrame) -> pl.DataFrame:
             pl.col("_gap").min().alias("gap_min_s"),
             pl.col("_hour_bit").bitwise_or().alias("hour_mask"),
         )
-        .collect()
     )
-    return conform(out, ADDRESS_ACTIVITY)
+    return conform(engine.collect(out) if engine else out.collect(), ADDRESS_ACTIVITY)

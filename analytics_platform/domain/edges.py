@@ -7,10 +7,17 @@ day costs one day of raw transfers plus the window's (much smaller) edge partiti
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
 import polars as pl
 
 from analytics_platform.domain.schemas import AMOUNT, DAILY_EDGES, conform
+
+
+class Engine(Protocol):
+    """Anything that executes a polars plan (see ``engines.base.GraphEngine.collect``)."""
+
+    def collect(self, plan: pl.LazyFrame) -> pl.DataFrame: ...
 
 
 def is_round_amount(amount: pl.Expr) -> pl.Expr:
@@ -42,8 +49,12 @@ def aggregate_daily_edges(
     *,
     thresholds: Mapping[str, float] | None = None,
     structuring_band: float = 0.1,
+    engine: Engine | None = None,
 ) -> pl.DataFrame:
-    """Aggregate validated transfers (any number of days) into daily edges."""
+    """Aggregate validated transfers (any number of days) into daily edges.
+
+    ``engine`` executes the plan (default: polars on the CPU).
+    """
     amount_f = pl.col("amount").cast(pl.Float64)
     structuring = is_structuring_amount(
         amount_f, pl.col("asset"), thresholds or {}, structuring_band
@@ -63,6 +74,5 @@ def aggregate_daily_edges(
             pl.col("block_time").min().alias("first_time"),
             pl.col("block_time").max().alias("last_time"),
         )
-        .collect()
     )
-    return conform(out, DAILY_EDGES)
+    return conform(engine.collect(out) if engine else out.collect(), DAILY_EDGES)
