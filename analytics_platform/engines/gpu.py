@@ -9,6 +9,7 @@ iteration from uniform hubs, Leiden on the volume-weighted undirected graph.
 from __future__ import annotations
 
 import importlib.util
+import logging
 
 import numpy as np
 import polars as pl
@@ -20,7 +21,9 @@ from analytics_platform.engines.base import (
 )
 from analytics_platform.timing import StageTimer
 
-REQUIRED_MODULES = ("cudf", "cugraph", "cudf_polars", "cupy")
+REQUIRED_MODULES = ("cudf", "cugraph", "cupy")
+FRAME_MODULE = "cudf_polars"  # polars' GPU engine; without it plans run on the CPU (logged)
+log = logging.getLogger(__name__)
 
 
 def gpu_unavailable_reason() -> str | None:
@@ -50,9 +53,14 @@ class GpuEngine:
     def __init__(self, raise_on_fail: bool = False) -> None:
         # raise_on_fail=False: a plan node cudf-polars cannot run executes on the CPU instead
         # (polars warns), so answers never depend on GPU coverage of an expression.
+        self.frames_on_gpu = importlib.util.find_spec(FRAME_MODULE) is not None
+        if not self.frames_on_gpu:
+            log.warning("engine: %s not installed; polars plans run on the CPU", FRAME_MODULE)
         self._polars_engine = pl.GPUEngine(raise_on_fail=raise_on_fail)
 
     def collect(self, plan: pl.LazyFrame) -> pl.DataFrame:
+        if not self.frames_on_gpu:
+            return plan.collect()
         return plan.collect(engine=self._polars_engine)
 
     def graph_features(
