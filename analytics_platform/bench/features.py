@@ -169,6 +169,7 @@ def run_bench(
     print(
         f"bench features: {spec.transfers:,} transfers, {spec.addresses:,} addresses, "
         f"{spec.days} days",
+        file=sys.stderr,
         flush=True,
     )
     t0 = time.perf_counter()
