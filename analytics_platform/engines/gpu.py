@@ -47,6 +47,19 @@ def _scatter(n: int, vertices, values, fill: float = 0.0) -> np.ndarray:
     return out
 
 
+def _cugraph(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, *, directed: bool):
+    """A cuGraph graph on vertex ids ``0..n-1`` as given (no renumbering)."""
+    import cudf
+    import cugraph
+
+    edges = cudf.DataFrame(
+        {"src": src.astype(np.int32), "dst": dst.astype(np.int32), "weight": weight}
+    )
+    g = cugraph.Graph(directed=directed)
+    g.from_cudf_edgelist(edges, source="src", destination="dst", edge_attr="weight", renumber=False)
+    return g
+
+
 class GpuEngine:
     name = "gpu"
 
@@ -71,28 +84,8 @@ class GpuEngine:
 
         n = graph.n
         with timer.stage("graph_build"):
-            edges = cudf.DataFrame(
-                {
-                    "src": graph.src.astype(np.int32),
-                    "dst": graph.dst.astype(np.int32),
-                    "weight": graph.weight,
-                }
-            )
-            directed = cugraph.Graph(directed=True)
-            directed.from_cudf_edgelist(
-                edges, source="src", destination="dst", edge_attr="weight", renumber=False
-            )
-            uedges = cudf.DataFrame(
-                {
-                    "src": graph.usrc.astype(np.int32),
-                    "dst": graph.udst.astype(np.int32),
-                    "weight": graph.uweight,
-                }
-            )
-            undirected = cugraph.Graph(directed=False)
-            undirected.from_cudf_edgelist(
-                uedges, source="src", destination="dst", edge_attr="weight", renumber=False
-            )
+            directed = _cugraph(graph.src, graph.dst, graph.weight, directed=True)
+            undirected = _cugraph(graph.usrc, graph.udst, graph.uweight, directed=False)
         out: dict[str, np.ndarray] = {}
         with timer.stage("pagerank"):
             pr = cugraph.pagerank(
