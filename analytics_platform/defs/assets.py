@@ -100,7 +100,7 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
         },
         partitions_def=parts,
         backfill_policy=policy,
-        check_specs=qc.transfer_check_specs(key("transfers")),
+        check_specs=qc.specs(key("transfers"), qc.TRANSFERS),
         op_tags=cpu_tags,
         name=f"{net.name}__ingest_transfers",
     )
@@ -144,13 +144,13 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
                 "reasons": _counts_by(rejected, "field"),
             },
         )
-        yield from qc.transfer_checks(key("transfers"), accepted, per_day)
+        yield from qc.results(key("transfers"), qc.TRANSFERS, df=accepted, per_day=per_day)
 
     @dg.asset(
         key=key("daily_edges"),
         ins={"transfers": dg.AssetIn(key("transfers"))},
         **daily,
-        check_specs=qc.edge_check_specs(key("daily_edges")),
+        check_specs=qc.specs(key("daily_edges"), qc.DAILY_EDGES),
         description="Per day, one row per (from, to, asset) flow: count, sum, max, times.",
     )
     def daily_edges(context: dg.AssetExecutionContext, transfers: pl.DataFrame):
@@ -163,13 +163,13 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             edges,
             metadata={"rows_per_day": dg.MetadataValue.json(_per_day_rows(edges, _days(context)))},
         )
-        yield from qc.edge_checks(key("daily_edges"), edges, transfers)
+        yield from qc.results(key("daily_edges"), qc.DAILY_EDGES, edges=edges, transfers=transfers)
 
     @dg.asset(
         key=key("address_activity"),
         ins={"transfers": dg.AssetIn(key("transfers"))},
         **daily,
-        check_specs=qc.activity_check_specs(key("address_activity")),
+        check_specs=qc.specs(key("address_activity"), qc.ADDRESS_ACTIVITY),
         description="Per day and address: transfer count, first/last time, within-day gap sums "
         "and active hours; the mergeable pieces of the rolling temporal features.",
     )
@@ -181,7 +181,9 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
                 "rows_per_day": dg.MetadataValue.json(_per_day_rows(activity, _days(context)))
             },
         )
-        yield from qc.activity_checks(key("address_activity"), activity, transfers)
+        yield from qc.results(
+            key("address_activity"), qc.ADDRESS_ACTIVITY, activity=activity, transfers=transfers
+        )
 
     @dg.asset(
         key=key("address_labels"),
@@ -224,7 +226,7 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             "labels": dg.AssetIn(key("address_labels")),
         },
         **{**daily, "op_tags": compute_tags(feature_engine)},
-        check_specs=qc.feature_check_specs(key("address_features")),
+        check_specs=qc.specs(key("address_features"), qc.ADDRESS_FEATURES),
         description=f"Per-address features (the catalog in domain.feature_catalog) over rolling "
         f"windows of {net.windows} days ending at the partition day, on the "
         f"{feature_engine.upper()} engine.",
@@ -274,8 +276,11 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
                 "stage_seconds": dg.MetadataValue.md(_stage_table(timer)),
             },
         )
-        yield from qc.feature_checks(
-            key("address_features"), features, edges.filter(pl.col("date").is_in(days))
+        yield from qc.results(
+            key("address_features"),
+            qc.ADDRESS_FEATURES,
+            features=features,
+            day_edges=edges.filter(pl.col("date").is_in(days)),
         )
 
     @dg.asset(
@@ -292,7 +297,7 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             "labels": dg.AssetIn(key("address_labels")),
         },
         **daily,
-        check_specs=qc.pattern_check_specs(key("structural_patterns")),
+        check_specs=qc.specs(key("structural_patterns"), qc.STRUCTURAL_PATTERNS),
         description="Fan-in, fan-out and time-ordered cycles ending on the partition day, with "
         "member addresses, roles and transfers as evidence.",
     )
@@ -319,7 +324,12 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
                 "limits_hit": dg.MetadataValue.json(limits),
             },
         )
-        yield from qc.pattern_checks(key("structural_patterns"), patterns, transfers)
+        yield from qc.results(
+            key("structural_patterns"),
+            qc.STRUCTURAL_PATTERNS,
+            patterns=patterns,
+            transfers=transfers,
+        )
 
     @dg.asset(
         key=key("typology_alerts"),
@@ -330,7 +340,7 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             "labels": dg.AssetIn(key("address_labels")),
         },
         **daily,
-        check_specs=qc.alert_check_specs(key("typology_alerts")),
+        check_specs=qc.specs(key("typology_alerts"), qc.TYPOLOGY_ALERTS),
         description="Suspicious-activity alerts by typology with severity, score, evidence and "
         "explanation.",
     )
@@ -371,7 +381,13 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
                 "top_alerts": dg.MetadataValue.md(table),
             },
         )
-        yield from qc.alert_checks(key("typology_alerts"), alerts, patterns, features)
+        yield from qc.results(
+            key("typology_alerts"),
+            qc.TYPOLOGY_ALERTS,
+            alerts=alerts,
+            patterns=patterns,
+            features=features,
+        )
 
     return [
         transfers,

@@ -139,3 +139,19 @@ def row_count_sane(counts: dict[date, int], minimum: int = 1) -> CheckOutcome:
         f"{len(counts)} day(s), each with >= {minimum} rows",
         {"rows_per_day": {str(d): n for d, n in counts.items()}},
     )
+
+
+def edges_conserve_transfers(edges: pl.DataFrame, transfers: pl.DataFrame) -> CheckOutcome:
+    """Daily edge transfer counts add up to the transfers they were built from."""
+    total = int(edges["transfer_count"].sum()) if edges.height else 0
+    return CheckOutcome(
+        total == transfers.height, f"{total} edge transfers vs {transfers.height} transfers"
+    )
+
+
+def activity_conserves_transfers(activity: pl.DataFrame, transfers: pl.DataFrame) -> CheckOutcome:
+    """Activity events = 2 x transfers - self-transfers (each end of a transfer once)."""
+    events = int(activity["event_count"].sum()) if activity.height else 0
+    selfs = int((transfers["from_address"] == transfers["to_address"]).sum())
+    expected = 2 * transfers.height - selfs
+    return CheckOutcome(events == expected, f"{events} activity events, expected {expected}")
