@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from analytics_platform.config import load_settings
+from analytics_platform.engines.gpu import gpu_unavailable_reason
 from analytics_platform.runner import instance_for, refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage import lake
@@ -149,3 +150,22 @@ def test_two_concurrent_runs_share_the_embedded_store(home: Path):
     assert [p.returncode for p in procs] == [0, 0], outputs
     per_day = counts(load_settings(), "typology_alerts")
     assert START in per_day and START + timedelta(days=1) in per_day
+
+
+@pytest.mark.skipif(gpu_unavailable_reason() is None, reason="a GPU is available")
+def test_gpu_engine_without_gpu_falls_back_when_configured_and_records_it(home: Path):
+    config = home / "config.yaml"
+    config.write_text(config.read_text() + "features: {engine: gpu, fallback_to_cpu: true}\n")
+    settings = load_settings()
+    assert settings.features.engine == "gpu"
+    instance = instance_for(settings)
+    refresh_labels(settings, "torus", instance=instance)
+    (result,) = run_range(
+        settings, "torus", START, START, instance=instance, progress=lambda _: None
+    )
+    assert result.success
+    event = instance.get_latest_materialization_event(dg.AssetKey(["torus", "address_features"]))
+    metadata = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    assert metadata["engine_requested"] == "gpu" and metadata["engine"] == "cpu"
+    assert metadata["engine_fallback"] == gpu_unavailable_reason()
+    assert "communities" in metadata["stage_seconds"]
