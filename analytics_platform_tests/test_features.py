@@ -146,3 +146,22 @@ def test_window_covers_exactly_w_days_ending_on_partition_day():
 def test_readme_documents_every_catalog_feature():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert feature_catalog.markdown_table() in readme
+
+
+def test_hash_encoding_matches_the_exact_string_encoding():
+    from analytics_platform.domain import features as impl
+
+    rng = np.random.default_rng(4)
+    rows = [(int(a), int(b), 5.0, float(h)) for a, b, h in rng.integers(0, 60, (300, 3))]
+    t = transfers(rows)
+    args = (
+        aggregate_daily_edges(t).lazy(),
+        aggregate_address_activity(t).lazy(),
+        pl.DataFrame({"address": [addr(3)], "category": ["scam"]}),
+        get_engine("cpu"),
+    )
+    fast, exact = impl._encode(*args), impl._encode_exact(*args)
+    assert fast[0].equals(exact[0])  # same ids for the same addresses
+    for got, want in zip(fast[1:], exact[1:], strict=True):
+        got, want = got.collect(), want.collect()
+        assert got.sort(got.columns).equals(want.sort(want.columns))
