@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -49,6 +50,7 @@ class EngineResult:
     status: str  # ok | failed | timeout | unavailable
     seconds: float | None = None
     window_seconds: float | None = None  # without the daily pieces (what one more day costs)
+    pieces_peak_rss_bytes: int | None = None  # peak RSS once the daily pieces were written
     stages: dict[str, float] = field(default_factory=dict)
     peak_rss_bytes: int | None = None
     transfers_per_second: float | None = None
@@ -102,6 +104,7 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
     from analytics_platform.engines.base import GraphParams, get_engine
 
     graph_engine = None if engine == "networkx" else get_engine(engine)
+    pieces_peak = None
     # Arrow in: the GPU engine and the baseline get the whole window in memory. The CPU engine
     # reads one day at a time, as its daily assets do, which bounds its memory.
     transfers = source.collect() if engine != "cpu" else None
@@ -110,24 +113,28 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
         features = baseline_features(transfers, labels, day=day, window=window, timer=timer)
     else:
         pieces = folder / f"pieces-{engine}"
-        pieces.mkdir(exist_ok=True)
+        shutil.rmtree(pieces, ignore_errors=True)
+        for table in ("daily_edges", "address_activity"):
+            (pieces / table).mkdir(parents=True)
         with timer.stage("daily_pieces"):
             batches = (
                 [transfers]
                 if transfers is not None
                 else (source.filter(pl.col("date") == d).collect() for d in days)
             )
-            edges_parts, activity_parts = [], []
-            for batch in batches:
-                edges_parts.append(aggregate_daily_edges(batch, engine=graph_engine))
-                activity_parts.append(aggregate_address_activity(batch, engine=graph_engine))
+            # Each batch's pieces go straight to files, as the daily assets write partitions.
+            for i, batch in enumerate(batches):
+                aggregate_daily_edges(batch, engine=graph_engine).write_parquet(
+                    pieces / "daily_edges" / f"part-{i:04d}.parquet"
+                )
+                aggregate_address_activity(batch, engine=graph_engine).write_parquet(
+                    pieces / "address_activity" / f"part-{i:04d}.parquet"
+                )
             del transfers, batches
-            pl.concat(edges_parts).write_parquet(pieces / "daily_edges.parquet")
-            pl.concat(activity_parts).write_parquet(pieces / "address_activity.parquet")
-            del edges_parts, activity_parts
+        pieces_peak = _peak_rss_bytes()
         features = window_features(
-            pl.scan_parquet(pieces / "daily_edges.parquet"),
-            pl.scan_parquet(pieces / "address_activity.parquet"),
+            pl.scan_parquet(pieces / "daily_edges" / "*.parquet"),
+            pl.scan_parquet(pieces / "address_activity" / "*.parquet"),
             labels,
             network="bench",
             day=day,
@@ -146,6 +153,7 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
             seconds=seconds,
             stages=timer.seconds,
             peak_rss_bytes=_peak_rss_bytes(),
+            pieces_peak_rss_bytes=pieces_peak,
             window_seconds=seconds - timer.seconds.get("daily_pieces", 0.0),
             transfers_per_second=n_transfers / seconds if seconds else None,
             rows=features.height,
