@@ -109,11 +109,14 @@ def window_features(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph") as pool:
         graph_job = pool.submit(engine.graph_features, graph, params, timer)
         with timer.stage("aggregate"):
-            parts = [
-                engine.collect(_volume_features(e)),
+            # The per-edge and per-day frames are the largest; each is released once used.
+            parts = [engine.collect(_volume_features(e))]
+            del e
+            parts.append(engine.collect(_temporal_features(act, day, window)))
+            del act
+            parts += [
                 engine.collect(_counterparty_features(flows.lazy(), lab)),
                 engine.collect(_concentration_features(flows.lazy())),
-                engine.collect(_temporal_features(act, day, window)),
                 engine.collect(_reach_features(flows.lazy())),
                 engine.collect(_exposure_features(flows.lazy(), lab)),
             ]
