@@ -137,6 +137,16 @@ def window_features(
 _HASH_SEEDS = (0x5EED, 0xC0FFEE)
 
 
+def _endpoints(edges: pl.LazyFrame) -> pl.LazyFrame:
+    """Both ends of every edge, as one ``address`` column (with repeats)."""
+    return pl.concat(
+        [
+            edges.select(pl.col("from_address").alias("address")),
+            edges.select(pl.col("to_address").alias("address")),
+        ]
+    )
+
+
 def _encode(edges: pl.LazyFrame, activity: pl.LazyFrame, labels: pl.DataFrame, engine):
     """Integer ids for addresses (rank in sorted order) and the inputs re-keyed by them.
 
@@ -147,12 +157,7 @@ def _encode(edges: pl.LazyFrame, activity: pl.LazyFrame, labels: pl.DataFrame, e
     """
     h1, h2 = (pl.col("address").hash(seed) for seed in _HASH_SEEDS)
     keyed = engine.collect(
-        pl.concat(
-            [
-                edges.lazy().select(pl.col("from_address").alias("address")),
-                edges.lazy().select(pl.col("to_address").alias("address")),
-            ]
-        )
+        _endpoints(edges)
         .group_by(h1.alias("h"))
         .agg(pl.col("address").first(), h2.n_unique().alias("strings"))
     )
@@ -218,12 +223,7 @@ _ACTIVITY_COLUMNS = (
 def _encode_exact(edges: pl.LazyFrame, activity: pl.LazyFrame, labels: pl.DataFrame, engine):
     """:func:`_encode` by string joins: the fallback for a (vanishingly rare) hash collision."""
     names = engine.collect(
-        pl.concat(
-            [
-                edges.lazy().select(pl.col("from_address").alias("address")),
-                edges.lazy().select(pl.col("to_address").alias("address")),
-            ]
-        )
+        _endpoints(edges)
         .unique()
         .sort("address")
         .select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("id"), "address")
