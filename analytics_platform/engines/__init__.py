@@ -1,11 +1,12 @@
-"""Graph engines: the algorithms behind ``address_features`` on CPU (igraph) or GPU (cuGraph).
+"""Engines behind ``address_features``: CPU (polars + igraph) and GPU (cuDF + cuGraph).
 
-Engines take integer-encoded edges (numpy arrays) and return numpy arrays indexed by vertex id,
-so the polars feature code around them is shared and both engines mean the same thing.
+An engine executes the feature pipeline's polars plans and runs the graph algorithms on
+integer-encoded edges, returning numpy arrays indexed by vertex id; the feature code around it
+is shared, so both engines compute the same catalog (``engines.parity`` compares them).
 """
 
 from __future__ import annotations
 
-from analytics_platform.engines.base import GraphEngine, get_engine
+from analytics_platform.engines.base import GraphEngine, choose_engine, get_engine
 
-__all__ = ["GraphEngine", "get_engine"]
+__all__ = ["GraphEngine", "choose_engine", "get_engine"]
