@@ -114,10 +114,12 @@ def window_features(
             del e
             parts.append(engine.collect(_temporal_features(act, day, window)))
             del act
+            one_step = engine.collect(_one_step(flows.lazy()))
             parts += [
+                one_step.select("id", "out_degree", "in_degree"),
                 engine.collect(_counterparty_features(flows.lazy(), lab)),
                 engine.collect(_concentration_features(flows.lazy())),
-                engine.collect(_reach_features(flows.lazy())),
+                engine.collect(_reach_features(flows.lazy(), one_step.lazy())),
                 engine.collect(_exposure_features(flows.lazy(), lab)),
             ]
         graph_out = graph_job.result()
@@ -338,14 +340,21 @@ def _counterparty_features(flows: pl.LazyFrame, lab: pl.LazyFrame):
         .group_by(pl.col("s").alias("id"))
         .agg(pl.len().cast(pl.Int64).alias("reciprocal_counterparties"))
     )
-    out_deg = flows.group_by(pl.col("s").alias("id")).agg(
-        pl.len().cast(pl.Int64).alias("out_degree")
+    return undirected.join(reciprocal, on="id", how="left")
+
+
+def _one_step(flows: pl.LazyFrame) -> pl.LazyFrame:
+    """Per address: distinct recipients/senders and the flow volume on each side (self
+    excluded). The degree features, and the 2-hop features built from them."""
+    out_side = flows.group_by(pl.col("s").alias("id")).agg(
+        pl.len().cast(pl.Int64).alias("out_degree"), pl.col("volume").sum().alias("_flow_out")
     )
-    in_deg = flows.group_by(pl.col("d").alias("id")).agg(pl.len().cast(pl.Int64).alias("in_degree"))
-    return (
-        undirected.join(reciprocal, on="id", how="left")
-        .join(out_deg, on="id", how="left")
-        .join(in_deg, on="id", how="left")
+    in_side = flows.group_by(pl.col("d").alias("id")).agg(
+        pl.len().cast(pl.Int64).alias("in_degree"), pl.col("volume").sum().alias("_flow_in")
+    )
+    return out_side.join(in_side, on="id", how="full", coalesce=True).with_columns(
+        pl.col("out_degree", "in_degree").fill_null(0),
+        pl.col("_flow_out", "_flow_in").fill_null(0.0),
     )
 
 
@@ -465,28 +474,22 @@ def _temporal_features(act: pl.LazyFrame, day: date, window: int) -> pl.LazyFram
     )
 
 
-def _reach_features(flows: pl.LazyFrame) -> pl.LazyFrame:
-    """Two-step paths and volumes, from each node's one-step totals."""
-    out1 = flows.group_by(pl.col("s").alias("node")).agg(
-        pl.len().cast(pl.Int64).alias("_odeg"), pl.col("volume").sum().alias("_ovol")
-    )
-    in1 = flows.group_by(pl.col("d").alias("node")).agg(
-        pl.len().cast(pl.Int64).alias("_ideg"), pl.col("volume").sum().alias("_ivol")
-    )
+def _reach_features(flows: pl.LazyFrame, one_step: pl.LazyFrame) -> pl.LazyFrame:
+    """Two-step paths and volumes, from each neighbour's one-step totals."""
     out2 = (
-        flows.join(out1, left_on="d", right_on="node", how="left")
+        flows.join(one_step, left_on="d", right_on="id", how="left")
         .group_by(pl.col("s").alias("id"))
         .agg(
-            pl.col("_odeg").fill_null(0).sum().alias("out_2hop_paths"),
-            pl.col("_ovol").fill_null(0.0).sum().alias("out_2hop_volume"),
+            pl.col("out_degree").sum().alias("out_2hop_paths"),
+            pl.col("_flow_out").sum().alias("out_2hop_volume"),
         )
     )
     in2 = (
-        flows.join(in1, left_on="s", right_on="node", how="left")
+        flows.join(one_step, left_on="s", right_on="id", how="left")
         .group_by(pl.col("d").alias("id"))
         .agg(
-            pl.col("_ideg").fill_null(0).sum().alias("in_2hop_paths"),
-            pl.col("_ivol").fill_null(0.0).sum().alias("in_2hop_volume"),
+            pl.col("in_degree").sum().alias("in_2hop_paths"),
+            pl.col("_flow_in").sum().alias("in_2hop_volume"),
         )
     )
     return out2.join(in2, on="id", how="full", coalesce=True)
