@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from analytics_platform.domain.patterns.limits import PatternLimits
+
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 DEFAULT_ADDRESS_PATTERN = r"^0x[0-9a-f]{40}$"
 
@@ -80,6 +82,8 @@ class NetworkConfig:
     reporting_thresholds: dict[str, float] = field(default_factory=dict)
     """Per asset, the reporting threshold in that asset's native units (structuring features)."""
     structuring_band: float = 0.1
+    pattern_limits: PatternLimits = field(default_factory=PatternLimits)
+    """Detector limits (``patterns:`` in the network's YAML; durations in hours)."""
 
     def __post_init__(self) -> None:
         validate_identifier(self.name, "network name")
@@ -128,6 +132,7 @@ class Settings:
     lake_url: str
     networks: tuple[NetworkConfig, ...]
     labels_path: str | None = None
+    typologies_path: str | None = None
     features: FeatureSettings = field(default_factory=FeatureSettings)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -157,6 +162,7 @@ def _parse_network(name: str, raw: dict[str, Any]) -> NetworkConfig:
             str(k): float(v) for k, v in (raw.get("reporting_thresholds") or {}).items()
         },
         structuring_band=float(raw.get("structuring_band", 0.1)),
+        pattern_limits=PatternLimits.from_mapping(raw.get("patterns")),
     )
 
 
@@ -192,6 +198,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         lake_url=lake,
         networks=networks,
         labels_path=raw.get("labels_path"),
+        typologies_path=raw.get("typologies_path"),
         features=FeatureSettings(**features_raw),
-        extra={k: v for k, v in raw.items() if k not in ("networks", "labels_path", "features")},
+        extra={
+            k: v
+            for k, v in raw.items()
+            if k not in ("networks", "labels_path", "features", "typologies_path")
+        },
     )

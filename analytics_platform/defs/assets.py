@@ -22,8 +22,9 @@ from analytics_platform.domain.edges import aggregate_daily_edges
 from analytics_platform.domain.features import compute_address_features
 from analytics_platform.domain.patterns import detect_patterns
 from analytics_platform.domain.schemas import DEAD_LETTERS, TRANSFERS
-from analytics_platform.domain.typologies import CATALOG_VERSION, score_alerts
+from analytics_platform.domain.typologies import load_catalog, score_alerts
 from analytics_platform.domain.validation import validate_transfers
+from analytics_platform.evidence_store import EVIDENCE_TOP, top_alerts_markdown, write_evidence
 from analytics_platform.sources import read_files, read_source
 from analytics_platform.timing import StageTimer
 
@@ -62,6 +63,24 @@ def _stage_table(timer: StageTimer) -> str:
     for name, secs in sorted(timer.seconds.items(), key=lambda kv: -kv[1]):
         rows.append(f"| {name} | {secs:.2f} | {'█' * max(1, round(20 * secs / total))} |")
     return "\n".join(rows)
+
+
+def _label_states(labels: pl.DataFrame, days: list[date]):
+    """(first, last, labels) for each run of consecutive days with the same labels in force."""
+    runs: list[tuple[date, date, pl.DataFrame]] = []
+    previous = None
+    for day in days:
+        current = (
+            label_logic.labels_as_of(labels, day)
+            .select("address", "category")
+            .sort("address", "category")
+        )
+        if previous is not None and runs and current.equals(previous):
+            runs[-1] = (runs[-1][0], day, current)
+        else:
+            runs.append((day, day, current))
+        previous = current
+    return runs
 
 
 def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
@@ -283,45 +302,62 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             day_edges=edges.filter(pl.col("date").is_in(days)),
         )
 
+    # Patterns look back over pattern_span_days of transfers ending at the partition day.
+    span_mapping = dg.TimeWindowPartitionMapping(
+        start_offset=-(net.pattern_span_days - 1),
+        end_offset=0,
+        allow_nonexistent_upstream_partitions=True,
+    )
+
     @dg.asset(
         key=key("structural_patterns"),
         ins={
-            "transfers": dg.AssetIn(
-                key("transfers"),
-                partition_mapping=dg.TimeWindowPartitionMapping(
-                    start_offset=-(net.pattern_span_days - 1),
-                    end_offset=0,
-                    allow_nonexistent_upstream_partitions=True,
-                ),
-            ),
+            "transfers": dg.AssetIn(key("transfers"), partition_mapping=span_mapping),
             "labels": dg.AssetIn(key("address_labels")),
         },
         **daily,
         check_specs=qc.specs(key("structural_patterns"), qc.STRUCTURAL_PATTERNS),
-        description="Fan-in, fan-out and time-ordered cycles ending on the partition day, with "
-        "member addresses, roles and transfers as evidence.",
+        description="Structural patterns ending on the partition day (fan-in/out, cycles, "
+        "scatter-gather, gather-scatter, bipartite, stacks, layering and peel chains, rapid "
+        "pass-through, structuring, proximity to risky labels), with member addresses, roles, "
+        "transfers, score and the limits hit.",
     )
     def structural_patterns(
         context: dg.AssetExecutionContext, transfers: pl.DataFrame, labels: pl.DataFrame
     ):
+        days = _days(context)
+        timer = StageTimer()
         frames, limits = [], {}
-        for day in _days(context):
-            first = day - timedelta(days=net.pattern_span_days - 1)
-            span = transfers.filter(pl.col("date").is_between(first, day))
-            current = label_logic.labels_as_of(labels, day)
-            services = frozenset(current.filter(pl.col("category") == "exchange")["address"])
-            result = detect_patterns(span, network=net.name, day=day, exclude=services)
+        # Days that share one label state are detected in one ranged call (same result as
+        # one call per day: a pattern belongs to the day of its last transfer).
+        for first, last, current in _label_states(labels, days):
+            lookback = first - timedelta(days=net.pattern_span_days - 1)
+            result = detect_patterns(
+                transfers.filter(pl.col("date").is_between(lookback, last)),
+                network=net.name,
+                day=first,
+                last_day=last,
+                exclude=current.filter(pl.col("category") == "exchange")["address"].to_list(),
+                risky=current.select("address", "category"),
+                limits=net.pattern_limits,
+                reporting_thresholds=net.reporting_thresholds,
+                structuring_band=net.structuring_band,
+                timer=timer,
+            )
             frames.append(result.patterns)
             for k, v in result.limits_hit.items():
                 limits[k] = limits.get(k, 0) + v
+            context.log.info(f"patterns {first}..{last}: {result.patterns.height}")
         patterns = pl.concat(frames)
         if limits:
-            context.log.warning(f"pattern limits hit: {limits}")
+            context.log.warning(f"pattern limits hit (work cut short): {limits}")
         yield dg.Output(
             patterns,
             metadata={
                 "by_type": _counts_by(patterns, "pattern_type"),
                 "limits_hit": dg.MetadataValue.json(limits),
+                "rows_per_day": dg.MetadataValue.json(_per_day_rows(patterns, days)),
+                "stage_seconds": dg.MetadataValue.md(_stage_table(timer)),
             },
         )
         yield from qc.results(
@@ -336,7 +372,7 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
         ins={
             "patterns": dg.AssetIn(key("structural_patterns")),
             "features": dg.AssetIn(key("address_features")),
-            "transfers": dg.AssetIn(key("transfers")),
+            "transfers": dg.AssetIn(key("transfers"), partition_mapping=span_mapping),
             "labels": dg.AssetIn(key("address_labels")),
         },
         **daily,
@@ -351,8 +387,10 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
         transfers: pl.DataFrame,
         labels: pl.DataFrame,
     ):
+        catalog = load_catalog(settings.typologies_path)
+        days = _days(context)
         frames = []
-        for day in _days(context):
+        for day in days:
             frames.append(
                 score_alerts(
                     network=net.name,
@@ -361,24 +399,22 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
                     features=features.filter(pl.col("date") == day),
                     labels=label_logic.labels_as_of(labels, day),
                     transfers=transfers.filter(pl.col("date") == day),
-                    feature_window=min(net.windows),
+                    catalog=catalog,
                 )
             )
         alerts = pl.concat(frames)
-        top = alerts.sort("score", descending=True).head(10)
-        table = "\n".join(
-            ["| typology | severity | score | address |", "|---|---|---|---|"]
-            + [
-                f"| {r['typology']} | {r['severity']} | {r['score']:.2f} | `{r['address']}` |"
-                for r in top.iter_rows(named=True)
-            ]
-        )
+        pictures = write_evidence(settings, net.name, alerts, patterns, transfers, top=EVIDENCE_TOP)
         yield dg.Output(
             alerts,
             metadata={
-                "catalog_version": CATALOG_VERSION,
+                "catalog_version": catalog.version,
                 "by_typology": _counts_by(alerts, "typology"),
-                "top_alerts": dg.MetadataValue.md(table),
+                "by_severity": _counts_by(alerts, "severity"),
+                "rows_per_day": dg.MetadataValue.json(_per_day_rows(alerts, days)),
+                "top_alerts": dg.MetadataValue.md(top_alerts_markdown(alerts, pictures)),
+                "evidence_pictures": dg.MetadataValue.json(
+                    {alert_id: str(path) for alert_id, (path, _) in pictures.items()}
+                ),
             },
         )
         yield from qc.results(

@@ -1,51 +1,189 @@
 """Scoring detections against planted (ground-truth) patterns.
 
-A planted pattern counts as found when some detected pattern of the same type contains more
-than ``min_overlap`` of its member addresses (the datasets' "shares most members" rule).
+Pattern level: a planted pattern is *found* when a detection contains more than
+``min_overlap`` of its member addresses (the datasets' "shares most members" rule); it is
+found *with the right type* when such a detection has the planted type (dataset type names are
+normalised: ``SCATTER-GATHER`` -> ``scatter_gather``; ``RANDOM``, a random walk of hops, is a
+``layering_chain`` or ``peel_chain``). A detection is a true hit when it matches a planted
+suspicious pattern of its own type, a decoy hit when it matches only look-alikes
+(``is_sar`` false).
+
+Account level, per type: the addresses in detections of that type against the members of the
+planted suspicious patterns of that type. Members of decoys are counted as decoy hits, apart
+from both true and false positives: precision = true / (true + false).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+# Dataset type -> the detector types that count as that type.
+TYPE_ALIASES: dict[str, tuple[str, ...]] = {"random": ("layering_chain", "peel_chain")}
 
-def match_planted(
-    truth: pl.DataFrame, detected: pl.DataFrame, min_overlap: float = 0.5
-) -> pl.DataFrame:
-    """Per pattern type: planted, found, recall, detected and detections matching a plant.
 
-    ``truth``: pattern_id, pattern_type, address (one row per member).
-    ``detected``: pattern_id, pattern_type, members (list of addresses).
-    """
-    det = (
-        detected.select("pattern_id", "pattern_type", pl.col("members").alias("address"))
+def normalise_type(expr: pl.Expr) -> pl.Expr:
+    return expr.str.to_lowercase().str.replace_all("-", "_").str.strip_chars()
+
+
+def _accepts(planted_type: pl.Expr, detected_type: pl.Expr) -> pl.Expr:
+    cond = planted_type == detected_type
+    for planted, detected in TYPE_ALIASES.items():
+        cond = cond | ((planted_type == planted) & detected_type.is_in(list(detected)))
+    return cond.fill_null(False)
+
+
+def _overlaps(truth: pl.DataFrame, detected: pl.DataFrame, min_overlap: float) -> pl.DataFrame:
+    """(planted, detection) pairs sharing more than ``min_overlap`` of the planted members."""
+    members = (
+        detected.select(
+            pl.col("pattern_id").alias("detection"),
+            pl.col("pattern_type").alias("detected_type"),
+            pl.col("members").alias("address"),
+        )
         .explode("address", empty_as_null=False)
         .unique()
     )
-    sizes = truth.group_by("pattern_id").agg(pl.col("address").n_unique().alias("size"))
-    overlap = (
-        truth.select("pattern_id", "pattern_type", "address")
-        .unique()
-        .join(det, on=["pattern_type", "address"], suffix="_det")
-        .group_by("pattern_id", "pattern_id_det", "pattern_type")
+    planted = truth.select("pattern_id", "pattern_type", "is_sar", "address").unique()
+    sizes = planted.group_by("pattern_id").agg(pl.len().alias("size"))
+    return (
+        planted.join(members, on="address")
+        .group_by("pattern_id", "pattern_type", "is_sar", "detection", "detected_type")
         .agg(pl.len().alias("shared"))
         .join(sizes, on="pattern_id")
         .filter(pl.col("shared") / pl.col("size") > min_overlap)
+        .with_columns(_accepts(pl.col("pattern_type"), pl.col("detected_type")).alias("same_type"))
     )
-    planted = truth.group_by("pattern_type").agg(pl.col("pattern_id").n_unique().alias("planted"))
-    found = overlap.group_by("pattern_type").agg(pl.col("pattern_id").n_unique().alias("found"))
-    hits = overlap.group_by("pattern_type").agg(
-        pl.col("pattern_id_det").n_unique().alias("detections_matching")
+
+
+def pattern_scores(
+    truth: pl.DataFrame, detected: pl.DataFrame, min_overlap: float = 0.5
+) -> pl.DataFrame:
+    """Per planted type: planted, found (any type), found with the right type, recall, type
+    accuracy; and per detected type: detections, true hits, decoy hits, precision.
+
+    ``truth``: pattern_id, pattern_type, is_sar, address (one row per member).
+    ``detected``: pattern_id, pattern_type, members.
+    """
+    truth = truth.with_columns(normalise_type(pl.col("pattern_type")))
+    pairs = _overlaps(truth, detected, min_overlap)
+    sar = truth.filter(pl.col("is_sar"))
+    planted = sar.group_by("pattern_type").agg(pl.col("pattern_id").n_unique().alias("planted"))
+    found_any = (
+        pairs.filter(pl.col("is_sar"))
+        .group_by("pattern_type")
+        .agg(pl.col("pattern_id").n_unique().alias("found_any_type"))
     )
-    n_det = detected.group_by("pattern_type").agg(pl.len().alias("detected"))
-    return (
-        planted.join(found, on="pattern_type", how="full", coalesce=True)
-        .join(n_det, on="pattern_type", how="full", coalesce=True)
-        .join(hits, on="pattern_type", how="full", coalesce=True)
+    found = (
+        pairs.filter(pl.col("is_sar") & pl.col("same_type"))
+        .group_by("pattern_type")
+        .agg(pl.col("pattern_id").n_unique().alias("found"))
+    )
+    true_hits = pairs.filter(pl.col("is_sar") & pl.col("same_type"))
+    decoy_hits = pairs.filter(~pl.col("is_sar") & pl.col("same_type")).join(
+        true_hits.select("detection"), on="detection", how="anti"
+    )
+    per_detected = (
+        detected.group_by(pl.col("pattern_type").alias("detected_type"))
+        .agg(pl.len().alias("detections"))
+        .join(
+            true_hits.group_by("detected_type").agg(
+                pl.col("detection").n_unique().alias("true_hits")
+            ),
+            on="detected_type",
+            how="left",
+        )
+        .join(
+            decoy_hits.group_by("detected_type").agg(
+                pl.col("detection").n_unique().alias("decoy_hits")
+            ),
+            on="detected_type",
+            how="left",
+        )
+        .fill_null(0)
+    )
+    out = (
+        planted.join(found_any, on="pattern_type", how="left")
+        .join(found, on="pattern_type", how="left")
         .fill_null(0)
         .with_columns(
-            (pl.col("found") / pl.col("planted")).fill_nan(None).alias("recall"),
-            (pl.col("detections_matching") / pl.col("detected")).fill_nan(None).alias("precision"),
+            (pl.col("found_any_type") / pl.col("planted")).alias("recall_any_type"),
+            (pl.col("found") / pl.col("planted")).alias("recall"),
+            (pl.col("found") / pl.col("found_any_type")).fill_nan(None).alias("right_type"),
         )
+    )
+    out = (
+        out.join(
+            per_detected.rename({"detected_type": "pattern_type"}),
+            on="pattern_type",
+            how="full",
+            coalesce=True,
+        )
+        .fill_null(0)
+        .with_columns(
+            (pl.col("true_hits") / (pl.col("detections") - pl.col("decoy_hits")))
+            .fill_nan(None)
+            .alias("precision"),
+        )
+    )
+    return out.with_columns(_f1()).sort("pattern_type")
+
+
+def account_scores(truth: pl.DataFrame, detected: pl.DataFrame) -> pl.DataFrame:
+    """Per type: flagged addresses, true / false / decoy hits, precision, recall, F1."""
+    truth = truth.with_columns(normalise_type(pl.col("pattern_type")))
+    alias_rows = [(d, p) for p, ds in TYPE_ALIASES.items() for d in ds]
+    mapping = pl.DataFrame(alias_rows, schema=["detected_type", "pattern_type"], orient="row")
+    flagged = (
+        detected.select(
+            pl.col("pattern_type").alias("detected_type"), pl.col("members").alias("address")
+        )
+        .explode("address", empty_as_null=False)
+        .join(mapping, on="detected_type", how="left")
+        .with_columns(pl.coalesce("pattern_type", "detected_type").alias("pattern_type"))
+        .select("pattern_type", "address")
+        .unique()
+    )
+    sar = truth.filter(pl.col("is_sar")).select("pattern_type", "address").unique()
+    decoy = (
+        truth.filter(~pl.col("is_sar"))
+        .select("pattern_type", "address")
+        .unique()
+        .join(sar, on=["pattern_type", "address"], how="anti")
+    )
+    tagged = flagged.join(
+        sar.with_columns(pl.lit("true").alias("hit")), on=["pattern_type", "address"], how="left"
+    )
+    tagged = tagged.join(
+        decoy.with_columns(pl.lit("decoy").alias("decoy")),
+        on=["pattern_type", "address"],
+        how="left",
+    ).with_columns(pl.coalesce("hit", "decoy", pl.lit("false")).alias("hit"))
+    counts = tagged.group_by("pattern_type").agg(
+        pl.len().alias("flagged"),
+        (pl.col("hit") == "true").sum().alias("true_hits"),
+        (pl.col("hit") == "false").sum().alias("false_hits"),
+        (pl.col("hit") == "decoy").sum().alias("decoy_hits"),
+    )
+    members = sar.group_by("pattern_type").agg(pl.len().alias("members"))
+    return (
+        members.join(counts, on="pattern_type", how="full", coalesce=True)
+        .fill_null(0)
+        .with_columns(
+            (pl.col("true_hits") / (pl.col("true_hits") + pl.col("false_hits")))
+            .fill_nan(None)
+            .alias("precision"),
+            (pl.col("true_hits") / pl.col("members")).fill_nan(None).alias("recall"),
+        )
+        .with_columns(_f1())
         .sort("pattern_type")
     )
+
+
+def _f1() -> pl.Expr:
+    p, r = pl.col("precision"), pl.col("recall")
+    return pl.when((p + r) > 0).then(2 * p * r / (p + r)).otherwise(None).alias("f1")
+
+
+def match_planted(truth: pl.DataFrame, detected: pl.DataFrame) -> pl.DataFrame:
+    """Per planted type of the project's synthetic data (all planted patterns suspicious)."""
+    return pattern_scores(truth.with_columns(pl.lit(True).alias("is_sar")), detected)

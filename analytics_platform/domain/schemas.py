@@ -87,6 +87,7 @@ STRUCTURAL_PATTERNS: dict[str, pl.DataType] = {
     "first_time": TIMESTAMP,
     "last_time": TIMESTAMP,
     "score": pl.Float64(),
+    "details": pl.String(),
 }
 
 TYPOLOGY_ALERTS: dict[str, pl.DataType] = {
@@ -116,6 +117,21 @@ ADDRESS_LABELS: dict[str, pl.DataType] = {
 
 LABEL_CATEGORIES = ("exchange", "mixer", "sanctioned", "scam", "gambling", "defi", "other")
 SEVERITIES = ("low", "medium", "high", "critical")
+PATTERN_TYPE_NAMES = (
+    "fan_in",
+    "fan_out",
+    "cycle",
+    "scatter_gather",
+    "gather_scatter",
+    "bipartite",
+    "stack",
+    "layering_chain",
+    "peel_chain",
+    "rapid_pass_through",
+    "structuring",
+    "risky_proximity",
+)
+PATTERN_ROLES = ("source", "intermediate", "sink")
 
 
 def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -184,7 +200,7 @@ AddressActivitySchema = pa.DataFrameSchema(
 StructuralPatternsSchema = pa.DataFrameSchema(
     _columns(
         STRUCTURAL_PATTERNS,
-        pattern_type=pa.Column(pl.String(), pa.Check.isin(["fan_in", "fan_out", "cycle"])),
+        pattern_type=pa.Column(pl.String(), pa.Check.isin(list(PATTERN_TYPE_NAMES))),
         score=pa.Column(pl.Float64(), pa.Check.in_range(0.0, 1.0)),
     ),
     strict=True,

@@ -1,71 +1,99 @@
 """Typologies: alerts scored from patterns, features and address labels.
 
-The catalog is versioned configuration (:data:`CATALOG`); each alert carries the pattern ids
-and transfers behind it, the feature values that drove it and a one-sentence explanation.
+The catalog is versioned configuration (``analytics_platform/typologies.yaml`` by default,
+``typologies_path`` in the settings to replace it). A *pattern* typology raises one alert per
+matching pattern, on its centre address; a *feature* typology one per address whose window
+features meet its rules. Every alert carries the pattern ids and transfers behind it, the
+values that drove it (``evidence``, JSON) and a one-sentence explanation.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import polars as pl
+import yaml
 
-from analytics_platform.domain.schemas import TYPOLOGY_ALERTS, conform, empty
+from analytics_platform.domain.schemas import PATTERN_TYPE_NAMES, TYPOLOGY_ALERTS, conform, empty
 
-CATALOG_VERSION = "2026.11.1"
+DEFAULT_CATALOG = Path(__file__).resolve().parents[1] / "typologies.yaml"
+DERIVED_FEATURES = ("day_event_count", "day_event_ratio", "exchange_out_share")
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 @dataclass(frozen=True)
 class Typology:
     name: str
     description: str
-    source: str  # "pattern:<type>" or "exposure:<category>"
+    source: str  # "pattern" | "feature"
     min_score: float
-    high_amount: float  # total amount at which severity steps up
+    high_amount: float
+    explanation: str
+    patterns: tuple[str, ...] = ()
+    where: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
-CATALOG: tuple[Typology, ...] = (
-    Typology(
-        "round_tripping",
-        "Funds leave an address and come back through a time-ordered "
-        "cycle of intermediaries (FATF VA red flag: circular transfers).",
-        "pattern:cycle",
-        0.3,
-        10_000.0,
-    ),
-    Typology(
-        "money_mule_fan_in",
-        "Many distinct senders pay one collector within hours.",
-        "pattern:fan_in",
-        0.3,
-        25_000.0,
-    ),
-    Typology(
-        "rapid_fan_out",
-        "One address pays many fresh recipients within hours (distribution / smurfing).",
-        "pattern:fan_out",
-        0.3,
-        25_000.0,
-    ),
-    Typology(
-        "sanctioned_exposure",
-        "Direct transfer with a sanctioned address.",
-        "exposure:sanctioned",
-        0.0,
-        1_000.0,
-    ),
-    Typology(
-        "mixer_exposure", "Direct transfer with a mixing service.", "exposure:mixer", 0.0, 1_000.0
-    ),
-)
+@dataclass(frozen=True)
+class Catalog:
+    version: str
+    feature_window: int
+    typologies: tuple[Typology, ...]
 
-_ROLE_TEXT = {
-    "round_tripping": "sent funds that returned to it through a {n}-hop cycle",
-    "money_mule_fan_in": "collected funds from {n} distinct senders",
-    "rapid_fan_out": "paid {n} distinct recipients",
-}
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "version": self.version,
+                "feature_window": self.feature_window,
+                "typologies": [
+                    {**t.__dict__, "patterns": list(t.patterns), "where": dict(t.where)}
+                    for t in self.typologies
+                ],
+            },
+            indent=1,
+        )
+
+
+def load_catalog(path: str | Path | None = None) -> Catalog:
+    """Read and validate a catalog; errors name the typology and field."""
+    path = Path(path) if path else DEFAULT_CATALOG
+    raw = yaml.safe_load(path.read_text())
+    if not isinstance(raw, dict) or "typologies" not in raw or "version" not in raw:
+        raise ValueError(f"{path}: expected a mapping with 'version' and 'typologies'")
+    items = []
+    for name, body in raw["typologies"].items():
+        where = {k: dict(v) for k, v in (body.get("where") or {}).items()}
+        typ = Typology(
+            name=name,
+            description=str(body["description"]),
+            source=str(body["source"]),
+            min_score=float(body.get("min_score", 0.0)),
+            high_amount=float(body["high_amount"]),
+            explanation=str(body["explanation"]),
+            patterns=tuple(body.get("patterns") or ()),
+            where=where,
+        )
+        if typ.source not in ("pattern", "feature"):
+            raise ValueError(
+                f"typologies.{name}.source: expected pattern or feature, got {typ.source!r}"
+            )
+        unknown = set(typ.patterns) - set(PATTERN_TYPE_NAMES)
+        if typ.source == "pattern" and (not typ.patterns or unknown):
+            raise ValueError(
+                f"typologies.{name}.patterns: unknown or missing types {sorted(unknown)}"
+            )
+        for key, rule in where.items():
+            if set(rule) - {"min", "max", "equals"}:
+                raise ValueError(
+                    f"typologies.{name}.where.{key}: rules are min, max, equals; got {rule}"
+                )
+        items.append(typ)
+    return Catalog(str(raw["version"]), int(raw.get("feature_window", 7)), tuple(items))
 
 
 def _severity(score: pl.Expr, amount: pl.Expr, high_amount: float) -> pl.Expr:
@@ -82,13 +110,41 @@ def _severity(score: pl.Expr, amount: pl.Expr, high_amount: float) -> pl.Expr:
 
 def _alert_id(network: str, typology: str) -> pl.Expr:
     key = pl.format(
-        "{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}",
         pl.lit(network),
         pl.lit(typology),
+        pl.col("date").cast(pl.String),
         pl.col("address"),
-        pl.col("tx_hashes").list.sort().list.join(","),
+        pl.col("pattern_ids").list.sort().list.join(","),
     )
     return pl.format("{}-{}", pl.lit(typology), key.hash(seed=1123).cast(pl.String))
+
+
+def _rule(col: pl.Expr, rule: Mapping[str, Any]) -> pl.Expr:
+    cond = pl.lit(True)
+    if "min" in rule:
+        cond &= col.cast(pl.Float64) >= float(rule["min"])
+    if "max" in rule:
+        cond &= col.cast(pl.Float64) <= float(rule["max"])
+    if "equals" in rule:
+        cond &= col.cast(pl.String) == str(rule["equals"])
+    return cond.fill_null(False)
+
+
+def _explain(template: str, keys: set[str]) -> pl.Expr:
+    """``template`` with {key} filled from columns (missing keys left as written)."""
+    parts, args = [], []
+    pos = 0
+    for m in _PLACEHOLDER.finditer(template):
+        if m.group(1) not in keys:
+            continue
+        parts.append(template[pos : m.start()].replace("{", "{{").replace("}", "}}"))
+        parts.append("{}")
+        args.append(pl.col(m.group(1)).cast(pl.String).fill_null("?"))
+        pos = m.end()
+    parts.append(template[pos:].replace("{", "{{").replace("}", "}}"))
+    fmt = "".join(parts).replace("{{", "(").replace("}}", ")")
+    return pl.format(fmt, *args) if args else pl.lit(fmt)
 
 
 def score_alerts(
@@ -99,132 +155,160 @@ def score_alerts(
     features: pl.DataFrame,
     labels: pl.DataFrame,
     transfers: pl.DataFrame,
-    feature_window: int = 7,
+    catalog: Catalog | None = None,
 ) -> pl.DataFrame:
-    """Alerts for ``day`` from its patterns, features (``feature_window``), labels and transfers."""
-    feats = features.filter(pl.col("window_days") == feature_window).select(
-        "address", "in_degree", "out_degree", "in_volume", "out_volume", "net_flow", "pagerank"
-    )
-    service = set(labels.filter(pl.col("category") == "exchange")["address"].to_list())
+    """Alerts for ``day`` from its patterns, features, labels (as of the day) and transfers."""
+    catalog = catalog or load_catalog()
+    services = labels.filter(pl.col("category") == "exchange")["address"]
     frames = []
-    for typ in CATALOG:
-        kind, _, arg = typ.source.partition(":")
-        if kind == "pattern":
-            frames.append(_pattern_alerts(typ, arg, network, day, patterns, feats, service))
+    feats = None
+    for typ in catalog.typologies:
+        if typ.source == "pattern":
+            frames.append(_pattern_alerts(typ, network, day, patterns, services))
         else:
-            frames.append(_exposure_alerts(typ, arg, network, day, transfers, labels))
+            if feats is None:
+                feats = _derived_features(features, transfers, labels, catalog.feature_window, day)
+            frames.append(_feature_alerts(typ, network, day, feats))
     frames = [f for f in frames if f.height]
     if not frames:
         return empty(TYPOLOGY_ALERTS)
     return pl.concat(frames).unique("alert_id", keep="first").sort("typology", "alert_id")
 
 
-def _pattern_alerts(typ, pattern_type, network, day, patterns, feats, service) -> pl.DataFrame:
+def _details(patterns: pl.DataFrame) -> pl.DataFrame:
+    """Pattern details JSON unnested into columns (absent keys null)."""
+    keys: set[str] = set()
+    for d in patterns["details"].drop_nulls().unique().to_list():
+        keys |= set(json.loads(d))
+    if not keys:
+        return patterns
+    dtype = pl.Struct({k: pl.String for k in sorted(keys)})
+    values = pl.DataFrame(
+        {
+            "_d": [
+                {
+                    k: None if (v := json.loads(d or "{}").get(k)) is None else str(v)
+                    for k in sorted(keys)
+                }
+                for d in patterns["details"].to_list()
+            ]
+        },
+        schema={"_d": dtype},
+    ).unnest("_d")
+    return pl.concat(
+        [patterns, values.select([k for k in values.columns if k not in patterns.columns])],
+        how="horizontal",
+    )
+
+
+def _pattern_alerts(typ: Typology, network, day, patterns: pl.DataFrame, services) -> pl.DataFrame:
     p = patterns.filter(
-        (pl.col("pattern_type") == pattern_type)
+        pl.col("pattern_type").is_in(list(typ.patterns))
         & (pl.col("score") >= typ.min_score)
-        & ~pl.col("center_address").is_in(list(service))
+        & ~pl.col("center_address").is_in(services.implode())
     )
     if p.height == 0:
         return empty(TYPOLOGY_ALERTS)
-    p = p.with_columns(pl.col("center_address").alias("address")).join(
-        feats, on="address", how="left"
+    p = _details(p)
+    for key, rule in typ.where.items():
+        if key not in p.columns:
+            return empty(TYPOLOGY_ALERTS)
+        p = p.filter(_rule(pl.col(key), rule))
+    if p.height == 0:
+        return empty(TYPOLOGY_ALERTS)
+    p = p.with_columns(
+        pl.col("center_address").alias("address"),
+        (pl.col("members").list.len() - 1).alias("n"),
+        pl.col("total_amount").round(2).alias("amount"),
+        pl.col("first_time").dt.strftime("%Y-%m-%d %H:%M").alias("first"),
+        pl.col("last_time").dt.strftime("%Y-%m-%d %H:%M").alias("last"),
     )
-    n_expr = pl.col("members").list.len() - (0 if pattern_type == "cycle" else 1)
     evidence = pl.struct(
-        pl.col("pattern_id"),
-        pl.col("total_amount"),
-        pl.col("transfer_count"),
-        pl.col("in_degree"),
-        pl.col("out_degree"),
-        pl.col("net_flow"),
-        pl.col("pagerank"),
+        "pattern_id",
+        "pattern_type",
+        "members",
+        "roles",
+        "total_amount",
+        "first_time",
+        "last_time",
+        "details",
     ).struct.json_encode()
-    text = _ROLE_TEXT[typ.name]
-    head, _, tail = text.partition("{n}")
     out = p.with_columns(
         pl.lit(typ.name).alias("typology"),
         _severity(pl.col("score"), pl.col("total_amount"), typ.high_amount).alias("severity"),
         pl.concat_list("pattern_id").alias("pattern_ids"),
         evidence.alias("evidence"),
-        pl.format(
-            "Address {} " + head + "{}" + tail + " moving {} {} between {} and {} UTC "
-            "(pattern score {}).",
-            pl.col("address"),
-            n_expr,
-            pl.col("total_amount").round(2),
-            pl.lit("units"),
-            pl.col("first_time").dt.strftime("%Y-%m-%d %H:%M"),
-            pl.col("last_time").dt.strftime("%H:%M"),
-            pl.col("score").round(2),
-        ).alias("explanation"),
+        _explain(typ.explanation, set(p.columns)).alias("explanation"),
     ).with_columns(_alert_id(network, typ.name).alias("alert_id"))
     return conform(out, TYPOLOGY_ALERTS)
 
 
-def _exposure_alerts(typ, category, network, day, transfers, labels) -> pl.DataFrame:
-    risky = (
-        labels.filter(pl.col("category") == category)
-        .select(pl.col("address").alias("risky"), pl.col("label").alias("risky_label"))
-        .unique("risky")
+def _derived_features(features, transfers, labels, window: int, day: date) -> pl.DataFrame:
+    f = features.filter(pl.col("window_days") == window)
+    today = transfers.filter(pl.col("date") == day)
+    counts = (
+        pl.concat(
+            [
+                today.select(pl.col("from_address").alias("address"), "tx_hash"),
+                today.select(pl.col("to_address").alias("address"), "tx_hash"),
+            ]
+        )
+        .group_by("address")
+        .agg(
+            pl.len().alias("day_event_count"),
+            pl.col("tx_hash").unique().sort().head(50).alias("tx_hashes"),
+        )
     )
-    if risky.height == 0 or transfers.height == 0:
+    return (
+        f.join(counts, on="address", how="inner")
+        .with_columns(
+            (pl.col("day_event_count") / pl.col("mean_daily_count"))
+            .round(2)
+            .alias("day_event_ratio"),
+            (pl.col("out_exchange_volume") / pl.col("out_volume"))
+            .fill_nan(None)
+            .round(3)
+            .alias("exchange_out_share"),
+            pl.lit(window).alias("window"),
+        )
+        .filter(~pl.col("address").is_in(labels["address"].implode()))
+    )
+
+
+def _feature_alerts(typ: Typology, network, day, feats: pl.DataFrame) -> pl.DataFrame:
+    f = feats
+    for key, rule in typ.where.items():
+        if key not in f.columns:
+            raise ValueError(
+                f"typologies.{typ.name}.where.{key}: no such feature (see the catalog)"
+            )
+        f = f.filter(_rule(pl.col(key), rule))
+    if f.height == 0:
         return empty(TYPOLOGY_ALERTS)
-    labelled = set(labels["address"].to_list())
-    t = transfers.filter(pl.col("date") == day).select(
-        "tx_hash", "from_address", "to_address", pl.col("amount").cast(pl.Float64)
-    )
-    sent = t.join(risky, left_on="to_address", right_on="risky").select(
-        pl.col("from_address").alias("address"),
-        "tx_hash",
-        "amount",
-        "risky_label",
-        pl.lit("sent").alias("direction"),
-    )
-    received = t.join(risky, left_on="from_address", right_on="risky").select(
-        pl.col("to_address").alias("address"),
-        "tx_hash",
-        "amount",
-        "risky_label",
-        pl.lit("received").alias("direction"),
-    )
-    hits = pl.concat([sent, received]).filter(~pl.col("address").is_in(list(labelled)))
-    if hits.height == 0:
-        return empty(TYPOLOGY_ALERTS)
-    per_address = hits.group_by("address").agg(
-        pl.col("tx_hash").sort().alias("tx_hashes"),
-        pl.col("amount").sum().alias("total_amount"),
-        pl.col("risky_label").unique().sort().alias("counterparts"),
-        (pl.col("direction") == "sent").any().alias("sent_to_risky"),
-    )
-    base = 0.9 if category == "sanctioned" else 0.7
-    score = (pl.lit(base) + pl.when(pl.col("sent_to_risky")).then(0.1).otherwise(0.0)).clip(0, 1)
-    out = per_address.with_columns(
-        pl.lit(typ.name).alias("typology"),
-        score.alias("score"),
-        pl.lit([], dtype=pl.List(pl.String)).alias("pattern_ids"),
-        pl.struct(pl.col("total_amount"), pl.col("counterparts"), pl.col("sent_to_risky"))
-        .struct.json_encode()
-        .alias("evidence"),
-        pl.format(
-            "Address {} transacted {} units directly with {} address(es) {} in {} transfer(s).",
-            pl.col("address"),
-            pl.col("total_amount").round(2),
-            pl.lit(category),
-            pl.col("counterparts").list.join(", "),
-            pl.col("tx_hashes").list.len(),
-        ).alias("explanation"),
-        pl.lit(network).alias("network"),
-        pl.lit(day).alias("date"),
-    ).with_columns(
-        _severity(pl.col("score"), pl.col("total_amount"), typ.high_amount).alias("severity"),
-        _alert_id(network, typ.name).alias("alert_id"),
+    # Score: how far past each threshold the address is, averaged (1 at twice the threshold).
+    parts = []
+    for key, rule in typ.where.items():
+        if "min" in rule and float(rule["min"]) > 0:
+            parts.append((pl.col(key) / float(rule["min"]) - 1).clip(0, 1))
+        elif "max" in rule and float(rule["max"]) > 0:
+            parts.append((1 - pl.col(key) / float(rule["max"])).clip(0, 1))
+    score = (0.5 + 0.5 * pl.mean_horizontal(parts)) if parts else pl.lit(0.5)
+    keys = [k for k in typ.where]
+    out = (
+        f.with_columns(
+            score.alias("score"),
+            pl.col("in_volume").round(2).alias("amount"),
+        )
+        .filter(pl.col("score") >= typ.min_score)
+        .with_columns(
+            pl.lit(typ.name).alias("typology"),
+            pl.lit(network).alias("network"),
+            pl.lit(day).alias("date"),
+            _severity(pl.col("score"), pl.col("total_volume"), typ.high_amount).alias("severity"),
+            pl.lit([], dtype=pl.List(pl.String)).alias("pattern_ids"),
+            pl.struct([*keys, "window"]).struct.json_encode().alias("evidence"),
+            _explain(typ.explanation, set(f.columns) | {"amount"}).alias("explanation"),
+        )
+        .with_columns(_alert_id(network, typ.name).alias("alert_id"))
     )
     return conform(out, TYPOLOGY_ALERTS)
-
-
-def catalog_json() -> str:
-    """The typology catalog as JSON (for asset metadata and docs)."""
-    return json.dumps(
-        {"version": CATALOG_VERSION, "typologies": [t.__dict__ for t in CATALOG]}, indent=1
-    )

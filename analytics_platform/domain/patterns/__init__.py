@@ -1,0 +1,113 @@
+"""Structural pattern detection over a span of transfers.
+
+Every detector is time-aware (transfers ordered in time within a configurable span) and
+bounded (limits on path length, fan size and enumeration budget, counted when hit); see
+:class:`PatternLimits`. A pattern belongs to the partition day of its last transfer, so a span
+covering several days never reports one pattern for two partitions; pattern ids are content
+hashes of network, type and transfers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+
+import polars as pl
+
+from analytics_platform.domain.patterns.common import PatternResult, Span, pattern_id, prepare
+from analytics_platform.domain.patterns.fans import detect_fans
+from analytics_platform.domain.patterns.flow_through import detect_pass_through, detect_structuring
+from analytics_platform.domain.patterns.flows import (
+    detect_bipartite,
+    detect_gather_scatter,
+    detect_scatter_gather,
+    detect_stacks,
+    forwarding_steps,
+)
+from analytics_platform.domain.patterns.limits import PatternLimits
+from analytics_platform.domain.patterns.paths import detect_chains, detect_cycles
+from analytics_platform.domain.patterns.proximity import detect_proximity
+from analytics_platform.domain.schemas import PATTERN_TYPE_NAMES, STRUCTURAL_PATTERNS, empty
+from analytics_platform.timing import StageTimer
+
+PATTERN_TYPES = PATTERN_TYPE_NAMES
+
+__all__ = ["PATTERN_TYPES", "PatternLimits", "PatternResult", "detect_patterns", "pattern_id"]
+
+
+def detect_patterns(
+    transfers: pl.DataFrame,
+    *,
+    network: str,
+    day: date,
+    last_day: date | None = None,
+    exclude: Iterable[str] = frozenset(),
+    limits: PatternLimits | None = None,
+    risky: pl.DataFrame | None = None,
+    reporting_thresholds: Mapping[str, float] | None = None,
+    structuring_band: float = 0.1,
+    types: Iterable[str] = PATTERN_TYPES,
+    timer: StageTimer | None = None,
+) -> PatternResult:
+    """Patterns ending on ``day`` (or ``day``..``last_day``) in ``transfers``.
+
+    ``transfers`` may start earlier: the detectors look back over whatever span it covers. A
+    pattern's ``date`` is the day of its last transfer, so a ranged call returns what the
+    per-day calls would.
+
+    ``exclude``: service addresses (exchanges) left out of every pattern; ``risky``: labelled
+    addresses (address, category) for proximity; ``types``: which detectors run.
+    """
+    lim = limits or PatternLimits()
+    timer = timer or StageTimer()
+    wanted = set(types)
+    unknown = wanted - set(PATTERN_TYPES)
+    if unknown:
+        raise ValueError(f"types: unknown pattern types {sorted(unknown)}")
+    with timer.stage("prepare"):
+        span = Span(prepare(transfers, exclude), network, day, last_day or day, {})
+    frames: list[pl.DataFrame] = []
+
+    def run(name: str, fn, *args) -> None:
+        with timer.stage(name):
+            frames.append(fn(*args))
+
+    for kind in ("fan_in", "fan_out"):
+        if kind in wanted:
+            run(kind, detect_fans, span, kind, lim)
+    if wanted & {"scatter_gather", "stack"}:
+        with timer.stage("forwarding_steps"):
+            steps = forwarding_steps(span, lim)
+        if "scatter_gather" in wanted:
+            run("scatter_gather", detect_scatter_gather, span, steps, lim)
+        if "stack" in wanted:
+            run("stack", detect_stacks, span, steps, lim)
+    if "gather_scatter" in wanted:
+        run("gather_scatter", detect_gather_scatter, span, lim)
+    if "bipartite" in wanted:
+        run("bipartite", detect_bipartite, span, lim)
+    if "cycle" in wanted:
+        run("cycle", detect_cycles, span, lim)
+    if wanted & {"layering_chain", "peel_chain"}:
+        run("chains", detect_chains, span, lim)
+    if "rapid_pass_through" in wanted:
+        run("rapid_pass_through", detect_pass_through, span, lim)
+    if "structuring" in wanted:
+        run(
+            "structuring",
+            detect_structuring,
+            span,
+            lim,
+            reporting_thresholds or {},
+            structuring_band,
+        )
+    if "risky_proximity" in wanted and risky is not None:
+        run("risky_proximity", detect_proximity, span, lim, risky)
+    frames = [f for f in frames if f.height]
+    patterns = pl.concat(frames, how="vertical") if frames else empty(STRUCTURAL_PATTERNS)
+    patterns = (
+        patterns.filter(pl.col("pattern_type").is_in(list(wanted)))
+        .unique("pattern_id", keep="first")
+        .sort("pattern_type", "pattern_id")
+    )
+    return PatternResult(patterns=patterns, limits_hit={k: v for k, v in span.hits.items() if v})

@@ -1,0 +1,113 @@
+"""What every detector shares: the prepared transfer frame, pattern ids and the output shape."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import polars as pl
+
+from analytics_platform.domain.schemas import STRUCTURAL_PATTERNS, conform, empty
+
+
+@dataclass
+class PatternResult:
+    patterns: pl.DataFrame
+    limits_hit: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Span:
+    """The transfers a detector may look at and the day whose patterns it reports."""
+
+    t: pl.DataFrame  # tx, src, dst, time, amt, asset
+    network: str
+    day: date
+    last_day: date
+    hits: dict[str, int]
+
+    def hit(self, limit: str, count: int = 1) -> None:
+        if count:
+            self.hits[limit] = self.hits.get(limit, 0) + int(count)
+
+
+def prepare(transfers: pl.DataFrame, exclude: Iterable[str]) -> pl.DataFrame:
+    """Self-transfers and excluded service addresses dropped; short column names."""
+    excluded = pl.Series(list(exclude), dtype=pl.String).implode()
+    return (
+        transfers.lazy()
+        .filter(pl.col("from_address") != pl.col("to_address"))
+        .filter(~pl.col("from_address").is_in(excluded) & ~pl.col("to_address").is_in(excluded))
+        .select(
+            pl.col("tx_hash").alias("tx"),
+            pl.col("from_address").alias("src"),
+            pl.col("to_address").alias("dst"),
+            pl.col("block_time").alias("time"),
+            pl.col("amount").cast(pl.Float64).alias("amt"),
+            pl.col("asset"),
+        )
+        .sort("time", "tx")
+        .collect()
+    )
+
+
+def degree(t: pl.DataFrame) -> pl.DataFrame:
+    """Distinct counterparties per address (both directions) in the span."""
+    pairs = pl.concat(
+        [
+            t.select(pl.col("src").alias("a"), pl.col("dst").alias("b")),
+            t.select("dst", "src").rename({"dst": "a", "src": "b"}),
+        ]
+    )
+    return pairs.group_by("a").agg(pl.col("b").n_unique().alias("degree"))
+
+
+def low_degree(t: pl.DataFrame, max_degree: int) -> tuple[pl.Series, int]:
+    """Addresses with at most ``max_degree`` counterparties, and how many were above it."""
+    d = degree(t)
+    return d.filter(pl.col("degree") <= max_degree)["a"], int((d["degree"] > max_degree).sum())
+
+
+def pattern_id(network: str, pattern_type: str, tx_hashes: pl.Expr) -> pl.Expr:
+    """Deterministic id: hash of network, type and the sorted transfer hashes."""
+    key = pl.format(
+        "{}|{}|{}", pl.lit(network), pl.lit(pattern_type), tx_hashes.list.sort().list.join(",")
+    )
+    return pl.format("{}-{}", pl.lit(pattern_type), key.hash(seed=20261123).cast(pl.String))
+
+
+def finish(found: pl.DataFrame, span: Span, pattern_type: str) -> pl.DataFrame:
+    """Patterns ending on ``span.day``..``span.last_day`` in the ``structural_patterns`` shape.
+
+    ``found`` has members, roles, tx_hashes, center_address, total_amount, first_time,
+    last_time, score and details (a JSON object of the values that define the pattern).
+    """
+    if found.height == 0:
+        return empty(STRUCTURAL_PATTERNS)
+    out = (
+        found.filter(pl.col("last_time").dt.date().is_between(span.day, span.last_day))
+        .with_columns(
+            pl.lit(span.network).alias("network"),
+            pl.col("last_time").dt.date().alias("date"),
+            pl.lit(pattern_type).alias("pattern_type"),
+            pl.col("tx_hashes").list.len().cast(pl.Int64).alias("transfer_count"),
+            pl.col("score").clip(0.0, 1.0),
+        )
+        .with_columns(
+            pattern_id(span.network, pattern_type, pl.col("tx_hashes")).alias("pattern_id")
+        )
+        .unique("pattern_id", keep="first", maintain_order=True)
+    )
+    return conform(out, STRUCTURAL_PATTERNS)
+
+
+def roles_list(*parts: tuple[pl.Expr, str]) -> tuple[pl.Expr, pl.Expr]:
+    """Members and their roles from (list-of-addresses expression, role) parts."""
+    members = pl.concat_list([expr for expr, _ in parts])
+    roles = pl.concat_list([expr.list.eval(pl.lit(role)) for expr, role in parts])
+    return members, roles
+
+
+def json_details(*columns: str) -> pl.Expr:
+    return pl.struct(columns).struct.json_encode().alias("details")

@@ -1,0 +1,59 @@
+"""Fan-out and fan-in: one centre and many distinct counterparties within ``fan_window``.
+
+A sliding window over each centre's transfers finds the busiest window; centres above
+``max_fan`` distinct counterparties over the span are services, not mules, and are skipped
+(counted as ``<kind>_over_max_fan``).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from analytics_platform.domain.patterns.common import Span, finish, json_details, roles_list
+from analytics_platform.domain.patterns.limits import PatternLimits
+
+
+def detect_fans(span: Span, kind: str, lim: PatternLimits) -> pl.DataFrame:
+    t = span.t
+    center, other = ("src", "dst") if kind == "fan_out" else ("dst", "src")
+    sizes = t.group_by(center).agg(pl.col(other).n_unique().alias("n"))
+    span.hit(f"{kind}_over_max_fan", int((sizes["n"] > lim.max_fan).sum()))
+    candidates = sizes.filter(pl.col("n").is_between(lim.min_fan, lim.max_fan))[center]
+    rows = (
+        t.filter(pl.col(center).is_in(candidates.implode()))
+        .rename({center: "center", other: "other"})
+        .sort("center", "time")
+    )
+    if rows.height == 0:
+        return finish(rows.clear(), span, kind)
+    windows = rows.rolling(index_column="time", period=lim.fan_window, group_by="center").agg(
+        pl.col("other").n_unique().alias("fan"),
+        pl.col("other").unique(maintain_order=True).alias("leaves"),
+        pl.col("tx").alias("tx_hashes"),
+        pl.col("amt").sum().alias("total_amount"),
+        pl.col("time").min().alias("first_time"),
+        pl.col("time").max().alias("last_time"),
+    )
+    best = (
+        windows.filter(pl.col("fan") >= lim.min_fan)
+        .with_columns(pl.col("last_time").dt.date().alias("day"))
+        .sort(["center", "day", "fan", "last_time"], descending=[False, False, True, False])
+        .group_by("center", "day", maintain_order=True)
+        .first()
+    )
+    span_s = (pl.col("last_time") - pl.col("first_time")).dt.total_seconds()
+    leaf_role, center_role = ("sink", "source") if kind == "fan_out" else ("source", "sink")
+    members, roles = roles_list(
+        (pl.concat_list("center"), center_role), (pl.col("leaves"), leaf_role)
+    )
+    found = best.with_columns(
+        pl.col("center").alias("center_address"),
+        members.alias("members"),
+        roles.alias("roles"),
+        (
+            0.5 * ((pl.col("fan") - lim.min_fan + 1) / lim.min_fan).clip(0.0, 1.0)
+            + 0.5 * (1.0 - span_s / lim.fan_window.total_seconds()).clip(0.0, 1.0)
+        ).alias("score"),
+        (span_s / 3600).round(2).alias("span_hours"),
+    ).with_columns(json_details("fan", "span_hours"))
+    return finish(found, span, kind)

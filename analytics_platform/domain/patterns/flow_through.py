@@ -1,0 +1,162 @@
+"""Rapid pass-through and structuring: how one address moves money, not the shape around it.
+
+- rapid pass-through (layering): an address pays out ``min_pass_ratio``..``max_pass_ratio``
+  of what it received, every payment within ``pass_window`` of the receipt before it, so its
+  balance is left near zero.
+- structuring (threshold evasion): >= ``min_structuring`` transfers by one sender (or to one
+  recipient) within ``structuring_window``, each just under the asset's reporting threshold
+  (``[T * (1 - band), T)``, native units per asset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from analytics_platform.domain.edges import is_structuring_amount
+from analytics_platform.domain.patterns.common import Span, finish, json_details, roles_list
+from analytics_platform.domain.patterns.limits import PatternLimits
+
+
+def detect_pass_through(span: Span, lim: PatternLimits) -> pl.DataFrame:
+    t = span.t
+    ins = t.select(
+        pl.col("dst").alias("address"),
+        pl.col("src").alias("sender"),
+        pl.col("time").alias("t_in"),
+        pl.col("tx").alias("tx_in"),
+        pl.col("amt").alias("amt_in"),
+    )
+    outs = t.select(
+        pl.col("src").alias("address"),
+        pl.col("dst").alias("recipient"),
+        pl.col("time").alias("t_out"),
+        pl.col("tx").alias("tx_out"),
+        pl.col("amt").alias("amt_out"),
+    )
+    both = ins.select("address").unique().join(outs.select("address").unique(), on="address")
+    outs = outs.join(both, on="address").sort("t_out")
+    ins = ins.join(both, on="address").sort("t_in")
+    # The receipt each payment draws on: the latest one before it, if within pass_window.
+    matched = outs.join_asof(
+        ins.select("address", "t_in", pl.col("t_in").alias("t_matched")),
+        left_on="t_out",
+        right_on="t_in",
+        by="address",
+        strategy="backward",
+        check_sortedness=False,
+        tolerance=lim.pass_window,
+    )
+    # One pattern per address and day of its payments.
+    per = (
+        matched.with_columns(pl.col("t_out").dt.date().alias("day"))
+        .group_by("address", "day")
+        .agg(
+            pl.col("amt_out").sum().alias("amount_out"),
+            pl.col("t_matched").is_null().sum().alias("unmatched"),
+            (pl.col("t_out") - pl.col("t_matched")).dt.total_seconds().max().alias("max_hold_s"),
+            pl.col("recipient").unique(maintain_order=True).alias("recipients"),
+            pl.col("tx_out").alias("tx_out"),
+            pl.col("t_out").max().alias("last_time"),
+            pl.col("t_out").min().alias("first_out"),
+        )
+        .filter(pl.col("unmatched") == 0)
+    )
+    # Receipts count from the first one the payments draw on (earlier ones are old balance).
+    window = pl.duration(seconds=int(lim.pass_window.total_seconds()))
+    got = (
+        ins.join(per.select("address", "day", "first_out", "last_time"), on="address")
+        .filter(
+            (pl.col("t_in") >= pl.col("first_out") - window)
+            & (pl.col("t_in") <= pl.col("last_time"))
+        )
+        .group_by("address", "day")
+        .agg(
+            pl.col("amt_in").sum().alias("amount_in"),
+            pl.col("sender").unique(maintain_order=True).alias("senders"),
+            pl.col("tx_in").alias("tx_in"),
+            pl.col("t_in").min().alias("first_time"),
+        )
+    )
+    flows = (
+        per.join(got, on=["address", "day"])
+        .with_columns(
+            (pl.col("amount_out") / pl.col("amount_in")).alias("pass_ratio"),
+        )
+        .filter(
+            pl.col("pass_ratio").is_between(lim.min_pass_ratio, lim.max_pass_ratio)
+            & (pl.col("amount_in") >= lim.min_pass_amount)
+        )
+        .with_columns(pl.col("recipients").list.set_difference("senders"))
+    )
+    members, roles = roles_list(
+        (pl.col("senders"), "source"),
+        (pl.concat_list("address"), "intermediate"),
+        (pl.col("recipients"), "sink"),
+    )
+    hold = pl.col("max_hold_s") / lim.pass_window.total_seconds()
+    found = flows.with_columns(
+        members.alias("members"),
+        roles.alias("roles"),
+        pl.col("address").alias("center_address"),
+        pl.concat_list("tx_in", "tx_out").alias("tx_hashes"),
+        (pl.col("amount_in") + pl.col("amount_out")).alias("total_amount"),
+        (
+            0.5 * (1 - hold).clip(0, 1)
+            + 0.5 * (1 - (1 - pl.col("pass_ratio")).abs() * 10).clip(0, 1)
+        ).alias("score"),
+        (pl.col("max_hold_s") / 3600).round(2).alias("max_hold_hours"),
+        pl.col("pass_ratio").round(4),
+    ).with_columns(json_details("amount_in", "amount_out", "pass_ratio", "max_hold_hours"))
+    return finish(found, span, "rapid_pass_through")
+
+
+def detect_structuring(
+    span: Span, lim: PatternLimits, thresholds: Mapping[str, float], band: float
+) -> pl.DataFrame:
+    if not thresholds:
+        return finish(span.t.clear(), span, "structuring")
+    near = span.t.filter(is_structuring_amount(pl.col("amt"), pl.col("asset"), thresholds, band))
+    frames = []
+    for center, other, center_role, other_role in (
+        ("src", "dst", "source", "sink"),
+        ("dst", "src", "sink", "source"),
+    ):
+        rows = near.rename({center: "center", other: "other"}).sort("center", "time")
+        w = rows.rolling(index_column="time", period=lim.structuring_window, group_by="center").agg(
+            pl.len().alias("count"),
+            pl.col("other").unique(maintain_order=True).alias("others"),
+            pl.col("tx").alias("tx_hashes"),
+            pl.col("amt").sum().alias("total_amount"),
+            pl.col("time").min().alias("first_time"),
+            pl.col("time").max().alias("last_time"),
+            pl.col("asset").first().alias("asset"),
+        )
+        best = (
+            w.filter(pl.col("count") >= lim.min_structuring)
+            .with_columns(pl.col("last_time").dt.date().alias("day"))
+            .sort(["center", "day", "count", "last_time"], descending=[False, False, True, False])
+            .group_by("center", "day", maintain_order=True)
+            .first()
+        )
+        members, roles = roles_list(
+            (pl.concat_list("center"), center_role), (pl.col("others"), other_role)
+        )
+        frames.append(
+            best.with_columns(
+                members.alias("members"),
+                roles.alias("roles"),
+                pl.col("center").alias("center_address"),
+                pl.col("asset")
+                .replace_strict(thresholds, default=None, return_dtype=pl.Float64)
+                .alias("threshold"),
+                pl.lit("sent" if center == "src" else "received").alias("side"),
+                (
+                    0.5
+                    + 0.5
+                    * ((pl.col("count") - lim.min_structuring + 1) / lim.min_structuring).clip(0, 1)
+                ).alias("score"),
+            ).with_columns(json_details("count", "threshold", "asset", "side"))
+        )
+    return finish(pl.concat(frames, how="diagonal_relaxed"), span, "structuring")

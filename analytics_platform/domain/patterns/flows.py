@@ -1,0 +1,343 @@
+"""Layered flows: scatter-gather, gather-scatter, stack and bipartite.
+
+All four are built from *forwarding steps*: a -> m -> c where m passes funds on within
+``hop_window`` of receiving them and m has at most ``max_intermediate_degree`` counterparties
+(hubs are services, not layering accounts; counted as ``flow_hubs_skipped``).
+
+- scatter-gather: one source, >= ``min_width`` distinct intermediates, one sink (the sink may
+  be the source itself: funds fanned out and collected back).
+- stack: the same with several sources and several sinks (layered fan-out / fan-in): a
+  connected set of forwarding steps with >= 2 sources, >= ``min_width`` intermediates and >= 2
+  sinks.
+- gather-scatter: one centre receiving from >= ``min_width`` distinct senders and then paying
+  >= ``min_width`` distinct recipients, gathers before scatters, within ``flow_window``.
+- bipartite: >= ``min_bipartite_side`` senders that each pay the same >= 2 recipients
+  (a dense block of low-degree accounts).
+"""
+
+from __future__ import annotations
+
+import igraph as ig
+import polars as pl
+
+from analytics_platform.domain.patterns.common import (
+    Span,
+    finish,
+    json_details,
+    low_degree,
+    roles_list,
+)
+from analytics_platform.domain.patterns.limits import PatternLimits
+
+
+def forwarding_steps(span: Span, lim: PatternLimits) -> pl.DataFrame:
+    """Every a -> m -> c with m forwarding within ``hop_window``; bounded by ``flow_budget``."""
+    t = span.t
+    mids, skipped = low_degree(t, lim.max_intermediate_degree)
+    span.hit("flow_hubs_skipped", skipped)
+    inn = t.filter(pl.col("dst").is_in(mids.implode())).select(
+        pl.col("src").alias("a"),
+        pl.col("dst").alias("m"),
+        pl.col("time").alias("t1"),
+        pl.col("tx").alias("tx1"),
+        pl.col("amt").alias("amt1"),
+    )
+    out = t.filter(pl.col("src").is_in(mids.implode())).select(
+        pl.col("src").alias("m"),
+        pl.col("dst").alias("c"),
+        pl.col("time").alias("t2"),
+        pl.col("tx").alias("tx2"),
+        pl.col("amt").alias("amt2"),
+    )
+    # The join's size is known before it runs: drop the widest intermediates until it fits.
+    sizes = (
+        inn.group_by("m")
+        .len("n_in")
+        .join(out.group_by("m").len("n_out"), on="m")
+        .with_columns((pl.col("n_in") * pl.col("n_out")).alias("pairs"))
+        .sort("pairs")
+        .with_columns(pl.col("pairs").cum_sum().alias("running"))
+    )
+    over = sizes.filter(pl.col("running") > lim.flow_budget)
+    span.hit("flow_budget_intermediates_dropped", over.height)
+    keep = sizes.filter(pl.col("running") <= lim.flow_budget)["m"].implode()
+    hop = pl.duration(seconds=int(lim.hop_window.total_seconds()))
+    return (
+        inn.filter(pl.col("m").is_in(keep))
+        .join(out, on="m")
+        .filter(
+            (pl.col("t2") >= pl.col("t1"))
+            & (pl.col("t2") - pl.col("t1") <= hop)
+            & (pl.col("c") != pl.col("m"))
+            & (pl.col("a") != pl.col("m"))
+        )
+    )
+
+
+def _flow_score(width: pl.Expr, first: pl.Expr, last: pl.Expr, lim: PatternLimits) -> pl.Expr:
+    compact = 1.0 - (last - first).dt.total_seconds() / lim.flow_window.total_seconds()
+    return 0.5 * ((width - lim.min_width + 1) / lim.min_width).clip(0, 1) + 0.5 * compact.clip(0, 1)
+
+
+def detect_scatter_gather(span: Span, steps: pl.DataFrame, lim: PatternLimits) -> pl.DataFrame:
+    window = pl.duration(seconds=int(lim.flow_window.total_seconds()))
+    g = steps.group_by("a", "c").agg(
+        pl.col("m").unique(maintain_order=True).alias("mids"),
+        pl.col("tx1").append(pl.col("tx2")).unique(maintain_order=True).alias("tx_hashes"),
+        pl.col("amt1").sum().alias("amount_out"),
+        pl.col("amt2").sum().alias("amount_back"),
+        pl.col("t1").min().alias("first_time"),
+        pl.col("t2").max().alias("last_time"),
+    )
+    g = g.filter(
+        (pl.col("mids").list.len() >= lim.min_width)
+        & (pl.col("last_time") - pl.col("first_time") <= window)
+    )
+    members, roles = roles_list(
+        (pl.concat_list("a"), "source"),
+        (pl.col("mids"), "intermediate"),
+        (pl.concat_list("c"), "sink"),
+    )
+    found = g.with_columns(
+        members.alias("members"),
+        roles.alias("roles"),
+        pl.col("a").alias("center_address"),
+        (pl.col("amount_out") + pl.col("amount_back")).alias("total_amount"),
+        _flow_score(
+            pl.col("mids").list.len(), pl.col("first_time"), pl.col("last_time"), lim
+        ).alias("score"),
+        pl.col("mids").list.len().alias("width"),
+        (pl.col("a") == pl.col("c")).alias("returns_to_source"),
+    ).with_columns(
+        # A source == sink flow lists the address twice; keep one membership (as the source).
+        pl.when(pl.col("returns_to_source"))
+        .then(pl.col("members").list.head(pl.col("members").list.len() - 1))
+        .otherwise(pl.col("members"))
+        .alias("members"),
+        pl.when(pl.col("returns_to_source"))
+        .then(pl.col("roles").list.head(pl.col("roles").list.len() - 1))
+        .otherwise(pl.col("roles"))
+        .alias("roles"),
+        json_details("width", "amount_out", "amount_back", "returns_to_source"),
+    )
+    return finish(found, span, "scatter_gather")
+
+
+def detect_stacks(span: Span, steps: pl.DataFrame, lim: PatternLimits) -> pl.DataFrame:
+    """Connected layers of forwarding steps with several sources and several sinks."""
+    if steps.height == 0:
+        return finish(steps.clear(), span, "stack")
+    nodes = pl.concat([steps["a"], steps["m"], steps["c"]]).unique().sort()
+    index = {a: i for i, a in enumerate(nodes.to_list())}
+    g = ig.Graph(
+        n=len(index),
+        edges=list(
+            zip(
+                [index[a] for a in steps["m"].to_list()] * 2,
+                [index[a] for a in steps["a"].to_list()] + [index[c] for c in steps["c"].to_list()],
+                strict=True,
+            )
+        ),
+    )
+    component = pl.DataFrame({"node": nodes, "component": g.connected_components().membership})
+    tagged = steps.join(component.rename({"node": "m"}), on="m")
+    comp = tagged.group_by("component").agg(
+        pl.col("a").unique().sort().alias("sources"),
+        pl.col("m").unique().sort().alias("mids"),
+        pl.col("c").unique().sort().alias("sinks"),
+        pl.col("tx1").append(pl.col("tx2")).unique().sort().alias("tx_hashes"),
+        (pl.col("amt1").sum() + pl.col("amt2").sum()).alias("total_amount"),
+        pl.col("t1").min().alias("first_time"),
+        pl.col("t2").max().alias("last_time"),
+    )
+    size = pl.col("sources").list.len() + pl.col("mids").list.len() + pl.col("sinks").list.len()
+    span.hit("stack_over_max_component", comp.filter(size > lim.max_component).height)
+    window = pl.duration(seconds=int(lim.flow_window.total_seconds()))
+    comp = (
+        comp.filter(
+            (size <= lim.max_component) & (pl.col("last_time") - pl.col("first_time") <= window)
+        )
+        .with_columns(
+            # An address in two layers keeps its first role (source, intermediate, sink).
+            pl.col("mids").list.set_difference("sources").alias("mids"),
+        )
+        .with_columns(
+            pl.col("sinks").list.set_difference(pl.concat_list("sources", "mids")).alias("sinks"),
+        )
+        .filter(
+            (pl.col("sources").list.len() >= 2)
+            & (pl.col("sinks").list.len() >= 2)
+            & (pl.col("mids").list.len() >= lim.min_width)
+        )
+    )
+    members, roles = roles_list(
+        (pl.col("sources"), "source"), (pl.col("mids"), "intermediate"), (pl.col("sinks"), "sink")
+    )
+    found = comp.with_columns(
+        members.alias("members"),
+        roles.alias("roles"),
+        pl.col("mids").list.first().alias("center_address"),
+        _flow_score(
+            pl.col("mids").list.len(), pl.col("first_time"), pl.col("last_time"), lim
+        ).alias("score"),
+        pl.col("sources").list.len().alias("sources_n"),
+        pl.col("mids").list.len().alias("intermediates_n"),
+        pl.col("sinks").list.len().alias("sinks_n"),
+    ).with_columns(json_details("sources_n", "intermediates_n", "sinks_n"))
+    return finish(found, span, "stack")
+
+
+def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
+    t = span.t
+    window = pl.duration(seconds=int(lim.flow_window.total_seconds()))
+    ins = t.select(pl.col("dst").alias("center"), pl.col("src").alias("other"), "time", "tx", "amt")
+    outs = t.select(
+        pl.col("src").alias("center"), pl.col("dst").alias("other"), "time", "tx", "amt"
+    )
+    n_in = ins.group_by("center").agg(pl.col("other").n_unique().alias("n_in"))
+    n_out = outs.group_by("center").agg(pl.col("other").n_unique().alias("n_out"))
+    cand = n_in.join(n_out, on="center").filter(
+        (pl.col("n_in") >= lim.min_width) & (pl.col("n_out") >= lim.min_width)
+    )
+    span.hit(
+        "gather_scatter_over_max_fan",
+        cand.filter(pl.col("n_in") + pl.col("n_out") > lim.max_fan).height,
+    )
+    cand = cand.filter(pl.col("n_in") + pl.col("n_out") <= lim.max_fan)["center"].implode()
+    ins, outs = ins.filter(pl.col("center").is_in(cand)), outs.filter(pl.col("center").is_in(cand))
+    # Each out-transfer is a candidate turning point: gathers in the window before it,
+    # scatters in the window from it.
+    turns = outs.select("center", pl.col("time").alias("turn")).unique()
+    before = (
+        turns.join(ins, on="center")
+        .filter((pl.col("time") <= pl.col("turn")) & (pl.col("turn") - pl.col("time") <= window))
+        .group_by("center", "turn")
+        .agg(
+            pl.col("other").unique(maintain_order=True).alias("senders"),
+            pl.col("tx").alias("tx_in"),
+            pl.col("amt").sum().alias("amount_in"),
+            pl.col("time").min().alias("first_time"),
+        )
+    )
+    after = (
+        turns.join(outs, on="center")
+        .filter((pl.col("time") >= pl.col("turn")) & (pl.col("time") - pl.col("turn") <= window))
+        .group_by("center", "turn")
+        .agg(
+            pl.col("other").unique(maintain_order=True).alias("recipients"),
+            pl.col("tx").alias("tx_out"),
+            pl.col("amt").sum().alias("amount_out"),
+            pl.col("time").max().alias("last_time"),
+        )
+    )
+    both = (
+        before.join(after, on=["center", "turn"])
+        .with_columns(pl.col("recipients").list.set_difference("senders").alias("recipients"))
+        .with_columns(
+            pl.min_horizontal(pl.col("senders").list.len(), pl.col("recipients").list.len()).alias(
+                "width"
+            )
+        )
+        .filter(pl.col("width") >= lim.min_width)
+    )
+    best = (
+        both.with_columns(pl.col("last_time").dt.date().alias("day"))
+        .sort(["center", "day", "width", "turn"], descending=[False, False, True, False])
+        .group_by("center", "day", maintain_order=True)
+        .first()
+    )
+    members, roles = roles_list(
+        (pl.col("senders"), "source"),
+        (pl.concat_list("center"), "intermediate"),
+        (pl.col("recipients"), "sink"),
+    )
+    found = best.with_columns(
+        members.alias("members"),
+        roles.alias("roles"),
+        pl.col("center").alias("center_address"),
+        pl.concat_list("tx_in", "tx_out").alias("tx_hashes"),
+        (pl.col("amount_in") + pl.col("amount_out")).alias("total_amount"),
+        _flow_score(pl.col("width"), pl.col("first_time"), pl.col("last_time"), lim).alias("score"),
+        pl.col("senders").list.len().alias("senders_n"),
+        pl.col("recipients").list.len().alias("recipients_n"),
+    ).with_columns(json_details("senders_n", "recipients_n", "amount_in", "amount_out"))
+    return finish(found, span, "gather_scatter")
+
+
+def detect_bipartite(span: Span, lim: PatternLimits) -> pl.DataFrame:
+    """Blocks of senders that each paid the same >= 2 recipients, low-degree accounts only."""
+    t = span.t
+    small, skipped = low_degree(t, lim.max_bipartite_degree)
+    span.hit("bipartite_hubs_skipped", skipped)
+    e = t.filter(pl.col("src").is_in(small.implode()) & pl.col("dst").is_in(small.implode()))
+    pairs = e.select("src", "dst").unique()
+    # Senders sharing >= 2 recipients are linked; each connected group of linked senders with
+    # the recipients they share is one block.
+    shared = (
+        pairs.join(pairs, on="dst", suffix="_2")
+        .filter(pl.col("src") < pl.col("src_2"))
+        .group_by("src", "src_2")
+        .agg(pl.col("dst").alias("common"))
+        .filter(pl.col("common").list.len() >= 2)
+    )
+    if shared.height == 0:
+        return finish(e.clear(), span, "bipartite")
+    nodes = pl.concat([shared["src"], shared["src_2"]]).unique().sort()
+    index = {a: i for i, a in enumerate(nodes.to_list())}
+    g = ig.Graph(
+        n=len(index),
+        edges=[
+            (index[a], index[b])
+            for a, b in zip(shared["src"].to_list(), shared["src_2"].to_list(), strict=True)
+        ],
+    )
+    block = pl.DataFrame({"src": nodes, "block": g.connected_components().membership})
+    linked = shared.join(block, on="src").explode("common", empty_as_null=False)
+    sinks = linked.group_by("block").agg(pl.col("common").unique().sort().alias("sinks"))
+    blocks = (
+        block.group_by("block").agg(pl.col("src").sort().alias("sources")).join(sinks, on="block")
+    )
+    blocks = blocks.filter(
+        (pl.col("sources").list.len() >= lim.min_bipartite_side)
+        & (pl.col("sinks").list.len() >= 2)
+        & (pl.col("sources").list.len() + pl.col("sinks").list.len() <= lim.max_component)
+    ).with_columns(pl.col("sinks").list.set_difference("sources"))
+    window = pl.duration(seconds=int(lim.flow_window.total_seconds()))
+    tx = (
+        e.join(
+            blocks.explode("sources", empty_as_null=False).select(
+                pl.col("sources").alias("src"), "block"
+            ),
+            on="src",
+        )
+        .join(
+            blocks.explode("sinks", empty_as_null=False).select(
+                pl.col("sinks").alias("dst"), "block"
+            ),
+            on=["dst", "block"],
+        )
+        .group_by("block")
+        .agg(
+            pl.col("tx").alias("tx_hashes"),
+            pl.col("amt").sum().alias("total_amount"),
+            pl.col("time").min().alias("first_time"),
+            pl.col("time").max().alias("last_time"),
+        )
+    )
+    blocks = blocks.join(tx, on="block").filter(
+        pl.col("last_time") - pl.col("first_time") <= window
+    )
+    members, roles = roles_list((pl.col("sources"), "source"), (pl.col("sinks"), "sink"))
+    n_s, n_t = pl.col("sources").list.len(), pl.col("sinks").list.len()
+    found = blocks.with_columns(
+        members.alias("members"),
+        roles.alias("roles"),
+        pl.col("sources").list.first().alias("center_address"),
+        (pl.col("tx_hashes").list.len() / (n_s * n_t)).clip(0, 1).alias("density"),
+        n_s.alias("sources_n"),
+        n_t.alias("sinks_n"),
+    ).with_columns(
+        (0.5 * pl.col("density") + 0.5 * ((n_s + n_t - 3) / 6).clip(0, 1)).alias("score"),
+        json_details("sources_n", "sinks_n", "density"),
+    )
+    return finish(found, span, "bipartite")

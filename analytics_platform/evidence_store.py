@@ -1,0 +1,92 @@
+"""Evidence pictures of a partition's top alerts, stored in the lake and linked from metadata.
+
+Layout: ``<lake>/evidence/network=<n>/date=<day>/<alert_id>.png`` (re-running a partition
+overwrites its pictures). The top alert's picture is also embedded in the Markdown table of
+the materialisation metadata, so the Dagster UI shows it without leaving the page.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import polars as pl
+from upath import UPath
+
+from analytics_platform.config import Settings
+from analytics_platform.evidence import render_evidence
+from analytics_platform.storage.lake import lake_root, table_dir
+
+EVIDENCE_TOP = 5
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+
+
+def top_alerts(alerts: pl.DataFrame, top: int) -> pl.DataFrame:
+    return (
+        alerts.with_columns(pl.col("severity").replace_strict(SEVERITY_RANK).alias("_rank"))
+        .sort(["_rank", "score", "alert_id"], descending=[False, True, False])
+        .head(top)
+        .drop("_rank")
+    )
+
+
+def write_evidence(
+    settings: Settings,
+    network: str,
+    alerts: pl.DataFrame,
+    patterns: pl.DataFrame,
+    transfers: pl.DataFrame,
+    *,
+    top: int = EVIDENCE_TOP,
+) -> dict[str, tuple[UPath, bytes]]:
+    """Render and store pictures for the ``top`` alerts that have pattern evidence."""
+    chosen = top_alerts(alerts.filter(pl.col("pattern_ids").list.len() > 0), top)
+    if chosen.height == 0:
+        return {}
+    base = table_dir(lake_root(settings.lake_url), "evidence", network)
+    by_id = {r["pattern_id"]: r for r in patterns.iter_rows(named=True)}
+    out: dict[str, tuple[UPath, bytes]] = {}
+    for alert in chosen.iter_rows(named=True):
+        pattern = by_id.get(alert["pattern_ids"][0])
+        if pattern is None:
+            continue
+        evidence = transfers.filter(pl.col("tx_hash").is_in(pattern["tx_hashes"]))
+        title = (
+            f"{alert['typology']} ({alert['severity']}, score {alert['score']:.2f})\n"
+            f"{pattern['pattern_type']} {pattern['pattern_id']}"
+        )
+        png = render_evidence(title, pattern["members"], pattern["roles"], evidence)
+        path = base / f"date={alert['date'].isoformat()}" / f"{alert['alert_id']}.png"
+        if path.protocol in ("", "file", "local"):
+            Path(str(path)).parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as fh:
+            fh.write(png)
+        out[alert["alert_id"]] = (path, png)
+    return out
+
+
+def top_alerts_markdown(
+    alerts: pl.DataFrame, pictures: dict[str, tuple[UPath, bytes]], top: int = 10
+) -> str:
+    rows = [
+        "| typology | severity | score | address | explanation | evidence |",
+        "|---|---|---:|---|---|---|",
+    ]
+    for r in top_alerts(alerts, top).iter_rows(named=True):
+        picture = pictures.get(r["alert_id"])
+        link = f"[png]({picture[0]})" if picture else ""
+        text = r["explanation"].replace("|", "/")
+        rows.append(
+            f"| {r['typology']} | {r['severity']} | {r['score']:.2f} | `{r['address']}` | "
+            f"{text} | {link} |"
+        )
+    if pictures:
+        alert_id, (_, png) = next(iter(pictures.items()))
+        encoded = base64.b64encode(png).decode()
+        rows += [
+            "",
+            f"Evidence of `{alert_id}`:",
+            "",
+            f"![evidence](data:image/png;base64,{encoded})",
+        ]
+    return "\n".join(rows)
