@@ -5,9 +5,14 @@ address also has exactly three in-friends), sends mostly to them, sometimes to a
 a random address. Labelled service addresses (exchanges, mixers, sanctioned, scam) are part of
 the network. Planted patterns use fresh addresses and are recorded in ``ground_truth``:
 
-- ``fan_out``: one source pays 6-12 fresh recipients within a few hours;
-- ``fan_in``: 6-12 fresh senders pay one collector within a few hours;
-- ``cycle``: 3-5 addresses pass funds around, time-ordered, back to the origin.
+- ``fan_out`` / ``fan_in``: one centre and 6-12 fresh counterparties within a few hours;
+- ``cycle``: 3-5 addresses pass funds around, time-ordered, back to the origin;
+- ``scatter_gather`` / ``gather_scatter``: 3-6 parallel intermediates / senders and recipients;
+- ``bipartite``: 2-3 senders each paying the same 2-3 recipients; ``stack``: 2 sources, 4
+  intermediates, 2 sinks;
+- ``layering_chain`` (5-7 hops, amounts varying) and ``peel_chain`` (6-8 hops, each passing on
+  85-95%); ``rapid_pass_through`` (a mule forwarding 99% within 1.5 h);
+- ``structuring``: 4-6 transfers at 92-99.5% of ``reporting_threshold`` within 5 hours.
 
 Everything is vectorised (numpy/polars); 10 million transfers take seconds, not minutes.
 """
@@ -23,6 +28,10 @@ import pyarrow as pa
 
 from analytics_platform.domain.schemas import AMOUNT, TIMESTAMP
 
+PLANTED_TYPES_DEFAULT = (
+    "fan_out", "fan_in", "cycle", "scatter_gather", "gather_scatter", "bipartite", "stack",
+    "layering_chain", "peel_chain", "rapid_pass_through", "structuring",
+)  # fmt: skip
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 
@@ -53,6 +62,8 @@ class SyntheticConfig:
     scam: int = 2
     seed: int = 7
     asset: str = "TOR"
+    reporting_threshold: float = 10_000.0  # structuring plants sit just under it
+    planted_types: tuple[str, ...] = PLANTED_TYPES_DEFAULT
 
 
 @dataclass(frozen=True)
@@ -160,44 +171,156 @@ def _background(cfg, rng, users: pl.Series, exchanges: pl.Series) -> pl.DataFram
     return _frame(rng, users.gather(sender), receivers, times, _amounts(rng, n))
 
 
+def _chain(rng, n: int, amount0: float, ratios: np.ndarray):
+    nodes = random_hex(rng, n + 1, 20)
+    secs = np.cumsum(rng.uniform(0.3, 2.0, size=n) * 3600)
+    amounts = np.round(amount0 * np.concatenate([[1.0], np.cumprod(ratios[: n - 1])]), 6)
+    roles = ["source"] + ["intermediate"] * (n - 1) + ["sink"]
+    return list(nodes[:-1]), list(nodes[1:]), secs, amounts, nodes, roles
+
+
+def _plant(kind: str, cfg, rng, services):
+    """(senders, receivers, seconds into the day, amounts, members, roles) of one pattern."""
+    fresh = lambda n: list(random_hex(rng, n, 20))  # noqa: E731
+    if kind == "cycle":
+        size = int(rng.integers(3, 6))
+        members = fresh(size)
+        secs = np.sort(rng.uniform(0, 20 * 3600, size=size))
+        amounts = np.round(float(rng.uniform(5_000, 50_000)) * (0.99 ** np.arange(size)), 6)
+        return (
+            members,
+            members[1:] + members[:1],
+            secs,
+            amounts,
+            members,
+            ["source"] + ["intermediate"] * (size - 1),
+        )
+    if kind in ("fan_out", "fan_in"):
+        fan = int(rng.integers(6, 13))
+        center, leaves = fresh(1), fresh(fan)
+        secs = np.sort(rng.uniform(0, 17 * 3600) + rng.uniform(0, 6 * 3600, size=fan))
+        amounts = np.round(rng.uniform(900, 9_900, size=fan), 2)
+        if kind == "fan_out":
+            return center * fan, leaves, secs, amounts, center + leaves, ["source"] + ["sink"] * fan
+        return leaves, center * fan, secs, amounts, center + leaves, ["sink"] + ["source"] * fan
+    if kind == "scatter_gather":
+        k = int(rng.integers(3, 7))
+        src, mids, dst = fresh(1), fresh(k), fresh(1)
+        t1 = np.sort(rng.uniform(0, 6 * 3600, size=k))
+        t2 = t1 + rng.uniform(1, 4, size=k) * 3600
+        a1 = np.round(rng.uniform(2_000, 9_000, size=k), 2)
+        return (
+            src * k + mids,
+            mids + dst * k,
+            np.concatenate([t1, t2]),
+            np.concatenate([a1, np.round(a1 * 0.98, 2)]),
+            src + mids + dst,
+            ["source"] + ["intermediate"] * k + ["sink"],
+        )
+    if kind == "gather_scatter":
+        k = int(rng.integers(3, 7))
+        srcs, center, dsts = fresh(k), fresh(1), fresh(k)
+        t1 = np.sort(rng.uniform(0, 6 * 3600, size=k))
+        t2 = np.sort(rng.uniform(7 * 3600, 12 * 3600, size=k))
+        a1 = np.round(rng.uniform(2_000, 9_000, size=k), 2)
+        return (
+            srcs + center * k,
+            center * k + dsts,
+            np.concatenate([t1, t2]),
+            np.concatenate([a1, np.round(a1[::-1] * 0.97, 2)]),
+            srcs + center + dsts,
+            ["source"] * k + ["intermediate"] + ["sink"] * k,
+        )
+    if kind == "bipartite":
+        a, b = int(rng.integers(2, 4)), int(rng.integers(2, 4))
+        srcs, dsts = fresh(a), fresh(b)
+        senders = [x for x in srcs for _ in dsts]
+        receivers = [y for _ in srcs for y in dsts]
+        n = len(senders)
+        return (
+            senders,
+            receivers,
+            np.sort(rng.uniform(0, 6 * 3600, size=n)),
+            np.round(rng.uniform(1_000, 5_000, size=n), 2),
+            srcs + dsts,
+            ["source"] * a + ["sink"] * b,
+        )
+    if kind == "stack":
+        srcs, mids, dsts = fresh(2), fresh(4), fresh(2)
+        senders, receivers, secs, amounts = [], [], [], []
+        for i, m in enumerate(mids):
+            t_in = float(rng.uniform(0, 4 * 3600))
+            amount = float(rng.uniform(2_000, 8_000))
+            senders += [srcs[i % 2], m]
+            receivers += [m, dsts[(i // 2) % 2]]
+            secs += [t_in, t_in + float(rng.uniform(1, 3)) * 3600]
+            amounts += [round(amount, 2), round(amount * 0.97, 2)]
+        return (
+            senders,
+            receivers,
+            np.array(secs),
+            np.array(amounts),
+            srcs + mids + dsts,
+            ["source"] * 2 + ["intermediate"] * 4 + ["sink"] * 2,
+        )
+    if kind == "layering_chain":
+        n = int(rng.integers(5, 8))
+        return _chain(rng, n, float(rng.uniform(5_000, 20_000)), rng.uniform(0.6, 1.6, size=n))
+    if kind == "peel_chain":
+        n = int(rng.integers(6, 9))
+        return _chain(rng, n, float(rng.uniform(20_000, 80_000)), rng.uniform(0.85, 0.95, size=n))
+    if kind == "rapid_pass_through":
+        senders_, mule, dsts = fresh(2), fresh(1), fresh(2)
+        t_in = np.sort(rng.uniform(0, 10 * 3600, size=2))
+        a_in = np.round(rng.uniform(3_000, 9_000, size=2), 2)
+        t_out = t_in + rng.uniform(0.2, 1.5, size=2) * 3600
+        return (
+            senders_ + mule * 2,
+            mule * 2 + dsts,
+            np.concatenate([t_in, t_out]),
+            np.concatenate([a_in, np.round(a_in * 0.99, 2)]),
+            senders_ + mule + dsts,
+            ["source"] * 2 + ["intermediate"] + ["sink"] * 2,
+        )
+    if kind == "structuring":
+        k = int(rng.integers(4, 7))
+        src, dsts = fresh(1), fresh(k)
+        secs = np.sort(rng.uniform(0, 17 * 3600) + rng.uniform(0, 5 * 3600, size=k))
+        amounts = np.round(cfg.reporting_threshold * rng.uniform(0.92, 0.995, size=k), 2)
+        return src * k, dsts, secs, amounts, src + dsts, ["source"] + ["sink"] * k
+    raise ValueError(f"pattern type: cannot plant {kind!r}")
+
+
+PLANTED_TYPES = PLANTED_TYPES_DEFAULT
+
+
 def _planted(cfg, rng, services) -> tuple[pl.DataFrame, pl.DataFrame]:
     frames: list[pl.DataFrame] = []
     truth: list[pl.DataFrame] = []
     counter = 0
     for day in range(cfg.days):
-        for kind in ("fan_out", "fan_in", "cycle"):
+        for kind in cfg.planted_types:
             for _ in range(cfg.patterns_per_day):
                 counter += 1
                 pid = f"{cfg.network}-{kind}-{counter:05d}"
-                if kind == "cycle":
-                    size = int(rng.integers(3, 6))
-                    members = random_hex(rng, size, 20)
-                    senders = members
-                    receivers = members.shift(-1, fill_value=members[0])
-                    secs = np.sort(rng.uniform(0, 20 * 3600, size=size))
-                    amount0 = float(rng.uniform(5_000, 50_000))
-                    amounts = np.round(amount0 * (0.99 ** np.arange(size)), 6)
-                    roles = ["source"] + ["intermediate"] * (size - 1)
-                else:
-                    fan = int(rng.integers(6, 13))
-                    center = random_hex(rng, 1, 20)
-                    leaves = random_hex(rng, fan, 20)
-                    hub = pl.Series([center[0]] * fan)
-                    senders, receivers = (hub, leaves) if kind == "fan_out" else (leaves, hub)
-                    t0 = rng.uniform(0, 17 * 3600)
-                    secs = np.sort(t0 + rng.uniform(0, 6 * 3600, size=fan))
-                    amounts = np.round(rng.uniform(900, 9_900, size=fan), 2)
-                    members = pl.concat([center, leaves])
-                    center_role, leaf_role = (
-                        ("source", "sink") if kind == "fan_out" else ("sink", "source")
-                    )
-                    roles = [center_role] + [leaf_role] * fan
-                times = _times(rng, cfg.start, np.full(len(secs), day), secs)
-                frame = _frame(rng, senders, receivers, times, amounts)
+                senders, receivers, secs, amounts, members, roles = _plant(kind, cfg, rng, services)
+                times = _times(rng, cfg.start, np.full(len(secs), day), np.asarray(secs))
+                frame = _frame(
+                    rng,
+                    pl.Series(list(senders), dtype=pl.String),
+                    pl.Series(list(receivers), dtype=pl.String),
+                    times,
+                    np.asarray(amounts),
+                )
                 frames.append(frame)
                 truth.append(
                     pl.DataFrame(
-                        {"pattern_id": pid, "pattern_type": kind, "address": members, "role": roles}
+                        {
+                            "pattern_id": pid,
+                            "pattern_type": kind,
+                            "address": list(members),
+                            "role": roles,
+                        }
                     ).with_columns(
                         pl.lit(cfg.start + timedelta(days=day)).alias("day"),
                         pl.lit(frame["tx_hash"].to_list(), dtype=pl.List(pl.String)).alias(
