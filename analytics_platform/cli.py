@@ -1,4 +1,5 @@
-"""``analytics-platform`` command line: demo, generate, ingest, materialize, backfill, summary."""
+"""``analytics-platform`` command line: demo, generate, ingest, materialize, backfill, summary,
+evaluate, bench."""
 
 from __future__ import annotations
 
@@ -63,9 +64,26 @@ def main(argv: list[str] | None = None) -> int:
     feats.add_argument("--folder", default=".analytics/bench")
     feats.add_argument("--json", action="store_true", help="print one JSON object")
 
+    pats = bench_sub.add_parser("patterns", help="pattern detection on one span of transfers")
+    pats.add_argument("--transfers", type=int, default=10_000_000)
+    pats.add_argument("--addresses", type=int, default=1_000_000)
+    pats.add_argument("--days", type=int, default=3, help="span length (days of data)")
+    pats.add_argument("--seed", type=int, default=7)
+    pats.add_argument("--folder", default=".analytics/bench")
+    pats.add_argument("--json", action="store_true", help="print one JSON object")
+    ev = sub.add_parser("evaluate", help="precision/recall against a labelled dataset directory")
+    ev.add_argument("dataset_dir", type=Path)
+    ev.add_argument("--span-days", type=int, default=30, help="pattern look-back in days")
+    ev.add_argument("--limits", type=Path, help="YAML of detector limits (hours for windows)")
+    ev.add_argument("--home", type=Path, help="keep the run's store here (default: temporary)")
+    ev.add_argument("--no-synthetic", action="store_true", help="skip the synthetic recall")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+
     args = parser.parse_args(argv)
     if args.command == "bench":
-        return _bench(args)
+        return _bench_patterns(args) if args.benchmark == "patterns" else _bench(args)
+    if args.command == "evaluate":
+        return _evaluate(args)
     if args.command == "demo":
         from analytics_platform.demo import default_config, run_demo
 
@@ -100,6 +118,37 @@ def main(argv: list[str] | None = None) -> int:
         last = args.date if args.command == "materialize" else args.end
         assets = ["transfers", "transfers_rejected"] if args.command == "ingest" else None
         run_range(settings, args.network, first, last, assets=assets, chunk_days=args.chunk_days)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import yaml
+
+    from analytics_platform.evaluate import evaluate, to_json, to_text
+
+    limits = yaml.safe_load(args.limits.read_text()) if args.limits else None
+    # Progress goes to stderr, so with --json stdout is exactly one JSON object.
+    result = evaluate(
+        args.dataset_dir,
+        home=args.home.resolve() if args.home else None,
+        limits=limits,
+        span_days=args.span_days,
+        synthetic=not args.no_synthetic,
+        progress=lambda m: print(m, file=sys.stderr, flush=True),
+    )
+    print(to_json(result) if args.json else to_text(result))
+    return 0
+
+
+def _bench_patterns(args: argparse.Namespace) -> int:
+    import json
+
+    from analytics_platform.bench.patterns import format_report, run_pattern_bench
+
+    report = run_pattern_bench(
+        args.transfers, args.addresses, args.days, args.seed, Path(args.folder).resolve()
+    )
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
 
 
