@@ -138,6 +138,9 @@ def ensure_table(client: Any, database: str, ddl: str) -> None:
     client.command(ddl)
 
 
+INSERT_DAYS = 90
+
+
 def replace_day_partitions(
     client: Any, database: str, table: str, df: pl.DataFrame, days: Iterable[date]
 ) -> int:
@@ -154,9 +157,13 @@ def replace_day_partitions(
     staging = f"{table}__staging_{uuid.uuid4().hex[:12]}"
     client.command(f"CREATE TABLE `{database}`.`{staging}` AS `{database}`.`{table}`")
     try:
-        if df.height:
-            client.insert_arrow(f"{database}.{staging}", _arrow_for_insert(df))
-        present = set(df["date"].unique().to_list()) if df.height else set()
+        present = sorted(set(df["date"].unique().to_list())) if df.height else []
+        # ClickHouse refuses an INSERT block spanning > 100 partitions
+        # (max_partitions_per_insert_block): a long backfill range goes in groups of days.
+        for i in range(0, len(present), INSERT_DAYS):
+            group = df.filter(pl.col("date").is_in(present[i : i + INSERT_DAYS]))
+            client.insert_arrow(f"{database}.{staging}", _arrow_for_insert(group))
+        present = set(present)
         for day in days:
             literal = day.isoformat()  # a date object's own formatting: no user text here
             if day in present:

@@ -1,0 +1,107 @@
+"""``analytics-platform bench patterns``: every detector over one span of synthetic transfers.
+
+The span (default 10M transfers over 3 days, the production ``pattern_span_days``) is
+generated once and cached as Parquet; detection reports every pattern ending in the span, so
+the figure is the cost of a ranged run over the whole span. Figures are printed, never asserted.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+START = date(2026, 1, 1)
+
+
+def _input(transfers: int, addresses: int, days: int, seed: int, folder: Path) -> Path:
+    from analytics_platform.domain.synthetic import SyntheticConfig, generate
+
+    target = folder / f"patterns-{transfers}-{addresses}-{days}d-s{seed}"
+    if (target / "transfers.parquet").exists():
+        return target
+    target.mkdir(parents=True, exist_ok=True)
+    net = generate(
+        SyntheticConfig(
+            start=START,
+            days=days,
+            addresses=addresses,
+            transfers_per_day=max(1, transfers // days),
+            patterns_per_day=2,
+            seed=seed,
+        )
+    )
+    net.transfers.write_parquet(target / "transfers.tmp")
+    net.labels.select("address", "category").write_parquet(target / "labels.parquet")
+    net.ground_truth.write_parquet(target / "truth.parquet")
+    os.replace(target / "transfers.tmp", target / "transfers.parquet")
+    return target
+
+
+def run_pattern_bench(transfers: int, addresses: int, days: int, seed: int, folder: Path) -> dict:
+    from analytics_platform.domain.evaluation import match_planted
+    from analytics_platform.domain.patterns import detect_patterns
+    from analytics_platform.timing import StageTimer
+
+    def say(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    say(f"preparing {transfers:,} transfers / {addresses:,} addresses / {days} days ...")
+    data = _input(transfers, addresses, days, seed, folder)
+    t = pl.read_parquet(data / "transfers.parquet")
+    labels = pl.read_parquet(data / "labels.parquet")
+    timer = StageTimer(on_stage=lambda name, secs: say(f"  {name}: {secs:.2f} s"))
+    started = time.perf_counter()
+    result = detect_patterns(
+        t,
+        network="torus",
+        day=t["date"].min(),
+        last_day=t["date"].max(),
+        exclude=labels.filter(pl.col("category") == "exchange")["address"].to_list(),
+        risky=labels,
+        reporting_thresholds={"TOR": 10_000.0},
+        timer=timer,
+    )
+    seconds = time.perf_counter() - started
+    planted = match_planted(pl.read_parquet(data / "truth.parquet"), result.patterns)
+    return {
+        "transfers": t.height,
+        "addresses": addresses,
+        "days": days,
+        "seconds": round(seconds, 2),
+        "transfers_per_second": round(t.height / seconds),
+        "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+        "stages": {k: round(v, 2) for k, v in timer.seconds.items()},
+        "patterns": dict(result.patterns.group_by("pattern_type").len().iter_rows()),
+        "limits_hit": result.limits_hit,
+        "planted_recall": {
+            r["pattern_type"]: r["recall"]
+            for r in planted.filter(pl.col("planted") > 0).iter_rows(named=True)
+        },
+    }
+
+
+def format_report(report: dict) -> str:
+    lines = [
+        f"pattern detection: {report['transfers']:,} transfers, {report['days']} days: "
+        f"{report['seconds']} s ({report['transfers_per_second']:,} transfers/s), "
+        f"peak RSS {report['peak_rss_gib']} GiB",
+        "",
+        "| stage | seconds |",
+        "|---|---:|",
+    ]
+    lines += [
+        f"| {k} | {v:.2f} |" for k, v in sorted(report["stages"].items(), key=lambda kv: -kv[1])
+    ]
+    lines += [
+        "",
+        f"patterns: {report['patterns']}",
+        f"limits hit: {report['limits_hit']}",
+        f"planted recall: {report['planted_recall']}",
+    ]
+    return "\n".join(lines)
