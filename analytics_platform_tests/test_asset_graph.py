@@ -62,6 +62,14 @@ def test_three_day_backfill_materialises_every_asset_and_checks_pass(home: Path)
     # The four planted bad rows of day one reached the dead-letter table once, although both
     # runs read every landing file (the unparsable timestamp belongs to its file's day).
     assert counts(settings, "transfers_rejected") == {START: 4}
+    # The top alerts' evidence pictures are in the lake and linked from the metadata.
+    alerts_mat = instance.get_latest_materialization_event(
+        dg.AssetKey(["torus", "typology_alerts"])
+    )
+    meta = alerts_mat.asset_materialization.metadata
+    pictures = meta["evidence_pictures"].value
+    assert pictures and all(Path(p).read_bytes()[:4] == b"\x89PNG" for p in pictures.values())
+    assert "data:image/png;base64," in meta["top_alerts"].value
 
 
 def test_rematerialising_a_partition_three_times_never_duplicates(home: Path):

@@ -98,3 +98,39 @@ def test_checks_fail_on_planted_bad_data_and_pass_on_good():
     assert q.every_active_address_has_features(edges, f).passed
     assert not q.every_active_address_has_features(edges, f.head(1)).passed
     assert not q.row_count_sane({DAY: 0}).passed and q.row_count_sane({DAY: 3}).passed
+
+
+def test_catalog_typologies_fire_on_their_patterns_only():
+    ping = [(1, 2, 1000, 1), (2, 1, 990, 2)]
+    _, _, _, a = pipeline(ping)
+    assert "ping_pong" in set(a["typology"]) and "round_tripping" not in set(a["typology"])
+    peel = [(i + 1, i + 2, amt, i) for i, amt in enumerate([1000, 900, 810, 729, 656])]
+    _, _, _, a = pipeline(peel)
+    by = {r["typology"]: r for r in a.iter_rows(named=True)}
+    assert (
+        by["peel_chain"]["address"] == addr(1)
+        and "5-hop peel chain" in by["peel_chain"]["explanation"]
+    )
+    assert set(a["severity"]) <= set(s.SEVERITIES) and a["score"].is_between(0, 1).all()
+
+
+def test_catalog_is_versioned_and_bad_catalogs_name_the_field(tmp_path):
+    from analytics_platform.domain.typologies import load_catalog
+
+    catalog = load_catalog()
+    names = {t.name for t in catalog.typologies}
+    assert {
+        "peel_chain", "structuring", "ping_pong", "rapid_fan_out", "velocity_anomaly",
+        "fresh_address_to_exchange", "round_tripping", "money_mule_fan_in", "layering_chain",
+        "mixer_exposure", "sanctioned_exposure",
+    } <= names  # fmt: skip
+    assert catalog.version and '"version"' in catalog.to_json()
+    bad = tmp_path / "t.yaml"
+    bad.write_text(
+        "version: x\ntypologies:\n  oops:\n    description: d\n    source: pattern\n"
+        "    patterns: [nonsense]\n    high_amount: 1\n    explanation: e\n"
+    )
+    import pytest
+
+    with pytest.raises(ValueError, match="typologies.oops.patterns"):
+        load_catalog(bad)
