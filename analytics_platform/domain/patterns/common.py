@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -67,6 +67,33 @@ def low_degree(t: pl.DataFrame, max_degree: int) -> tuple[pl.Series, int]:
     """Addresses with at most ``max_degree`` counterparties, and how many were above it."""
     d = degree(t)
     return d.filter(pl.col("degree") <= max_degree)["a"], int((d["degree"] > max_degree).sum())
+
+
+def busiest_windows(
+    rows: pl.DataFrame, period: timedelta, size: pl.Expr, minimum: int, *extra: pl.Expr
+) -> pl.DataFrame:
+    """Per centre and day, the sliding window (``period``) over its transfers with the largest
+    ``size`` (ties: the earliest), if at least ``minimum``.
+
+    ``rows``: center, other, tx, amt, time, sorted by center and time. The result has size,
+    others, tx_hashes, total_amount, first_time, last_time and the ``extra`` aggregations.
+    """
+    windows = rows.rolling(index_column="time", period=period, group_by="center").agg(
+        size.alias("size"),
+        pl.col("other").unique(maintain_order=True).alias("others"),
+        pl.col("tx").alias("tx_hashes"),
+        pl.col("amt").sum().alias("total_amount"),
+        pl.col("time").min().alias("first_time"),
+        pl.col("time").max().alias("last_time"),
+        *extra,
+    )
+    return (
+        windows.filter(pl.col("size") >= minimum)
+        .with_columns(pl.col("last_time").dt.date().alias("day"))
+        .sort(["center", "day", "size", "last_time"], descending=[False, False, True, False])
+        .group_by("center", "day", maintain_order=True)
+        .first()
+    )
 
 
 def pattern_id(network: str, pattern_type: str, tx_hashes: pl.Expr) -> pl.Expr:

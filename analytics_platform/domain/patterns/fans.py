@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from analytics_platform.domain.patterns.common import Span, finish, json_details, roles_list
+from analytics_platform.domain.patterns.common import (
+    Span,
+    busiest_windows,
+    finish,
+    json_details,
+    roles_list,
+)
 from analytics_platform.domain.patterns.limits import PatternLimits
 
 
@@ -26,20 +32,8 @@ def detect_fans(span: Span, kind: str, lim: PatternLimits) -> pl.DataFrame:
     )
     if rows.height == 0:
         return finish(rows.clear(), span, kind)
-    windows = rows.rolling(index_column="time", period=lim.fan_window, group_by="center").agg(
-        pl.col("other").n_unique().alias("fan"),
-        pl.col("other").unique(maintain_order=True).alias("leaves"),
-        pl.col("tx").alias("tx_hashes"),
-        pl.col("amt").sum().alias("total_amount"),
-        pl.col("time").min().alias("first_time"),
-        pl.col("time").max().alias("last_time"),
-    )
-    best = (
-        windows.filter(pl.col("fan") >= lim.min_fan)
-        .with_columns(pl.col("last_time").dt.date().alias("day"))
-        .sort(["center", "day", "fan", "last_time"], descending=[False, False, True, False])
-        .group_by("center", "day", maintain_order=True)
-        .first()
+    best = busiest_windows(rows, lim.fan_window, pl.col("other").n_unique(), lim.min_fan).rename(
+        {"size": "fan", "others": "leaves"}
     )
     span_s = (pl.col("last_time") - pl.col("first_time")).dt.total_seconds()
     leaf_role, center_role = ("sink", "source") if kind == "fan_out" else ("source", "sink")

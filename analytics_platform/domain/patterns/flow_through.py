@@ -15,7 +15,13 @@ from collections.abc import Mapping
 import polars as pl
 
 from analytics_platform.domain.edges import is_structuring_amount
-from analytics_platform.domain.patterns.common import Span, finish, json_details, roles_list
+from analytics_platform.domain.patterns.common import (
+    Span,
+    busiest_windows,
+    finish,
+    json_details,
+    roles_list,
+)
 from analytics_platform.domain.patterns.limits import PatternLimits
 
 
@@ -124,22 +130,13 @@ def detect_structuring(
         ("dst", "src", "sink", "source"),
     ):
         rows = near.rename({center: "center", other: "other"}).sort("center", "time")
-        w = rows.rolling(index_column="time", period=lim.structuring_window, group_by="center").agg(
-            pl.len().alias("count"),
-            pl.col("other").unique(maintain_order=True).alias("others"),
-            pl.col("tx").alias("tx_hashes"),
-            pl.col("amt").sum().alias("total_amount"),
-            pl.col("time").min().alias("first_time"),
-            pl.col("time").max().alias("last_time"),
+        best = busiest_windows(
+            rows,
+            lim.structuring_window,
+            pl.len(),
+            lim.min_structuring,
             pl.col("asset").first().alias("asset"),
-        )
-        best = (
-            w.filter(pl.col("count") >= lim.min_structuring)
-            .with_columns(pl.col("last_time").dt.date().alias("day"))
-            .sort(["center", "day", "count", "last_time"], descending=[False, False, True, False])
-            .group_by("center", "day", maintain_order=True)
-            .first()
-        )
+        ).rename({"size": "count"})
         members, roles = roles_list(
             (pl.concat_list("center"), center_role), (pl.col("others"), other_role)
         )
