@@ -1,7 +1,9 @@
 """Platform settings: where data lives and which networks exist.
 
 Everything comes from the environment (and an optional YAML file it points to), never from
-code edits:
+code edits. ``ANALYTICS_PROFILE`` picks the profile:
+
+``local`` (default): embedded chDB, a local lake folder, SQLite Dagster storage under the home.
 
 - ``ANALYTICS_HOME``: working folder of the embedded default (default ``./.analytics``).
 - ``ANALYTICS_CLICKHOUSE_DSN``: warehouse DSN; default ``chdb:///$ANALYTICS_HOME/chdb``
@@ -12,6 +14,21 @@ code edits:
 - ``ANALYTICS_CONFIG``: YAML file with the networks; default ``$ANALYTICS_HOME/config.yaml``
   when it exists, else a single ``torus`` network.
 - ``ANALYTICS_FEATURE_ENGINE``: ``cpu`` or ``gpu``, overriding ``features.engine`` in the file.
+
+``production``: a ClickHouse server or cluster, an S3 lake, Dagster storage on PostgreSQL (the
+instance's ``dagster.yaml`` in ``DAGSTER_HOME``, see ``deploy/``):
+
+- ``CLICKHOUSE_HOST`` (required), ``CLICKHOUSE_PORT`` (default 8443 when secure, else 8123),
+  ``CLICKHOUSE_USER`` (``default``), ``CLICKHOUSE_PASSWORD``, ``CLICKHOUSE_DATABASE``
+  (``default``), ``CLICKHOUSE_SECURE`` (``true``/``false``), ``CLICKHOUSE_CLUSTER`` (optional:
+  replicated DDL ``ON CLUSTER`` and distributed reads). ``ANALYTICS_CLICKHOUSE_DSN``, when set,
+  replaces the server fields (any clickhouse-connect DSN, ``chdb://`` included).
+- ``ANALYTICS_S3_BUCKET`` (required), ``ANALYTICS_S3_PREFIX`` (``analytics``), ``AWS_REGION``,
+  ``AWS_ENDPOINT_URL`` (optional, for MinIO). Credentials come from the standard AWS chain
+  (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, a web identity or an instance role), read by
+  the S3 client itself, never by this code.
+- ``ANALYTICS_EXECUTOR``: ``multiprocess`` (default), ``in_process`` or ``k8s``
+  (``k8s_job_executor``: one pod per step, GPU steps on GPU nodes).
 """
 
 from __future__ import annotations
@@ -26,19 +43,12 @@ from typing import Any
 import yaml
 
 from analytics_platform.domain.patterns.limits import PatternLimits
+from analytics_platform.identifiers import IDENTIFIER, validate_identifier
+from analytics_platform.storage.clickhouse import ClickHouseTarget
 
-IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+__all__ = ["IDENTIFIER", "Settings", "load_settings", "validate_identifier"]
+
 DEFAULT_ADDRESS_PATTERN = r"^0x[0-9a-f]{40}$"
-
-
-def validate_identifier(value: str, what: str = "identifier") -> str:
-    """Return ``value`` if it is a safe SQL identifier (lower snake case), else raise."""
-    if not isinstance(value, str) or not IDENTIFIER.match(value):
-        raise ValueError(
-            f"invalid {what} {value!r}: expected lower-case letters, digits and '_', "
-            "starting with a letter"
-        )
-    return value
 
 
 @dataclass(frozen=True)
@@ -123,18 +133,37 @@ class FeatureSettings:
             )
 
 
+PROFILES = ("local", "production")
+EXECUTORS = ("multiprocess", "in_process", "k8s")
+
+
+@dataclass(frozen=True)
+class LakeLocation:
+    """The Parquet lake: a local folder or ``s3://bucket/prefix`` (with region and endpoint)."""
+
+    url: str
+    region: str = ""
+    endpoint_url: str = ""
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved settings of one deployment."""
 
     home: Path
-    clickhouse_dsn: str
-    lake_url: str
+    clickhouse: ClickHouseTarget
+    lake: LakeLocation
     networks: tuple[NetworkConfig, ...]
     labels_path: str | None = None
     typologies_path: str | None = None
     features: FeatureSettings = field(default_factory=FeatureSettings)
     extra: dict[str, Any] = field(default_factory=dict)
+    profile: str = "local"
+    executor: str = "multiprocess"
+
+    @property
+    def lake_url(self) -> str:
+        return self.lake.url
 
     @property
     def dagster_home(self) -> Path:
@@ -179,8 +208,24 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read settings from the environment (``env`` overrides ``os.environ`` for tests)."""
     env = dict(os.environ if env is None else env)
     home = Path(env.get("ANALYTICS_HOME", ".analytics")).resolve()
-    dsn = env.get("ANALYTICS_CLICKHOUSE_DSN") or f"chdb://{home / 'chdb'}"
-    lake = env.get("ANALYTICS_LAKE_URL") or str(home / "lake")
+    profile = env.get("ANALYTICS_PROFILE") or "local"
+    if profile not in PROFILES:
+        raise ValueError(f"ANALYTICS_PROFILE: expected one of {PROFILES}, got {profile!r}")
+    executor = env.get("ANALYTICS_EXECUTOR") or "multiprocess"
+    if executor not in EXECUTORS:
+        raise ValueError(f"ANALYTICS_EXECUTOR: expected one of {EXECUTORS}, got {executor!r}")
+    if profile == "production":
+        warehouse, lake = production_clickhouse(env), production_lake(env)
+    else:
+        warehouse = ClickHouseTarget(
+            dsn=env.get("ANALYTICS_CLICKHOUSE_DSN") or f"chdb://{home / 'chdb'}",
+            cluster=env.get("CLICKHOUSE_CLUSTER", ""),
+        )
+        lake = LakeLocation(
+            url=env.get("ANALYTICS_LAKE_URL") or str(home / "lake"),
+            region=_region(env),
+            endpoint_url=env.get("AWS_ENDPOINT_URL", ""),
+        )
     config_path = env.get("ANALYTICS_CONFIG") or str(home / "config.yaml")
     raw: dict[str, Any] = {}
     if Path(config_path).exists():
@@ -194,8 +239,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         features_raw["engine"] = env["ANALYTICS_FEATURE_ENGINE"]
     return Settings(
         home=home,
-        clickhouse_dsn=dsn,
-        lake_url=lake,
+        clickhouse=warehouse,
+        lake=lake,
+        profile=profile,
+        executor=executor,
         networks=networks,
         labels_path=raw.get("labels_path"),
         typologies_path=raw.get("typologies_path"),
@@ -205,4 +252,54 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             for k, v in raw.items()
             if k not in ("networks", "labels_path", "features", "typologies_path")
         },
+    )
+
+
+def _region(env: dict[str, str]) -> str:
+    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
+
+
+def _flag(env: dict[str, str], name: str) -> bool:
+    value = env.get(name, "false").strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(f"{name}: expected true or false, got {env[name]!r}")
+    return value in ("true", "1", "yes")
+
+
+def _required(env: dict[str, str], name: str) -> str:
+    value = env.get(name, "")
+    if not value:
+        raise ValueError(f"{name}: required by ANALYTICS_PROFILE=production but not set")
+    return value
+
+
+def production_clickhouse(env: dict[str, str]) -> ClickHouseTarget:
+    """The warehouse of the production profile, from ``CLICKHOUSE_*`` variables."""
+    cluster = env.get("CLICKHOUSE_CLUSTER", "")
+    if env.get("ANALYTICS_CLICKHOUSE_DSN"):
+        return ClickHouseTarget(dsn=env["ANALYTICS_CLICKHOUSE_DSN"], cluster=cluster)
+    port = env.get("CLICKHOUSE_PORT", "")
+    if port and not port.isdigit():
+        raise ValueError(f"CLICKHOUSE_PORT: expected a port number, got {port!r}")
+    return ClickHouseTarget(
+        host=_required(env, "CLICKHOUSE_HOST"),
+        port=int(port or 0),
+        username=env.get("CLICKHOUSE_USER") or "default",
+        password=env.get("CLICKHOUSE_PASSWORD", ""),
+        database=env.get("CLICKHOUSE_DATABASE") or "default",
+        secure=_flag(env, "CLICKHOUSE_SECURE"),
+        cluster=cluster,
+    )
+
+
+def production_lake(env: dict[str, str]) -> LakeLocation:
+    """The S3 lake of the production profile: ``s3://$ANALYTICS_S3_BUCKET/$ANALYTICS_S3_PREFIX``."""
+    bucket = _required(env, "ANALYTICS_S3_BUCKET")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", bucket):
+        raise ValueError(f"ANALYTICS_S3_BUCKET: not a valid bucket name: {bucket!r}")
+    prefix = (env.get("ANALYTICS_S3_PREFIX") or "analytics").strip("/")
+    return LakeLocation(
+        url=f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}",
+        region=_region(env),
+        endpoint_url=env.get("AWS_ENDPOINT_URL", ""),
     )

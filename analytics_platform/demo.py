@@ -80,7 +80,7 @@ def prepare(home: Path, cfg: SyntheticConfig) -> tuple[Settings, SyntheticNetwor
 def summarise(settings: Settings, network: str, truth: pl.DataFrame | None) -> dict:
     """Rows per asset and day, alerts by typology, planted patterns found."""
     counts = []
-    with ch.session(settings.clickhouse_dsn) as client:
+    with ch.session(settings.clickhouse) as client:
         for table in DAILY_TABLES:
             if not ch.table_exists(client, network, table):
                 continue
@@ -89,10 +89,18 @@ def summarise(settings: Settings, network: str, truth: pl.DataFrame | None) -> d
             )
             counts.append(frame.with_columns(pl.lit(table).alias("asset")))
         alerts = ch.read_days(
-            client, network, "typology_alerts", schema=TABLES["typology_alerts"].schema
+            client,
+            network,
+            "typology_alerts",
+            schema=TABLES["typology_alerts"].schema,
+            cluster=settings.clickhouse.cluster,
         )
         patterns = ch.read_days(
-            client, network, "structural_patterns", schema=TABLES["structural_patterns"].schema
+            client,
+            network,
+            "structural_patterns",
+            schema=TABLES["structural_patterns"].schema,
+            cluster=settings.clickhouse.cluster,
         )
     rows = pl.concat(counts).pivot(on="asset", index="date", values="n").sort("date").fill_null(0)
     rows = rows.select("date", *[t for t in DAILY_TABLES if t in rows.columns])

@@ -122,9 +122,13 @@ def run_graph(
     )
     if not all(r.success for r in results):
         raise RuntimeError("evaluation run failed; see the Dagster run logs under the home")
-    with ch.session(settings.clickhouse_dsn) as client:
+    with ch.session(settings.clickhouse) as client:
         return ch.read_days(
-            client, NETWORK, "structural_patterns", schema=TABLES["structural_patterns"].schema
+            client,
+            NETWORK,
+            "structural_patterns",
+            schema=TABLES["structural_patterns"].schema,
+            cluster=settings.clickhouse.cluster,
         )
 
 

@@ -13,9 +13,8 @@ from pathlib import Path
 import polars as pl
 from upath import UPath
 
-from analytics_platform.config import Settings
 from analytics_platform.evidence import render_evidence
-from analytics_platform.storage.lake import lake_root, table_dir
+from analytics_platform.storage.lake import table_dir
 
 EVIDENCE_TOP = 5
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
@@ -31,7 +30,7 @@ def top_alerts(alerts: pl.DataFrame, top: int) -> pl.DataFrame:
 
 
 def write_evidence(
-    settings: Settings,
+    lake: UPath,
     network: str,
     alerts: pl.DataFrame,
     patterns: pl.DataFrame,
@@ -43,7 +42,7 @@ def write_evidence(
     chosen = top_alerts(alerts.filter(pl.col("pattern_ids").list.len() > 0), top)
     if chosen.height == 0:
         return {}
-    base = table_dir(lake_root(settings.lake_url), "evidence", network)
+    base = table_dir(lake, "evidence", network)
     by_id = {r["pattern_id"]: r for r in patterns.iter_rows(named=True)}
     out: dict[str, tuple[UPath, bytes]] = {}
     for alert in chosen.iter_rows(named=True):

@@ -12,8 +12,9 @@ from typing import Any
 
 import polars as pl
 
-from analytics_platform.config import SourceConfig, validate_identifier
+from analytics_platform.config import SourceConfig
 from analytics_platform.domain.validation import SOURCE_FILE_COLUMN as SOURCE_FILE
+from analytics_platform.identifiers import validate_identifier
 from analytics_platform.storage import clickhouse as ch
 
 
@@ -72,11 +73,13 @@ def read_clickhouse(client: Any, table: str, first: date, last: date) -> pl.Data
     )
 
 
-def read_source(source: SourceConfig, first: date, last: date, warehouse_dsn: str) -> pl.DataFrame:
+def read_source(
+    source: SourceConfig, first: date, last: date, warehouse: ch.ClickHouseTarget
+) -> pl.DataFrame:
     """Raw rows for days ``first..last`` from ``source`` (files may hold other days too)."""
     if source.kind == "files":
         assert source.path is not None
         return read_files(source.path)
-    dsn = os.environ[source.dsn_env] if source.dsn_env else warehouse_dsn
-    with ch.session(dsn) as client:
+    target = ch.ClickHouseTarget(dsn=os.environ[source.dsn_env]) if source.dsn_env else warehouse
+    with ch.session(target) as client:
         return read_clickhouse(client, source.table or "", first, last)

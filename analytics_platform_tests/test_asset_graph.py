@@ -26,7 +26,7 @@ DAILY = list(DAILY_TABLES)
 
 
 def counts(settings, table: str) -> dict[date, int]:
-    with ch.session(settings.clickhouse_dsn) as client:
+    with ch.session(settings.clickhouse) as client:
         frame = ch.query_frame(
             client, f"SELECT date, count() AS n FROM torus.`{table}` GROUP BY date"
         )
@@ -115,7 +115,7 @@ def test_ingest_from_a_source_clickhouse_table(home: Path, monkeypatch):
         pl.col("block_time").str.to_datetime(time_zone="UTC").dt.cast_time_unit("ms"),
         pl.col("amount").cast(pl.Decimal(38, 18)),
     )
-    with ch.session(settings.clickhouse_dsn) as client:
+    with ch.session(settings.clickhouse) as client:
         client.command("CREATE DATABASE IF NOT EXISTS upstream")
         client.command(
             "CREATE TABLE upstream.transfers (tx_hash String, transfer_index Int64, "

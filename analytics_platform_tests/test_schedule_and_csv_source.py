@@ -64,7 +64,7 @@ def test_amlsim_csv_through_the_graph(tmp_path: Path, monkeypatch):
     assert result.success
     failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
     assert failed == []
-    with ch.session(settings.clickhouse_dsn) as client:
+    with ch.session(settings.clickhouse) as client:
         n = client.command("SELECT count() FROM amlsim.transfers")
         rejected = client.command("SELECT count() FROM amlsim.transfers_rejected")
         features = client.command("SELECT count() FROM amlsim.address_features")

@@ -14,8 +14,12 @@ import polars as pl
 
 from analytics_platform.config import NetworkConfig, Settings
 from analytics_platform.defs import checks as qc
-from analytics_platform.defs.compute import CPU_TAGS, compute_tags
-from analytics_platform.defs.resources import GraphEngineResource, WarehouseResource
+from analytics_platform.defs.compute import CPU_TAGS, compute_pool, compute_tags
+from analytics_platform.defs.resources import (
+    GraphEngineResource,
+    LakeResource,
+    WarehouseResource,
+)
 from analytics_platform.domain import labels as label_logic
 from analytics_platform.domain.activity import aggregate_address_activity
 from analytics_platform.domain.edges import aggregate_daily_edges
@@ -130,7 +134,7 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
                 f"source: network {net.name!r} has no transfer source configured "
                 "(set networks.<name>.source in the config file)"
             )
-        raw = read_source(net.source, days[0], days[-1], warehouse.dsn)
+        raw = read_source(net.source, days[0], days[-1], warehouse.target())
         label = net.source.path or net.source.table or ""
         if raw.height == 0:
             accepted, rejected = pl.DataFrame(schema=TRANSFERS), pl.DataFrame(schema=DEAD_LETTERS)
@@ -245,6 +249,7 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             "labels": dg.AssetIn(key("address_labels")),
         },
         **{**daily, "op_tags": compute_tags(feature_engine)},
+        pool=compute_pool(feature_engine),
         check_specs=qc.specs(key("address_features"), qc.ADDRESS_FEATURES),
         description=f"Per-address features (the catalog in domain.feature_catalog) over rolling "
         f"windows of {net.windows} days ending at the partition day, on the "
@@ -386,6 +391,7 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
         features: pl.DataFrame,
         transfers: pl.DataFrame,
         labels: pl.DataFrame,
+        lake: LakeResource,
     ):
         catalog = load_catalog(settings.typologies_path)
         days = _days(context)
@@ -403,7 +409,9 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
                 )
             )
         alerts = pl.concat(frames)
-        pictures = write_evidence(settings, net.name, alerts, patterns, transfers, top=EVIDENCE_TOP)
+        pictures = write_evidence(
+            lake.root(), net.name, alerts, patterns, transfers, top=EVIDENCE_TOP
+        )
         yield dg.Output(
             alerts,
             metadata={

@@ -20,6 +20,7 @@ from dagster._core.storage.db_io_manager import DbClient, DbIOManager, DbTypeHan
 from dagster._core.storage.upath_io_manager import UPathIOManager
 from upath import UPath
 
+from analytics_platform.defs.resources import ClickHouseResource, LakeResource
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage import lake
 from analytics_platform.storage.tables import spec
@@ -42,17 +43,21 @@ def _days(first: date, last: date) -> list[date]:
 class ClickHouseDbClient(DbClient):
     """``DbClient`` over clickhouse-connect; one short, locked session per load or store."""
 
-    def __init__(self, dsn: str):
-        self.dsn = dsn
+    def __init__(self, target: ch.ClickHouseTarget):
+        self.target = target
 
     @contextmanager
     def connect(self, context, table_slice: TableSlice) -> Iterator[Any]:  # type: ignore[override]
-        with ch.session(self.dsn) as client:
+        with ch.session(self.target) as client:
             yield client
 
     def ensure_schema_exists(self, context, table_slice: TableSlice, connection) -> None:  # type: ignore[override]
+        cluster = self.target.cluster
         ch.ensure_table(
-            connection, table_slice.schema, spec(table_slice.table).ddl(table_slice.schema)
+            connection,
+            table_slice.schema,
+            spec(table_slice.table).ddl(table_slice.schema, cluster),
+            cluster=cluster,
         )
 
     def delete_table_slice(self, context, table_slice: TableSlice, connection) -> None:  # type: ignore[override]
@@ -74,6 +79,9 @@ class ClickHouseDbClient(DbClient):
 class PolarsClickHouseTypeHandler(DbTypeHandler[pl.DataFrame]):
     """Stores and loads polars frames; day slices are replaced whole."""
 
+    def __init__(self, target: ch.ClickHouseTarget):
+        self.target = target
+
     def handle_output(self, context, table_slice: TableSlice, obj: pl.DataFrame, connection):  # type: ignore[override]
         days = _slice_days(table_slice)
         db, table = table_slice.schema, table_slice.table
@@ -84,22 +92,19 @@ class PolarsClickHouseTypeHandler(DbTypeHandler[pl.DataFrame]):
         return {
             "dagster/row_count": obj.height,
             "warehouse_table": dg.MetadataValue.text(f"{db}.{table}"),
+            "warehouse": dg.MetadataValue.text(self.target.describe()),
         }
 
     def load_input(self, context, table_slice: TableSlice, connection) -> pl.DataFrame:  # type: ignore[override]
-        days = _slice_days(table_slice)
-        table_spec = spec(table_slice.table)
-        if days is None:
-            return ch.read_days(
-                connection, table_slice.schema, table_slice.table, schema=table_spec.schema
-            )
+        first, last = _slice_days(table_slice) or (None, None)
         return ch.read_days(
             connection,
             table_slice.schema,
             table_slice.table,
-            days[0],
-            days[1],
-            schema=table_spec.schema,
+            first,
+            last,
+            schema=spec(table_slice.table).schema,
+            cluster=self.target.cluster,
         )
 
     @property
@@ -107,10 +112,10 @@ class PolarsClickHouseTypeHandler(DbTypeHandler[pl.DataFrame]):
         return (pl.DataFrame,)
 
 
-def clickhouse_io_manager(dsn: str) -> DbIOManager:
+def clickhouse_io_manager(target: ch.ClickHouseTarget) -> DbIOManager:
     return DbIOManager(
-        type_handlers=[PolarsClickHouseTypeHandler()],
-        db_client=ClickHouseDbClient(dsn),
+        type_handlers=[PolarsClickHouseTypeHandler(target)],
+        db_client=ClickHouseDbClient(target),
         database="",
         io_manager_name="ClickHouseIOManager",
         default_load_type=pl.DataFrame,
@@ -169,14 +174,14 @@ class WarehouseLakeIOManager(dg.ConfigurableIOManagerFactory):
     """Default IO manager: every output goes to ClickHouse and to the Parquet lake; inputs are
     read from ClickHouse (``read_from='lake'`` reads the lake instead)."""
 
-    clickhouse_dsn: str
-    lake_url: str
+    clickhouse: ClickHouseResource
+    lake: LakeResource
     read_from: str = "warehouse"
 
     def create_io_manager(self, context) -> dg.IOManager:
         return _TeeIOManager(
-            warehouse=clickhouse_io_manager(self.clickhouse_dsn),
-            lake=LakeIOManager(lake.lake_root(self.lake_url)),
+            warehouse=clickhouse_io_manager(self.clickhouse.target()),
+            lake=LakeIOManager(self.lake.root()),
             read_from=self.read_from,
         )
 

@@ -1,4 +1,10 @@
-"""Resources: the warehouse (for window reads and summaries) and the graph engine choice."""
+"""Resources: the ClickHouse connection, the lake location, the warehouse (for window reads
+and summaries) and the graph engine choice.
+
+In the production profile the connection fields are ``dg.EnvVar``s (see ``definitions.py``):
+Dagster resolves them in the process that runs the step and shows only the variable's name in
+the UI, so passwords stay out of run config, logs and metadata.
+"""
 
 from __future__ import annotations
 
@@ -9,27 +15,77 @@ from typing import Any
 
 import dagster as dg
 import polars as pl
+from upath import UPath
 
 from analytics_platform.engines.base import EngineChoice, GraphParams, choose_engine
 from analytics_platform.storage import clickhouse as ch
+from analytics_platform.storage import lake
 from analytics_platform.storage.tables import spec
+
+
+class ClickHouseResource(dg.ConfigurableResource):
+    """A ClickHouse server/cluster (host, port, user, password, database, secure, cluster) or a
+    DSN (``chdb:///dir`` for the embedded default). Same clickhouse-connect client for both."""
+
+    dsn: str = ""
+    host: str = ""
+    port: int = 0
+    username: str = "default"
+    password: str = ""
+    database: str = "default"
+    secure: bool = False
+    cluster: str = ""
+
+    def target(self) -> ch.ClickHouseTarget:
+        return ch.ClickHouseTarget(
+            dsn=self.dsn,
+            host=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            database=self.database,
+            secure=self.secure,
+            cluster=self.cluster,
+        )
+
+
+class LakeResource(dg.ConfigurableResource):
+    """The Parquet lake: a local folder or ``s3://bucket/prefix`` with region and endpoint."""
+
+    url: str
+    region: str = ""
+    endpoint_url: str = ""
+
+    def root(self) -> UPath:
+        return lake.lake_root(self.url, region=self.region, endpoint_url=self.endpoint_url)
 
 
 class WarehouseResource(dg.ConfigurableResource):
     """Direct warehouse access for reads that are not one asset's partitions."""
 
-    dsn: str
+    clickhouse: ClickHouseResource
+
+    def target(self) -> ch.ClickHouseTarget:
+        return self.clickhouse.target()
 
     @contextmanager
     def session(self) -> Iterator[Any]:
-        with ch.session(self.dsn) as client:
+        with ch.session(self.target()) as client:
             yield client
 
     def read_days(
         self, network: str, table: str, first: date | None = None, last: date | None = None
     ) -> pl.DataFrame:
         with self.session() as client:
-            return ch.read_days(client, network, table, first, last, schema=spec(table).schema)
+            return ch.read_days(
+                client,
+                network,
+                table,
+                first,
+                last,
+                schema=spec(table).schema,
+                cluster=self.clickhouse.cluster,
+            )
 
 
 class GraphEngineResource(dg.ConfigurableResource):

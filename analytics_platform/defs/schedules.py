@@ -5,15 +5,18 @@ from __future__ import annotations
 import dagster as dg
 
 from analytics_platform.config import NetworkConfig
+from analytics_platform.defs.compute import run_tags
 from analytics_platform.storage.tables import DAILY_TABLES
 
 
-def daily_job(net: NetworkConfig) -> dg.UnresolvedAssetJobDefinition:
+def daily_job(net: NetworkConfig, engine: str = "cpu") -> dg.UnresolvedAssetJobDefinition:
+    """Every daily asset of ``net``; its runs are tagged with the feature ``engine`` so the run
+    queue can hold GPU runs to the GPU count."""
     return dg.define_asset_job(
         name=f"{net.name}__daily",
         selection=dg.AssetSelection.assets(*[[net.name, a] for a in DAILY_TABLES]),
         description=f"Every daily asset of {net.name}, one day partition (or a range) per run.",
-        tags={"analytics/network": net.name},
+        tags={"analytics/network": net.name, **run_tags(engine)},
     )
 
 

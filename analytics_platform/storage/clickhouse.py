@@ -1,7 +1,14 @@
 """ClickHouse warehouse access over clickhouse-connect (embedded chDB or a server).
 
-The DSN is passed to ``clickhouse_connect.get_client(dsn=...)`` unchanged: ``chdb:///dir`` opens
-embedded ClickHouse in this process, ``http(s)://user:pw@host:port/`` reaches a server.
+A :class:`ClickHouseTarget` names the warehouse: a DSN passed to
+``clickhouse_connect.get_client(dsn=...)`` unchanged (``chdb:///dir`` opens embedded ClickHouse in
+this process, ``http(s)://user:pw@host:port/`` reaches a server), or the server fields (host, port,
+user, password, database, secure) of the production profile. The same client code serves both.
+
+With a ``cluster`` name the DDL runs ``ON CLUSTER`` and creates ``ReplicatedMergeTree`` tables plus
+a ``Distributed`` table ``<table>_all`` that reads go through; writes replace day partitions of
+the replicated table on the shard the client is connected to (replication copies them to the
+shard's other replicas). See ``deploy/CLICKHOUSE.md``.
 
 chDB holds its data directory for one process at a time, so every embedded session takes an
 exclusive file lock next to the directory, opens a client, and closes it on exit: sessions are
@@ -19,6 +26,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,11 +35,76 @@ import clickhouse_connect
 import polars as pl
 from filelock import FileLock
 
-from analytics_platform.config import validate_identifier
+from analytics_platform.identifiers import validate_identifier
 
 _LOCAL = threading.RLock()
-_OPEN: dict[str, list[Any]] = {}  # dsn -> [client, depth, file lock]
+_OPEN: dict[ClickHouseTarget, list[Any]] = {}  # target -> [client, depth, file lock]
 LOCK_TIMEOUT_S = 600.0
+DISTRIBUTED_SUFFIX = "_all"
+
+
+@dataclass(frozen=True)
+class ClickHouseTarget:
+    """Where the warehouse is: ``dsn`` (chDB or URL), or a server's fields; optional cluster.
+
+    The password never shows in ``repr``/``describe`` (logs, metadata, error messages).
+    """
+
+    dsn: str = field(default="", repr=False)
+    host: str = ""
+    port: int = 0
+    username: str = "default"
+    password: str = field(default="", repr=False)
+    database: str = "default"
+    secure: bool = False
+    cluster: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.dsn and not self.host:
+            raise ValueError("clickhouse: set a DSN or a host (CLICKHOUSE_HOST)")
+        if self.cluster:
+            validate_identifier(self.cluster, "CLICKHOUSE_CLUSTER")
+        if self.database:
+            validate_identifier(self.database, "CLICKHOUSE_DATABASE")
+
+    @property
+    def embedded(self) -> bool:
+        return is_embedded(self.dsn)
+
+    def describe(self) -> str:
+        """Where this points, without credentials (safe for logs and metadata)."""
+        if self.dsn:
+            return _redact_dsn(self.dsn)
+        scheme = "https" if self.secure else "http"
+        return f"{scheme}://{self.username}@{self.host}:{self.effective_port}/{self.database}"
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (8443 if self.secure else 8123)
+
+    def connect(self) -> Any:
+        if self.dsn:
+            return clickhouse_connect.get_client(dsn=self.dsn)
+        return clickhouse_connect.get_client(
+            host=self.host,
+            port=self.effective_port,
+            username=self.username,
+            password=self.password,
+            database=self.database,
+            secure=self.secure,
+        )
+
+
+def _redact_dsn(dsn: str) -> str:
+    scheme, sep, rest = dsn.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return dsn
+    userinfo, host = rest.split("@", 1)
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{host}"
+
+
+def as_target(target: ClickHouseTarget | str) -> ClickHouseTarget:
+    return target if isinstance(target, ClickHouseTarget) else ClickHouseTarget(dsn=target)
 
 
 def is_embedded(dsn: str) -> bool:
@@ -46,33 +119,35 @@ def embedded_path(dsn: str) -> Path:
 
 
 @contextmanager
-def session(dsn: str) -> Iterator[Any]:
-    """A clickhouse-connect client for ``dsn``; embedded sessions are locked and short-lived."""
+def session(target: ClickHouseTarget | str) -> Iterator[Any]:
+    """A clickhouse-connect client for ``target`` (or a DSN); embedded sessions are locked and
+    short-lived."""
+    target = as_target(target)
     with _LOCAL:
-        entry = _OPEN.get(dsn)
+        entry = _OPEN.get(target)
         if entry is not None:
             entry[1] += 1
         else:
             lock = None
-            if is_embedded(dsn):
-                path = embedded_path(dsn)
+            if target.embedded:
+                path = embedded_path(target.dsn)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S)
                 lock.acquire()
             try:
-                client = clickhouse_connect.get_client(dsn=dsn)
+                client = target.connect()
             except Exception:
                 if lock is not None:
                     lock.release()
                 raise
-            entry = _OPEN[dsn] = [client, 1, lock]
+            entry = _OPEN[target] = [client, 1, lock]
     try:
         yield entry[0]
     finally:
         with _LOCAL:
             entry[1] -= 1
             if entry[1] == 0:
-                del _OPEN[dsn]
+                del _OPEN[target]
                 try:
                     entry[0].close()
                 finally:
@@ -116,8 +191,10 @@ def table_ddl(
     order_by: Sequence[str],
     partition_by: str | None = "date",
     nullable: Iterable[str] = (),
+    cluster: str = "",
 ) -> str:
-    """CREATE TABLE statement for a project table (identifiers validated)."""
+    """CREATE TABLE statement for a project table (identifiers validated); with ``cluster``,
+    ``ON CLUSTER`` and a ``ReplicatedMergeTree`` keyed by the server's shard/replica macros."""
     validate_identifier(database, "database")
     validate_identifier(table, "table")
     nulls = set(nullable)
@@ -127,15 +204,42 @@ def table_ddl(
     )
     order = ", ".join(f"`{validate_identifier(c, 'column')}`" for c in order_by) or "tuple()"
     part = f"\nPARTITION BY `{validate_identifier(partition_by, 'column')}`" if partition_by else ""
+    engine = "MergeTree"
+    if cluster:
+        # {shard}/{replica} are server macros; the path is unique per database and table.
+        engine = (
+            f"ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{database}/{table}', '{{replica}}')"
+        )
     return (
-        f"CREATE TABLE IF NOT EXISTS `{database}`.`{table}` (\n  {cols}\n)\n"
-        f"ENGINE = MergeTree{part}\nORDER BY ({order})"
+        f"CREATE TABLE IF NOT EXISTS `{database}`.`{table}`{_on_cluster(cluster)} (\n  {cols}\n)\n"
+        f"ENGINE = {engine}{part}\nORDER BY ({order})"
     )
 
 
-def ensure_table(client: Any, database: str, ddl: str) -> None:
-    client.command(f"CREATE DATABASE IF NOT EXISTS `{validate_identifier(database, 'database')}`")
-    client.command(ddl)
+def distributed_ddl(database: str, table: str, cluster: str) -> str:
+    """The ``Distributed`` table ``<table>_all`` that reads every shard's ``table``."""
+    validate_identifier(database, "database")
+    validate_identifier(table, "table")
+    validate_identifier(cluster, "cluster")
+    return (
+        f"CREATE TABLE IF NOT EXISTS `{database}`.`{table}{DISTRIBUTED_SUFFIX}`"
+        f"{_on_cluster(cluster)} AS `{database}`.`{table}` "
+        f"ENGINE = Distributed('{cluster}', '{database}', '{table}')"
+    )
+
+
+def _on_cluster(cluster: str) -> str:
+    return f" ON CLUSTER `{validate_identifier(cluster, 'cluster')}`" if cluster else ""
+
+
+def ensure_table(
+    client: Any, database: str, statements: Sequence[str], *, cluster: str = ""
+) -> None:
+    """Create the database (on every node of ``cluster``) and run a table's DDL statements."""
+    db = validate_identifier(database, "database")
+    client.command(f"CREATE DATABASE IF NOT EXISTS `{db}`{_on_cluster(cluster)}")
+    for statement in statements:
+        client.command(statement)
 
 
 INSERT_DAYS = 90
@@ -154,8 +258,7 @@ def replace_day_partitions(
             f"date: rows for {stray['date'][0]} are outside the partitions being written "
             f"({days[0]}..{days[-1]}) of {database}.{table}"
         )
-    staging = f"{table}__staging_{uuid.uuid4().hex[:12]}"
-    client.command(f"CREATE TABLE `{database}`.`{staging}` AS `{database}`.`{table}`")
+    staging = _create_staging(client, database, table)
     try:
         present = sorted(set(df["date"].unique().to_list())) if df.height else []
         # ClickHouse refuses an INSERT block spanning > 100 partitions
@@ -179,18 +282,44 @@ def replace_day_partitions(
 
 
 def replace_table(client: Any, database: str, table: str, df: pl.DataFrame) -> int:
-    """Replace all rows of an unpartitioned table (staging table + EXCHANGE TABLES)."""
+    """Replace all rows of an unpartitioned table: its single partition ``tuple()`` is replaced
+    from a staging table (dropped when ``df`` is empty), which replicated tables replicate."""
     validate_identifier(database, "database")
     validate_identifier(table, "table")
-    staging = f"{table}__staging_{uuid.uuid4().hex[:12]}"
-    client.command(f"CREATE TABLE `{database}`.`{staging}` AS `{database}`.`{table}`")
+    staging = _create_staging(client, database, table)
     try:
         if df.height:
             client.insert_arrow(f"{database}.{staging}", _arrow_for_insert(df))
-        client.command(f"EXCHANGE TABLES `{database}`.`{staging}` AND `{database}`.`{table}`")
+            client.command(
+                f"ALTER TABLE `{database}`.`{table}` REPLACE PARTITION tuple() "
+                f"FROM `{database}`.`{staging}`"
+            )
+        else:
+            client.command(f"ALTER TABLE `{database}`.`{table}` DROP PARTITION tuple()")
     finally:
         client.command(f"DROP TABLE IF EXISTS `{database}`.`{staging}`")
     return df.height
+
+
+def _create_staging(client: Any, database: str, table: str) -> str:
+    """A local, non-replicated MergeTree twin of ``table`` (same columns, partition and sort
+    keys) to load rows into before ``REPLACE PARTITION``. ``CREATE TABLE .. AS`` alone would copy
+    a ``ReplicatedMergeTree`` engine and its Keeper path, clashing with the real table."""
+    keys = client.query(
+        "SELECT partition_key, sorting_key FROM system.tables "
+        "WHERE database = {db:String} AND name = {t:String}",
+        parameters={"db": database, "t": table},
+    ).result_rows
+    if not keys:
+        raise LookupError(f"table {database}.{table} does not exist")
+    partition_key, sorting_key = keys[0]
+    staging = f"{table}__staging_{uuid.uuid4().hex[:12]}"
+    partition = f" PARTITION BY {partition_key}" if partition_key else ""
+    client.command(
+        f"CREATE TABLE `{database}`.`{staging}` AS `{database}`.`{table}` "
+        f"ENGINE = MergeTree{partition} ORDER BY ({sorting_key or 'tuple()'})"
+    )
+    return staging
 
 
 def _arrow_for_insert(df: pl.DataFrame):
@@ -217,10 +346,15 @@ def read_days(
     first: date | None = None,
     last: date | None = None,
     schema: dict[str, pl.DataType] | None = None,
+    *,
+    cluster: str = "",
 ) -> pl.DataFrame:
-    """Rows of ``database.table`` with ``first <= date <= last`` (either bound optional)."""
+    """Rows of ``database.table`` with ``first <= date <= last`` (either bound optional); on a
+    cluster through the ``Distributed`` table over every shard."""
     validate_identifier(database, "database")
     validate_identifier(table, "table")
+    if cluster:
+        table = f"{table}{DISTRIBUTED_SUFFIX}"
     if not table_exists(client, database, table):
         if schema is None:
             raise LookupError(f"table {database}.{table} does not exist")

@@ -17,17 +17,25 @@ from typing import Any
 import polars as pl
 from upath import UPath
 
-from analytics_platform.config import validate_identifier
+from analytics_platform.identifiers import validate_identifier
 
 PART = "part-0.parquet"
 
 
-def lake_root(url: str, **storage_options: Any) -> UPath:
+def lake_root(url: str, *, region: str = "", endpoint_url: str = "", **options: Any) -> UPath:
+    """The lake root as a ``UPath``; on S3 with the region and endpoint (MinIO, moto) given.
+
+    Credentials are left to the S3 client's own chain (environment, web identity, instance
+    role), so they never pass through this code or its configuration.
+    """
     if url.startswith("s3://"):
-        opts = dict(storage_options)
-        endpoint = opts.pop("endpoint_url", None) or os.environ.get("AWS_ENDPOINT_URL")
+        opts = dict(options)
+        client_kwargs = opts.setdefault("client_kwargs", {})
+        endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
         if endpoint:
-            opts.setdefault("client_kwargs", {})["endpoint_url"] = endpoint
+            client_kwargs["endpoint_url"] = endpoint
+        if region:
+            client_kwargs["region_name"] = region
         return UPath(url, **opts)
     return UPath(url)
 

@@ -8,7 +8,7 @@ import polars as pl
 
 from analytics_platform.domain import feature_catalog
 from analytics_platform.domain import schemas as s
-from analytics_platform.storage.clickhouse import table_ddl
+from analytics_platform.storage.clickhouse import distributed_ddl, table_ddl
 
 
 @dataclass(frozen=True)
@@ -19,15 +19,22 @@ class TableSpec:
     partitioned: bool = True
     nullable: tuple[str, ...] = ()
 
-    def ddl(self, database: str) -> str:
-        return table_ddl(
-            database,
-            self.name,
-            self.schema,
-            order_by=self.order_by,
-            partition_by="date" if self.partitioned else None,
-            nullable=self.nullable,
-        )
+    def ddl(self, database: str, cluster: str = "") -> list[str]:
+        """The statements that create the table (and on a cluster its distributed twin)."""
+        statements = [
+            table_ddl(
+                database,
+                self.name,
+                self.schema,
+                order_by=self.order_by,
+                partition_by="date" if self.partitioned else None,
+                nullable=self.nullable,
+                cluster=cluster,
+            )
+        ]
+        if cluster:
+            statements.append(distributed_ddl(database, self.name, cluster))
+        return statements
 
 
 TABLES: dict[str, TableSpec] = {
