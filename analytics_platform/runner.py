@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
 from dagster._core.storage.tags import (
@@ -24,12 +25,37 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def instance_for(settings: Settings) -> dg.DagsterInstance:
+    """The Dagster instance of ``settings``' profile.
+
+    ``local``: SQLite storage under ``$ANALYTICS_HOME/dagster_home`` (created on first use).
+    ``production``: the instance in ``$DAGSTER_HOME`` (its ``dagster.yaml`` puts storage on
+    PostgreSQL, see ``deploy/``); SQLite storage is refused there.
+    """
+    if settings.profile == "production":
+        return _production_instance()
     settings.dagster_home.mkdir(parents=True, exist_ok=True)
     yaml_path = settings.dagster_home / "dagster.yaml"
     if not yaml_path.exists():
         yaml_path.write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     return dg.DagsterInstance.get()
+
+
+def _production_instance() -> dg.DagsterInstance:
+    home = os.environ.get("DAGSTER_HOME", "")
+    if not home or not (Path(home) / "dagster.yaml").exists():
+        raise RuntimeError(
+            f"DAGSTER_HOME: the production profile needs an instance directory holding "
+            f"dagster.yaml (PostgreSQL storage, see deploy/dagster.yaml); got {home!r}"
+        )
+    instance = dg.DagsterInstance.get()
+    storage = type(instance.run_storage).__name__
+    if "Sqlite" in storage:
+        raise RuntimeError(
+            f"{home}/dagster.yaml: the production profile needs Dagster storage on PostgreSQL "
+            f"(storage: postgres:), found {storage}"
+        )
+    return instance
 
 
 def run_range(

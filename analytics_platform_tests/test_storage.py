@@ -4,12 +4,10 @@ S3 HTTP endpoint (moto server)."""
 from __future__ import annotations
 
 import multiprocessing as mp
-import socket
 from datetime import date
 
 import dagster as dg
 import polars as pl
-import pytest
 
 from analytics_platform.defs.io_managers import LakeIOManager
 from analytics_platform.storage import clickhouse as ch
@@ -80,29 +78,16 @@ def test_lake_io_manager_on_local_folder(tmp_path):
     assert leftovers == []
 
 
-@pytest.fixture
-def s3_endpoint(monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    for k, v in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": url,
-    }.items():
-        monkeypatch.setenv(k, v)
+def test_lake_io_manager_on_s3(s3_endpoint, monkeypatch):
+    # Endpoint and region from the lake settings (the production profile's resource), not env.
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    root = lake.lake_root("s3://lake/analytics", region="us-east-1", endpoint_url=s3_endpoint)
+    _roundtrip(root)
     import boto3
 
-    boto3.client("s3", endpoint_url=url).create_bucket(Bucket="lake")
-    yield url
-    server.stop()
-
-
-def test_lake_io_manager_on_s3(s3_endpoint):
-    _roundtrip(lake.lake_root("s3://lake/analytics"))
+    listed = boto3.client("s3", endpoint_url=s3_endpoint).list_objects_v2(Bucket="lake")
+    keys = sorted(o["Key"] for o in listed["Contents"])
+    assert keys == [
+        "analytics/transfers/network=torus/date=2026-10-01/part-0.parquet",
+        "analytics/transfers/network=torus/date=2026-10-02/part-0.parquet",
+    ]
