@@ -88,6 +88,9 @@ class NetworkConfig:
     address_pattern: str = DEFAULT_ADDRESS_PATTERN
     windows: tuple[int, ...] = (7, 30, 90)
     pattern_span_days: int = 3
+    backfill_days_per_run: int = 0
+    """Backfills: 0 = one run for the whole range; N = one run per N days (runs fan out across
+    pods/GPUs, bounded by the run queue's limits)."""
     schedule_cron: str = "30 0 * * *"
     reporting_thresholds: dict[str, float] = field(default_factory=dict)
     """Per asset, the reporting threshold in that asset's native units (structuring features)."""
@@ -109,6 +112,11 @@ class NetworkConfig:
             raise ValueError(f"windows: expected positive day counts, got {self.windows!r}")
         if self.pattern_span_days < 1:
             raise ValueError(f"pattern_span_days: must be >= 1, got {self.pattern_span_days}")
+        if self.backfill_days_per_run < 0:
+            raise ValueError(
+                "backfill_days_per_run: must be >= 0 (0 = one run), "
+                f"got {self.backfill_days_per_run}"
+            )
         re.compile(self.address_pattern)
 
     @property
@@ -186,6 +194,7 @@ def _parse_network(name: str, raw: dict[str, Any]) -> NetworkConfig:
         address_pattern=raw.get("address_pattern", DEFAULT_ADDRESS_PATTERN),
         windows=tuple(int(w) for w in raw.get("windows", (7, 30, 90))),
         pattern_span_days=int(raw.get("pattern_span_days", 3)),
+        backfill_days_per_run=int(raw.get("backfill_days_per_run", 0)),
         schedule_cron=raw.get("schedule_cron", "30 0 * * *"),
         reporting_thresholds={
             str(k): float(v) for k, v in (raw.get("reporting_thresholds") or {}).items()

@@ -151,3 +151,21 @@ def test_helm_gpu_node_pool_matches_the_gpu_step_tags():
     runs = values["concurrency"]["runs"]["tagConcurrencyLimits"]
     assert runs == [{"key": "analytics/compute", "value": "gpu", "limit": gpus}]
     assert values["concurrency"]["pools"]["defaultLimit"] == gpus
+
+
+def test_backfills_fan_out_in_runs_of_the_configured_days(tmp_path, monkeypatch):
+    (tmp_path / "config.yaml").write_text(
+        "networks:\n  torus:\n    start_date: '2026-01-01'\n    backfill_days_per_run: 7\n"
+    )
+    monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
+    from analytics_platform.definitions import build_definitions
+
+    defs = build_definitions(load_settings())
+    for asset in ("transfers", "address_features", "typology_alerts"):
+        policy = defs.resolve_assets_def(["torus", asset]).backfill_policy
+        assert policy.max_partitions_per_run == 7, asset
+    with pytest.raises(ValueError, match="backfill_days_per_run: must be >= 0"):
+        (tmp_path / "config.yaml").write_text(
+            "networks:\n  torus:\n    backfill_days_per_run: -1\n"
+        )
+        load_settings()

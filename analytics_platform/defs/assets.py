@@ -3,7 +3,8 @@
 ``transfers`` (+ ``transfers_rejected``) -> ``daily_edges`` + ``address_activity`` ->
 ``address_features`` -> ``structural_patterns`` -> ``typology_alerts``, with
 ``address_labels`` (SCD2) beside them.
-Every asset handles a range of days in one run (``BackfillPolicy.single_run``).
+Every asset handles a range of days in one run (``BackfillPolicy.single_run``), or runs of
+``backfill_days_per_run`` days each (``multi_run``) so a long backfill fans out across pods.
 """
 
 import warnings
@@ -91,7 +92,11 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
     """Assets and checks of one network, keyed ``<network>/<asset>``."""
     prefix = [net.name]
     parts = partitions_for(net)
-    policy = dg.BackfillPolicy.single_run()
+    policy = (
+        dg.BackfillPolicy.multi_run(max_partitions_per_run=net.backfill_days_per_run)
+        if net.backfill_days_per_run
+        else dg.BackfillPolicy.single_run()
+    )
     key = lambda name: dg.AssetKey([*prefix, name])  # noqa: E731
     group = net.name
     cpu_tags = CPU_TAGS
