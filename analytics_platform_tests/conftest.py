@@ -53,6 +53,7 @@ def free_port() -> int:
 def s3_endpoint(monkeypatch):
     """A real S3 HTTP endpoint (moto server) with a bucket ``lake``; AWS variables set."""
     import boto3
+    import requests
     from moto.server import ThreadedMotoServer
 
     port = free_port()
@@ -66,8 +67,11 @@ def s3_endpoint(monkeypatch):
         "AWS_ENDPOINT_URL": url,
     }.items():
         monkeypatch.setenv(k, v)
+    # moto keeps its buckets in process-wide state: start from and leave an empty store.
+    requests.post(f"{url}/moto-api/reset", timeout=10).raise_for_status()
     boto3.client("s3", endpoint_url=url).create_bucket(Bucket="lake")
     yield url
+    requests.post(f"{url}/moto-api/reset", timeout=10)
     server.stop()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from datetime import date
 from typing import Any
 
@@ -37,15 +38,9 @@ class ClickHouseResource(dg.ConfigurableResource):
     cluster: str = ""
 
     def target(self) -> ch.ClickHouseTarget:
+        # Same field names as the storage layer's target: copy them across.
         return ch.ClickHouseTarget(
-            dsn=self.dsn,
-            host=self.host,
-            port=self.port,
-            username=self.username,
-            password=self.password,
-            database=self.database,
-            secure=self.secure,
-            cluster=self.cluster,
+            **{f.name: getattr(self, f.name) for f in fields(ch.ClickHouseTarget)}
         )
 
 
