@@ -51,6 +51,66 @@ __all__ = ["IDENTIFIER", "Settings", "load_settings", "validate_identifier"]
 DEFAULT_ADDRESS_PATTERN = r"^0x[0-9a-f]{40}$"
 
 
+KAFKA_SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+
+
+@dataclass(frozen=True)
+class KafkaSourceConfig:
+    """A Kafka topic of JSON transfer messages (schema: ``analytics_platform/kafka/README.md``).
+
+    Secrets never sit in the config file: ``bootstrap_servers_env`` and ``sasl_password_env``
+    name environment variables that hold them.
+    """
+
+    topic: str
+    bootstrap_servers: str = ""
+    bootstrap_servers_env: str = ""
+    security_protocol: str = "PLAINTEXT"
+    sasl_mechanism: str = ""
+    sasl_username: str = ""
+    sasl_password_env: str = ""
+    ssl_ca_location: str = ""
+    batch_messages: int = 50_000
+    """Messages stored per ClickHouse insert (one atomic part each)."""
+    idle_timeout_s: float = 30.0
+    """A run fails when the broker gives neither a message nor end-of-partition for this long."""
+    late_data_horizon_days: int = 7
+    """Late data refreshes feature windows and alerts only for days this recent."""
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", self.topic or ""):
+            raise ValueError(f"source.topic: not a valid Kafka topic name: {self.topic!r}")
+        if bool(self.bootstrap_servers) == bool(self.bootstrap_servers_env):
+            raise ValueError(
+                "source.bootstrap_servers: set exactly one of bootstrap_servers and "
+                "bootstrap_servers_env"
+            )
+        if self.security_protocol not in KAFKA_SECURITY_PROTOCOLS:
+            raise ValueError(
+                f"source.security_protocol: expected one of {KAFKA_SECURITY_PROTOCOLS}, "
+                f"got {self.security_protocol!r}"
+            )
+        if self.batch_messages < 1 or self.idle_timeout_s <= 0:
+            raise ValueError("source.batch_messages and source.idle_timeout_s must be positive")
+        if self.late_data_horizon_days < 0:
+            raise ValueError(
+                f"source.late_data_horizon_days: must be >= 0, got {self.late_data_horizon_days}"
+            )
+
+    def servers(self, env: dict[str, str] | None = None) -> str:
+        """The bootstrap servers, read from the environment when configured so."""
+        if self.bootstrap_servers:
+            return self.bootstrap_servers
+        env = os.environ if env is None else env
+        value = env.get(self.bootstrap_servers_env, "")
+        if not value:
+            raise ValueError(
+                f"{self.bootstrap_servers_env}: not set (source.bootstrap_servers_env of "
+                f"topic {self.topic!r})"
+            )
+        return value
+
+
 @dataclass(frozen=True)
 class SourceConfig:
     """Where a network's raw transfers come from.
@@ -58,16 +118,21 @@ class SourceConfig:
     ``kind='files'``: ``path`` is a local path or ``s3://`` glob of Parquet/CSV files.
     ``kind='clickhouse'``: ``table`` (``db.table``) on the warehouse, or on ``dsn_env`` (the name
     of an environment variable that holds another ClickHouse DSN).
+    ``kind='kafka'``: ``kafka`` (a :class:`KafkaSourceConfig`); a sensor ingests the topic into
+    the warehouse and ``transfers`` reads what was ingested.
     """
 
     kind: str = "files"
     path: str | None = None
     table: str | None = None
     dsn_env: str | None = None
+    kafka: KafkaSourceConfig | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("files", "clickhouse"):
+        if self.kind not in ("files", "clickhouse", "kafka"):
             raise ValueError(f"source.kind: unknown source kind {self.kind!r}")
+        if self.kind == "kafka" and self.kafka is None:
+            raise ValueError("source: kind 'kafka' needs topic and bootstrap_servers")
         if self.kind == "files" and not self.path:
             raise ValueError("source.path: required when source.kind is 'files'")
         if self.kind == "clickhouse":
@@ -190,7 +255,7 @@ def _parse_network(name: str, raw: dict[str, Any]) -> NetworkConfig:
         name=name,
         start_date=_as_date(raw.get("start_date", "2026-01-01"), f"{name}.start_date"),
         end_date=_as_date(raw["end_date"], f"{name}.end_date") if raw.get("end_date") else None,
-        source=SourceConfig(**source) if source else None,
+        source=_parse_source(source) if source else None,
         address_pattern=raw.get("address_pattern", DEFAULT_ADDRESS_PATTERN),
         windows=tuple(int(w) for w in raw.get("windows", (7, 30, 90))),
         pattern_span_days=int(raw.get("pattern_span_days", 3)),
@@ -202,6 +267,17 @@ def _parse_network(name: str, raw: dict[str, Any]) -> NetworkConfig:
         structuring_band=float(raw.get("structuring_band", 0.1)),
         pattern_limits=PatternLimits.from_mapping(raw.get("patterns")),
     )
+
+
+def _parse_source(raw: dict[str, Any]) -> SourceConfig:
+    if raw.get("kind") != "kafka":
+        return SourceConfig(**raw)
+    fields = {k: v for k, v in raw.items() if k != "kind"}
+    known = set(KafkaSourceConfig.__dataclass_fields__)
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise ValueError(f"source.{unknown[0]}: unknown Kafka source setting")
+    return SourceConfig(kind="kafka", kafka=KafkaSourceConfig(**fields))
 
 
 def _as_date(value: Any, what: str) -> date:

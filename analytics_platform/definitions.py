@@ -15,6 +15,12 @@ import dagster as dg
 from analytics_platform.config import Settings, load_settings
 from analytics_platform.defs.assets import build_network_assets
 from analytics_platform.defs.io_managers import WarehouseLakeIOManager
+from analytics_platform.defs.kafka import (
+    kafka_ingest_job,
+    kafka_messages_asset,
+    kafka_sensor,
+    late_data_sensor,
+)
 from analytics_platform.defs.resources import (
     ClickHouseResource,
     GraphEngineResource,
@@ -72,17 +78,23 @@ def executor_for(settings: Settings) -> dg.ExecutorDefinition:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    assets, jobs, schedules = [], [], []
+    assets, jobs, schedules, sensors = [], [], [], []
     for net in settings.networks:
         assets += build_network_assets(net, settings)
         job = daily_job(net, engine=settings.features.engine)
         jobs += [job, labels_job(net)]
         schedules.append(daily_schedule(net, job))
+        if net.source is not None and net.source.kind == "kafka":
+            ingest = kafka_ingest_job(net)
+            assets.append(kafka_messages_asset(net))
+            jobs.append(ingest)
+            sensors += [kafka_sensor(net, ingest), late_data_sensor(net, ingest, job)]
     clickhouse, lake = clickhouse_resource(settings), lake_resource(settings)
     return dg.Definitions(
         assets=assets,
         jobs=jobs,
         schedules=schedules,
+        sensors=sensors,
         executor=executor_for(settings),
         resources={
             "io_manager": WarehouseLakeIOManager(clickhouse=clickhouse, lake=lake),

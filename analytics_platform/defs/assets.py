@@ -31,6 +31,7 @@ from analytics_platform.domain.typologies import load_catalog, score_alerts
 from analytics_platform.domain.validation import validate_transfers
 from analytics_platform.evidence_store import EVIDENCE_TOP, top_alerts_markdown, write_evidence
 from analytics_platform.sources import read_files, read_source
+from analytics_platform.storage import kafka_store
 from analytics_platform.timing import StageTimer
 
 PARTITION_EXPR = {"partition_expr": "date"}
@@ -139,8 +140,19 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
                 f"source: network {net.name!r} has no transfer source configured "
                 "(set networks.<name>.source in the config file)"
             )
-        raw = read_source(net.source, days[0], days[-1], warehouse.target())
-        label = net.source.path or net.source.table or ""
+        kafka_rejected = pl.DataFrame(schema=DEAD_LETTERS)
+        if net.source.kind == "kafka":
+            # Ingested (exactly once) by the Kafka sensor's runs into kafka_messages.
+            cluster = warehouse.clickhouse.cluster
+            with warehouse.session() as client:
+                raw = kafka_store.read_accepted(client, net.name, days[0], days[-1], cluster)
+                kafka_rejected = kafka_store.read_rejected(
+                    client, net.name, days[0], days[-1], cluster
+                )
+            label = f"kafka:{net.source.kafka.topic}"
+        else:
+            raw = read_source(net.source, days[0], days[-1], warehouse.target())
+            label = net.source.path or net.source.table or ""
         if raw.height == 0:
             accepted, rejected = pl.DataFrame(schema=TRANSFERS), pl.DataFrame(schema=DEAD_LETTERS)
             counts = {"read": 0, "accepted": 0, "rejected": 0, "duplicates": 0}
@@ -154,6 +166,13 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
                 last_day=days[-1],
             )
             accepted, rejected, counts = result.accepted, result.rejected, result.counts
+        if kafka_rejected.height:
+            rejected = pl.concat([rejected, kafka_rejected])
+            counts = {
+                **counts,
+                "read": counts["read"] + kafka_rejected.height,
+                "rejected": counts["rejected"] + kafka_rejected.height,
+            }
         context.log.info(f"{net.name} {days[0]}..{days[-1]}: {counts}")
         per_day = _per_day_rows(accepted, days)
         yield dg.Output(

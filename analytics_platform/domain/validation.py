@@ -94,8 +94,12 @@ def validate_transfers(
     source: str,
     day: date | None = None,
     last_day: date | None = None,
+    passthrough: tuple[str, ...] = (),
 ) -> ValidationResult:
     """Validate raw transfer records for ``network``.
+
+    ``passthrough`` raw columns (e.g. a message's partition and offset) are appended unchanged
+    to the accepted and the rejected rows, so callers can trace every row to its record.
 
     When ``day`` is given, rows whose block time falls outside the days ``day..last_day``
     (``last_day`` defaults to ``day``) are not part of these partitions and are dropped before
@@ -202,14 +206,18 @@ def validate_transfers(
         pl.lit("duplicate (tx_hash, transfer_index) with different content").alias("_reason"),
     )
 
+    kept_accepted = accepted.select(passthrough)
     accepted = conform(
         accepted.with_columns(
             pl.lit(network).alias("network"), pl.col("block_time").dt.date().alias("date")
         ),
         TRANSFERS,
-    )
+    ).hstack(kept_accepted)
     rejected = pl.concat([bad_rows, conflicting], how="diagonal_relaxed")
-    rejected = _dead_letters(rejected, raw.columns, network=network, source=source, day=day)
+    kept_rejected = rejected.select(passthrough)
+    raw_columns = [c for c in raw.columns if c not in passthrough]
+    rejected = _dead_letters(rejected, raw_columns, network=network, source=source, day=day)
+    rejected = rejected.hstack(kept_rejected)
     assert read == accepted.height + rejected.height + duplicates
     return ValidationResult(accepted=accepted, rejected=rejected, read=read, duplicates=duplicates)
 

@@ -192,16 +192,23 @@ def table_ddl(
     partition_by: str | None = "date",
     nullable: Iterable[str] = (),
     cluster: str = "",
+    indexes: Sequence[tuple[str, str]] = (),
 ) -> str:
     """CREATE TABLE statement for a project table (identifiers validated); with ``cluster``,
-    ``ON CLUSTER`` and a ``ReplicatedMergeTree`` keyed by the server's shard/replica macros."""
+    ``ON CLUSTER`` and a ``ReplicatedMergeTree`` keyed by the server's shard/replica macros.
+    ``indexes``: data-skipping indexes as (column, ``minmax`` or ``bloom_filter``)."""
     validate_identifier(database, "database")
     validate_identifier(table, "table")
     nulls = set(nullable)
-    cols = ",\n  ".join(
+    lines = [
         f"`{validate_identifier(n, 'column')}` {_nullable(n, ch_type(t), nulls)}"
         for n, t in schema.items()
-    )
+    ]
+    for column, kind in indexes:
+        if kind not in SKIP_INDEX_TYPES or column not in schema:
+            raise ValueError(f"index: unsupported skip index {kind!r} on {column!r}")
+        lines.append(f"INDEX `{column}_{kind}` `{column}` TYPE {kind} GRANULARITY 1")
+    cols = ",\n  ".join(lines)
     order = ", ".join(f"`{validate_identifier(c, 'column')}`" for c in order_by) or "tuple()"
     part = f"\nPARTITION BY `{validate_identifier(partition_by, 'column')}`" if partition_by else ""
     engine = "MergeTree"
@@ -214,6 +221,9 @@ def table_ddl(
         f"CREATE TABLE IF NOT EXISTS `{database}`.`{table}`{_on_cluster(cluster)} (\n  {cols}\n)\n"
         f"ENGINE = {engine}{part}\nORDER BY ({order})"
     )
+
+
+SKIP_INDEX_TYPES = ("minmax", "bloom_filter")
 
 
 def distributed_ddl(database: str, table: str, cluster: str) -> str:

@@ -8,7 +8,36 @@ import polars as pl
 
 from analytics_platform.domain import feature_catalog
 from analytics_platform.domain import schemas as s
+from analytics_platform.domain.messages import MESSAGES
 from analytics_platform.storage.clickhouse import distributed_ddl, table_ddl
+
+KAFKA_MESSAGES: dict[str, pl.DataType] = {
+    "topic": pl.String(),
+    **MESSAGES,
+    "run_id": pl.String(),
+    "ingested_at": s.TIMESTAMP,
+    "ingest_month": pl.UInt32(),
+}
+"""Every Kafka message read, once: accepted transfers, rejected payloads, duplicates. One
+insert per batch into one ``ingest_month`` partition, so a batch is stored whole or not at all."""
+
+KAFKA_LEDGER: dict[str, pl.DataType] = {
+    "topic": pl.String(),
+    "partition": pl.Int32(),
+    "start_offset": pl.Int64(),
+    "end_offset": pl.Int64(),
+    "run_id": pl.String(),
+    "status": pl.String(),
+    "read": pl.Int64(),
+    "accepted": pl.Int64(),
+    "rejected": pl.Int64(),
+    "duplicates": pl.Int64(),
+    "changed_days": pl.List(pl.Date()),
+    "error": pl.String(),
+    "recorded_at": s.TIMESTAMP,
+}
+"""Offset ranges per run: ``started``, then ``done`` (only after its messages are stored) or
+``failed``. ``end_offset`` is exclusive: the offset the run reached."""
 
 
 @dataclass(frozen=True)
@@ -18,6 +47,8 @@ class TableSpec:
     order_by: tuple[str, ...]
     partitioned: bool = True
     nullable: tuple[str, ...] = ()
+    partition_column: str = "date"
+    indexes: tuple[tuple[str, str], ...] = ()
 
     def ddl(self, database: str, cluster: str = "") -> list[str]:
         """The statements that create the table (and on a cluster its distributed twin)."""
@@ -27,9 +58,10 @@ class TableSpec:
                 self.name,
                 self.schema,
                 order_by=self.order_by,
-                partition_by="date" if self.partitioned else None,
+                partition_by=self.partition_column if self.partitioned else None,
                 nullable=self.nullable,
                 cluster=cluster,
+                indexes=self.indexes,
             )
         ]
         if cluster:
@@ -54,6 +86,19 @@ TABLES: dict[str, TableSpec] = {
         ),
         TableSpec("structural_patterns", s.STRUCTURAL_PATTERNS, ("pattern_type", "pattern_id")),
         TableSpec("typology_alerts", s.TYPOLOGY_ALERTS, ("typology", "alert_id")),
+        TableSpec(
+            "kafka_messages",
+            KAFKA_MESSAGES,
+            ("date", "topic", "partition", "offset"),
+            nullable=tuple(
+                c for c in MESSAGES if c in s.TRANSFERS and c not in ("network", "date")
+            ),
+            partition_column="ingest_month",
+            indexes=(("offset", "minmax"), ("tx_hash", "bloom_filter")),
+        ),
+        TableSpec(
+            "kafka_ledger", KAFKA_LEDGER, ("topic", "partition", "recorded_at"), partitioned=False
+        ),
         TableSpec(
             "address_labels",
             s.ADDRESS_LABELS,
