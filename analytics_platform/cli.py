@@ -71,6 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     pats.add_argument("--seed", type=int, default=7)
     pats.add_argument("--folder", default=".analytics/bench")
     pats.add_argument("--json", action="store_true", help="print one JSON object")
+    kafka = bench_sub.add_parser(
+        "kafka", help="Kafka topic -> ClickHouse throughput and produce -> partition lag"
+    )
+    kafka.add_argument("--messages", type=int, default=100_000)
+    kafka.add_argument("--days", type=int, default=3, help="days the messages spread over")
+    kafka.add_argument("--batch-messages", type=int, default=50_000)
+    kafka.add_argument("--json", action="store_true", help="print one JSON object")
     ev = sub.add_parser("evaluate", help="precision/recall against a labelled dataset directory")
     ev.add_argument("dataset_dir", type=Path)
     ev.add_argument("--span-days", type=int, default=30, help="pattern look-back in days")
@@ -81,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command == "bench":
-        return _bench_patterns(args) if args.benchmark == "patterns" else _bench(args)
+        runners = {"patterns": _bench_patterns, "kafka": _bench_kafka, "features": _bench}
+        return runners[args.benchmark](args)
     if args.command == "evaluate":
         return _evaluate(args)
     if args.command == "demo":
@@ -148,6 +156,16 @@ def _bench_patterns(args: argparse.Namespace) -> int:
     report = run_pattern_bench(
         args.transfers, args.addresses, args.days, args.seed, Path(args.folder).resolve()
     )
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _bench_kafka(args: argparse.Namespace) -> int:
+    import json
+
+    from analytics_platform.bench.kafka import format_report, run_kafka_bench
+
+    report = run_kafka_bench(args.messages, args.days, args.batch_messages)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
 

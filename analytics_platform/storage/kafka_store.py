@@ -10,11 +10,13 @@ batches are stored.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
+import pyarrow as pa
 
 from analytics_platform.domain.schemas import DEAD_LETTERS, TRANSFERS
 from analytics_platform.identifiers import validate_identifier
@@ -71,18 +73,30 @@ def stored_offsets(
 def stored_transfers(
     client: Any, network: str, tx_hashes: Sequence[str], cluster: str = ""
 ) -> pl.DataFrame:
-    """Accepted transfers of ``network`` (its database) already stored with these tx hashes."""
+    """Accepted transfers of ``network`` (its database) already stored with these tx hashes.
+
+    The hashes go to a short-lived Memory table and are matched with ``IN (SELECT ..)``:
+    binding 50,000 hashes as an array literal took 16-25 s per query on chDB, the table 0.04 s.
+    On a cluster ``GLOBAL IN`` ships the keys to every shard.
+    """
     database = network
     if not tx_hashes:
         return pl.DataFrame(schema=TRANSFERS)
-    cols = ", ".join(f"`{c}`" for c in TRANSFERS)
-    frame = ch.query_frame(
-        client,
-        f"SELECT {cols} FROM {_table(database, 'kafka_messages', cluster)} "
-        "WHERE status = 'accepted' AND network = {network:String} "
-        "AND tx_hash IN {hashes:Array(String)}",
-        {"network": network, "hashes": list(tx_hashes)},
-    )
+    keys = f"_tx_keys_{uuid.uuid4().hex[:12]}"
+    client.command(f"CREATE TABLE `{database}`.`{keys}` (tx_hash String) ENGINE = Memory")
+    try:
+        client.insert_arrow(f"{database}.{keys}", pa.table({"tx_hash": list(tx_hashes)}))
+        cols = ", ".join(f"`{c}`" for c in TRANSFERS)
+        match = "GLOBAL IN" if cluster else "IN"
+        frame = ch.query_frame(
+            client,
+            f"SELECT {cols} FROM {_table(database, 'kafka_messages', cluster)} "
+            "WHERE status = 'accepted' AND network = {network:String} "
+            f"AND tx_hash {match} (SELECT tx_hash FROM `{database}`.`{keys}`)",
+            {"network": network},
+        )
+    finally:
+        client.command(f"DROP TABLE IF EXISTS `{database}`.`{keys}`")
     return frame.cast(TRANSFERS) if frame.height else pl.DataFrame(schema=TRANSFERS)
 
 
