@@ -56,7 +56,7 @@ KAFKA_SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 
 @dataclass(frozen=True)
 class KafkaSourceConfig:
-    """A Kafka topic of JSON transfer messages (schema: ``analytics_platform/kafka/README.md``).
+    """A Kafka topic of JSON transfer messages (schema: README, "Kafka source").
 
     Secrets never sit in the config file: ``bootstrap_servers_env`` and ``sasl_password_env``
     name environment variables that hold them.
@@ -76,6 +76,8 @@ class KafkaSourceConfig:
     """A run fails when the broker gives neither a message nor end-of-partition for this long."""
     late_data_horizon_days: int = 7
     """Late data refreshes feature windows and alerts only for days this recent."""
+    sensor_interval_s: int = 30
+    """Seconds between the sensor's end-offset polls."""
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", self.topic or ""):
@@ -90,8 +92,11 @@ class KafkaSourceConfig:
                 f"source.security_protocol: expected one of {KAFKA_SECURITY_PROTOCOLS}, "
                 f"got {self.security_protocol!r}"
             )
-        if self.batch_messages < 1 or self.idle_timeout_s <= 0:
-            raise ValueError("source.batch_messages and source.idle_timeout_s must be positive")
+        if self.batch_messages < 1 or self.idle_timeout_s <= 0 or self.sensor_interval_s < 1:
+            raise ValueError(
+                "source.batch_messages, source.idle_timeout_s and source.sensor_interval_s "
+                "must be positive"
+            )
         if self.late_data_horizon_days < 0:
             raise ValueError(
                 f"source.late_data_horizon_days: must be >= 0, got {self.late_data_horizon_days}"

@@ -395,9 +395,9 @@ def test_late_transfers_update_the_right_partitions(broker, tmp_path, monkeypatc
     )
     assert [r[0] for r in rows] == [f"0x{i:064x}" for i in (5000, 5001)]
     assert old.isoformat() in platform.instance.get_materialized_partitions(key)
-    assert platform.query(
-        "SELECT count() FROM torus.transfers WHERE date = {d:Date}", d=day
-    ) == [(300,)]
+    assert platform.query("SELECT count() FROM torus.transfers WHERE date = {d:Date}", d=day) == [
+        (300,)
+    ]
 
 
 def test_partitions_to_refresh_covers_spans_and_windows_within_the_horizon():

