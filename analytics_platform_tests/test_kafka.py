@@ -401,28 +401,22 @@ def test_late_transfers_update_the_right_partitions(broker, tmp_path, monkeypatc
 
 
 def test_partitions_to_refresh_covers_spans_and_windows_within_the_horizon():
-    today = date(2026, 11, 20)
-    plan = partitions_to_refresh(
-        [date(2026, 11, 10)],
-        latest_day=today,
-        first_day=date(2026, 1, 1),
-        last_day=None,
-        span_days=3,
-        max_window=7,
-        horizon_days=5,
-    )
-    assert list(plan) == [date(2026, 11, 10), date(2026, 11, 15), date(2026, 11, 16)]
-    assert plan[date(2026, 11, 15)] == ("address_features", "typology_alerts")
-    assert "transfers" in plan[date(2026, 11, 10)]
-    near = partitions_to_refresh(
-        [date(2026, 11, 19)],
-        latest_day=today,
-        first_day=date(2026, 1, 1),
-        last_day=None,
-        span_days=3,
-        max_window=7,
-        horizon_days=5,
-    )
+    def plan(changed: date):
+        return partitions_to_refresh(
+            [changed],
+            latest_day=date(2026, 11, 20),
+            first_day=date(2026, 1, 1),
+            last_day=None,
+            span_days=3,
+            max_window=7,
+            horizon_days=5,
+        )
+
+    far = plan(date(2026, 11, 10))
+    assert list(far) == [date(2026, 11, 10), date(2026, 11, 15), date(2026, 11, 16)]
+    assert far[date(2026, 11, 15)] == ("address_features", "typology_alerts")
+    assert "transfers" in far[date(2026, 11, 10)]
+    near = plan(date(2026, 11, 19))
     assert near[date(2026, 11, 20)] == (
         "address_features",
         "structural_patterns",

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
-from analytics_platform.domain.schemas import AMOUNT, TIMESTAMP
+from analytics_platform.domain.schemas import TRANSFERS
 from analytics_platform.domain.validation import validate_transfers
 
 STATUSES = ("accepted", "rejected", "duplicate")
@@ -31,16 +31,7 @@ MESSAGES: dict[str, pl.DataType] = {
     "partition": pl.Int32(),
     "offset": pl.Int64(),
     "status": pl.String(),
-    "network": pl.String(),
-    "date": pl.Date(),
-    "tx_hash": pl.String(),
-    "transfer_index": pl.Int64(),
-    "block_number": pl.Int64(),
-    "block_time": TIMESTAMP,
-    "from_address": pl.String(),
-    "to_address": pl.String(),
-    "asset": pl.String(),
-    "amount": AMOUNT,
+    **TRANSFERS,  # null for messages that are not a transfer
     "field": pl.String(),
     "reason": pl.String(),
     "payload": pl.String(),

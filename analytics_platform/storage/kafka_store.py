@@ -139,38 +139,45 @@ def read_ledger(client: Any, database: str, cluster: str = "") -> pl.DataFrame:
     ).cast(KAFKA_LEDGER)
 
 
+def _messages_of_days(
+    client: Any,
+    network: str,
+    status: str,
+    columns: str,
+    schema: dict[str, pl.DataType],
+    first: date,
+    last: date,
+    cluster: str,
+) -> pl.DataFrame:
+    """``columns`` of the messages with ``status`` dated ``first..last``, cast to ``schema``."""
+    if not ch.table_exists(client, network, "kafka_messages"):
+        return pl.DataFrame(schema=schema)
+    frame = ch.query_frame(
+        client,
+        f"SELECT {columns} FROM {_table(network, 'kafka_messages', cluster)} "
+        "WHERE status = {status:String} AND network = {network:String} "
+        "AND date BETWEEN {first:Date} AND {last:Date}",
+        {"status": status, "network": network, "first": first, "last": last},
+    )
+    return frame.cast(schema) if frame.height else pl.DataFrame(schema=schema)
+
+
 def read_accepted(
     client: Any, network: str, first: date, last: date, cluster: str = ""
 ) -> pl.DataFrame:
     """Accepted transfers of days ``first..last`` (the ``transfers`` asset's Kafka source)."""
-    database = network
-    if not ch.table_exists(client, database, "kafka_messages"):
-        return pl.DataFrame(schema=TRANSFERS)
-    cols = ", ".join(f"`{c}`" for c in TRANSFERS)
-    frame = ch.query_frame(
-        client,
-        f"SELECT {cols} FROM {_table(database, 'kafka_messages', cluster)} "
-        "WHERE status = 'accepted' AND network = {network:String} "
-        "AND date BETWEEN {first:Date} AND {last:Date}",
-        {"network": network, "first": first, "last": last},
-    )
-    return frame.cast(TRANSFERS) if frame.height else pl.DataFrame(schema=TRANSFERS)
+    columns = ", ".join(f"`{c}`" for c in TRANSFERS)
+    return _messages_of_days(client, network, "accepted", columns, TRANSFERS, first, last, cluster)
 
 
 def read_rejected(
     client: Any, network: str, first: date, last: date, cluster: str = ""
 ) -> pl.DataFrame:
     """Rejected messages dated ``first..last`` as dead letters (``transfers_rejected`` rows)."""
-    database = network
-    if not ch.table_exists(client, database, "kafka_messages"):
-        return pl.DataFrame(schema=DEAD_LETTERS)
-    frame = ch.query_frame(
-        client,
-        "SELECT network, date, concat('kafka:', topic, '/', toString(partition), '@', "
-        "toString(offset)) AS source, payload AS record, field, '' AS value, reason "
-        f"FROM {_table(database, 'kafka_messages', cluster)} "
-        "WHERE status = 'rejected' AND network = {network:String} "
-        "AND date BETWEEN {first:Date} AND {last:Date}",
-        {"network": network, "first": first, "last": last},
+    columns = (
+        "network, date, concat('kafka:', topic, '/', toString(partition), '@', "
+        "toString(offset)) AS source, payload AS record, field, '' AS value, reason"
     )
-    return frame.cast(DEAD_LETTERS) if frame.height else pl.DataFrame(schema=DEAD_LETTERS)
+    return _messages_of_days(
+        client, network, "rejected", columns, DEAD_LETTERS, first, last, cluster
+    )
