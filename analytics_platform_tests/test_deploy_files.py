@@ -142,3 +142,16 @@ def test_dockerfiles_install_the_project_and_start_the_code_server():
         assert '"-m", "analytics_platform.definitions"' in text
         assert "HEALTHCHECK" in text and "USER analytics" in text
         assert not re.search(r"(PASSWORD|SECRET)[A-Z_]*=", text), f"{name} holds a secret"
+
+
+def test_compose_networks_config_loads_and_points_at_compose_services(compose):
+    from analytics_platform.config import load_settings
+
+    settings = load_settings({"ANALYTICS_CONFIG": str(COMPOSE.parent / "config.yaml")})
+    kinds = {n.name: n.source.kind for n in settings.networks}
+    assert kinds == {"torus": "kafka", "torus_files": "files"}
+    servers = settings.network("torus").source.kafka.servers()
+    host, port = servers.split(":")
+    kafka = compose["services"][host]["environment"]
+    assert f"PLAINTEXT://{host}:{port}" == kafka["KAFKA_ADVERTISED_LISTENERS"]
+    assert settings.network("torus_files").source.path.startswith("s3://analytics-lake/")
