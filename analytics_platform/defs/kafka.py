@@ -52,10 +52,10 @@ def kafka_messages_asset(net: NetworkConfig) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         target = warehouse.target()
         starts = {int(p): int(o) for p, o in config.starts.items()}
-        if not starts:
-            starts = _resume_offsets(warehouse, net, source)
-        context.log.info(f"{source.topic}: reading from offsets {starts}")
         try:
+            if not starts:
+                starts = _resume_offsets(warehouse, net, source)
+            context.log.info(f"{source.topic}: reading from offsets {starts}")
             result = ingest_range(
                 net, source, target, starts, run_id=context.run.run_id, progress=context.log.info
             )
