@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
 import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -47,6 +52,31 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def dagster_process(
+    command: str, *args: str, env: dict, log: Path | None = None, cwd: Path | None = None
+) -> Iterator[subprocess.Popen]:
+    """A Dagster CLI of this venv (``dagster-webserver``, ``dagster``, ``dagster-daemon``) in its
+    own process group, output to ``log``; killed with its children on exit (SIGKILL: processes
+    started in the background here ignore SIGTERM)."""
+    out = log.open("w") if log else None
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / command), *args],
+        env=env,
+        cwd=cwd,
+        stdout=out or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if out else subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield proc
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+        if out:
+            out.close()
 
 
 @pytest.fixture

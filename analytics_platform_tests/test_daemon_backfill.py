@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from .conftest import START
+from .conftest import START, dagster_process
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -78,16 +77,13 @@ def test_daemon_runs_a_gpu_backfill_one_run_at_a_time(
     assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
 
     days = [(START + timedelta(days=i)).isoformat() for i in range(3)]
-    log = (tmp_path / "daemon.log").open("w")
-    daemon = subprocess.Popen(
-        [str(BIN / "dagster-daemon"), "run", "-w", str(workspace)],
+    with dagster_process(
+        "dagster-daemon",
+        *("run", "-w", str(workspace)),
         env=env,
+        log=tmp_path / "daemon.log",
         cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
+    ):
         submit = subprocess.run(
             [
                 str(BIN / "dagster"),
@@ -115,10 +111,6 @@ def test_daemon_runs_a_gpu_backfill_one_run_at_a_time(
             return runs if len(runs) == 3 and len(done) == 3 else None
 
         runs = _wait(finished, TIMEOUT_S, "three finished backfill runs")
-    finally:
-        os.killpg(daemon.pid, signal.SIGKILL)
-        daemon.wait()
-        log.close()
 
     assert all(r.is_success for r in runs), (tmp_path / "daemon.log").read_text()[-3000:]
     assert sorted(r.tags["dagster/partition"] for r in runs) == days

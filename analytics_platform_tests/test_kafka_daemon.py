@@ -6,18 +6,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from analytics_platform.kafka.broker import produce
 
-from .conftest import free_port
+from .conftest import dagster_process, free_port
 from .test_kafka import LATEST, TOPIC, broker, kafka_home, message  # noqa: F401
 
 SENSOR = """
@@ -57,24 +53,6 @@ def test_ui_shows_the_kafka_sensor_cursor_and_the_runs_it_launched(
     (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     port = free_port()
     env = {**os.environ, "ANALYTICS_HOME": str(home), "DAGSTER_HOME": str(dagster_home)}
-    log = (tmp_path / "dagster-dev.log").open("w")
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "dev",
-            "-m",
-            "analytics_platform.definitions",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
-        env=env,
-        cwd=tmp_path,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
     url = f"http://127.0.0.1:{port}/graphql"
 
     def gql(query: str, **variables):
@@ -105,7 +83,13 @@ def test_ui_shows_the_kafka_sensor_cursor_and_the_runs_it_launched(
             time.sleep(1)
         raise AssertionError(f"timed out waiting for {what}")
 
-    try:
+    with dagster_process(
+        "dagster",
+        *("dev", "-m", "analytics_platform.definitions", "-h", "127.0.0.1", "-p", str(port)),
+        env=env,
+        log=tmp_path / "dagster-dev.log",
+        cwd=tmp_path,
+    ) as proc:
         wait(lambda: gql(SENSOR, s=selector("torus__kafka_sensor"))["sensorOrError"], "the UI")
         for name in ("torus__kafka_sensor", "torus__kafka_late_data"):
             started = gql(START, s=selector(name))["startSensor"]
@@ -151,7 +135,3 @@ def test_ui_shows_the_kafka_sensor_cursor_and_the_runs_it_launched(
             "a cursor at the offsets the run reached",
         )
         assert final[0]["pending"] is None
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-        log.close()

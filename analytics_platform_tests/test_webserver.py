@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
+
+from .conftest import dagster_process, free_port
 
 QUERY = """
 {
@@ -26,35 +24,17 @@ QUERY = """
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_webserver_graphql_shows_graph_partitions_and_checks(home: Path):
     port = free_port()
     env = {**os.environ, "ANALYTICS_HOME": str(home), "DAGSTER_HOME": str(home / "dagster_home")}
     (home / "dagster_home").mkdir(exist_ok=True)
     (home / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    bin_dir = Path(sys.executable).parent
-    proc = subprocess.Popen(
-        [
-            str(bin_dir / "dagster-webserver"),
-            "-m",
-            "analytics_platform.definitions",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-        ],
+    with dagster_process(
+        "dagster-webserver",
+        *("-m", "analytics_platform.definitions", "-h", "127.0.0.1", "-p", str(port)),
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
+    ) as proc:
         url = f"http://127.0.0.1:{port}/graphql"
         deadline = time.time() + 120
         while True:
@@ -87,6 +67,3 @@ def test_webserver_graphql_shows_graph_partitions_and_checks(home: Path):
             "torus/address_labels",
         } <= deps
         assert not nodes["torus/address_labels"]["partitionDefinition"]
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
