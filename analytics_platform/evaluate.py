@@ -15,7 +15,7 @@ import json
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -134,21 +134,25 @@ def run_graph(
 
 def synthetic_recall(days: int = 5, seed: int = 7) -> pl.DataFrame:
     """Per planted type recall of the detectors on the project's synthetic generator."""
+    from analytics_platform.config import NetworkConfig
     from analytics_platform.domain.patterns import detect_patterns
     from analytics_platform.domain.synthetic import SyntheticConfig, generate
 
     cfg = SyntheticConfig(days=days, seed=seed, start=date(2026, 1, 1))
     net = generate(cfg)
     exchanges = net.labels.filter(pl.col("category") == "exchange")["address"].to_list()
-    found = detect_patterns(
-        net.transfers,
-        network=cfg.network,
-        day=cfg.start,
-        last_day=net.transfers["date"].max(),
-        exclude=exchanges,
-        risky=net.labels.select("address", "category"),
-        reporting_thresholds={cfg.asset: cfg.reporting_threshold},
-    ).patterns
+    found = pl.concat(
+        detect_patterns(
+            net.transfers,
+            network=cfg.network,
+            day=cfg.start + timedelta(days=i),
+            span_days=NetworkConfig.pattern_span_days,  # the deployed default
+            exclude=exchanges,
+            risky=net.labels.select("address", "category"),
+            reporting_thresholds={cfg.asset: cfg.reporting_threshold},
+        ).patterns
+        for i in range(days)
+    )
     return match_planted(net.ground_truth, found).filter(pl.col("planted") > 0)
 
 

@@ -180,13 +180,20 @@ def test_limits_hit_are_reported():
     assert result.patterns.filter(pl.col("pattern_type") == "fan_out").height == 0
 
 
-def test_ranged_detection_equals_per_day_detection():
-    rows = [(1, 2, 1000, 1), (2, 3, 990, 2), (3, 1, 980, 3)]
-    rows += [(5, 6, 1000, 25), (6, 7, 990, 26), (7, 5, 980, 27)]  # the next day
-    t = transfers(rows)
-    both = detect_patterns(t, network="torus", day=DAY, last_day=date(2026, 10, 2)).patterns
-    per_day = pl.concat(
-        [detect_patterns(t, network="torus", day=d).patterns for d in (DAY, date(2026, 10, 2))]
-    )
-    assert sorted(both["pattern_id"]) == sorted(per_day["pattern_id"])
-    assert set(both["date"]) == {DAY, date(2026, 10, 2)}
+def test_a_days_patterns_depend_only_on_its_horizon():
+    day2 = date(2026, 10, 2)
+    fan = [(1, 100 + i, 1000.0, i * 0.5) for i in range(8)]  # day 1, 08:00-11:30
+    # Day 2: the same centre pays 600 more addresses (a service-sized fan over both days).
+    later = [(1, 1_000 + i, 10.0, 24 + i * 0.01) for i in range(600)]
+    alone = detect(fan, ["fan_out"])
+    with_later = detect(fan + later, ["fan_out"])
+    assert alone.height == 1 and with_later.equals(alone)
+    # A round trip that starts on day 1 and closes on day 2 (08:00 + 23 h, + 25 h).
+    cycle = [(5, 6, 1000, 1), (6, 7, 990, 23), (7, 5, 980, 25)]
+    t = transfers(cycle)
+    one_day = detect_patterns(t, network="torus", day=day2, span_days=1).patterns
+    two_days = detect_patterns(t, network="torus", day=day2, span_days=2).patterns
+    assert one_day.filter(pl.col("pattern_type") == "cycle").height == 0
+    assert two_days.filter(pl.col("pattern_type") == "cycle")["date"].to_list() == [day2]
+    # Nothing ends on day 1 in day 2's horizon, and patterns are reported on their last day.
+    assert detect_patterns(t, network="torus", day=DAY, span_days=2).patterns.height == 0

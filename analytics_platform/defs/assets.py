@@ -8,7 +8,9 @@ Every asset handles a range of days in one run (``BackfillPolicy.single_run``), 
 """
 
 import warnings
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -28,7 +30,7 @@ from analytics_platform.domain.features import compute_address_features
 from analytics_platform.domain.patterns import detect_patterns
 from analytics_platform.domain.schemas import DEAD_LETTERS, TRANSFERS
 from analytics_platform.domain.typologies import load_catalog, score_alerts
-from analytics_platform.domain.validation import validate_transfers
+from analytics_platform.domain.validation import ValidationResult, validate_transfers
 from analytics_platform.evidence_store import EVIDENCE_TOP, top_alerts_markdown, write_evidence
 from analytics_platform.sources import read_files, read_source
 from analytics_platform.storage import kafka_store
@@ -57,9 +59,25 @@ def _counts_by(df: pl.DataFrame, column: str) -> dg.MetadataValue:
     return dg.MetadataValue.json(dict(df.group_by(column).len().iter_rows()) if df.height else {})
 
 
-def _per_day_rows(df: pl.DataFrame, days: list[date]) -> dict[str, int]:
-    counts = dict(df.group_by("date").len().iter_rows()) if df.height else {}
-    return {d.isoformat(): int(counts.get(d, 0)) for d in days}
+def _by_day(df: pl.DataFrame, days: list[date]) -> dict[date, pl.DataFrame]:
+    """``df`` split on its ``date`` column, one (possibly empty) frame for each of ``days``."""
+    parts = {k[0]: g for k, g in df.partition_by("date", as_dict=True).items()} if df.height else {}
+    return {d: parts.get(d, df.clear()) for d in days}
+
+
+def _day_metadata(
+    context: dg.AssetExecutionContext,
+    df: pl.DataFrame,
+    days: list[date],
+    describe: Callable[[date, pl.DataFrame], dict[str, Any]] | None = None,
+    asset_key: dg.AssetKey | None = None,
+) -> None:
+    """Metadata of each partition from that day's rows only (``dagster/row_count`` and
+    ``describe(day, rows)``), so a day records the same figures in a run of any range."""
+    for day, part in _by_day(df, days).items():
+        metadata = {"dagster/row_count": dg.MetadataValue.int(part.height)}
+        metadata.update(describe(day, part) if describe else {})
+        context.add_asset_metadata(metadata, asset_key=asset_key, partition_key=day.isoformat())
 
 
 def _stage_table(timer: StageTimer) -> str:
@@ -69,24 +87,6 @@ def _stage_table(timer: StageTimer) -> str:
     for name, secs in sorted(timer.seconds.items(), key=lambda kv: -kv[1]):
         rows.append(f"| {name} | {secs:.2f} | {'█' * max(1, round(20 * secs / total))} |")
     return "\n".join(rows)
-
-
-def _label_states(labels: pl.DataFrame, days: list[date]):
-    """(first, last, labels) for each run of consecutive days with the same labels in force."""
-    runs: list[tuple[date, date, pl.DataFrame]] = []
-    previous = None
-    for day in days:
-        current = (
-            label_logic.labels_as_of(labels, day)
-            .select("address", "category")
-            .sort("address", "category")
-        )
-        if previous is not None and runs and current.equals(previous):
-            runs[-1] = (runs[-1][0], day, current)
-        else:
-            runs.append((day, day, current))
-        previous = current
-    return runs
 
 
 def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
@@ -153,11 +153,8 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
         else:
             raw = read_source(net.source, days[0], days[-1], warehouse.target())
             label = net.source.path or net.source.table or ""
-        if raw.height == 0:
-            accepted, rejected = pl.DataFrame(schema=TRANSFERS), pl.DataFrame(schema=DEAD_LETTERS)
-            counts = {"read": 0, "accepted": 0, "rejected": 0, "duplicates": 0}
-        else:
-            result = validate_transfers(
+        result = (
+            validate_transfers(
                 raw,
                 network=net.name,
                 address_pattern=net.address_pattern,
@@ -165,33 +162,35 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
                 day=days[0],
                 last_day=days[-1],
             )
-            accepted, rejected, counts = result.accepted, result.rejected, result.counts
-        if kafka_rejected.height:
-            rejected = pl.concat([rejected, kafka_rejected])
-            counts = {
-                **counts,
-                "read": counts["read"] + kafka_rejected.height,
-                "rejected": counts["rejected"] + kafka_rejected.height,
-            }
-        context.log.info(f"{net.name} {days[0]}..{days[-1]}: {counts}")
-        per_day = _per_day_rows(accepted, days)
-        yield dg.Output(
-            accepted,
-            "transfers",
-            metadata={
-                **{k: dg.MetadataValue.int(v) for k, v in counts.items()},
-                "rows_per_day": dg.MetadataValue.json(per_day),
-            },
+            if raw.height
+            else ValidationResult(
+                accepted=pl.DataFrame(schema=TRANSFERS),
+                rejected=pl.DataFrame(schema=DEAD_LETTERS),
+                read=0,
+                duplicates=0,
+            )
         )
-        yield dg.Output(
+        rejected = pl.concat([result.rejected, kafka_rejected])
+        context.log.info(f"{net.name} {days[0]}..{days[-1]}: {result.counts}")
+
+        def day_counts(day: date, rows: pl.DataFrame) -> dict[str, Any]:
+            counts = result.counts_on(day)
+            late = int((kafka_rejected["date"] == day).sum())
+            counts.update(read=counts["read"] + late, rejected=counts["rejected"] + late)
+            return {k: dg.MetadataValue.int(v) for k, v in counts.items()}
+
+        _day_metadata(context, result.accepted, days, day_counts, asset_key=key("transfers"))
+        _day_metadata(
+            context,
             rejected,
-            "transfers_rejected",
-            metadata={
-                "dagster/row_count": rejected.height,
-                "reasons": _counts_by(rejected, "field"),
-            },
+            days,
+            lambda _, rows: {"reasons": _counts_by(rows, "field")},
+            asset_key=key("transfers_rejected"),
         )
-        yield from qc.results(key("transfers"), qc.TRANSFERS, df=accepted, per_day=per_day)
+        yield dg.Output(result.accepted, "transfers")
+        yield dg.Output(rejected, "transfers_rejected")
+        per_day = {d.isoformat(): rows.height for d, rows in _by_day(result.accepted, days).items()}
+        yield from qc.results(key("transfers"), qc.TRANSFERS, df=result.accepted, per_day=per_day)
 
     @dg.asset(
         key=key("daily_edges"),
@@ -206,10 +205,8 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             thresholds=net.reporting_thresholds,
             structuring_band=net.structuring_band,
         )
-        yield dg.Output(
-            edges,
-            metadata={"rows_per_day": dg.MetadataValue.json(_per_day_rows(edges, _days(context)))},
-        )
+        _day_metadata(context, edges, _days(context))
+        yield dg.Output(edges)
         yield from qc.results(key("daily_edges"), qc.DAILY_EDGES, edges=edges, transfers=transfers)
 
     @dg.asset(
@@ -222,12 +219,8 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
     )
     def address_activity(context: dg.AssetExecutionContext, transfers: pl.DataFrame):
         activity = aggregate_address_activity(transfers)
-        yield dg.Output(
-            activity,
-            metadata={
-                "rows_per_day": dg.MetadataValue.json(_per_day_rows(activity, _days(context)))
-            },
-        )
+        _day_metadata(context, activity, _days(context))
+        yield dg.Output(activity)
         yield from qc.results(
             key("address_activity"), qc.ADDRESS_ACTIVITY, activity=activity, transfers=transfers
         )
@@ -311,6 +304,12 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             )
             context.log.info(f"features {day} ({i}/{len(days)}): {frames[-1].height} rows")
         features = pl.concat(frames)
+        _day_metadata(
+            context,
+            features,
+            days,
+            lambda _, rows: {"rows_by_window": _counts_by(rows, "window_days")},
+        )
         yield dg.Output(
             features,
             metadata={
@@ -318,9 +317,6 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
                 "engine": choice.engine.name,
                 "engine_fallback": choice.fallback_reason or "none",
                 "windows": dg.MetadataValue.json(list(net.windows)),
-                "edge_rows_read": edges.height,
-                "activity_rows_read": activity.height,
-                "rows_per_day": dg.MetadataValue.json(_per_day_rows(features, days)),
                 "stage_seconds": dg.MetadataValue.md(_stage_table(timer)),
             },
         )
@@ -356,38 +352,41 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
     ):
         days = _days(context)
         timer = StageTimer()
-        frames, limits = [], {}
-        # Days that share one label state are detected in one ranged call (same result as
-        # one call per day: a pattern belongs to the day of its last transfer).
-        for first, last, current in _label_states(labels, days):
-            lookback = first - timedelta(days=net.pattern_span_days - 1)
+        frames, limits_by_day = [], {}
+        for i, day in enumerate(days, 1):
+            # A day's patterns come from its own horizon only (see domain.patterns).
+            current = label_logic.labels_as_of(labels, day).select("address", "category")
             result = detect_patterns(
-                transfers.filter(pl.col("date").is_between(lookback, last)),
+                transfers,
                 network=net.name,
-                day=first,
-                last_day=last,
+                day=day,
+                span_days=net.pattern_span_days,
                 exclude=current.filter(pl.col("category") == "exchange")["address"].to_list(),
-                risky=current.select("address", "category"),
+                risky=current,
                 limits=net.pattern_limits,
                 reporting_thresholds=net.reporting_thresholds,
                 structuring_band=net.structuring_band,
                 timer=timer,
             )
             frames.append(result.patterns)
-            for k, v in result.limits_hit.items():
-                limits[k] = limits.get(k, 0) + v
-            context.log.info(f"patterns {first}..{last}: {result.patterns.height}")
+            limits_by_day[day] = result.limits_hit
+            if result.limits_hit:
+                context.log.warning(
+                    f"pattern limits hit on {day} (work cut short): {result.limits_hit}"
+                )
+            context.log.info(f"patterns {day} ({i}/{len(days)}): {result.patterns.height}")
         patterns = pl.concat(frames)
-        if limits:
-            context.log.warning(f"pattern limits hit (work cut short): {limits}")
-        yield dg.Output(
+        _day_metadata(
+            context,
             patterns,
-            metadata={
-                "by_type": _counts_by(patterns, "pattern_type"),
-                "limits_hit": dg.MetadataValue.json(limits),
-                "rows_per_day": dg.MetadataValue.json(_per_day_rows(patterns, days)),
-                "stage_seconds": dg.MetadataValue.md(_stage_table(timer)),
+            days,
+            lambda day, rows: {
+                "by_type": _counts_by(rows, "pattern_type"),
+                "limits_hit": dg.MetadataValue.json(limits_by_day[day]),
             },
+        )
+        yield dg.Output(
+            patterns, metadata={"stage_seconds": dg.MetadataValue.md(_stage_table(timer))}
         )
         yield from qc.results(
             key("structural_patterns"),
@@ -433,22 +432,23 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
                 )
             )
         alerts = pl.concat(frames)
-        pictures = write_evidence(
-            lake.root(), net.name, alerts, patterns, transfers, top=EVIDENCE_TOP
-        )
-        yield dg.Output(
-            alerts,
-            metadata={
-                "catalog_version": catalog.version,
-                "by_typology": _counts_by(alerts, "typology"),
-                "by_severity": _counts_by(alerts, "severity"),
-                "rows_per_day": dg.MetadataValue.json(_per_day_rows(alerts, days)),
-                "top_alerts": dg.MetadataValue.md(top_alerts_markdown(alerts, pictures)),
+
+        def day_summary(day: date, rows: pl.DataFrame) -> dict[str, Any]:
+            # The top alerts of each day get evidence pictures, whatever range the run covers.
+            pictures = write_evidence(
+                lake.root(), net.name, rows, patterns, transfers, top=EVIDENCE_TOP
+            )
+            return {
+                "by_typology": _counts_by(rows, "typology"),
+                "by_severity": _counts_by(rows, "severity"),
+                "top_alerts": dg.MetadataValue.md(top_alerts_markdown(rows, pictures)),
                 "evidence_pictures": dg.MetadataValue.json(
                     {alert_id: str(path) for alert_id, (path, _) in pictures.items()}
                 ),
-            },
-        )
+            }
+
+        _day_metadata(context, alerts, days, day_summary)
+        yield dg.Output(alerts, metadata={"catalog_version": catalog.version})
         yield from qc.results(
             key("typology_alerts"),
             qc.TYPOLOGY_ALERTS,

@@ -202,6 +202,7 @@ _EDGE_COLUMNS = (
     pl.col("asset").cast(pl.Categorical).to_physical().alias("asset"),
     "transfer_count",
     pl.col("amount_sum").cast(pl.Float64).alias("volume"),
+    pl.col("amount_sum").alias("exact_volume"),
     "amount_sq_sum",
     "amount_max",
     "amount_min",
@@ -265,16 +266,23 @@ def _label_categories(labels: pl.DataFrame) -> pl.LazyFrame:
 
 
 def _flows(e: pl.LazyFrame) -> pl.LazyFrame:
-    """Directed window flows between distinct addresses: one row per (s, d)."""
+    """Directed window flows between distinct addresses: one row per (s, d).
+
+    Volumes are summed as exact decimals and converted once, and the rows are sorted: a float
+    sum depends on the order of its terms, and the graph algorithms (Leiden above all) would
+    otherwise depend on how the window's rows happened to be ordered.
+    """
     return (
         e.filter(pl.col("s") != pl.col("d"))
         .group_by("s", "d")
         .agg(
             pl.col("transfer_count").sum().alias("count"),
-            pl.col("volume").sum().alias("volume"),
+            pl.col("exact_volume").sum().cast(pl.Float64).alias("volume"),
             pl.col("date").min().alias("first_day"),
             pl.col("date").max().alias("last_day"),
         )
+        # One edge order for the graph algorithms, whose float sums follow it.
+        .sort("s", "d")
     )
 
 

@@ -10,7 +10,7 @@ duplicates``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
@@ -42,6 +42,7 @@ class ValidationResult:
     rejected: pl.DataFrame
     read: int
     duplicates: int
+    duplicates_by_day: dict[date, int] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -50,6 +51,18 @@ class ValidationResult:
             "accepted": self.accepted.height,
             "rejected": self.rejected.height,
             "duplicates": self.duplicates,
+        }
+
+    def counts_on(self, day: date) -> dict[str, int]:
+        """:attr:`counts` of one partition day."""
+        accepted = int((self.accepted["date"] == day).sum())
+        rejected = int((self.rejected["date"] == day).sum())
+        duplicates = self.duplicates_by_day.get(day, 0)
+        return {
+            "read": accepted + rejected + duplicates,
+            "accepted": accepted,
+            "rejected": rejected,
+            "duplicates": duplicates,
         }
 
 
@@ -199,6 +212,19 @@ def validate_transfers(
     )
     exact = good.unique(["tx_hash", "transfer_index", *content], keep="first", maintain_order=True)
     duplicates = good.height - exact.height
+    duplicates_by_day = (
+        {
+            d: int(n)
+            for d, n in good.group_by("_day")
+            .len()
+            .join(exact.group_by("_day").len(), on="_day", suffix="_kept")
+            .select("_day", pl.col("len") - pl.col("len_kept"))
+            .iter_rows()
+            if n
+        }
+        if duplicates
+        else {}
+    )
     first_of_key = pl.int_range(pl.len()).over(["tx_hash", "transfer_index"], order_by="_row") == 0
     accepted = exact.filter(first_of_key)
     conflicting = exact.filter(~first_of_key).with_columns(
@@ -219,7 +245,13 @@ def validate_transfers(
     rejected = _dead_letters(rejected, raw_columns, network=network, source=source, day=day)
     rejected = rejected.hstack(kept_rejected)
     assert read == accepted.height + rejected.height + duplicates
-    return ValidationResult(accepted=accepted, rejected=rejected, read=read, duplicates=duplicates)
+    return ValidationResult(
+        accepted=accepted,
+        rejected=rejected,
+        read=read,
+        duplicates=duplicates,
+        duplicates_by_day=duplicates_by_day,
+    )
 
 
 def _dead_letters(

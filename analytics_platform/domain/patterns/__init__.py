@@ -2,15 +2,21 @@
 
 Every detector is time-aware (transfers ordered in time within a configurable span) and
 bounded (limits on path length, fan size and enumeration budget, counted when hit); see
-:class:`PatternLimits`. A pattern belongs to the partition day of its last transfer, so a span
-covering several days never reports one pattern for two partitions; pattern ids are content
-hashes of network, type and transfers.
+:class:`PatternLimits`.
+
+The horizon: the patterns of partition day *d* are those whose last transfer is on *d*, found
+among the transfers of days ``d - span_days + 1 .. d`` and nothing else. Every detector sees
+exactly that horizon (degrees, fan sizes, budgets and chain ends are all measured within it), so
+a day's patterns are a pure function of its ``span_days`` days of transfers, whichever run or
+backfill computes them. A chain or flow longer than the horizon is cut at its start (reported
+from the first transfer inside the horizon). Pattern ids are content hashes of network, type and
+transfers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -40,7 +46,7 @@ def detect_patterns(
     *,
     network: str,
     day: date,
-    last_day: date | None = None,
+    span_days: int = 1,
     exclude: Iterable[str] = frozenset(),
     limits: PatternLimits | None = None,
     risky: pl.DataFrame | None = None,
@@ -49,11 +55,8 @@ def detect_patterns(
     types: Iterable[str] = PATTERN_TYPES,
     timer: StageTimer | None = None,
 ) -> PatternResult:
-    """Patterns ending on ``day`` (or ``day``..``last_day``) in ``transfers``.
-
-    ``transfers`` may start earlier: the detectors look back over whatever span it covers. A
-    pattern's ``date`` is the day of its last transfer, so a ranged call returns what the
-    per-day calls would.
+    """Patterns of partition ``day``: ending on ``day``, built from the transfers of the
+    ``span_days`` days ending with it (other rows of ``transfers`` are ignored).
 
     ``exclude``: service addresses (exchanges) left out of every pattern; ``risky``: labelled
     addresses (address, category) for proximity; ``types``: which detectors run.
@@ -64,8 +67,12 @@ def detect_patterns(
     unknown = wanted - set(PATTERN_TYPES)
     if unknown:
         raise ValueError(f"types: unknown pattern types {sorted(unknown)}")
+    if span_days < 1:
+        raise ValueError(f"span_days: must be >= 1, got {span_days}")
+    first = day - timedelta(days=span_days - 1)
     with timer.stage("prepare"):
-        span = Span(prepare(transfers, exclude), network, day, last_day or day, {})
+        horizon = transfers.filter(pl.col("block_time").dt.date().is_between(first, day))
+        span = Span(prepare(horizon, exclude), network, day, {})
     frames: list[pl.DataFrame] = []
 
     def run(name: str, fn, *args) -> None:

@@ -19,12 +19,11 @@ class PatternResult:
 
 @dataclass
 class Span:
-    """The transfers a detector may look at and the day whose patterns it reports."""
+    """The transfers a detector may look at (the day's horizon) and the day it reports."""
 
     t: pl.DataFrame  # tx, src, dst, time, amt, asset
     network: str
     day: date
-    last_day: date
     hits: dict[str, int]
 
     def hit(self, limit: str, count: int = 1) -> None:
@@ -105,7 +104,7 @@ def pattern_id(network: str, pattern_type: str, tx_hashes: pl.Expr) -> pl.Expr:
 
 
 def finish(found: pl.DataFrame, span: Span, pattern_type: str) -> pl.DataFrame:
-    """Patterns ending on ``span.day``..``span.last_day`` in the ``structural_patterns`` shape.
+    """Patterns ending on ``span.day`` in the ``structural_patterns`` shape.
 
     ``found`` has members, roles, tx_hashes, center_address, total_amount, first_time,
     last_time, score and details (a JSON object of the values that define the pattern).
@@ -113,7 +112,7 @@ def finish(found: pl.DataFrame, span: Span, pattern_type: str) -> pl.DataFrame:
     if found.height == 0:
         return empty(STRUCTURAL_PATTERNS)
     out = (
-        found.filter(pl.col("last_time").dt.date().is_between(span.day, span.last_day))
+        found.filter(pl.col("last_time").dt.date() == span.day)
         .with_columns(
             pl.lit(span.network).alias("network"),
             pl.col("last_time").dt.date().alias("date"),
