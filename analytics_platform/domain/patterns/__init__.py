@@ -21,6 +21,7 @@ from datetime import date, timedelta
 import polars as pl
 
 from analytics_platform.domain.patterns.common import PatternResult, Span, pattern_id, prepare
+from analytics_platform.domain.patterns.cycles import detect_cycles
 from analytics_platform.domain.patterns.fans import detect_fans
 from analytics_platform.domain.patterns.flow_through import detect_pass_through, detect_structuring
 from analytics_platform.domain.patterns.flows import (
@@ -31,7 +32,7 @@ from analytics_platform.domain.patterns.flows import (
     forwarding_steps,
 )
 from analytics_platform.domain.patterns.limits import PatternLimits
-from analytics_platform.domain.patterns.paths import detect_chains, detect_cycles
+from analytics_platform.domain.patterns.paths import detect_chains
 from analytics_platform.domain.patterns.proximity import detect_proximity
 from analytics_platform.domain.schemas import PATTERN_TYPE_NAMES, STRUCTURAL_PATTERNS, empty
 from analytics_platform.timing import StageTimer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
 
@@ -25,6 +25,11 @@ class Span:
     network: str
     day: date
     hits: dict[str, int]
+
+    @property
+    def start(self) -> datetime:
+        """The first instant of the reported day (UTC)."""
+        return datetime.combine(self.day, time(), tzinfo=UTC)
 
     def hit(self, limit: str, count: int = 1) -> None:
         if count:

@@ -18,6 +18,7 @@ All four are built from *forwarding steps*: a -> m -> c where m passes funds on 
 from __future__ import annotations
 
 import igraph as ig
+import numpy as np
 import polars as pl
 
 from analytics_platform.domain.patterns.common import (
@@ -81,13 +82,33 @@ def _flow_score(width: pl.Expr, first: pl.Expr, last: pl.Expr, lim: PatternLimit
 
 def detect_scatter_gather(span: Span, steps: pl.DataFrame, lim: PatternLimits) -> pl.DataFrame:
     window = pl.duration(seconds=int(lim.flow_window.total_seconds()))
-    g = steps.group_by("a", "c").agg(
-        pl.col("m").unique(maintain_order=True).alias("mids"),
-        pl.col("tx1").append(pl.col("tx2")).unique(maintain_order=True).alias("tx_hashes"),
-        pl.col("amt1").sum().alias("amount_out"),
-        pl.col("amt2").sum().alias("amount_back"),
-        pl.col("t1").min().alias("first_time"),
-        pl.col("t2").max().alias("last_time"),
+    # Cheap counts first; the lists are gathered only for (source, sink) pairs that qualify:
+    # wide enough, ending on the span's day.
+    wide = (
+        steps.group_by("a", "c")
+        .agg(
+            pl.col("m").n_unique().alias("width"),
+            pl.col("t1").min().alias("first_time"),
+            pl.col("t2").max().alias("last_time"),
+        )
+        .filter(
+            (pl.col("width") >= lim.min_width)
+            & (pl.col("last_time") >= span.start)
+            & (pl.col("last_time") - pl.col("first_time") <= window)
+        )
+        .select("a", "c")
+    )
+    g = (
+        steps.join(wide, on=["a", "c"], how="semi")
+        .group_by("a", "c")
+        .agg(
+            pl.col("m").unique(maintain_order=True).alias("mids"),
+            pl.col("tx1").append(pl.col("tx2")).unique(maintain_order=True).alias("tx_hashes"),
+            pl.col("amt1").sum().alias("amount_out"),
+            pl.col("amt2").sum().alias("amount_back"),
+            pl.col("t1").min().alias("first_time"),
+            pl.col("t2").max().alias("last_time"),
+        )
     )
     g = g.filter(
         (pl.col("mids").list.len() >= lim.min_width)
@@ -128,19 +149,28 @@ def detect_stacks(span: Span, steps: pl.DataFrame, lim: PatternLimits) -> pl.Dat
     if steps.height == 0:
         return finish(steps.clear(), span, "stack")
     nodes = pl.concat([steps["a"], steps["m"], steps["c"]]).unique().sort()
-    index = {a: i for i, a in enumerate(nodes.to_list())}
-    g = ig.Graph(
-        n=len(index),
-        edges=list(
-            zip(
-                [index[a] for a in steps["m"].to_list()] * 2,
-                [index[a] for a in steps["a"].to_list()] + [index[c] for c in steps["c"].to_list()],
-                strict=True,
-            )
-        ),
+    index = pl.DataFrame({"node": nodes, "id": pl.int_range(nodes.len(), eager=True)})
+    ids = steps.select(
+        *[
+            pl.col(c).replace_strict(index["node"], index["id"], return_dtype=pl.Int64).alias(c)
+            for c in ("a", "m", "c")
+        ]
     )
-    component = pl.DataFrame({"node": nodes, "component": g.connected_components().membership})
-    tagged = steps.join(component.rename({"node": "m"}), on="m")
+    mids = ids["m"].to_list()
+    g = ig.Graph(
+        n=nodes.len(),
+        edges=list(zip(mids + mids, ids["a"].to_list() + ids["c"].to_list(), strict=True)),
+    )
+    membership = np.asarray(g.connected_components().membership)
+    # Components too large to be one scheme are counted and dropped before anything is listed.
+    sizes = np.bincount(membership)
+    too_big = sizes > lim.max_component
+    span.hit("stack_over_max_component", int(too_big.sum()))
+    step_component = membership[ids["m"].to_numpy()]
+    keep = ~too_big[step_component]
+    tagged = steps.filter(pl.Series(keep)).with_columns(
+        pl.Series("component", step_component[keep])
+    )
     comp = tagged.group_by("component").agg(
         pl.col("a").unique().sort().alias("sources"),
         pl.col("m").unique().sort().alias("mids"),
@@ -150,13 +180,9 @@ def detect_stacks(span: Span, steps: pl.DataFrame, lim: PatternLimits) -> pl.Dat
         pl.col("t1").min().alias("first_time"),
         pl.col("t2").max().alias("last_time"),
     )
-    size = pl.col("sources").list.len() + pl.col("mids").list.len() + pl.col("sinks").list.len()
-    span.hit("stack_over_max_component", comp.filter(size > lim.max_component).height)
     window = pl.duration(seconds=int(lim.flow_window.total_seconds()))
     comp = (
-        comp.filter(
-            (size <= lim.max_component) & (pl.col("last_time") - pl.col("first_time") <= window)
-        )
+        comp.filter(pl.col("last_time") - pl.col("first_time") <= window)
         .with_columns(
             # An address in two layers keeps its first role (source, intermediate, sink).
             pl.col("mids").list.set_difference("sources").alias("mids"),
@@ -203,11 +229,20 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
         "gather_scatter_over_max_fan",
         cand.filter(pl.col("n_in") + pl.col("n_out") > lim.max_fan).height,
     )
-    cand = cand.filter(pl.col("n_in") + pl.col("n_out") <= lim.max_fan)["center"].implode()
+    # The pattern ends with its last scatter, on the span's day: the centre pays someone that
+    # day, and only turns within flow_window before the day can reach it.
+    paying_today = outs.filter(pl.col("time") >= span.start)["center"].unique().implode()
+    cand = cand.filter(
+        (pl.col("n_in") + pl.col("n_out") <= lim.max_fan) & pl.col("center").is_in(paying_today)
+    )["center"].implode()
     ins, outs = ins.filter(pl.col("center").is_in(cand)), outs.filter(pl.col("center").is_in(cand))
     # Each out-transfer is a candidate turning point: gathers in the window before it,
     # scatters in the window from it.
-    turns = outs.select("center", pl.col("time").alias("turn")).unique()
+    turns = (
+        outs.filter(pl.col("time") >= span.start - lim.flow_window)
+        .select("center", pl.col("time").alias("turn"))
+        .unique()
+    )
     before = (
         turns.join(ins, on="center")
         .filter((pl.col("time") <= pl.col("turn")) & (pl.col("turn") - pl.col("time") <= window))

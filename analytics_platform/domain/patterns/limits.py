@@ -37,7 +37,8 @@ class PatternLimits:
     min_hop_ratio: float | None = 0.7
     max_hop_ratio: float | None = 1.05
     max_cycle_degree: int = 50
-    path_budget: int = 2_000_000
+    cycle_origin_budget: int = 10_000  # partial paths extended per start transfer
+    path_budget: int = 2_000_000  # chains: partial paths kept per hop
     # layering / peel chains: time-ordered paths through low-degree intermediates
     min_chain_hops: int = 4
     max_chain_hops: int = 12

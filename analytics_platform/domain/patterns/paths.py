@@ -1,13 +1,8 @@
-"""Time-ordered paths: cycles (round trips back to the origin) and layering / peel chains.
+"""Time-ordered paths: layering / peel chains (cycles are in ``cycles``).
 
-Both extend paths one hop at a time with a polars join: the next transfer leaves the last
+Paths are extended one hop at a time with a polars join: the next transfer leaves the last
 address no earlier than the previous one arrived, through an address not yet on the path.
 
-- cycle: ``min_cycle_length``..``max_cycle_length`` hops returning to the origin within
-  ``cycle_window``; each hop passes on ``min_hop_ratio``..``max_hop_ratio`` of the previous one
-  (``None`` turns the amount test off). Addresses with more than ``max_cycle_degree``
-  recipients are not expanded (``cycle_hubs_not_expanded``); at most ``path_budget`` partial
-  paths are kept per step (``cycle_path_budget``).
 - layering chain: >= ``min_chain_hops`` hops through intermediates with at most
   ``max_chain_degree`` counterparties, each forwarded within ``chain_hop_window``. Only maximal
   chains are reported (no qualifying hop before the first or after the last).
@@ -92,56 +87,6 @@ def _budget(paths: pl.DataFrame, budget: int, span: Span, name: str) -> pl.DataF
         span.hit(name)
         return paths.sort("t_first", "txs").head(budget)
     return paths
-
-
-def detect_cycles(span: Span, lim: PatternLimits) -> pl.DataFrame:
-    t = span.t
-    fan = t.group_by("src").agg(pl.col("dst").n_unique().alias("d"))
-    hubs = fan.filter(pl.col("d") > lim.max_cycle_degree)["src"].implode()
-    span.hit("cycle_hubs_not_expanded", fan.filter(pl.col("d") > lim.max_cycle_degree).height)
-    edges = t.filter(~pl.col("src").is_in(hubs) & ~pl.col("dst").is_in(hubs))
-    paths = _start(edges)
-    found: list[pl.DataFrame] = []
-    for length in range(2, lim.max_cycle_length + 1):
-        step = _step(paths, edges, lim.cycle_window, lim.cycle_window)
-        if lim.min_hop_ratio is not None:
-            step = step.filter(pl.col("ratio") >= lim.min_hop_ratio)
-        if lim.max_hop_ratio is not None:
-            step = step.filter(pl.col("ratio") <= lim.max_hop_ratio)
-        closing = step.filter(pl.col("dst") == pl.col("origin"))
-        if length >= lim.min_cycle_length and closing.height:
-            found.append(
-                closing.select(
-                    pl.col("nodes").list.head(length).alias("members"),
-                    pl.concat_list("txs", pl.concat_list("tx")).alias("tx_hashes"),
-                    pl.col("t_first").alias("first_time"),
-                    pl.col("time").alias("last_time"),
-                    (pl.col("amt_total") + pl.col("amt")).alias("total_amount"),
-                    (pl.col("amt") / pl.col("amt_first")).alias("return_ratio"),
-                    pl.lit(length).alias("hops"),
-                )
-            )
-        paths = step.filter(
-            (pl.col("dst") != pl.col("origin")) & ~pl.col("nodes").list.contains(pl.col("dst"))
-        )
-        paths = _budget(_extend(paths), lim.path_budget, span, "cycle_path_budget")
-        if paths.height == 0:
-            break
-    if not found:
-        return finish(_start(edges).clear().rename({"nodes": "members"}), span, "cycle")
-    cycles = pl.concat(found)
-    found_df = cycles.with_columns(
-        pl.col("members").list.first().alias("center_address"),
-        pl.concat_list(
-            pl.lit("source"), pl.col("members").list.slice(1).list.eval(pl.lit("intermediate"))
-        ).alias("roles"),
-        (
-            0.6 * pl.col("return_ratio").clip(0.0, 1.0)
-            + 0.4 * ((pl.col("hops") - 1) / 5).clip(0.0, 1.0)
-        ).alias("score"),
-        pl.col("return_ratio").round(4),
-    ).with_columns(json_details("hops", "return_ratio"))
-    return finish(found_df, span, "cycle")
 
 
 def detect_chains(span: Span, lim: PatternLimits) -> pl.DataFrame:
