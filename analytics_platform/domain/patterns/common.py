@@ -21,10 +21,17 @@ class PatternResult:
 class Span:
     """The transfers a detector may look at (the day's horizon) and the day it reports."""
 
-    t: pl.DataFrame  # tx, src, dst, time, amt, asset
+    t: pl.DataFrame  # row, tx, src, dst, time, amt, asset
     network: str
     day: date
     hits: dict[str, int]
+    _coded: tuple[pl.DataFrame, pl.Series] | None = None
+
+    def coded(self) -> tuple[pl.DataFrame, pl.Series]:
+        """``t`` with integer address ids ``s``/``d``, and the addresses by id (computed once)."""
+        if self._coded is None:
+            self._coded = address_ids(self.t)
+        return self._coded
 
     @property
     def start(self) -> datetime:
@@ -52,8 +59,41 @@ def prepare(transfers: pl.DataFrame, exclude: Iterable[str]) -> pl.DataFrame:
             pl.col("asset"),
         )
         .sort("time", "tx")
+        .with_row_index("row")
         .collect()
     )
+
+
+def address_ids(t: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
+    """``t`` with integer ids ``s``/``d`` for ``src``/``dst`` (rank in address order), and the
+    addresses by id, for detectors whose joins and lists are cheaper on integers."""
+    names = pl.concat([t["src"], t["dst"]]).unique().sort()
+    index = pl.DataFrame({"a": names, "id": pl.int_range(names.len(), dtype=pl.UInt32, eager=True)})
+    coded = t.join(
+        index.rename({"a": "src", "id": "s"}), on="src", how="left", maintain_order="left"
+    ).join(index.rename({"a": "dst", "id": "d"}), on="dst", how="left", maintain_order="left")
+    return coded, names
+
+
+def decode_lists(df: pl.DataFrame, values: dict[str, pl.Series]) -> pl.DataFrame:
+    """List columns of integer positions replaced by the ``values`` at those positions."""
+    if df.height == 0:
+        return df.with_columns(pl.col(c).cast(pl.List(v.dtype)) for c, v in values.items())
+    keyed = df.with_row_index("_i")
+    for column, lookup in values.items():
+        decoded = (
+            keyed.select("_i", column)
+            .explode(column, empty_as_null=False)
+            .select("_i", pl.lit(lookup).gather(pl.col(column)).alias(column))
+            .group_by("_i", maintain_order=True)
+            .agg(pl.col(column).drop_nulls())
+        )
+        keyed = (
+            keyed.drop(column)
+            .join(decoded, on="_i", how="left", maintain_order="left")
+            .with_columns(pl.col(column).fill_null(pl.lit([], dtype=pl.List(lookup.dtype))))
+        )
+    return keyed.drop("_i").select(df.columns)
 
 
 def degree(t: pl.DataFrame) -> pl.DataFrame:

@@ -23,6 +23,7 @@ import polars as pl
 
 from analytics_platform.domain.patterns.common import (
     Span,
+    decode_lists,
     finish,
     json_details,
     low_degree,
@@ -32,8 +33,15 @@ from analytics_platform.domain.patterns.limits import PatternLimits
 
 
 def forwarding_steps(span: Span, lim: PatternLimits) -> pl.DataFrame:
-    """Every a -> m -> c with m forwarding within ``hop_window``; bounded by ``flow_budget``."""
-    t = span.t
+    """Every a -> m -> c with m forwarding within ``hop_window``; bounded by ``flow_budget``.
+
+    Addresses are integer ids and transfers row numbers (``Span.coded``): the steps are the
+    largest frame of pattern detection. Detectors decode what they keep.
+    """
+    coded, _ = span.coded()
+    t = coded.select(
+        pl.col("s").alias("src"), pl.col("d").alias("dst"), "time", pl.col("row").alias("tx"), "amt"
+    )
     mids, skipped = low_degree(t, lim.max_intermediate_degree)
     span.hit("flow_hubs_skipped", skipped)
     inn = t.filter(pl.col("dst").is_in(mids.implode())).select(
@@ -81,6 +89,7 @@ def _flow_score(width: pl.Expr, first: pl.Expr, last: pl.Expr, lim: PatternLimit
 
 
 def detect_scatter_gather(span: Span, steps: pl.DataFrame, lim: PatternLimits) -> pl.DataFrame:
+    names = span.coded()[1]
     window = pl.duration(seconds=int(lim.flow_window.total_seconds()))
     # Cheap counts first; the lists are gathered only for (source, sink) pairs that qualify:
     # wide enough, ending on the span's day.
@@ -113,6 +122,9 @@ def detect_scatter_gather(span: Span, steps: pl.DataFrame, lim: PatternLimits) -
     g = g.filter(
         (pl.col("mids").list.len() >= lim.min_width)
         & (pl.col("last_time") - pl.col("first_time") <= window)
+    )
+    g = decode_lists(g, {"mids": names, "tx_hashes": span.t["tx"]}).with_columns(
+        pl.lit(names).gather("a").alias("a"), pl.lit(names).gather("c").alias("c")
     )
     members, roles = roles_list(
         (pl.concat_list("a"), "source"),
@@ -148,25 +160,18 @@ def detect_stacks(span: Span, steps: pl.DataFrame, lim: PatternLimits) -> pl.Dat
     """Connected layers of forwarding steps with several sources and several sinks."""
     if steps.height == 0:
         return finish(steps.clear(), span, "stack")
-    nodes = pl.concat([steps["a"], steps["m"], steps["c"]]).unique().sort()
-    index = pl.DataFrame({"node": nodes, "id": pl.int_range(nodes.len(), eager=True)})
-    ids = steps.select(
-        *[
-            pl.col(c).replace_strict(index["node"], index["id"], return_dtype=pl.Int64).alias(c)
-            for c in ("a", "m", "c")
-        ]
-    )
-    mids = ids["m"].to_list()
+    names = span.coded()[1]
+    mids = steps["m"].to_list()
     g = ig.Graph(
-        n=nodes.len(),
-        edges=list(zip(mids + mids, ids["a"].to_list() + ids["c"].to_list(), strict=True)),
+        n=names.len(),
+        edges=list(zip(mids + mids, steps["a"].to_list() + steps["c"].to_list(), strict=True)),
     )
     membership = np.asarray(g.connected_components().membership)
     # Components too large to be one scheme are counted and dropped before anything is listed.
     sizes = np.bincount(membership)
     too_big = sizes > lim.max_component
     span.hit("stack_over_max_component", int(too_big.sum()))
-    step_component = membership[ids["m"].to_numpy()]
+    step_component = membership[steps["m"].to_numpy()]
     keep = ~too_big[step_component]
     tagged = steps.filter(pl.Series(keep)).with_columns(
         pl.Series("component", step_component[keep])
@@ -196,6 +201,9 @@ def detect_stacks(span: Span, steps: pl.DataFrame, lim: PatternLimits) -> pl.Dat
             & (pl.col("mids").list.len() >= lim.min_width)
         )
     )
+    comp = decode_lists(
+        comp, {"sources": names, "mids": names, "sinks": names, "tx_hashes": span.t["tx"]}
+    )
     members, roles = roles_list(
         (pl.col("sources"), "source"), (pl.col("mids"), "intermediate"), (pl.col("sinks"), "sink")
     )
@@ -214,11 +222,23 @@ def detect_stacks(span: Span, steps: pl.DataFrame, lim: PatternLimits) -> pl.Dat
 
 
 def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
-    t = span.t
+    # Every turn of every centre is listed below: integer addresses and transfer rows keep
+    # those lists small; strings come back only for the patterns kept.
+    t, names = span.coded()
     window = pl.duration(seconds=int(lim.flow_window.total_seconds()))
-    ins = t.select(pl.col("dst").alias("center"), pl.col("src").alias("other"), "time", "tx", "amt")
+    ins = t.select(
+        pl.col("d").alias("center"),
+        pl.col("s").alias("other"),
+        "time",
+        pl.col("row").alias("tx"),
+        "amt",
+    )
     outs = t.select(
-        pl.col("src").alias("center"), pl.col("dst").alias("other"), "time", "tx", "amt"
+        pl.col("s").alias("center"),
+        pl.col("d").alias("other"),
+        "time",
+        pl.col("row").alias("tx"),
+        "amt",
     )
     n_in = ins.group_by("center").agg(pl.col("other").n_unique().alias("n_in"))
     n_out = outs.group_by("center").agg(pl.col("other").n_unique().alias("n_out"))
@@ -276,11 +296,23 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
         .filter(pl.col("width") >= lim.min_width)
     )
     best = (
-        both.with_columns(pl.col("last_time").dt.date().alias("day"))
+        both.filter(pl.col("last_time") >= span.start)
+        .with_columns(pl.col("last_time").dt.date().alias("day"))
         .sort(["center", "day", "width", "turn"], descending=[False, False, True, False])
         .group_by("center", "day", maintain_order=True)
         .first()
+        .with_columns(pl.concat_list("center").alias("center"))
     )
+    best = decode_lists(
+        best,
+        {
+            "senders": names,
+            "recipients": names,
+            "center": names,
+            "tx_in": t["tx"],
+            "tx_out": t["tx"],
+        },
+    ).with_columns(pl.col("center").list.first())
     members, roles = roles_list(
         (pl.col("senders"), "source"),
         (pl.concat_list("center"), "intermediate"),
