@@ -8,6 +8,8 @@ so that even graphs with tied leading eigenvalues get the same scores on both en
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import igraph as ig
 import numpy as np
@@ -60,8 +62,7 @@ class CpuEngine:
             undirected = _igraph(graph.usrc, graph.udst, graph.uweight, n, directed=False)
         with timer.stage("components"):
             out["component"] = label_by_smallest(undirected.connected_components().membership)
-        with timer.stage("communities"):
-            random.seed(params.seed)  # igraph draws from Python's RNG
+        with timer.stage("communities"), _igraph_rng(params.seed):
             leiden = undirected.community_leiden(
                 objective_function="modularity",
                 weights="weight",
@@ -88,6 +89,22 @@ class CpuEngine:
             )
             out["betweenness"] = scale_betweenness(raw, graph.sources)
         return out
+
+
+@contextmanager
+def _igraph_rng(seed: int) -> Iterator[None]:
+    """igraph draws from a private generator seeded with ``seed`` for the duration.
+
+    By default igraph draws from Python's global ``random``; seeding that and calling Leiden
+    gave different communities for identical windows within one Dagster run (the 30- and
+    90-day windows of a partition's first day), so other code in the process was drawing
+    from it in between.
+    """
+    ig.set_random_number_generator(random.Random(seed))
+    try:
+        yield
+    finally:
+        ig.set_random_number_generator(random)
 
 
 def _igraph(
