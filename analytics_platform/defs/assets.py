@@ -71,13 +71,17 @@ def _day_metadata(
     days: list[date],
     describe: Callable[[date, pl.DataFrame], dict[str, Any]] | None = None,
     asset_key: dg.AssetKey | None = None,
-) -> None:
+) -> dict[str, int]:
     """Metadata of each partition from that day's rows only (``dagster/row_count`` and
-    ``describe(day, rows)``), so a day records the same figures in a run of any range."""
+    ``describe(day, rows)``), so a day records the same figures in a run of any range.
+    Returns the rows per day."""
+    rows_per_day = {}
     for day, part in _by_day(df, days).items():
         metadata = {"dagster/row_count": dg.MetadataValue.int(part.height)}
         metadata.update(describe(day, part) if describe else {})
         context.add_asset_metadata(metadata, asset_key=asset_key, partition_key=day.isoformat())
+        rows_per_day[day.isoformat()] = part.height
+    return rows_per_day
 
 
 def _stage_table(timer: StageTimer) -> str:
@@ -179,7 +183,9 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
             counts.update(read=counts["read"] + late, rejected=counts["rejected"] + late)
             return {k: dg.MetadataValue.int(v) for k, v in counts.items()}
 
-        _day_metadata(context, result.accepted, days, day_counts, asset_key=key("transfers"))
+        per_day = _day_metadata(
+            context, result.accepted, days, day_counts, asset_key=key("transfers")
+        )
         _day_metadata(
             context,
             rejected,
@@ -189,7 +195,6 @@ def build_network_assets(net: NetworkConfig, settings: Settings) -> list:
         )
         yield dg.Output(result.accepted, "transfers")
         yield dg.Output(rejected, "transfers_rejected")
-        per_day = {d.isoformat(): rows.height for d, rows in _by_day(result.accepted, days).items()}
         yield from qc.results(key("transfers"), qc.TRANSFERS, df=result.accepted, per_day=per_day)
 
     @dg.asset(

@@ -28,7 +28,7 @@ class Span:
     _coded: tuple[pl.DataFrame, pl.Series] | None = None
 
     def coded(self) -> tuple[pl.DataFrame, pl.Series]:
-        """``t`` with integer address ids ``s``/``d``, and the addresses by id (computed once)."""
+        """:func:`address_ids` of ``t`` (computed once per span)."""
         if self._coded is None:
             self._coded = address_ids(self.t)
         return self._coded
@@ -65,13 +65,22 @@ def prepare(transfers: pl.DataFrame, exclude: Iterable[str]) -> pl.DataFrame:
 
 
 def address_ids(t: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
-    """``t`` with integer ids ``s``/``d`` for ``src``/``dst`` (rank in address order), and the
-    addresses by id, for detectors whose joins and lists are cheaper on integers."""
+    """``t`` as integers, for detectors whose joins and lists are cheaper on them: ``src``/
+    ``dst`` become address ids (rank in address order), ``tx`` the transfer's row; with the
+    addresses by id. Rows stay in ``t``'s order (``tx`` indexes ``t["tx"]``)."""
     names = pl.concat([t["src"], t["dst"]]).unique().sort()
     index = pl.DataFrame({"a": names, "id": pl.int_range(names.len(), dtype=pl.UInt32, eager=True)})
-    coded = t.join(
-        index.rename({"a": "src", "id": "s"}), on="src", how="left", maintain_order="left"
-    ).join(index.rename({"a": "dst", "id": "d"}), on="dst", how="left", maintain_order="left")
+    coded = (
+        t.join(index.rename({"a": "src", "id": "s"}), on="src", how="left", maintain_order="left")
+        .join(index.rename({"a": "dst", "id": "d"}), on="dst", how="left", maintain_order="left")
+        .select(
+            pl.col("s").alias("src"),
+            pl.col("d").alias("dst"),
+            pl.col("row").alias("tx"),
+            "time",
+            "amt",
+        )
+    )
     return coded, names
 
 

@@ -12,7 +12,7 @@ reached, sorted by time, starting at the first one not earlier than its arrival 
 and stopping at the end of the window, so only paths that satisfy every test are ever built.
 Bounds, all counted in ``limits_hit``: addresses with more than ``max_cycle_degree`` recipients
 are not expanded (``cycle_hubs_not_expanded``), each start transfer may extend at most
-``cycle_origin_budget`` partial paths (``cycle_origin_budget``), at most ``max_cycles`` cycles are
+``cycle_origin_budget`` partial paths (``cycle_origin_budget``), at most ``MAX_CYCLES`` cycles are
 kept (``cycle_output_limit``).
 """
 
@@ -35,7 +35,7 @@ def _enumerate(
     offsets, dst, times, amts, n_edges, src_of, max_len, min_len, window, lo, hi,
     use_ratio, budget, close_from, close_to, max_out,
 ):  # fmt: skip
-    """Cycles as rows of edge indices (-1 padded); returns (cycles, found, budget_hits)."""
+    """Cycles as rows of edge indices (-1 padded), and how often the budget was hit."""
     out = np.full((max_out, max_len), -1, dtype=np.int64)
     found = 0
     budget_hits = 0
@@ -55,10 +55,7 @@ def _enumerate(
         cursor[1] = np.searchsorted(times[offsets[node] : offsets[node + 1]], t_first)
         cursor[1] += offsets[node]
         expansions = 0
-        while depth >= 1:
-            if depth >= max_len:
-                depth -= 1
-                continue
+        while depth >= 1:  # a path is never pushed beyond max_len - 1 hops
             last = path[depth - 1]
             node = nodes[depth]
             end = offsets[node + 1]
@@ -103,37 +100,33 @@ def _enumerate(
                 break
             if not advanced and depth >= 1:
                 depth -= 1
-    return out[:found], found, budget_hits
+    return out[:found], budget_hits
 
 
 def detect_cycles(span: Span, lim: PatternLimits) -> pl.DataFrame:
-    t = span.t
+    t, names = span.coded()
     fan = t.group_by("src").agg(pl.col("dst").n_unique().alias("d"))
     hubs = fan.filter(pl.col("d") > lim.max_cycle_degree)["src"].implode()
     span.hit("cycle_hubs_not_expanded", fan.filter(pl.col("d") > lim.max_cycle_degree).height)
-    edges = t.filter(~pl.col("src").is_in(hubs) & ~pl.col("dst").is_in(hubs))
+    # Out-transfers of each address in time order (tx, the row, breaks ties as span.t does).
+    edges = (
+        t.filter(~pl.col("src").is_in(hubs) & ~pl.col("dst").is_in(hubs))
+        .with_columns(pl.col("time").dt.epoch("ms").alias("ms"))
+        .sort("src", "ms", "tx")
+    )
     if edges.height == 0:
         return finish(pl.DataFrame(), span, "cycle")
-    names = pl.concat([edges["src"], edges["dst"]]).unique().sort()
-    index = pl.DataFrame({"address": names, "id": np.arange(names.len(), dtype=np.int64)})
-    edges = (
-        edges.join(index.rename({"address": "src", "id": "s"}), on="src")
-        .join(index.rename({"address": "dst", "id": "d"}), on="dst")
-        .with_columns(pl.col("time").dt.epoch("ms").alias("ms"))
-        .sort("s", "ms", "tx")
-    )
-    s = edges["s"].to_numpy()
-    offsets = np.searchsorted(s, np.arange(names.len() + 1)).astype(np.int64)
-    day_start = span.start
-    close_from = int(day_start.timestamp() * 1000)
-    close_to = int((day_start + timedelta(days=1)).timestamp() * 1000)
-    found, _, budget_hits = _enumerate(
+    src = edges["src"].to_numpy().astype(np.int64)
+    offsets = np.searchsorted(src, np.arange(names.len() + 1)).astype(np.int64)
+    close_from = int(span.start.timestamp() * 1000)
+    close_to = int((span.start + timedelta(days=1)).timestamp() * 1000)
+    found, budget_hits = _enumerate(
         offsets,
-        edges["d"].to_numpy(),
+        edges["dst"].to_numpy().astype(np.int64),
         edges["ms"].to_numpy(),
         edges["amt"].to_numpy(),
         edges.height,
-        s,
+        src,
         lim.max_cycle_length,
         lim.min_cycle_length,
         int(lim.cycle_window.total_seconds() * 1000),
@@ -156,7 +149,12 @@ def detect_cycles(span: Span, lim: PatternLimits) -> pl.DataFrame:
             "edge": found[found >= 0],
         }
     )
-    per_hop = edges.select("src", "tx", "time", "amt").with_row_index("edge")
+    per_hop = edges.select(
+        pl.lit(names).gather("src").alias("src"),
+        pl.lit(span.t["tx"]).gather("tx").alias("tx"),
+        "time",
+        "amt",
+    ).with_row_index("edge")
     cycles = (
         flat.join(
             per_hop.with_columns(pl.col("edge").cast(pl.Int64)), on="edge", maintain_order="left"

@@ -38,10 +38,7 @@ def forwarding_steps(span: Span, lim: PatternLimits) -> pl.DataFrame:
     Addresses are integer ids and transfers row numbers (``Span.coded``): the steps are the
     largest frame of pattern detection. Detectors decode what they keep.
     """
-    coded, _ = span.coded()
-    t = coded.select(
-        pl.col("s").alias("src"), pl.col("d").alias("dst"), "time", pl.col("row").alias("tx"), "amt"
-    )
+    t, _ = span.coded()
     mids, skipped = low_degree(t, lim.max_intermediate_degree)
     span.hit("flow_hubs_skipped", skipped)
     inn = t.filter(pl.col("dst").is_in(mids.implode())).select(
@@ -226,19 +223,9 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
     # those lists small; strings come back only for the patterns kept.
     t, names = span.coded()
     window = pl.duration(seconds=int(lim.flow_window.total_seconds()))
-    ins = t.select(
-        pl.col("d").alias("center"),
-        pl.col("s").alias("other"),
-        "time",
-        pl.col("row").alias("tx"),
-        "amt",
-    )
+    ins = t.select(pl.col("dst").alias("center"), pl.col("src").alias("other"), "time", "tx", "amt")
     outs = t.select(
-        pl.col("s").alias("center"),
-        pl.col("d").alias("other"),
-        "time",
-        pl.col("row").alias("tx"),
-        "amt",
+        pl.col("src").alias("center"), pl.col("dst").alias("other"), "time", "tx", "amt"
     )
     n_in = ins.group_by("center").agg(pl.col("other").n_unique().alias("n_in"))
     n_out = outs.group_by("center").agg(pl.col("other").n_unique().alias("n_out"))
@@ -309,8 +296,8 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
             "senders": names,
             "recipients": names,
             "center": names,
-            "tx_in": t["tx"],
-            "tx_out": t["tx"],
+            "tx_in": span.t["tx"],
+            "tx_out": span.t["tx"],
         },
     ).with_columns(pl.col("center").list.first())
     members, roles = roles_list(
