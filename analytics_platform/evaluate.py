@@ -41,7 +41,6 @@ EVALUATION_LIMITS: dict[str, Any] = {
     "min_hop_ratio": None,
     "max_hop_ratio": None,
     "chain_hop_window": 48,
-    "path_budget": 500_000,
 }
 
 

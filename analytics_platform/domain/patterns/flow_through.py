@@ -18,6 +18,7 @@ from analytics_platform.domain.edges import is_structuring_amount
 from analytics_platform.domain.patterns.common import (
     Span,
     busiest_windows,
+    decode_lists,
     finish,
     json_details,
     roles_list,
@@ -26,7 +27,7 @@ from analytics_platform.domain.patterns.limits import PatternLimits
 
 
 def detect_pass_through(span: Span, lim: PatternLimits) -> pl.DataFrame:
-    t = span.t
+    t, names = span.coded()
     ins = t.select(
         pl.col("dst").alias("address"),
         pl.col("src").alias("sender"),
@@ -95,7 +96,19 @@ def detect_pass_through(span: Span, lim: PatternLimits) -> pl.DataFrame:
             & (pl.col("amount_in") >= lim.min_pass_amount)
         )
         .with_columns(pl.col("recipients").list.set_difference("senders"))
+        .sort("address", "day")
+        .with_columns(pl.concat_list("address").alias("address"))
     )
+    flows = decode_lists(
+        flows,
+        {
+            "senders": names,
+            "recipients": names,
+            "address": names,
+            "tx_in": span.t["tx"],
+            "tx_out": span.t["tx"],
+        },
+    ).with_columns(pl.col("address").list.first())
     members, roles = roles_list(
         (pl.col("senders"), "source"),
         (pl.concat_list("address"), "intermediate"),

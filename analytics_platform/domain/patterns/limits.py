@@ -38,13 +38,13 @@ class PatternLimits:
     max_hop_ratio: float | None = 1.05
     max_cycle_degree: int = 50
     cycle_origin_budget: int = 10_000  # partial paths extended per start transfer
-    path_budget: int = 2_000_000  # chains: partial paths kept per hop
     # layering / peel chains: time-ordered paths through low-degree intermediates
     min_chain_hops: int = 4
     max_chain_hops: int = 12
     chain_hop_window: timedelta = timedelta(hours=48)
     max_chain_degree: int = 3
     peel_min_ratio: float = 0.5
+    chain_origin_budget: int = 10_000  # partial paths extended per start transfer
     # rapid pass-through: funds out within pass_window of arriving, little left behind
     pass_window: timedelta = timedelta(hours=6)
     min_pass_ratio: float = 0.9
