@@ -8,8 +8,6 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from analytics_platform.config import load_settings
-
 
 def _date(text: str) -> date:
     try:
@@ -18,8 +16,27 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
 
 
+# Mistakes a user can fix (config, names, dates, an empty store): one line on stderr and exit
+# code 2, no traceback unless --debug. Anything else is a bug and keeps its traceback.
+USER_ERRORS = (ValueError, LookupError, FileNotFoundError)
+
+
 def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except USER_ERRORS as exc:
+        if args.debug:
+            raise
+        message = exc.args[0] if isinstance(exc, LookupError) and exc.args else exc
+        print(f"analytics-platform: error: {message}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Every command and option; imports nothing heavy, so ``--help`` answers at once."""
     parser = argparse.ArgumentParser(prog="analytics-platform", description=__doc__)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
     for name, home, helptext in (
@@ -85,8 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--home", type=Path, help="keep the run's store here (default: temporary)")
     ev.add_argument("--no-synthetic", action="store_true", help="skip the synthetic recall")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
 
-    args = parser.parse_args(argv)
+
+def _run(args: argparse.Namespace) -> int:
+    from analytics_platform.config import load_settings
+
     if args.command == "bench":
         runners = {"patterns": _bench_patterns, "kafka": _bench_kafka, "features": _bench}
         return runners[args.benchmark](args)

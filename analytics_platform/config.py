@@ -38,9 +38,20 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from analytics_platform.domain.patterns.limits import PatternLimits
 from analytics_platform.identifiers import IDENTIFIER, validate_identifier
@@ -51,11 +62,25 @@ __all__ = ["IDENTIFIER", "Settings", "load_settings", "validate_identifier"]
 DEFAULT_ADDRESS_PATTERN = r"^0x[0-9a-f]{40}$"
 
 
-KAFKA_SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+class _DatesAsText(yaml.SafeLoader):
+    """YAML without implicit timestamps: ``2026-13-01`` reaches the model as text, whose error
+    then names the key, instead of failing inside the YAML parser."""
 
 
-@dataclass(frozen=True)
-class KafkaSourceConfig:
+_DatesAsText.yaml_implicit_resolvers = {
+    first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+class StrictModel(BaseModel):
+    """Configuration sections: immutable, and an unknown key is an error (a typo such as
+    ``windos:`` would otherwise be silently ignored)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KafkaSourceConfig(StrictModel):
     """A Kafka topic of JSON transfer messages (schema: README, "Kafka source").
 
     Secrets never sit in the config file: ``bootstrap_servers_env`` and ``sasl_password_env``
@@ -65,42 +90,32 @@ class KafkaSourceConfig:
     topic: str
     bootstrap_servers: str = ""
     bootstrap_servers_env: str = ""
-    security_protocol: str = "PLAINTEXT"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: str = ""
     sasl_username: str = ""
     sasl_password_env: str = ""
     ssl_ca_location: str = ""
-    batch_messages: int = 50_000
+    batch_messages: PositiveInt = 50_000
     """Messages stored per ClickHouse insert (one atomic part each)."""
-    idle_timeout_s: float = 30.0
+    idle_timeout_s: PositiveFloat = 30.0
     """A run fails when the broker gives neither a message nor end-of-partition for this long."""
-    late_data_horizon_days: int = 7
+    late_data_horizon_days: NonNegativeInt = 7
     """Late data refreshes feature windows and alerts only for days this recent."""
-    sensor_interval_s: int = 30
+    sensor_interval_s: PositiveInt = 30
     """Seconds between the sensor's end-offset polls."""
 
-    def __post_init__(self) -> None:
-        if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", self.topic or ""):
-            raise ValueError(f"source.topic: not a valid Kafka topic name: {self.topic!r}")
+    @field_validator("topic")
+    @classmethod
+    def _topic(cls, topic: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", topic):
+            raise ValueError(f"not a valid Kafka topic name: {topic!r}")
+        return topic
+
+    @model_validator(mode="after")
+    def _one_server_setting(self) -> KafkaSourceConfig:
         if bool(self.bootstrap_servers) == bool(self.bootstrap_servers_env):
-            raise ValueError(
-                "source.bootstrap_servers: set exactly one of bootstrap_servers and "
-                "bootstrap_servers_env"
-            )
-        if self.security_protocol not in KAFKA_SECURITY_PROTOCOLS:
-            raise ValueError(
-                f"source.security_protocol: expected one of {KAFKA_SECURITY_PROTOCOLS}, "
-                f"got {self.security_protocol!r}"
-            )
-        if self.batch_messages < 1 or self.idle_timeout_s <= 0 or self.sensor_interval_s < 1:
-            raise ValueError(
-                "source.batch_messages, source.idle_timeout_s and source.sensor_interval_s "
-                "must be positive"
-            )
-        if self.late_data_horizon_days < 0:
-            raise ValueError(
-                f"source.late_data_horizon_days: must be >= 0, got {self.late_data_horizon_days}"
-            )
+            raise ValueError("set exactly one of bootstrap_servers and bootstrap_servers_env")
+        return self
 
     def servers(self, env: dict[str, str] | None = None) -> str:
         """The bootstrap servers, read from the environment when configured so."""
@@ -116,99 +131,135 @@ class KafkaSourceConfig:
         return value
 
 
-@dataclass(frozen=True)
-class SourceConfig:
+class SourceConfig(StrictModel):
     """Where a network's raw transfers come from.
 
     ``kind='files'``: ``path`` is a local path or ``s3://`` glob of Parquet/CSV files.
     ``kind='clickhouse'``: ``table`` (``db.table``) on the warehouse, or on ``dsn_env`` (the name
     of an environment variable that holds another ClickHouse DSN).
-    ``kind='kafka'``: ``kafka`` (a :class:`KafkaSourceConfig`); a sensor ingests the topic into
-    the warehouse and ``transfers`` reads what was ingested.
+    ``kind='kafka'``: the topic settings (:class:`KafkaSourceConfig`) beside ``kind``; a sensor
+    ingests the topic into the warehouse and ``transfers`` reads what was ingested.
     """
 
-    kind: str = "files"
+    kind: Literal["files", "clickhouse", "kafka"] = "files"
     path: str | None = None
     table: str | None = None
     dsn_env: str | None = None
     kafka: KafkaSourceConfig | None = None
 
-    def __post_init__(self) -> None:
-        if self.kind not in ("files", "clickhouse", "kafka"):
-            raise ValueError(f"source.kind: unknown source kind {self.kind!r}")
-        if self.kind == "kafka" and self.kafka is None:
-            raise ValueError("source: kind 'kafka' needs topic and bootstrap_servers")
+    @model_validator(mode="before")
+    @classmethod
+    def _kafka_settings_beside_kind(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and raw.get("kind") == "kafka" and "kafka" not in raw:
+            return {"kind": "kafka", "kafka": {k: v for k, v in raw.items() if k != "kind"}}
+        return raw
+
+    @model_validator(mode="after")
+    def _required_per_kind(self) -> SourceConfig:
         if self.kind == "files" and not self.path:
-            raise ValueError("source.path: required when source.kind is 'files'")
+            raise ValueError("path: required when kind is 'files'")
         if self.kind == "clickhouse":
             if not self.table:
-                raise ValueError("source.table: required when source.kind is 'clickhouse'")
+                raise ValueError("table: required when kind is 'clickhouse'")
             for part in self.table.split("."):
                 validate_identifier(part, "source.table")
+        return self
 
 
-@dataclass(frozen=True)
-class NetworkConfig:
+class NetworkConfig(StrictModel):
     """One chain (network): its partitions, sources, windows and detection limits."""
 
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", arbitrary_types_allowed=True, populate_by_name=True
+    )
+
     name: str
-    start_date: date
+    start_date: date = date(2026, 1, 1)
     end_date: date | None = None
     source: SourceConfig | None = None
     address_pattern: str = DEFAULT_ADDRESS_PATTERN
-    windows: tuple[int, ...] = (7, 30, 90)
-    pattern_span_days: int = 3
-    backfill_days_per_run: int = 0
+    windows: tuple[PositiveInt, ...] = (7, 30, 90)
+    pattern_span_days: PositiveInt = 3
+    backfill_days_per_run: NonNegativeInt = 0
     """Backfills: 0 = one run for the whole range; N = one run per N days (runs fan out across
     pods/GPUs, bounded by the run queue's limits)."""
     schedule_cron: str = "30 0 * * *"
-    reporting_thresholds: dict[str, float] = field(default_factory=dict)
+    alerts_deadline_cron: str = "0 6 * * *"
+    """By this time (UTC) the previous day's ``typology_alerts`` should exist (freshness check)."""
+    owners: tuple[str, ...] = ("team:aml-data",)
+    """Dagster asset owners: ``team:<name>`` or e-mail addresses."""
+    reporting_thresholds: dict[str, PositiveFloat] = Field(default_factory=dict)
     """Per asset, the reporting threshold in that asset's native units (structuring features)."""
-    structuring_band: float = 0.1
-    pattern_limits: PatternLimits = field(default_factory=PatternLimits)
+    structuring_band: float = Field(0.1, gt=0, lt=1)
+    pattern_limits: PatternLimits = Field(default_factory=PatternLimits, alias="patterns")
     """Detector limits (``patterns:`` in the network's YAML; durations in hours)."""
 
-    def __post_init__(self) -> None:
-        validate_identifier(self.name, "network name")
-        for asset, value in self.reporting_thresholds.items():
-            if not isinstance(value, int | float) or value <= 0:
-                raise ValueError(
-                    f"reporting_thresholds.{asset}: expected a positive native amount, "
-                    f"got {value!r}"
-                )
-        if not 0 < self.structuring_band < 1:
-            raise ValueError(f"structuring_band: must be in (0, 1), got {self.structuring_band}")
-        if not self.windows or any(w < 1 for w in self.windows):
-            raise ValueError(f"windows: expected positive day counts, got {self.windows!r}")
-        if self.pattern_span_days < 1:
-            raise ValueError(f"pattern_span_days: must be >= 1, got {self.pattern_span_days}")
-        if self.backfill_days_per_run < 0:
-            raise ValueError(
-                "backfill_days_per_run: must be >= 0 (0 = one run), "
-                f"got {self.backfill_days_per_run}"
-            )
-        re.compile(self.address_pattern)
+    @field_validator("name")
+    @classmethod
+    def _name(cls, name: str) -> str:
+        return validate_identifier(name, "network name")
+
+    @field_validator("windows")
+    @classmethod
+    def _windows(cls, windows: tuple[int, ...]) -> tuple[int, ...]:
+        if not windows:
+            raise ValueError("expected at least one window (days)")
+        return windows
+
+    @field_validator("address_pattern")
+    @classmethod
+    def _pattern(cls, pattern: str) -> str:
+        re.compile(pattern)
+        return pattern
+
+    @field_validator("pattern_limits", mode="before")
+    @classmethod
+    def _limits(cls, raw: Any) -> PatternLimits:
+        return raw if isinstance(raw, PatternLimits) else PatternLimits.from_mapping(raw)
 
     @property
     def max_window(self) -> int:
         return max(self.windows)
 
 
-@dataclass(frozen=True)
-class FeatureSettings:
+class FeatureSettings(StrictModel):
     """How ``address_features`` runs: engine, CPU fallback and algorithm sizes."""
 
-    engine: str = "cpu"
+    engine: Literal["cpu", "gpu"] = "cpu"
     fallback_to_cpu: bool = False
-    betweenness_samples: int = 16
+    betweenness_samples: PositiveInt = 16
 
-    def __post_init__(self) -> None:
-        if self.engine not in ("cpu", "gpu"):
-            raise ValueError(f"features.engine: expected 'cpu' or 'gpu', got {self.engine!r}")
-        if self.betweenness_samples < 1:
-            raise ValueError(
-                f"features.betweenness_samples: must be >= 1, got {self.betweenness_samples}"
-            )
+
+class ConfigFile(StrictModel):
+    """The YAML file ``ANALYTICS_CONFIG`` points to."""
+
+    networks: dict[str, dict[str, Any] | None] = Field(default_factory=lambda: {"torus": {}})
+    labels_path: str | None = None
+    typologies_path: str | None = None
+    features: FeatureSettings = Field(default_factory=FeatureSettings)
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message names the key and the value."""
+
+
+def _one_line(error: ValidationError, prefix: str) -> ConfigError:
+    """The first problem of a pydantic error as ``<dotted key>: <message> (got <value>)``."""
+    first = error.errors()[0]
+    loc = [str(part) for part in (prefix, *first["loc"]) if part != ""]
+    message = first["msg"].removeprefix("Value error, ")
+    # A validator's message that starts with a key ("path: required ...") extends the path.
+    keyed = re.match(r"^([a-z_][\w.]*): (.*)$", message)
+    if keyed:
+        key, message = keyed.groups()
+        if loc and key.split(".")[0] == loc[-1]:
+            loc = loc[:-1]
+        loc.append(key)
+    where = ".".join(loc)
+    got = "" if first["type"] in ("value_error", "missing") else f" (got {first['input']!r})"
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    return ConfigError(f"{where}: {message}{got}")
 
 
 PROFILES = ("local", "production")
@@ -235,7 +286,6 @@ class Settings:
     labels_path: str | None = None
     typologies_path: str | None = None
     features: FeatureSettings = field(default_factory=FeatureSettings)
-    extra: dict[str, Any] = field(default_factory=dict)
     profile: str = "local"
     executor: str = "multiprocess"
 
@@ -251,47 +301,25 @@ class Settings:
         for net in self.networks:
             if net.name == name:
                 return net
-        raise KeyError(f"network: unknown network {name!r}")
+        known = ", ".join(n.name for n in self.networks)
+        raise LookupError(f"network: unknown network {name!r} (configured: {known})")
 
 
-def _parse_network(name: str, raw: dict[str, Any]) -> NetworkConfig:
-    source = raw.get("source")
-    return NetworkConfig(
-        name=name,
-        start_date=_as_date(raw.get("start_date", "2026-01-01"), f"{name}.start_date"),
-        end_date=_as_date(raw["end_date"], f"{name}.end_date") if raw.get("end_date") else None,
-        source=_parse_source(source) if source else None,
-        address_pattern=raw.get("address_pattern", DEFAULT_ADDRESS_PATTERN),
-        windows=tuple(int(w) for w in raw.get("windows", (7, 30, 90))),
-        pattern_span_days=int(raw.get("pattern_span_days", 3)),
-        backfill_days_per_run=int(raw.get("backfill_days_per_run", 0)),
-        schedule_cron=raw.get("schedule_cron", "30 0 * * *"),
-        reporting_thresholds={
-            str(k): float(v) for k, v in (raw.get("reporting_thresholds") or {}).items()
-        },
-        structuring_band=float(raw.get("structuring_band", 0.1)),
-        pattern_limits=PatternLimits.from_mapping(raw.get("patterns")),
-    )
-
-
-def _parse_source(raw: dict[str, Any]) -> SourceConfig:
-    if raw.get("kind") != "kafka":
-        return SourceConfig(**raw)
-    fields = {k: v for k, v in raw.items() if k != "kind"}
-    known = set(KafkaSourceConfig.__dataclass_fields__)
-    unknown = sorted(set(fields) - known)
-    if unknown:
-        raise ValueError(f"source.{unknown[0]}: unknown Kafka source setting")
-    return SourceConfig(kind="kafka", kafka=KafkaSourceConfig(**fields))
-
-
-def _as_date(value: Any, what: str) -> date:
-    if isinstance(value, date):
-        return value
+def parse_network(name: str, raw: dict[str, Any] | None) -> NetworkConfig:
+    """One network from its YAML mapping; errors name ``networks.<name>.<key>``."""
     try:
-        return date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise ValueError(f"{what}: expected YYYY-MM-DD, got {value!r}") from exc
+        return NetworkConfig(name=name, **(raw or {}))
+    except ValidationError as exc:
+        raise _one_line(exc, f"networks.{name}") from None
+
+
+def parse_file(raw: Any) -> ConfigFile:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config: expected a mapping at the top level, got {raw!r}")
+    try:
+        return ConfigFile(**raw)
+    except ValidationError as exc:
+        raise _one_line(exc, "") from None
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -319,14 +347,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     config_path = env.get("ANALYTICS_CONFIG") or str(home / "config.yaml")
     raw: dict[str, Any] = {}
     if Path(config_path).exists():
-        raw = yaml.safe_load(Path(config_path).read_text()) or {}
+        raw = yaml.load(Path(config_path).read_text(), Loader=_DatesAsText) or {}
     elif env.get("ANALYTICS_CONFIG"):
         raise FileNotFoundError(f"ANALYTICS_CONFIG: no such file {config_path!r}")
-    nets_raw = raw.get("networks") or {"torus": {}}
-    networks = tuple(_parse_network(name, body or {}) for name, body in nets_raw.items())
-    features_raw = dict(raw.get("features") or {})
     if env.get("ANALYTICS_FEATURE_ENGINE"):
-        features_raw["engine"] = env["ANALYTICS_FEATURE_ENGINE"]
+        raw["features"] = {**(raw.get("features") or {}), "engine": env["ANALYTICS_FEATURE_ENGINE"]}
+    file = parse_file(raw)
+    networks = tuple(parse_network(name, body) for name, body in file.networks.items())
     return Settings(
         home=home,
         clickhouse=warehouse,
@@ -334,14 +361,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         profile=profile,
         executor=executor,
         networks=networks,
-        labels_path=raw.get("labels_path"),
-        typologies_path=raw.get("typologies_path"),
-        features=FeatureSettings(**features_raw),
-        extra={
-            k: v
-            for k, v in raw.items()
-            if k not in ("networks", "labels_path", "features", "typologies_path")
-        },
+        labels_path=file.labels_path,
+        typologies_path=file.typologies_path,
+        features=file.features,
     )
 
 

@@ -13,7 +13,6 @@ from typing import Any
 import dagster as dg
 
 from analytics_platform.config import Settings, load_settings
-from analytics_platform.defs.assets import build_network_assets
 from analytics_platform.defs.io_managers import WarehouseLakeIOManager
 from analytics_platform.defs.kafka import (
     kafka_ingest_job,
@@ -21,6 +20,7 @@ from analytics_platform.defs.kafka import (
     kafka_sensor,
     late_data_sensor,
 )
+from analytics_platform.defs.network import build_freshness, build_network_assets
 from analytics_platform.defs.resources import (
     ClickHouseResource,
     GraphEngineResource,
@@ -78,10 +78,13 @@ def executor_for(settings: Settings) -> dg.ExecutorDefinition:
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    assets, jobs, schedules, sensors = [], [], [], []
+    assets, checks, jobs, schedules, sensors = [], [], [], [], []
     for net in settings.networks:
         assets += build_network_assets(net, settings)
-        job = daily_job(net, engine=settings.features.engine)
+        freshness, freshness_sensor = build_freshness(net)
+        checks += freshness
+        sensors.append(freshness_sensor)
+        job = daily_job(net, engine=settings.features.engine, freshness=freshness)
         jobs += [job, labels_job(net)]
         schedules.append(daily_schedule(net, job))
         if net.source is not None and net.source.kind == "kafka":
@@ -92,6 +95,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     clickhouse, lake = clickhouse_resource(settings), lake_resource(settings)
     return dg.Definitions(
         assets=assets,
+        asset_checks=checks,
         jobs=jobs,
         schedules=schedules,
         sensors=sensors,

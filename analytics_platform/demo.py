@@ -102,6 +102,11 @@ def summarise(settings: Settings, network: str, truth: pl.DataFrame | None) -> d
             schema=TABLES["structural_patterns"].schema,
             cluster=settings.clickhouse.cluster,
         )
+    if not counts:
+        raise LookupError(
+            f"summary: nothing stored for network {network!r} in {settings.clickhouse.describe()} "
+            "yet (run `analytics-platform backfill` or the demo first)"
+        )
     rows = pl.concat(counts).pivot(on="asset", index="date", values="n").sort("date").fill_null(0)
     rows = rows.select("date", *[t for t in DAILY_TABLES if t in rows.columns])
     by_typology = (

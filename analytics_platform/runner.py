@@ -58,6 +58,21 @@ def _production_instance() -> dg.DagsterInstance:
     return instance
 
 
+def check_range(settings: Settings, network: str, first: date, last: date) -> None:
+    """A clear error for an unknown network or days outside its partitions."""
+    net = settings.network(network)
+    if last < first:
+        raise ValueError(f"range: end {last} is before start {first}")
+    if first < net.start_date:
+        raise ValueError(
+            f"date: {first} is before {network}'s first partition {net.start_date} (start_date)"
+        )
+    if net.end_date and last > net.end_date:
+        raise ValueError(
+            f"date: {last} is after {network}'s last partition {net.end_date} (end_date)"
+        )
+
+
 def run_range(
     settings: Settings,
     network: str,
@@ -71,8 +86,7 @@ def run_range(
 ) -> list[dg.ExecuteInProcessResult]:
     """Materialise days ``first..last`` of ``network`` (all daily assets, or ``assets``), one
     run per chunk of ``chunk_days`` days (each run a partition range, as backfills do)."""
-    if last < first:
-        raise ValueError(f"range: end {last} is before start {first}")
+    check_range(settings, network, first, last)
     defs = build_definitions(settings)
     instance = instance or instance_for(settings)
     job_name = f"{network}__daily"
@@ -90,6 +104,7 @@ def run_range(
         chunks.append((day, end))
         day = end + timedelta(days=1)
     for i, (start, end) in enumerate(chunks, 1):
+        progress(f"[{i}/{len(chunks)}] {network} {start}..{end}: running...")
         t0 = time.perf_counter()
         result = job_def.execute_in_process(
             instance=instance,

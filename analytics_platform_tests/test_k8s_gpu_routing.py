@@ -164,7 +164,10 @@ def test_backfills_fan_out_in_runs_of_the_configured_days(tmp_path, monkeypatch)
     for asset in ("transfers", "address_features", "typology_alerts"):
         policy = defs.resolve_assets_def(["torus", asset]).backfill_policy
         assert policy.max_partitions_per_run == 7, asset
-    with pytest.raises(ValueError, match="backfill_days_per_run: must be >= 0"):
+    with pytest.raises(
+        ValueError,
+        match="networks.torus.backfill_days_per_run: Input should be greater than or equal to 0",
+    ):
         (tmp_path / "config.yaml").write_text(
             "networks:\n  torus:\n    backfill_days_per_run: -1\n"
         )

@@ -19,13 +19,19 @@ QUERY = """
     partitionKeysByDimension { partitionKeys }
     dependencyKeys { path }
     assetChecksOrError { ... on AssetChecks { checks { name blocking } } }
+    kinds
+    owners { ... on TeamAssetOwner { team } ... on UserAssetOwner { email } }
+    metadataEntries {
+      label
+      ... on TableSchemaMetadataEntry { schema { columns { name type description } } }
+    }
   }
 }
 """
 
 
 @pytest.mark.slow
-def test_webserver_graphql_shows_graph_partitions_and_checks(home: Path):
+def test_webserver_graphql_shows_graph_partitions_checks_kinds_owners_and_columns(home: Path):
     port = free_port()
     env = {**os.environ, "ANALYTICS_HOME": str(home), "DAGSTER_HOME": str(home / "dagster_home")}
     (home / "dagster_home").mkdir(exist_ok=True)
@@ -60,6 +66,25 @@ def test_webserver_graphql_shows_graph_partitions_and_checks(home: Path):
             assert len(node["partitionKeysByDimension"][0]["partitionKeys"]) == 5
             checks = {c["name"]: c["blocking"] for c in node["assetChecksOrError"]["checks"]}
             assert checks.get("schema") is True, name
+            assert {"polars", "clickhouse", "parquet"} <= set(node["kinds"]), name
+            assert node["owners"] == [{"team": "aml-data"}], name
+            schema = {
+                e["label"]: e
+                for e in node["metadataEntries"]
+                if e["label"] == "dagster/column_schema"
+            }["dagster/column_schema"]["schema"]
+            assert {"network", "date"} <= {c["name"] for c in schema["columns"]}, name
+        alert_checks = nodes["torus/typology_alerts"]["assetChecksOrError"]["checks"]
+        assert any("freshness" in c["name"] for c in alert_checks), alert_checks
+        assert "igraph" in nodes["torus/address_features"]["kinds"]
+        feature_columns = {
+            c["name"]: c
+            for e in nodes["torus/address_features"]["metadataEntries"]
+            if e["label"] == "dagster/column_schema"
+            for c in e["schema"]["columns"]
+        }
+        assert feature_columns["in_count"]["type"] == "Int64"
+        assert "transfers received" in feature_columns["in_count"]["description"]
         deps = {"/".join(k["path"]) for k in nodes["torus/typology_alerts"]["dependencyKeys"]}
         assert {
             "torus/structural_patterns",

@@ -19,6 +19,7 @@ import dagster as dg
 
 from analytics_platform.config import NetworkConfig
 from analytics_platform.defs.compute import CPU_TAGS
+from analytics_platform.defs.network.metadata import column_schema
 from analytics_platform.defs.resources import WarehouseResource
 from analytics_platform.kafka import offsets
 from analytics_platform.kafka.client import BrokerUnavailable, end_offsets
@@ -43,6 +44,12 @@ def kafka_messages_asset(net: NetworkConfig) -> dg.AssetsDefinition:
         key=dg.AssetKey([net.name, "kafka_messages"]),
         group_name=net.name,
         op_tags=CPU_TAGS,
+        kinds={"kafka", "clickhouse"},
+        owners=list(net.owners),
+        tags={"analytics/network": net.name},
+        metadata={"dagster/column_schema": column_schema("kafka_messages")},
+        # No RetryPolicy: the sensor relaunches a failed range from the same start offsets,
+        # so an outage fails fast instead of holding a run through backoff delays.
         description=f"Every message of Kafka topic {source.topic!r}, stored once: accepted "
         "transfers (by block-time day), rejected payloads with the reason (view "
         "kafka_dead_letters) and duplicates; the ledger kafka_ledger records each run's range.",
@@ -64,7 +71,7 @@ def kafka_messages_asset(net: NetworkConfig) -> dg.AssetsDefinition:
                 description=f"Kafka broker unavailable while reading {source.topic!r}: {exc}. "
                 "Stored batches are kept; the sensor launches the range again from the same "
                 "start offsets.",
-                allow_retries=True,
+                allow_retries=False,
             ) from exc
         context.instance.add_run_tags(
             context.run.run_id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import dagster as dg
 
 from analytics_platform.config import NetworkConfig
@@ -9,12 +11,17 @@ from analytics_platform.defs.compute import run_tags
 from analytics_platform.storage.tables import DAILY_TABLES
 
 
-def daily_job(net: NetworkConfig, engine: str = "cpu") -> dg.UnresolvedAssetJobDefinition:
-    """Every daily asset of ``net``; its runs are tagged with the feature ``engine`` so the run
-    queue can hold GPU runs to the GPU count."""
+def daily_job(
+    net: NetworkConfig, engine: str = "cpu", freshness: Sequence[dg.AssetChecksDefinition] = ()
+) -> dg.UnresolvedAssetJobDefinition:
+    """Every daily asset of ``net`` with the checks evaluated in their steps (not the freshness
+    checks, which their sensor evaluates); its runs are tagged with the feature ``engine`` so
+    the run queue can hold GPU runs to the GPU count."""
+    freshness_keys = [key for checks in freshness for key in checks.check_keys]
     return dg.define_asset_job(
         name=f"{net.name}__daily",
-        selection=dg.AssetSelection.assets(*[[net.name, a] for a in DAILY_TABLES]),
+        selection=dg.AssetSelection.assets(*[[net.name, a] for a in DAILY_TABLES])
+        - dg.AssetSelection.checks(*freshness_keys),
         description=f"Every daily asset of {net.name}, one day partition (or a range) per run.",
         tags={"analytics/network": net.name, **run_tags(engine)},
     )

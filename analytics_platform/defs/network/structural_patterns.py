@@ -1,0 +1,59 @@
+"""``structural_patterns``: patterns ending on each partition day, from its own horizon."""
+
+import dagster as dg
+import polars as pl
+
+from analytics_platform.defs import checks as qc
+from analytics_platform.defs.network.metadata import counts, days_of, record_days, stage_table
+from analytics_platform.defs.network.spec import NetworkSpec
+from analytics_platform.pipeline.patterns import patterns_for_days
+from analytics_platform.timing import StageTimer
+
+
+def build(spec: NetworkSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        **spec.asset(
+            "structural_patterns",
+            "Structural patterns ending on the partition day (fan-in/out, cycles, scatter-gather, "
+            "gather-scatter, bipartite, stacks, layering and peel chains, rapid pass-through, "
+            "structuring, proximity to risky labels), with member addresses, roles, transfers, "
+            "score and the limits hit.",
+            checks=qc.STRUCTURAL_PATTERNS,
+            ins={
+                "transfers": dg.AssetIn(
+                    spec.key("transfers"),
+                    partition_mapping=spec.trailing(spec.net.pattern_span_days),
+                ),
+                "labels": dg.AssetIn(spec.key("address_labels")),
+            },
+        )
+    )
+    def structural_patterns(
+        context: dg.AssetExecutionContext, transfers: pl.DataFrame, labels: pl.DataFrame
+    ):
+        days, timer = days_of(context), StageTimer()
+        found = patterns_for_days(
+            transfers, labels, spec.net, days, timer,
+            progress=lambda day, rows: context.log.info(f"patterns {day}: {rows}"),
+        )  # fmt: skip
+        for day, hit in found.limits_hit.items():
+            if hit:
+                context.log.warning(f"pattern limits hit on {day} (work cut short): {hit}")
+        record_days(
+            context,
+            found.patterns,
+            days,
+            lambda day, rows: {
+                "by_type": counts(rows, "pattern_type"),
+                "limits_hit": dg.MetadataValue.json(found.limits_hit[day]),
+            },
+        )
+        yield dg.Output(found.patterns, metadata={"stage_seconds": stage_table(timer)})
+        yield from qc.results(
+            spec.key("structural_patterns"),
+            qc.STRUCTURAL_PATTERNS,
+            patterns=found.patterns,
+            transfers=transfers,
+        )
+
+    return structural_patterns

@@ -1,0 +1,62 @@
+"""``transfers`` and its dead letters ``transfers_rejected``."""
+
+import dagster as dg
+
+from analytics_platform.defs import checks as qc
+from analytics_platform.defs.compute import CPU_TAGS
+from analytics_platform.defs.network.metadata import counts, days_of, record_days
+from analytics_platform.defs.network.spec import SERVER_RETRIES, NetworkSpec
+from analytics_platform.defs.resources import WarehouseResource
+from analytics_platform.pipeline.ingest import ingest, read_raw
+
+
+def build(spec: NetworkSpec) -> dg.AssetsDefinition:
+    key, rejected_key = spec.key("transfers"), spec.key("transfers_rejected")
+
+    @dg.multi_asset(
+        name=f"{spec.name}__ingest_transfers",
+        outs={
+            "transfers": spec.out(
+                "transfers",
+                "Validated, de-duplicated token transfers, one partition per UTC day of block "
+                "time.",
+            ),
+            "transfers_rejected": spec.out(
+                "transfers_rejected",
+                "Dead letters: raw records rejected during ingestion, with the field, value and "
+                "reason.",
+            ),
+        },
+        partitions_def=spec.partitions,
+        backfill_policy=spec.backfill_policy,
+        check_specs=qc.specs(key, qc.TRANSFERS),
+        op_tags=CPU_TAGS,
+        retry_policy=SERVER_RETRIES,
+    )
+    def transfers(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        days = days_of(context)
+        try:
+            raw = read_raw(spec.net, days[0], days[-1], warehouse.target())
+        except ValueError as exc:  # no source configured: not worth a retry
+            raise dg.Failure(str(exc), allow_retries=False) from exc
+        got = ingest(spec.net, raw, days)
+        context.log.info(f"{spec.name} {days[0]}..{days[-1]}: {got.result.counts}")
+        per_day = record_days(
+            context,
+            got.accepted,
+            days,
+            lambda day, _: {k: dg.MetadataValue.int(v) for k, v in got.counts_on(day).items()},
+            asset_key=key,
+        )
+        record_days(
+            context,
+            got.rejected,
+            days,
+            lambda _, rows: {"reasons": counts(rows, "field")},
+            asset_key=rejected_key,
+        )
+        yield dg.Output(got.accepted, "transfers")
+        yield dg.Output(got.rejected, "transfers_rejected")
+        yield from qc.results(key, qc.TRANSFERS, df=got.accepted, per_day=per_day)
+
+    return transfers

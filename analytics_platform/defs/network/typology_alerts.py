@@ -1,0 +1,73 @@
+"""``typology_alerts``: scored, explained alerts with evidence pictures for each day's top."""
+
+from datetime import date
+from typing import Any
+
+import dagster as dg
+import polars as pl
+
+from analytics_platform.defs import checks as qc
+from analytics_platform.defs.network.metadata import counts, days_of, record_days
+from analytics_platform.defs.network.spec import NetworkSpec
+from analytics_platform.defs.resources import LakeResource
+from analytics_platform.domain.typologies import load_catalog
+from analytics_platform.evidence_store import EVIDENCE_TOP, top_alerts_markdown, write_evidence
+from analytics_platform.pipeline.alerts import alerts_for_days
+
+
+def build(spec: NetworkSpec) -> dg.AssetsDefinition:
+    span = spec.trailing(spec.net.pattern_span_days)
+
+    @dg.asset(
+        **spec.asset(
+            "typology_alerts",
+            "Suspicious-activity alerts by typology with severity, score, evidence and "
+            "explanation.",
+            checks=qc.TYPOLOGY_ALERTS,
+            ins={
+                "patterns": dg.AssetIn(spec.key("structural_patterns")),
+                "features": dg.AssetIn(spec.key("address_features")),
+                "transfers": dg.AssetIn(spec.key("transfers"), partition_mapping=span),
+                "labels": dg.AssetIn(spec.key("address_labels")),
+            },
+        )
+    )
+    def typology_alerts(
+        context: dg.AssetExecutionContext,
+        patterns: pl.DataFrame,
+        features: pl.DataFrame,
+        transfers: pl.DataFrame,
+        labels: pl.DataFrame,
+        lake: LakeResource,
+    ):
+        catalog = load_catalog(spec.settings.typologies_path)
+        days = days_of(context)
+        alerts = alerts_for_days(
+            patterns, features, transfers, labels, network=spec.name, days=days, catalog=catalog
+        )
+
+        def day_summary(day: date, rows: pl.DataFrame) -> dict[str, Any]:
+            # The top alerts of each day get evidence pictures, whatever range the run covers.
+            pictures = write_evidence(
+                lake.root(), spec.name, rows, patterns, transfers, top=EVIDENCE_TOP
+            )
+            return {
+                "by_typology": counts(rows, "typology"),
+                "by_severity": counts(rows, "severity"),
+                "top_alerts": dg.MetadataValue.md(top_alerts_markdown(rows, pictures)),
+                "evidence_pictures": dg.MetadataValue.json(
+                    {alert_id: str(path) for alert_id, (path, _) in pictures.items()}
+                ),
+            }
+
+        record_days(context, alerts, days, day_summary)
+        yield dg.Output(alerts, metadata={"catalog_version": catalog.version})
+        yield from qc.results(
+            spec.key("typology_alerts"),
+            qc.TYPOLOGY_ALERTS,
+            alerts=alerts,
+            patterns=patterns,
+            features=features,
+        )
+
+    return typology_alerts

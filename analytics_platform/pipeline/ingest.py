@@ -1,0 +1,83 @@
+"""``transfers``: raw rows from the configured source, validated and de-duplicated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from analytics_platform.config import NetworkConfig
+from analytics_platform.domain.schemas import DEAD_LETTERS, TRANSFERS
+from analytics_platform.domain.validation import ValidationResult, validate_transfers
+from analytics_platform.sources import read_source
+from analytics_platform.storage import clickhouse as ch
+from analytics_platform.storage import kafka_store
+
+
+@dataclass(frozen=True)
+class RawTransfers:
+    """What a source gave for a range of days: rows to validate, rows the source already
+    rejected (Kafka messages that failed at ingestion) and a label naming the source."""
+
+    rows: pl.DataFrame
+    rejected: pl.DataFrame
+    source: str
+
+
+@dataclass(frozen=True)
+class Ingested:
+    accepted: pl.DataFrame
+    rejected: pl.DataFrame
+    result: ValidationResult
+    source_rejected: pl.DataFrame
+
+    def counts_on(self, day: date) -> dict[str, int]:
+        """read / accepted / rejected / duplicates of one partition day (source rejects too)."""
+        counts = self.result.counts_on(day)
+        late = int((self.source_rejected["date"] == day).sum())
+        counts.update(read=counts["read"] + late, rejected=counts["rejected"] + late)
+        return counts
+
+
+def read_raw(net: NetworkConfig, first: date, last: date, warehouse: ch.ClickHouseTarget):
+    """Raw rows of ``net`` for days ``first..last``: Kafka messages the sensor ingested into
+    the warehouse, or the configured files / ClickHouse table."""
+    if net.source is None:
+        raise ValueError(
+            f"source: network {net.name!r} has no transfer source configured "
+            "(set networks.<name>.source in the config file)"
+        )
+    if net.source.kind == "kafka":
+        assert net.source.kafka is not None
+        with ch.session(warehouse) as client:
+            rows = kafka_store.read_accepted(client, net.name, first, last, warehouse.cluster)
+            rejected = kafka_store.read_rejected(client, net.name, first, last, warehouse.cluster)
+        return RawTransfers(rows, rejected, f"kafka:{net.source.kafka.topic}")
+    rows = read_source(net.source, first, last, warehouse)
+    return RawTransfers(
+        rows, pl.DataFrame(schema=DEAD_LETTERS), net.source.path or net.source.table or ""
+    )
+
+
+def ingest(net: NetworkConfig, raw: RawTransfers, days: list[date]) -> Ingested:
+    """Validate ``raw`` into the transfers of ``days`` and their dead letters."""
+    result = (
+        validate_transfers(
+            raw.rows,
+            network=net.name,
+            address_pattern=net.address_pattern,
+            source=raw.source,
+            day=days[0],
+            last_day=days[-1],
+        )
+        if raw.rows.height
+        else ValidationResult(
+            accepted=pl.DataFrame(schema=TRANSFERS),
+            rejected=pl.DataFrame(schema=DEAD_LETTERS),
+            read=0,
+            duplicates=0,
+        )
+    )
+    rejected = pl.concat([result.rejected, raw.rejected])
+    return Ingested(result.accepted, rejected, result, raw.rejected)

@@ -1,0 +1,52 @@
+"""``structural_patterns``: each partition day's patterns from its own horizon."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from analytics_platform.config import NetworkConfig
+from analytics_platform.domain.patterns import detect_patterns
+from analytics_platform.pipeline.labels import current_on, service_addresses
+from analytics_platform.timing import StageTimer
+
+
+@dataclass(frozen=True)
+class DailyPatterns:
+    patterns: pl.DataFrame
+    limits_hit: dict[date, dict[str, int]]
+    """Per day, the detection limits that cut work short (empty when none did)."""
+
+
+def patterns_for_days(
+    transfers: pl.DataFrame,
+    labels: pl.DataFrame,
+    net: NetworkConfig,
+    days: list[date],
+    timer: StageTimer,
+    progress: Callable[[date, int], None] = lambda day, rows: None,
+) -> DailyPatterns:
+    """Patterns of every day in ``days``: from that day's ``pattern_span_days`` horizon and its
+    labels as of the day (exchanges excluded, risky labels for proximity)."""
+    frames, limits = [], {}
+    for day in days:
+        current = current_on(labels, day)
+        result = detect_patterns(
+            transfers,
+            network=net.name,
+            day=day,
+            span_days=net.pattern_span_days,
+            exclude=service_addresses(current),
+            risky=current,
+            limits=net.pattern_limits,
+            reporting_thresholds=net.reporting_thresholds,
+            structuring_band=net.structuring_band,
+            timer=timer,
+        )
+        frames.append(result.patterns)
+        limits[day] = result.limits_hit
+        progress(day, result.patterns.height)
+    return DailyPatterns(pl.concat(frames), limits)
