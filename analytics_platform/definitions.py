@@ -1,116 +1,27 @@
 """The Dagster code location: ``dagster dev -m analytics_platform.definitions``.
 
-The same definitions serve both profiles (``ANALYTICS_PROFILE``): only the resources' values
-and the executor differ. In ``production`` every connection field is a ``dg.EnvVar`` read where
-the step runs, so secrets never enter code, images, run config or metadata.
+Loads the ``defs/`` folder (``dg`` layout): ``defs/platform.py`` (resources, executor) and the
+component instances in ``defs/*/defs.yaml`` (networks). ``build_definitions`` assembles the
+same from explicit settings, for the CLI's in-process runs and tests.
 """
 
-from __future__ import annotations
-
-import os
-from typing import Any
+from pathlib import Path
 
 import dagster as dg
 
-from analytics_platform.config import Settings, load_settings
-from analytics_platform.defs.io_managers import WarehouseLakeIOManager
-from analytics_platform.defs.kafka import (
-    kafka_ingest_job,
-    kafka_messages_asset,
-    kafka_sensor,
-    late_data_sensor,
-)
-from analytics_platform.defs.network import build_freshness, build_network_assets
-from analytics_platform.defs.resources import (
-    ClickHouseResource,
-    GraphEngineResource,
-    LakeResource,
-    WarehouseResource,
-)
-from analytics_platform.defs.schedules import daily_job, daily_schedule, labels_job
-
-
-def _from_env(name: str, value: Any) -> Any:
-    """``dg.EnvVar(name)`` when the variable is set (the UI then shows its name, not its value),
-    else the already-resolved default."""
-    return dg.EnvVar(name) if os.environ.get(name) else value
-
-
-def clickhouse_resource(settings: Settings) -> ClickHouseResource:
-    target = settings.clickhouse
-    if settings.profile != "production":
-        return ClickHouseResource(dsn=target.dsn, cluster=target.cluster)
-    if target.dsn:
-        return ClickHouseResource(
-            dsn=dg.EnvVar("ANALYTICS_CLICKHOUSE_DSN"),
-            cluster=_from_env("CLICKHOUSE_CLUSTER", ""),
-        )
-    return ClickHouseResource(
-        host=dg.EnvVar("CLICKHOUSE_HOST"),
-        port=target.effective_port,
-        username=_from_env("CLICKHOUSE_USER", target.username),
-        password=_from_env("CLICKHOUSE_PASSWORD", ""),
-        database=_from_env("CLICKHOUSE_DATABASE", target.database),
-        secure=target.secure,
-        cluster=_from_env("CLICKHOUSE_CLUSTER", ""),
-    )
-
-
-def lake_resource(settings: Settings) -> LakeResource:
-    lake = settings.lake
-    return LakeResource(
-        url=lake.url,
-        region=_from_env("AWS_REGION", lake.region) if lake.region else "",
-        endpoint_url=_from_env("AWS_ENDPOINT_URL", lake.endpoint_url) if lake.endpoint_url else "",
-    )
-
-
-def executor_for(settings: Settings) -> dg.ExecutorDefinition:
-    """The executor of every job, the implicit asset job of UI/asset backfills included (a
-    job-level executor would leave those on the default and their GPU steps off GPU nodes)."""
-    if settings.executor == "k8s":
-        from dagster_k8s import k8s_job_executor
-
-        return k8s_job_executor
-    if settings.executor == "in_process":
-        return dg.in_process_executor
-    return dg.multiprocess_executor
+from analytics_platform.config import Settings
+from analytics_platform.defs.platform import platform_definitions
+from analytics_platform.lib.network_pipeline import network_definitions
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    assets, checks, jobs, schedules, sensors = [], [], [], [], []
-    for net in settings.networks:
-        assets += build_network_assets(net, settings)
-        freshness, freshness_sensor = build_freshness(net)
-        checks += freshness
-        sensors.append(freshness_sensor)
-        job = daily_job(net, engine=settings.features.engine, freshness=freshness)
-        jobs += [job, labels_job(net)]
-        schedules.append(daily_schedule(net, job))
-        if net.source is not None and net.source.kind == "kafka":
-            ingest = kafka_ingest_job(net)
-            assets.append(kafka_messages_asset(net))
-            jobs.append(ingest)
-            sensors += [kafka_sensor(net, ingest), late_data_sensor(net, ingest, job)]
-    clickhouse, lake = clickhouse_resource(settings), lake_resource(settings)
-    return dg.Definitions(
-        assets=assets,
-        asset_checks=checks,
-        jobs=jobs,
-        schedules=schedules,
-        sensors=sensors,
-        executor=executor_for(settings),
-        resources={
-            "io_manager": WarehouseLakeIOManager(clickhouse=clickhouse, lake=lake),
-            "warehouse": WarehouseResource(clickhouse=clickhouse),
-            "lake": lake,
-            "graph_engine": GraphEngineResource(
-                engine=settings.features.engine,
-                fallback_to_cpu=settings.features.fallback_to_cpu,
-                betweenness_samples=settings.features.betweenness_samples,
-            ),
-        },
+    """The platform and every network of ``settings``."""
+    return dg.Definitions.merge(
+        platform_definitions(settings),
+        *(network_definitions(net, settings) for net in settings.networks),
     )
 
 
-defs = build_definitions(load_settings())
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.load_from_defs_folder(project_root=Path(__file__).resolve().parent.parent)

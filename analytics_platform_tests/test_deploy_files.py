@@ -133,12 +133,13 @@ def test_helm_values_reference_the_project_image_module_port_and_variables():
 
 def test_dockerfiles_install_the_project_and_start_the_code_server():
     for name, extra in (
-        ("Dockerfile", "pip install ."),
-        ("Dockerfile.gpu", 'pip install ".[gpu]"'),
+        ("Dockerfile", "pip install -e ."),
+        ("Dockerfile.gpu", 'pip install -e ".[gpu]"'),
     ):
         text = (DEPLOY / name).read_text()
         assert extra in text, name
         assert "COPY analytics_platform ./analytics_platform" in text
+        assert "COPY pyproject.toml" in text  # [tool.dg]: where the defs folder is found
         assert '"-m", "analytics_platform.definitions"' in text
         assert "HEALTHCHECK" in text and "USER analytics" in text
         assert not re.search(r"(PASSWORD|SECRET)[A-Z_]*=", text), f"{name} holds a secret"
@@ -155,3 +156,21 @@ def test_compose_networks_config_loads_and_points_at_compose_services(compose):
     kafka = compose["services"][host]["environment"]
     assert f"PLAINTEXT://{host}:{port}" == kafka["KAFKA_ADVERTISED_LISTENERS"]
     assert settings.network("torus_files").source.path.startswith("s3://analytics-lake/")
+
+
+@pytest.mark.parametrize("path", sorted(DEPLOY.rglob("dagster*.yaml")), ids=lambda p: p.name)
+def test_instance_files_are_valid_and_retry_runs_lost_with_their_infrastructure(path, monkeypatch):
+    from dagster._config import process_config
+    from dagster._core.instance.config import dagster_instance_config_schema
+
+    text = path.read_text()
+    for name in re.findall(r"env: ([A-Z0-9_]+)", text):
+        monkeypatch.setenv(name, "5432")  # a value every field accepts (ports are ints)
+    raw = yaml.safe_load(text)
+    result = process_config(dagster_instance_config_schema(), raw)
+    assert result.success, [e.message for e in result.errors]
+    assert raw["run_retries"] == {
+        "enabled": True,
+        "max_retries": 2,
+        "retry_on_asset_or_op_failure": False,
+    }

@@ -195,10 +195,7 @@ def _details(patterns: pl.DataFrame) -> pl.DataFrame:
         },
         schema={"_d": dtype},
     ).unnest("_d")
-    return pl.concat(
-        [patterns, values.select([k for k in values.columns if k not in patterns.columns])],
-        how="horizontal",
-    )
+    return patterns.hstack(values.select([k for k in values.columns if k not in patterns.columns]))
 
 
 def _pattern_alerts(typ: Typology, network, day, patterns: pl.DataFrame, services) -> pl.DataFrame:
