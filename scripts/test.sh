@@ -4,5 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check analytics_platform analytics_platform_tests
-ANALYTICS_HOME=$(mktemp -d) .venv/bin/dagster definitions validate -m analytics_platform.definitions
+ANALYTICS_HOME=$(mktemp -d) .venv/bin/dagster definitions validate -w workspace.yaml
+# dg: component YAML against its schema, then the definitions as dg loads them.
+ANALYTICS_HOME=$(mktemp -d) VIRTUAL_ENV="$PWD/.venv" .venv/bin/dg check defs
 exec .venv/bin/python -m pytest "$@"
