@@ -190,6 +190,12 @@ class NetworkConfig(StrictModel):
     """Dagster asset owners: ``team:<name>`` or e-mail addresses."""
     reporting_thresholds: dict[str, PositiveFloat] = Field(default_factory=dict)
     """Per asset, the reporting threshold in that asset's native units (structuring features)."""
+    reporting_threshold_usd: PositiveFloat | None = None
+    """One reporting threshold in USD for every priced asset (structuring, beside the native
+    per-asset thresholds)."""
+    prices_path: str | None = None
+    """CSV/Parquet file(s) of daily USD prices: date, asset, usd_price[, decimals, source,
+    network]; local or ``s3://``."""
     structuring_band: float = Field(0.1, gt=0, lt=1)
     pattern_limits: PatternLimits = Field(default_factory=PatternLimits, alias="patterns")
     """Detector limits (``patterns:`` in the network's YAML; durations in hours)."""

@@ -58,6 +58,8 @@ def prepare(home: Path, cfg: SyntheticConfig) -> tuple[Settings, SyntheticNetwor
     home.mkdir(parents=True, exist_ok=True)
     net = generate(cfg)
     pattern = write_landing(net, home / "landing" / cfg.network)
+    prices_path = home / "landing" / f"prices-{cfg.network}.csv"
+    net.prices.write_csv(prices_path)
     last = cfg.start + timedelta(days=cfg.days - 1)
     config = {
         "labels_path": str(home / "landing" / "labels.csv"),
@@ -67,8 +69,10 @@ def prepare(home: Path, cfg: SyntheticConfig) -> tuple[Settings, SyntheticNetwor
                 "end_date": last.isoformat(),
                 "source": {"kind": "files", "path": str(pattern)},
                 "windows": [7, 30, 90],
-                # Native units of the synthetic asset; planted fans pay 900-9,900 each.
-                "reporting_thresholds": {cfg.asset: 10_000},
+                "prices_path": str(prices_path),
+                # One threshold in USD for every asset (planted structuring sits just under
+                # 10,000 TOR = 10,000 USD; planted fans pay 900-9,900 each).
+                "reporting_threshold_usd": cfg.reporting_threshold * cfg.asset_usd,
             }
         },
     }
@@ -172,6 +176,10 @@ def default_config(
     start: date | None = None,
 ) -> SyntheticConfig:
     cfg = SyntheticConfig(
-        days=days, seed=seed, transfers_per_day=transfers_per_day, addresses=addresses
+        days=days,
+        seed=seed,
+        transfers_per_day=transfers_per_day,
+        addresses=addresses,
+        second_asset="WETH",  # a quarter of the background, at ~2,500 USD a unit
     )
     return replace(cfg, start=start) if start else cfg

@@ -91,3 +91,28 @@ def test_lake_io_manager_on_s3(s3_endpoint, monkeypatch):
         "analytics/transfers/network=torus/date=2026-10-01/part-0.parquet",
         "analytics/transfers/network=torus/date=2026-10-02/part-0.parquet",
     ]
+
+
+def test_a_table_from_an_earlier_release_gets_the_new_columns(tmp_path):
+    """daily_edges stored before amount_usd existed: the next write adds the column, and the
+    old rows read it as NULL (an unknown USD value, not 0)."""
+    table = spec("daily_edges")
+    old = {k: v for k, v in table.schema.items() if k != "amount_usd"}
+    with ch.session(f"chdb://{tmp_path / 'chdb'}") as client:
+        ch.ensure_table(
+            client, "torus", [ch.table_ddl("torus", "daily_edges", old, order_by=table.order_by)]
+        )
+        client.command(
+            "INSERT INTO torus.daily_edges (network, date, from_address, to_address, asset, "
+            "transfer_count, amount_sum, amount_max, amount_min, amount_sq_sum, round_count, "
+            "structuring_count, first_time, last_time) VALUES ('torus', '2026-10-01', 'a', 'b', "
+            "'TOR', 1, 1.5, 1.5, 1.5, 2.25, 0, 0, '2026-10-01 00:00:00', '2026-10-01 00:00:00')"
+        )
+        added = ch.add_missing_columns(client, "torus", "daily_edges", table.schema, table.nullable)
+        assert added == ["amount_usd"]
+        assert (
+            ch.add_missing_columns(client, "torus", "daily_edges", table.schema, table.nullable)
+            == []
+        )
+        rows = ch.read_days(client, "torus", "daily_edges", schema=table.schema)
+        assert rows["amount_usd"].to_list() == [None]

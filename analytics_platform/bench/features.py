@@ -122,9 +122,16 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
                 if transfers is not None
                 else (source.filter(pl.col("date") == d).collect() for d in days)
             )
+            # Every asset priced every day (USD columns computed, as a priced network's are).
+            assets = source.select(pl.col("asset").unique()).collect()["asset"].to_list()
+            prices = pl.DataFrame(
+                [(d, a, 1.0) for d in days for a in assets],
+                schema={"date": pl.Date, "asset": pl.String, "usd_price": pl.Float64},
+                orient="row",
+            )
             # Each batch's pieces go straight to files, as the daily assets write partitions.
             for i, batch in enumerate(batches):
-                aggregate_daily_edges(batch, engine=graph_engine).write_parquet(
+                aggregate_daily_edges(batch, prices=prices, engine=graph_engine).write_parquet(
                     pieces / "daily_edges" / f"part-{i:04d}.parquet"
                 )
                 aggregate_address_activity(batch, engine=graph_engine).write_parquet(

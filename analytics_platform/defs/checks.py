@@ -68,7 +68,16 @@ DAILY_EDGES = (
     Check("schema", "pandera schema and key of daily edges",
           lambda edges, **_: q.schema_conforms(edges, s.DailyEdgesSchema)),
     Check("conserves_transfers", "edge transfer counts add up to the transfers",
-          q.edges_conserve_transfers),
+          lambda edges, transfers, **_: q.edges_conserve_transfers(edges, transfers)),
+    Check("priced", "every asset moved on the day has a USD price (else its USD values are null)",
+          lambda transfers, prices, prices_configured, **_: q.every_asset_priced(
+              transfers, prices, configured=prices_configured),
+          blocking=False),
+)  # fmt: skip
+
+PRICES = (
+    Check("schema", "pandera schema of prices: one non-negative price per asset and day",
+          lambda prices, **_: q.schema_conforms(prices, s.PricesSchema)),
 )  # fmt: skip
 
 ADDRESS_ACTIVITY = (

@@ -53,14 +53,19 @@ class ClickHouseDbClient(DbClient):
 
     def ensure_schema_exists(self, context, table_slice: TableSlice, connection) -> None:  # type: ignore[override]
         # Called before every write: one cheap lookup instead of re-running the DDL (on a
-        # cluster each `ON CLUSTER` statement is a distributed-DDL task).
-        if ch.table_exists(connection, table_slice.schema, table_slice.table):
-            return
+        # cluster each `ON CLUSTER` statement is a distributed-DDL task); a table from an
+        # earlier release gets the columns added since.
         cluster = self.target.cluster
+        table = spec(table_slice.table)
+        if ch.table_exists(connection, table_slice.schema, table_slice.table):
+            ch.add_missing_columns(
+                connection, table_slice.schema, table.name, table.schema, table.nullable, cluster
+            )
+            return
         ch.ensure_table(
             connection,
             table_slice.schema,
-            spec(table_slice.table).ddl(table_slice.schema, cluster),
+            table.ddl(table_slice.schema, cluster),
             cluster=cluster,
         )
 

@@ -11,6 +11,7 @@ from typing import Protocol
 
 import polars as pl
 
+from analytics_platform.domain.prices import with_usd
 from analytics_platform.domain.schemas import AMOUNT, DAILY_EDGES, conform
 
 
@@ -44,23 +45,41 @@ def is_structuring_amount(
     return (amount >= threshold * (1 - band)) & (amount < threshold)
 
 
+def is_structuring_usd(usd: pl.Expr, threshold_usd: float | None, band: float) -> pl.Expr:
+    """USD values in ``[T * (1 - band), T)`` of the network's USD reporting threshold ``T``
+    (never true for an unpriced transfer, or without a USD threshold)."""
+    if threshold_usd is None:
+        return pl.lit(False)
+    return ((usd >= threshold_usd * (1 - band)) & (usd < threshold_usd)).fill_null(False)
+
+
 def aggregate_daily_edges(
     transfers: pl.DataFrame,
     *,
     thresholds: Mapping[str, float] | None = None,
     structuring_band: float = 0.1,
+    prices: pl.DataFrame | None = None,
+    threshold_usd: float | None = None,
     engine: Engine | None = None,
 ) -> pl.DataFrame:
     """Aggregate validated transfers (any number of days) into daily edges.
 
-    ``engine`` executes the plan (default: polars on the CPU).
+    ``prices`` (date, asset, usd_price) give ``amount_usd`` (null for an asset without a price
+    that day) and, with ``threshold_usd``, structuring by USD value beside the native
+    per-asset ``thresholds``. ``engine`` executes the plan (default: polars on the CPU).
     """
     amount_f = pl.col("amount").cast(pl.Float64)
     structuring = is_structuring_amount(
         amount_f, pl.col("asset"), thresholds or {}, structuring_band
+    ).fill_null(False) | is_structuring_usd(pl.col("_usd"), threshold_usd, structuring_band)
+    # Per transfer, only to test it against the USD threshold (a boolean: order-free).
+    priced = (
+        with_usd(transfers, prices, "amount", "_usd")
+        if prices is not None and threshold_usd is not None
+        else transfers.with_columns(pl.lit(None, pl.Float64).alias("_usd"))
     )
     out = (
-        transfers.lazy()
+        priced.lazy()
         .with_columns(amount_f.alias("_x"))
         .group_by(["network", "date", "from_address", "to_address", "asset"])
         .agg(
@@ -75,4 +94,11 @@ def aggregate_daily_edges(
             pl.col("block_time").max().alias("last_time"),
         )
     )
-    return conform(engine.collect(out) if engine else out.collect(), DAILY_EDGES)
+    edges = engine.collect(out) if engine else out.collect()
+    # One price per (date, asset), so the edge's USD value is its exact decimal sum times that
+    # price: the same float whatever order the transfers came in. Null without a price.
+    if prices is None:
+        edges = edges.with_columns(pl.lit(None, pl.Float64).alias("amount_usd"))
+    else:
+        edges = with_usd(edges, prices, "amount_sum", "amount_usd")
+    return conform(edges, DAILY_EDGES)

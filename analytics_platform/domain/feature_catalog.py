@@ -98,6 +98,22 @@ _CORE: tuple[Feature, ...] = (
     _f("total_volume", _F, "native", "in_volume + out_volume", "volume"),
     _f("net_flow", _F, "native", "in_volume - out_volume", "volume"),
     _f(
+        "in_volume_usd",
+        _F,
+        "USD",
+        "sum received, each day's amount at that day's USD price; null if one had no price",
+        "volume",
+        nullable=True,
+    ),
+    _f(
+        "out_volume_usd",
+        _F,
+        "USD",
+        "sum sent, each day's amount at that day's USD price; null if one had no price",
+        "volume",
+        nullable=True,
+    ),
+    _f(
         "flow_through_ratio",
         _F,
         "ratio",

@@ -208,6 +208,7 @@ _EDGE_COLUMNS = (
     "amount_min",
     "round_count",
     "structuring_count",
+    "amount_usd",
 )
 _ACTIVITY_COLUMNS = (
     "id",
@@ -286,11 +287,18 @@ def _flows(e: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _usd_sum() -> pl.Expr:
+    """Sum of ``amount_usd``; null as soon as one edge had no price (never a partial sum)."""
+    usd = pl.col("amount_usd")
+    return pl.when(usd.is_null().any()).then(None).otherwise(usd.sum())
+
+
 def _volume_features(e: pl.LazyFrame) -> pl.LazyFrame:
     is_self = pl.col("s") == pl.col("d")
     out_side = e.group_by(pl.col("s").alias("id")).agg(
         pl.col("transfer_count").sum().alias("out_count"),
         pl.col("volume").sum().alias("out_volume"),
+        _usd_sum().alias("out_volume_usd"),
         pl.col("amount_sq_sum").sum().alias("_out_sq"),
         pl.col("amount_max").max().alias("out_amount_max"),
         pl.col("amount_min").min().alias("out_amount_min"),
@@ -300,6 +308,7 @@ def _volume_features(e: pl.LazyFrame) -> pl.LazyFrame:
     in_side = e.group_by(pl.col("d").alias("id")).agg(
         pl.col("transfer_count").sum().alias("in_count"),
         pl.col("volume").sum().alias("in_volume"),
+        _usd_sum().alias("in_volume_usd"),
         pl.col("amount_sq_sum").sum().alias("_in_sq"),
         pl.col("amount_max").max().alias("in_amount_max"),
         pl.col("amount_min").min().alias("in_amount_min"),
@@ -671,6 +680,14 @@ def _assemble(
     feats = feats.with_columns(
         *mean_std("in"),
         *mean_std("out"),
+        # Nothing received (sent) is 0 USD; a null that remains is a missing price.
+        *[
+            pl.when(pl.col(f"{side}_count") == 0)
+            .then(0.0)
+            .otherwise(pl.col(f"{side}_volume_usd"))
+            .alias(f"{side}_volume_usd")
+            for side in ("in", "out")
+        ],
         total_volume.alias("total_volume"),
         (pl.col("in_volume") - pl.col("out_volume")).alias("net_flow"),
         pl.when(pl.max_horizontal("in_volume", "out_volume") > 0)

@@ -10,6 +10,8 @@ import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaErrors
 
+from analytics_platform.domain.prices import unpriced
+
 
 @dataclass(frozen=True)
 class CheckOutcome:
@@ -60,6 +62,27 @@ def times_inside_days(df: pl.DataFrame, time_col: str = "block_time") -> CheckOu
             {"example": f"{row[time_col]} in partition {row['date']}"},
         )
     return CheckOutcome(True, f"all {time_col} inside their partition day")
+
+
+def every_asset_priced(
+    transfers: pl.DataFrame, prices: pl.DataFrame, configured: bool = True
+) -> CheckOutcome:
+    """Each (day, asset) with transfers has a USD price; the missing ones are listed. A network
+    without a price source passes (its USD values are null by design, said once in the log)."""
+    if not configured:
+        return CheckOutcome(True, "no prices_path configured: USD values are not computed")
+    missing = unpriced(transfers, prices)
+    if missing.height:
+        listed = [
+            f"{r['asset']} on {r['date']} ({r['rows']} transfers)"
+            for r in missing.head(20).iter_rows(named=True)
+        ]
+        return CheckOutcome(
+            False,
+            f"{missing.height} (asset, day) pairs without a USD price: their USD values are null",
+            {"missing": "; ".join(listed), "transfers_unpriced": int(missing["rows"].sum())},
+        )
+    return CheckOutcome(True, "every asset moved has a USD price")
 
 
 def every_active_address_has_features(edges: pl.DataFrame, features: pl.DataFrame) -> CheckOutcome:

@@ -50,10 +50,21 @@ DAILY_EDGES: dict[str, pl.DataType] = {
     "amount_min": pl.Float64(),
     "amount_sq_sum": pl.Float64(),
     "round_count": pl.Int64(),  # amounts >= 1 with at most two significant digits
-    "structuring_count": pl.Int64(),  # amounts just below the asset's reporting threshold
+    "structuring_count": pl.Int64(),  # amounts just below a reporting threshold (native/USD)
     "first_time": TIMESTAMP,
     "last_time": TIMESTAMP,
+    "amount_usd": pl.Float64(),  # amount_sum x the day's USD price; null without a price
 }
+
+PRICES: dict[str, pl.DataType] = {
+    "network": pl.String(),
+    "date": pl.Date(),
+    "asset": pl.String(),
+    "decimals": pl.Int32(),  # null when the source does not say
+    "usd_price": pl.Float64(),  # USD per native unit
+    "source": pl.String(),
+}
+"""One USD price per asset and day; the platform's single currency for sums and thresholds."""
 
 ADDRESS_ACTIVITY: dict[str, pl.DataType] = {
     "network": pl.String(),
@@ -83,7 +94,8 @@ STRUCTURAL_PATTERNS: dict[str, pl.DataType] = {
     "roles": pl.List(pl.String()),
     "tx_hashes": pl.List(pl.String()),
     "transfer_count": pl.Int64(),
-    "total_amount": pl.Float64(),
+    "total_amount": pl.Float64(),  # native units (summed across assets as they are)
+    "total_amount_usd": pl.Float64(),  # null when a transfer of the pattern has no price
     "first_time": TIMESTAMP,
     "last_time": TIMESTAMP,
     "score": pl.Float64(),
@@ -163,7 +175,11 @@ TransfersSchema = pa.DataFrameSchema(
 )
 
 DailyEdgesSchema = pa.DataFrameSchema(
-    _columns(DAILY_EDGES, transfer_count=pa.Column(pl.Int64(), pa.Check.gt(0))),
+    _columns(
+        DAILY_EDGES,
+        transfer_count=pa.Column(pl.Int64(), pa.Check.gt(0)),
+        amount_usd=pa.Column(pl.Float64(), pa.Check.ge(0), nullable=True),
+    ),
     strict=True,
     unique=["network", "date", "from_address", "to_address", "asset"],
     name="daily_edges",
@@ -202,6 +218,7 @@ StructuralPatternsSchema = pa.DataFrameSchema(
         STRUCTURAL_PATTERNS,
         pattern_type=pa.Column(pl.String(), pa.Check.isin(list(PATTERN_TYPE_NAMES))),
         score=pa.Column(pl.Float64(), pa.Check.in_range(0.0, 1.0)),
+        total_amount_usd=pa.Column(pl.Float64(), pa.Check.ge(0), nullable=True),
     ),
     strict=True,
     unique=["network", "date", "pattern_id"],
@@ -217,6 +234,17 @@ TypologyAlertsSchema = pa.DataFrameSchema(
     strict=True,
     unique=["network", "date", "alert_id"],
     name="typology_alerts",
+)
+
+PricesSchema = pa.DataFrameSchema(
+    _columns(
+        PRICES,
+        decimals=pa.Column(pl.Int32(), pa.Check.in_range(0, 36), nullable=True),
+        usd_price=pa.Column(pl.Float64(), pa.Check.ge(0)),
+    ),
+    strict=True,
+    unique=["network", "date", "asset"],
+    name="prices",
 )
 
 AddressLabelsSchema = pa.DataFrameSchema(

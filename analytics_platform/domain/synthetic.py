@@ -19,14 +19,14 @@ Everything is vectorised (numpy/polars); 10 million transfers take seconds, not 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from analytics_platform.domain.schemas import AMOUNT, TIMESTAMP
+from analytics_platform.domain.schemas import AMOUNT, PRICES, TIMESTAMP
 
 PLANTED_TYPES_DEFAULT = (
     "fan_out", "fan_in", "cycle", "scatter_gather", "gather_scatter", "bipartite", "stack",
@@ -63,6 +63,12 @@ class SyntheticConfig:
     seed: int = 7
     asset: str = "TOR"
     reporting_threshold: float = 10_000.0  # structuring plants sit just under it
+    asset_usd: float = 1.0  # USD price of ``asset`` (a stablecoin-like 1.0 by default)
+    second_asset: str | None = None
+    """A second asset moved by part of the background (planted patterns stay in ``asset``),
+    priced ``second_asset_usd`` a unit: native sums across the two then mislead, USD ones not."""
+    second_asset_usd: float = 2_500.0
+    second_asset_share: float = 0.25
     planted_types: tuple[str, ...] = PLANTED_TYPES_DEFAULT
 
 
@@ -71,6 +77,8 @@ class SyntheticNetwork:
     transfers: pl.DataFrame
     labels: pl.DataFrame
     ground_truth: pl.DataFrame  # pattern_id, pattern_type, day, address, role, tx_hash
+    prices: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=PRICES))
+    """Daily USD price of every asset (the ``prices`` asset's source rows)."""
 
 
 def _amounts(rng: np.random.Generator, n: int, mean_log: float = 3.0) -> np.ndarray:
@@ -87,18 +95,20 @@ def generate(cfg: SyntheticConfig) -> SyntheticNetwork:
     users = addresses[: cfg.addresses]
 
     labels = _labels(cfg, services)
-    background = _background(cfg, rng, users, exchanges)
+    background = _with_second_asset(cfg, _background(cfg, rng, users, exchanges))
     planted, truth = _planted(cfg, rng, services)
     risky = _risky_contacts(cfg, rng, users, services)
 
     transfers = (
-        pl.concat([background, planted, risky], how="vertical")
+        pl.concat([background, planted, risky], how="diagonal_relaxed")
         .sort("block_time")
         .with_columns(
             pl.lit(cfg.network).alias("network"),
             pl.col("block_time").dt.date().alias("date"),
             pl.lit(0, dtype=pl.Int64).alias("transfer_index"),
-            pl.lit(cfg.asset).alias("asset"),
+            pl.col("asset").fill_null(cfg.asset)
+            if "asset" in background.columns
+            else pl.lit(cfg.asset).alias("asset"),
             pl.col("amount").cast(AMOUNT),
         )
     )
@@ -120,7 +130,50 @@ def generate(cfg: SyntheticConfig) -> SyntheticNetwork:
         "asset",
         "amount",
     )
-    return SyntheticNetwork(transfers=transfers, labels=labels, ground_truth=truth)
+    return SyntheticNetwork(
+        transfers=transfers, labels=labels, ground_truth=truth, prices=_prices(cfg)
+    )
+
+
+def _with_second_asset(cfg: SyntheticConfig, background: pl.DataFrame) -> pl.DataFrame:
+    """Part of the background in ``second_asset``, amounts scaled to a similar USD value.
+    A separate generator: the rest of the data is the same with or without it."""
+    if cfg.second_asset is None:
+        return background
+    rng = np.random.default_rng(cfg.seed + 1)
+    pick = pl.Series(rng.random(background.height) < cfg.second_asset_share)
+    scale = cfg.asset_usd / cfg.second_asset_usd
+    return background.with_columns(
+        pl.when(pick).then(pl.lit(cfg.second_asset)).otherwise(pl.lit(cfg.asset)).alias("asset"),
+        pl.when(pick)
+        .then((pl.col("amount").cast(pl.Float64) * scale).round(8))
+        .otherwise(pl.col("amount").cast(pl.Float64))
+        .alias("amount"),
+    )
+
+
+def _prices(cfg: SyntheticConfig) -> pl.DataFrame:
+    """One price per asset and day: ``asset`` at ``asset_usd``; the second asset drifting a
+    little around ``second_asset_usd`` (its own generator)."""
+    days = [cfg.start + timedelta(days=i) for i in range(cfg.days)]
+    rows = [(d, cfg.asset, 6, cfg.asset_usd) for d in days]
+    if cfg.second_asset is not None:
+        drift = np.random.default_rng(cfg.seed + 2).normal(0, 0.02, size=cfg.days)
+        rows += [
+            (d, cfg.second_asset, 18, round(cfg.second_asset_usd * (1 + x), 2))
+            for d, x in zip(days, drift, strict=True)
+        ]
+    return pl.DataFrame(
+        {
+            "network": [cfg.network] * len(rows),
+            "date": [r[0] for r in rows],
+            "asset": [r[1] for r in rows],
+            "decimals": [r[2] for r in rows],
+            "usd_price": [r[3] for r in rows],
+            "source": ["synthetic"] * len(rows),
+        },
+        schema=PRICES,
+    )
 
 
 def _day_start(d: date) -> datetime:

@@ -217,6 +217,10 @@ def _pattern_alerts(typ: Typology, network, day, patterns: pl.DataFrame, service
         pl.col("center_address").alias("address"),
         (pl.col("members").list.len() - 1).alias("n"),
         pl.col("total_amount").round(2).alias("amount"),
+        pl.when(pl.col("total_amount_usd").is_null())
+        .then(pl.lit("USD value unknown: no price"))
+        .otherwise(pl.format("{} USD", pl.col("total_amount_usd").round(2)))
+        .alias("amount_usd"),
         pl.col("first_time").dt.strftime("%Y-%m-%d %H:%M").alias("first"),
         pl.col("last_time").dt.strftime("%Y-%m-%d %H:%M").alias("last"),
     )
@@ -226,13 +230,19 @@ def _pattern_alerts(typ: Typology, network, day, patterns: pl.DataFrame, service
         "members",
         "roles",
         "total_amount",
+        "total_amount_usd",
         "first_time",
         "last_time",
         "details",
     ).struct.json_encode()
     out = p.with_columns(
         pl.lit(typ.name).alias("typology"),
-        _severity(pl.col("score"), pl.col("total_amount"), typ.high_amount).alias("severity"),
+        # high_amount is in USD where the pattern is priced, else in native units.
+        _severity(
+            pl.col("score"),
+            pl.coalesce("total_amount_usd", "total_amount"),
+            typ.high_amount,
+        ).alias("severity"),
         pl.concat_list("pattern_id").alias("pattern_ids"),
         evidence.alias("evidence"),
         _explain(typ.explanation, set(p.columns)).alias("explanation"),

@@ -38,7 +38,7 @@ def partitions_to_refresh(
             wanted.setdefault(day, set()).update(names)
 
     for changed in sorted(set(changed_days)):
-        add(changed, DAILY_TABLES)
+        add(changed, (t for t in DAILY_TABLES if t != "prices"))  # prices have their own source
         for k in range(1, max(span_days, max_window)):
             day = changed + timedelta(days=k)
             if day < recent:

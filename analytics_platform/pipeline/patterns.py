@@ -28,9 +28,11 @@ def patterns_for_days(
     days: list[date],
     timer: StageTimer,
     progress: Callable[[date, int], None] = lambda day, rows: None,
+    prices: pl.DataFrame | None = None,
 ) -> DailyPatterns:
     """Patterns of every day in ``days``: from that day's ``pattern_span_days`` horizon and its
-    labels as of the day (exchanges excluded, risky labels for proximity)."""
+    labels as of the day (exchanges excluded, risky labels for proximity); ``prices`` give USD
+    totals and the USD structuring threshold."""
     frames, limits = [], {}
     for day in days:
         current = current_on(labels, day)
@@ -44,6 +46,8 @@ def patterns_for_days(
             limits=net.pattern_limits,
             reporting_thresholds=net.reporting_thresholds,
             structuring_band=net.structuring_band,
+            prices=prices,
+            reporting_threshold_usd=net.reporting_threshold_usd,
             timer=timer,
         )
         frames.append(result.patterns)

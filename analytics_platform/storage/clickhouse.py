@@ -349,6 +349,37 @@ def table_exists(client: Any, database: str, table: str) -> bool:
     )
 
 
+def add_missing_columns(
+    client: Any,
+    database: str,
+    table: str,
+    schema: dict[str, pl.DataType],
+    nullable: Iterable[str] = (),
+    cluster: str = "",
+) -> list[str]:
+    """Add the columns of ``schema`` that the stored table lacks (a release's new, additive
+    columns reach stores created before it; existing rows read them as the type's default or
+    NULL). Returns the names added."""
+    validate_identifier(database, "database")
+    validate_identifier(table, "table")
+    present = set(
+        query_frame(
+            client,
+            "SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String}",
+            {"db": database, "t": table},
+        )["name"].to_list()
+    )
+    nulls = set(nullable)
+    added = [name for name in schema if name not in present]
+    for name in added:
+        column = _nullable(name, ch_type(schema[name]), nulls)
+        client.command(
+            f"ALTER TABLE `{database}`.`{table}`{_on_cluster(cluster)} "
+            f"ADD COLUMN IF NOT EXISTS `{validate_identifier(name, 'column')}` {column}"
+        )
+    return added
+
+
 def read_days(
     client: Any,
     database: str,

@@ -76,7 +76,13 @@ TABLES: dict[str, TableSpec] = {
             "transfers", s.TRANSFERS, ("tx_hash", "transfer_index"), nullable=("block_number",)
         ),
         TableSpec("transfers_rejected", s.DEAD_LETTERS, ("source", "field")),
-        TableSpec("daily_edges", s.DAILY_EDGES, ("from_address", "to_address", "asset")),
+        TableSpec(
+            "daily_edges",
+            s.DAILY_EDGES,
+            ("from_address", "to_address", "asset"),
+            nullable=("amount_usd",),
+        ),
+        TableSpec("prices", s.PRICES, ("asset",), nullable=("decimals",)),
         TableSpec("address_activity", s.ADDRESS_ACTIVITY, ("address",), nullable=("gap_min_s",)),
         TableSpec(
             "address_features",
@@ -84,7 +90,12 @@ TABLES: dict[str, TableSpec] = {
             ("window_days", "address"),
             nullable=feature_catalog.NULLABLE,
         ),
-        TableSpec("structural_patterns", s.STRUCTURAL_PATTERNS, ("pattern_type", "pattern_id")),
+        TableSpec(
+            "structural_patterns",
+            s.STRUCTURAL_PATTERNS,
+            ("pattern_type", "pattern_id"),
+            nullable=("total_amount_usd",),
+        ),
         TableSpec("typology_alerts", s.TYPOLOGY_ALERTS, ("typology", "alert_id")),
         TableSpec(
             "kafka_messages",
@@ -111,6 +122,7 @@ TABLES: dict[str, TableSpec] = {
 
 
 DAILY_TABLES: tuple[str, ...] = (
+    "prices",
     "transfers",
     "transfers_rejected",
     "daily_edges",

@@ -18,6 +18,7 @@ from analytics_platform.defs.network import (
     address_features,
     address_labels,
     daily_edges,
+    prices,
     structural_patterns,
     transfers,
     typology_alerts,
@@ -27,6 +28,7 @@ from analytics_platform.defs.network.spec import NetworkSpec
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 BUILDERS = (
+    prices,
     transfers,
     daily_edges,
     address_activity,

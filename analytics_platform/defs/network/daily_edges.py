@@ -15,19 +15,42 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             "daily_edges",
             "Per day, one row per (from, to, asset) flow: count, sum, max, times.",
             checks=qc.DAILY_EDGES,
-            ins={"transfers": dg.AssetIn(spec.key("transfers"))},
+            ins={
+                "transfers": dg.AssetIn(spec.key("transfers")),
+                "prices": dg.AssetIn(spec.key("prices")),
+            },
         )
     )
-    def daily_edges(context: dg.AssetExecutionContext, transfers: pl.DataFrame):
+    def daily_edges(
+        context: dg.AssetExecutionContext, transfers: pl.DataFrame, prices: pl.DataFrame
+    ):
         edges = aggregate_daily_edges(
             transfers,
             thresholds=spec.net.reporting_thresholds,
             structuring_band=spec.net.structuring_band,
+            prices=prices,
+            threshold_usd=spec.net.reporting_threshold_usd,
         )
-        record_days(context, edges, days_of(context))
+        record_days(
+            context,
+            edges,
+            days_of(context),
+            lambda _, rows: {
+                # Summed in sorted order: the same figure whatever order the rows came in.
+                "volume_usd": dg.MetadataValue.float(
+                    round(float(rows["amount_usd"].drop_nulls().sort().sum()), 2)
+                ),
+                "unpriced_edges": dg.MetadataValue.int(rows["amount_usd"].null_count()),
+            },
+        )
         yield dg.Output(edges)
         yield from qc.results(
-            spec.key("daily_edges"), qc.DAILY_EDGES, edges=edges, transfers=transfers
+            spec.key("daily_edges"),
+            qc.DAILY_EDGES,
+            edges=edges,
+            transfers=transfers,
+            prices=prices,
+            prices_configured=spec.net.prices_path is not None,
         )
 
     return daily_edges

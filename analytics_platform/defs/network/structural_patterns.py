@@ -11,6 +11,8 @@ from analytics_platform.timing import StageTimer
 
 
 def build(spec: NetworkSpec) -> dg.AssetsDefinition:
+    span = spec.trailing(spec.net.pattern_span_days)
+
     @dg.asset(
         **spec.asset(
             "structural_patterns",
@@ -20,21 +22,23 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             "score and the limits hit.",
             checks=qc.STRUCTURAL_PATTERNS,
             ins={
-                "transfers": dg.AssetIn(
-                    spec.key("transfers"),
-                    partition_mapping=spec.trailing(spec.net.pattern_span_days),
-                ),
+                "transfers": dg.AssetIn(spec.key("transfers"), partition_mapping=span),
+                "prices": dg.AssetIn(spec.key("prices"), partition_mapping=span),
                 "labels": dg.AssetIn(spec.key("address_labels")),
             },
         )
     )
     def structural_patterns(
-        context: dg.AssetExecutionContext, transfers: pl.DataFrame, labels: pl.DataFrame
+        context: dg.AssetExecutionContext,
+        transfers: pl.DataFrame,
+        prices: pl.DataFrame,
+        labels: pl.DataFrame,
     ):
         days, timer = days_of(context), StageTimer()
         found = patterns_for_days(
             transfers, labels, spec.net, days, timer,
             progress=lambda day, rows: context.log.info(f"patterns {day}: {rows}"),
+            prices=prices,
         )  # fmt: skip
         for day, hit in found.limits_hit.items():
             if hit:

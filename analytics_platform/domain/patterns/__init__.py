@@ -20,7 +20,13 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from analytics_platform.domain.patterns.common import PatternResult, Span, pattern_id, prepare
+from analytics_platform.domain.patterns.common import (
+    PatternResult,
+    Span,
+    pattern_id,
+    prepare,
+    with_usd_totals,
+)
 from analytics_platform.domain.patterns.cycles import detect_cycles
 from analytics_platform.domain.patterns.fans import detect_fans
 from analytics_platform.domain.patterns.flow_through import detect_pass_through, detect_structuring
@@ -34,7 +40,12 @@ from analytics_platform.domain.patterns.flows import (
 from analytics_platform.domain.patterns.limits import PatternLimits
 from analytics_platform.domain.patterns.paths import detect_chains
 from analytics_platform.domain.patterns.proximity import detect_proximity
-from analytics_platform.domain.schemas import PATTERN_TYPE_NAMES, STRUCTURAL_PATTERNS, empty
+from analytics_platform.domain.schemas import (
+    PATTERN_TYPE_NAMES,
+    STRUCTURAL_PATTERNS,
+    conform,
+    empty,
+)
 from analytics_platform.timing import StageTimer
 
 PATTERN_TYPES = PATTERN_TYPE_NAMES
@@ -53,6 +64,8 @@ def detect_patterns(
     risky: pl.DataFrame | None = None,
     reporting_thresholds: Mapping[str, float] | None = None,
     structuring_band: float = 0.1,
+    prices: pl.DataFrame | None = None,
+    reporting_threshold_usd: float | None = None,
     types: Iterable[str] = PATTERN_TYPES,
     timer: StageTimer | None = None,
 ) -> PatternResult:
@@ -60,7 +73,9 @@ def detect_patterns(
     ``span_days`` days ending with it (other rows of ``transfers`` are ignored).
 
     ``exclude``: service addresses (exchanges) left out of every pattern; ``risky``: labelled
-    addresses (address, category) for proximity; ``types``: which detectors run.
+    addresses (address, category) for proximity; ``types``: which detectors run;
+    ``prices`` (date, asset, usd_price): USD totals per pattern and, with
+    ``reporting_threshold_usd``, structuring by USD value.
     """
     lim = limits or PatternLimits()
     timer = timer or StageTimer()
@@ -73,7 +88,7 @@ def detect_patterns(
     first = day - timedelta(days=span_days - 1)
     with timer.stage("prepare"):
         horizon = transfers.filter(pl.col("block_time").dt.date().is_between(first, day))
-        span = Span(prepare(horizon, exclude), network, day, {})
+        span = Span(prepare(horizon, exclude, prices), network, day, {})
     frames: list[pl.DataFrame] = []
 
     def run(name: str, fn, *args) -> None:
@@ -108,6 +123,7 @@ def detect_patterns(
             lim,
             reporting_thresholds or {},
             structuring_band,
+            reporting_threshold_usd,
         )
     if "risky_proximity" in wanted and risky is not None:
         run("risky_proximity", detect_proximity, span, lim, risky)
@@ -118,4 +134,6 @@ def detect_patterns(
         .unique("pattern_id", keep="first")
         .sort("pattern_type", "pattern_id")
     )
+    with timer.stage("usd_totals"):
+        patterns = conform(with_usd_totals(patterns, span.t), STRUCTURAL_PATTERNS)
     return PatternResult(patterns=patterns, limits_hit={k: v for k, v in span.hits.items() if v})

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
 
+from analytics_platform.domain.prices import with_usd
 from analytics_platform.domain.schemas import STRUCTURAL_PATTERNS, conform, empty
 
 
@@ -21,7 +22,7 @@ class PatternResult:
 class Span:
     """The transfers a detector may look at (the day's horizon) and the day it reports."""
 
-    t: pl.DataFrame  # row, tx, src, dst, time, amt, asset
+    t: pl.DataFrame  # row, tx, src, dst, time, amt, asset, usd
     network: str
     day: date
     hits: dict[str, int]
@@ -43,9 +44,16 @@ class Span:
             self.hits[limit] = self.hits.get(limit, 0) + int(count)
 
 
-def prepare(transfers: pl.DataFrame, exclude: Iterable[str]) -> pl.DataFrame:
-    """Self-transfers and excluded service addresses dropped; short column names."""
+def prepare(
+    transfers: pl.DataFrame, exclude: Iterable[str], prices: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Self-transfers and excluded service addresses dropped; short column names; ``usd``: the
+    transfer's USD value at its day's price (null without one)."""
     excluded = pl.Series(list(exclude), dtype=pl.String).implode()
+    if prices is not None:
+        transfers = with_usd(transfers, prices, "amount", "usd")
+    else:
+        transfers = transfers.with_columns(pl.lit(None, pl.Float64).alias("usd"))
     return (
         transfers.lazy()
         .filter(pl.col("from_address") != pl.col("to_address"))
@@ -57,6 +65,7 @@ def prepare(transfers: pl.DataFrame, exclude: Iterable[str]) -> pl.DataFrame:
             pl.col("block_time").alias("time"),
             pl.col("amount").cast(pl.Float64).alias("amt"),
             pl.col("asset"),
+            pl.col("usd"),
         )
         .sort("time", "tx")
         .with_row_index("row")
@@ -173,6 +182,7 @@ def finish(found: pl.DataFrame, span: Span, pattern_type: str) -> pl.DataFrame:
             pl.lit(pattern_type).alias("pattern_type"),
             pl.col("tx_hashes").list.len().cast(pl.Int64).alias("transfer_count"),
             pl.col("score").clip(0.0, 1.0),
+            pl.lit(None, pl.Float64).alias("total_amount_usd"),  # see with_usd_totals
         )
         .with_columns(
             pattern_id(span.network, pattern_type, pl.col("tx_hashes")).alias("pattern_id")
@@ -180,6 +190,47 @@ def finish(found: pl.DataFrame, span: Span, pattern_type: str) -> pl.DataFrame:
         .unique("pattern_id", keep="first", maintain_order=True)
     )
     return conform(out, STRUCTURAL_PATTERNS)
+
+
+def with_usd_totals(patterns: pl.DataFrame, t: pl.DataFrame) -> pl.DataFrame:
+    """``total_amount_usd``: the USD value of the pattern's transfers between its members (the
+    transfers its total_amount sums); null when one of them has no price.
+
+    Computed once for every detector from the pattern's transfers, so no detector carries a
+    second currency through its joins."""
+    if patterns.height == 0:
+        return patterns.with_columns(pl.lit(None, pl.Float64).alias("total_amount_usd"))
+    keyed = patterns.select("pattern_id", "members", "tx_hashes").with_row_index("_p")
+    legs = (
+        keyed.select("_p", pl.col("tx_hashes").alias("tx"))
+        .explode("tx", empty_as_null=False)
+        .join(t.select("tx", "src", "dst", "usd"), on="tx")
+        .join(
+            keyed.select("_p", "members")
+            .explode("members", empty_as_null=False)
+            .rename({"members": "src"}),
+            on=["_p", "src"],
+        )
+        .join(
+            keyed.select("_p", "members")
+            .explode("members", empty_as_null=False)
+            .rename({"members": "dst"}),
+            on=["_p", "dst"],
+        )
+        .group_by("_p")
+        .agg(
+            pl.when(pl.col("usd").is_null().any())
+            .then(None)
+            .otherwise(pl.col("usd").sum())
+            .alias("total_amount_usd")
+        )
+    )
+    return (
+        patterns.drop("total_amount_usd", strict=False)
+        .with_row_index("_p")
+        .join(legs, on="_p", how="left", maintain_order="left")
+        .drop("_p")
+    )
 
 
 def roles_list(*parts: tuple[pl.Expr, str]) -> tuple[pl.Expr, pl.Expr]:

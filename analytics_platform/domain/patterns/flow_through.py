@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from analytics_platform.domain.edges import is_structuring_amount
+from analytics_platform.domain.edges import is_structuring_amount, is_structuring_usd
 from analytics_platform.domain.patterns.common import (
     Span,
     busiest_windows,
@@ -132,11 +132,21 @@ def detect_pass_through(span: Span, lim: PatternLimits) -> pl.DataFrame:
 
 
 def detect_structuring(
-    span: Span, lim: PatternLimits, thresholds: Mapping[str, float], band: float
+    span: Span,
+    lim: PatternLimits,
+    thresholds: Mapping[str, float],
+    band: float,
+    threshold_usd: float | None = None,
 ) -> pl.DataFrame:
-    if not thresholds:
+    if not thresholds and threshold_usd is None:
         return finish(span.t.clear(), span, "structuring")
-    near = span.t.filter(is_structuring_amount(pl.col("amt"), pl.col("asset"), thresholds, band))
+    native = is_structuring_amount(pl.col("amt"), pl.col("asset"), thresholds, band).fill_null(
+        False
+    )
+    # A transfer just under the native threshold is judged in native units; otherwise by USD.
+    near = span.t.with_columns(native.alias("_native")).filter(
+        pl.col("_native") | is_structuring_usd(pl.col("usd"), threshold_usd, band)
+    )
     frames = []
     for center, other, center_role, other_role in (
         ("src", "dst", "source", "sink"),
@@ -149,6 +159,7 @@ def detect_structuring(
             pl.len(),
             lim.min_structuring,
             pl.col("asset").first().alias("asset"),
+            pl.col("_native").all().alias("_native"),
         ).rename({"size": "count"})
         members, roles = roles_list(
             (pl.concat_list("center"), center_role), (pl.col("others"), other_role)
@@ -158,15 +169,24 @@ def detect_structuring(
                 members.alias("members"),
                 roles.alias("roles"),
                 pl.col("center").alias("center_address"),
-                pl.col("asset")
-                .replace_strict(thresholds, default=None, return_dtype=pl.Float64)
+                pl.when(pl.col("_native"))
+                .then(
+                    pl.col("asset").replace_strict(
+                        dict(thresholds), default=None, return_dtype=pl.Float64
+                    )
+                )
+                .otherwise(pl.lit(threshold_usd, pl.Float64))
                 .alias("threshold"),
+                pl.when(pl.col("_native"))
+                .then(pl.col("asset"))
+                .otherwise(pl.lit("USD"))
+                .alias("threshold_unit"),
                 pl.lit("sent" if center == "src" else "received").alias("side"),
                 (
                     0.5
                     + 0.5
                     * ((pl.col("count") - lim.min_structuring + 1) / lim.min_structuring).clip(0, 1)
                 ).alias("score"),
-            ).with_columns(json_details("count", "threshold", "asset", "side"))
+            ).with_columns(json_details("count", "threshold", "threshold_unit", "asset", "side"))
         )
     return finish(pl.concat(frames, how="diagonal_relaxed"), span, "structuring")

@@ -1,0 +1,35 @@
+"""``prices``: the day's USD price of every asset, from the network's configured price file."""
+
+import dagster as dg
+
+from analytics_platform.defs import checks as qc
+from analytics_platform.defs.network.metadata import counts, days_of, record_days
+from analytics_platform.defs.network.spec import NetworkSpec
+from analytics_platform.domain.prices import normalise_prices
+from analytics_platform.domain.schemas import PRICES, empty
+from analytics_platform.sources import read_files
+
+
+def build(spec: NetworkSpec) -> dg.AssetsDefinition:
+    @dg.asset(
+        **spec.asset(
+            "prices",
+            "Daily USD price per asset (date, asset, decimals, usd_price, source) from "
+            "networks.<name>.prices_path; a day without a price for an asset leaves its USD "
+            "values null downstream (the daily_edges check lists them).",
+            checks=qc.PRICES,
+        )
+    )
+    def prices(context: dg.AssetExecutionContext):
+        days = days_of(context)
+        path = spec.net.prices_path
+        if path:
+            frame = normalise_prices(read_files(path), network=spec.name, days=days)
+        else:
+            context.log.warning("prices_path is not configured: USD values will be null")
+            frame = empty(PRICES)
+        record_days(context, frame, days, lambda _, rows: {"assets": counts(rows, "asset")})
+        yield dg.Output(frame)
+        yield from qc.results(spec.key("prices"), qc.PRICES, prices=frame)
+
+    return prices
