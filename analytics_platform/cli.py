@@ -1,5 +1,5 @@
 """``analytics-platform`` command line: demo, generate, ingest, materialize, backfill, summary,
-evaluate, bench."""
+address, evaluate, bench."""
 
 from __future__ import annotations
 
@@ -68,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     labels.add_argument("--network", default="torus")
     summary = sub.add_parser("summary", help="print rows per asset/day and alerts by typology")
     summary.add_argument("--network", default="torus")
+    view = sub.add_parser(
+        "address", help="one address from the lake (DuckDB): labels, alerts, patterns, features"
+    )
+    view.add_argument("address")
+    view.add_argument("--network", default="torus")
+    view.add_argument("--days", type=int, default=30, help="days ending with the latest one")
     bench = sub.add_parser("bench", help="benchmarks (figures printed, never asserted)")
     bench_sub = bench.add_subparsers(dest="benchmark", required=True)
     feats = bench_sub.add_parser("features", help="address features per engine on one window")
@@ -134,6 +140,12 @@ def _run(args: argparse.Namespace) -> int:
         return 0
 
     settings = load_settings()
+    if args.command == "address":
+        from analytics_platform.address_view import address_view, render
+
+        settings.network(args.network)
+        print(render(address_view(settings.lake.url, args.network, args.address, args.days)))
+        return 0
     from analytics_platform.runner import refresh_labels, run_range
 
     if args.command == "labels":

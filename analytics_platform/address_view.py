@@ -1,0 +1,132 @@
+"""An analyst's view of one address, read from the Parquet lake with DuckDB.
+
+The lake is readable while the pipeline holds the warehouse (the embedded chDB store admits
+one process at a time), and DuckDB reads Parquet in place, locally or on S3, without loading
+a table: labels, alerts with their explanations, patterns with the address's role, the latest
+features of each window, and counterparties with transfer counts and USD value.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+import polars as pl
+
+from analytics_platform.identifiers import validate_identifier
+
+
+@dataclass(frozen=True)
+class AddressView:
+    address: str
+    network: str
+    first: date
+    last: date
+    labels: pl.DataFrame
+    alerts: pl.DataFrame
+    patterns: pl.DataFrame
+    features: pl.DataFrame
+    counterparties: pl.DataFrame
+
+
+def _connect(lake_url: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    if lake_url.startswith("s3://"):
+        # httpfs reads S3 with the standard AWS variables; an endpoint (MinIO, moto) as well.
+        con.execute("INSTALL httpfs; LOAD httpfs")
+        con.execute("CREATE SECRET lake (TYPE s3, PROVIDER credential_chain)")
+        endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+        if endpoint:
+            host = endpoint.split("://", 1)[-1]
+            con.execute(f"SET s3_endpoint = '{host}'")
+            con.execute("SET s3_url_style = 'path'")
+            con.execute(f"SET s3_use_ssl = {str(endpoint.startswith('https')).lower()}")
+    return con
+
+
+def address_view(lake_url: str, network: str, address: str, days: int = 30) -> AddressView:
+    """``address`` over the ``days`` days ending with the lake's latest alert partition."""
+    validate_identifier(network, "network")
+    con = _connect(lake_url)
+    root = lake_url.rstrip("/")
+
+    def table(name: str) -> str:
+        return f"read_parquet('{root}/{name}/network={network}/**/*.parquet', union_by_name=true)"
+
+    def query(sql: str, *params) -> pl.DataFrame:
+        try:
+            return con.execute(sql, list(params)).pl()
+        except duckdb.IOException as exc:  # a table not written yet
+            if "No files found" in str(exc):
+                return pl.DataFrame()
+            raise
+
+    latest = query(f"SELECT max(date) AS d FROM {table('transfers')}")
+    if latest.height == 0 or latest["d"][0] is None:
+        raise LookupError(f"address: nothing in the lake at {lake_url} for network {network!r}")
+    last = latest["d"][0]
+    first = last - timedelta(days=days - 1)
+    labels = query(
+        f"SELECT label, category, source, valid_from, valid_to, is_current "
+        f"FROM {table('address_labels')} WHERE address = ? ORDER BY valid_from",
+        address,
+    )
+    alerts = query(
+        f"SELECT date, typology, severity, round(score, 3) AS score, explanation, alert_id "
+        f"FROM {table('typology_alerts')} WHERE address = ? AND date BETWEEN ? AND ? "
+        f"ORDER BY date DESC, score DESC",
+        address, first, last,
+    )  # fmt: skip
+    patterns = query(
+        f"SELECT date, pattern_type, roles[list_position(members, ?)] AS role, "
+        f"len(members) AS members, transfer_count, round(total_amount_usd, 2) AS usd, "
+        f"round(score, 3) AS score, pattern_id FROM {table('structural_patterns')} "
+        f"WHERE list_contains(members, ?) AND date BETWEEN ? AND ? ORDER BY date DESC, score DESC",
+        address, address, first, last,
+    )  # fmt: skip
+    features = query(
+        f"SELECT window_days, date, total_count, counterparties, in_volume_usd, out_volume_usd, "
+        f"pagerank, community_size, label_category FROM {table('address_features')} "
+        f"WHERE address = ? AND date <= ? "
+        f"QUALIFY row_number() OVER (PARTITION BY window_days ORDER BY date DESC) = 1 "
+        f"ORDER BY window_days",
+        address, last,
+    )  # fmt: skip
+    counterparties = query(
+        f"SELECT CASE WHEN from_address = ? THEN to_address ELSE from_address END AS counterparty,"
+        f" CASE WHEN from_address = ? THEN 'sent' ELSE 'received' END AS direction, "
+        f"sum(transfer_count) AS transfers, round(sum(amount_usd), 2) AS usd, "
+        f"count(*) FILTER (WHERE amount_usd IS NULL) AS unpriced_edges, "
+        f"string_agg(DISTINCT asset, ',' ORDER BY asset) AS assets "
+        f"FROM {table('daily_edges')} WHERE (from_address = ? OR to_address = ?) "
+        f"AND date BETWEEN ? AND ? GROUP BY ALL ORDER BY usd DESC NULLS LAST, transfers DESC",
+        address, address, address, address, first, last,
+    )  # fmt: skip
+    return AddressView(
+        address, network, first, last, labels, alerts, patterns, features, counterparties
+    )
+
+
+def render(view: AddressView, top: int = 15) -> str:
+    """The view as text: one titled table per section (the first ``top`` rows)."""
+    lines = [f"{view.address} on {view.network}, {view.first}..{view.last}"]
+    with pl.Config(
+        tbl_rows=top,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        fmt_str_lengths=160,
+        tbl_width_chars=200,
+    ):
+        for title, frame in (
+            ("labels", view.labels),
+            ("alerts", view.alerts),
+            ("patterns (role of this address)", view.patterns),
+            ("latest features per window", view.features),
+            ("counterparties", view.counterparties),
+        ):
+            lines.append(f"\n{title}: {frame.height}")
+            if frame.height:
+                lines.append(str(frame.head(top)))
+    return "\n".join(lines)
