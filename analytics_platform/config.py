@@ -193,6 +193,11 @@ class NetworkConfig(StrictModel):
     reporting_threshold_usd: PositiveFloat | None = None
     """One reporting threshold in USD for every priced asset (structuring, beside the native
     per-asset thresholds)."""
+    anomaly_threshold: PositiveFloat = 3.5
+    """Robust z-score above which a day's transfer count, volume per asset, active addresses or
+    rejected share is a volume anomaly (non-blocking check on ``transfers``)."""
+    anomaly_lookback_days: PositiveInt = 28
+    """Trailing partitions a day is compared with (judged from 7 on)."""
     prices_path: str | None = None
     """CSV/Parquet file(s) of daily USD prices: date, asset, usd_price[, decimals, source,
     network]; local or ``s3://``."""

@@ -62,6 +62,11 @@ TRANSFERS = (
           lambda per_day, **_: q.row_count_sane(
               {date.fromisoformat(d): n for d, n in per_day.items()}),
           blocking=False),
+    Check("volume_anomalies",
+          "transfer count, volume per asset, active addresses and rejected share within the "
+          "robust z-score threshold of the trailing partitions",
+          lambda anomalies, **_: q.no_volume_anomalies(anomalies),
+          blocking=False),
 )  # fmt: skip
 
 DAILY_EDGES = (

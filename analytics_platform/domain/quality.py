@@ -64,6 +64,23 @@ def times_inside_days(df: pl.DataFrame, time_col: str = "block_time") -> CheckOu
     return CheckOutcome(True, f"all {time_col} inside their partition day")
 
 
+def no_volume_anomalies(anomalies: dict[date, list[dict]]) -> CheckOutcome:
+    """Passes when no day of the run has an anomalous figure; else names each with its value,
+    the trailing median and the z-score."""
+    found = [(day, a) for day, items in sorted(anomalies.items()) for a in items]
+    if not found:
+        return CheckOutcome(True, "every figure within the trailing partitions' range")
+    said = [
+        f"{day} {a['metric']} {a['value']:g} vs median {a['median']:g} (z {a['z']:+.1f})"
+        for day, a in found
+    ]
+    return CheckOutcome(
+        False,
+        f"{len(found)} anomalous figures: " + "; ".join(said[:5]),
+        {str(day): items for day, items in sorted(anomalies.items()) if items},
+    )
+
+
 def every_asset_priced(
     transfers: pl.DataFrame, prices: pl.DataFrame, configured: bool = True
 ) -> CheckOutcome:

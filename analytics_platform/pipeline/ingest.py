@@ -8,6 +8,7 @@ from datetime import date
 import polars as pl
 
 from analytics_platform.config import NetworkConfig
+from analytics_platform.domain.anomalies import anomalies_on, transfer_metrics
 from analytics_platform.domain.schemas import DEAD_LETTERS, TRANSFERS
 from analytics_platform.domain.validation import ValidationResult, validate_transfers
 from analytics_platform.sources import read_source
@@ -58,6 +59,23 @@ def read_raw(net: NetworkConfig, first: date, last: date, warehouse: ch.ClickHou
     return RawTransfers(
         rows, pl.DataFrame(schema=DEAD_LETTERS), net.source.path or net.source.table or ""
     )
+
+
+def volume_anomalies(
+    net: NetworkConfig, got: Ingested, days: list[date], stored: pl.DataFrame
+) -> dict[date, list[dict]]:
+    """Per day of the run, its anomalous figures against the trailing days: ``stored``
+    (metrics of days before the run, from the warehouse) and the run's own earlier days."""
+    metrics = pl.concat([stored, transfer_metrics(got.accepted, got.rejected)])
+    return {
+        day: anomalies_on(
+            day,
+            metrics,
+            lookback=net.anomaly_lookback_days,
+            threshold=net.anomaly_threshold,
+        )
+        for day in days
+    }
 
 
 def ingest(net: NetworkConfig, raw: RawTransfers, days: list[date]) -> Ingested:

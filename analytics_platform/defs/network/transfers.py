@@ -1,5 +1,7 @@
 """``transfers`` and its dead letters ``transfers_rejected``."""
 
+from datetime import timedelta
+
 import dagster as dg
 
 from analytics_platform.defs import checks as qc
@@ -7,7 +9,8 @@ from analytics_platform.defs.compute import CPU_TAGS
 from analytics_platform.defs.network.metadata import counts, days_of, record_days
 from analytics_platform.defs.network.spec import SERVER_RETRIES, NetworkSpec
 from analytics_platform.defs.resources import WarehouseResource
-from analytics_platform.pipeline.ingest import ingest, read_raw
+from analytics_platform.pipeline.ingest import ingest, read_raw, volume_anomalies
+from analytics_platform.storage.daily_metrics import stored_metrics
 
 
 def build(spec: NetworkSpec) -> dg.AssetsDefinition:
@@ -41,6 +44,13 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             raise dg.Failure(str(exc), allow_retries=False) from exc
         got = ingest(spec.net, raw, days)
         context.log.info(f"{spec.name} {days[0]}..{days[-1]}: {got.result.counts}")
+        lookback = timedelta(days=spec.net.anomaly_lookback_days)
+        with warehouse.session() as client:
+            stored = stored_metrics(
+                client, spec.name, days[0] - lookback, days[0] - timedelta(days=1),
+                warehouse.clickhouse.cluster,
+            )  # fmt: skip
+        anomalies = volume_anomalies(spec.net, got, days, stored)
         per_day = record_days(
             context,
             got.accepted,
@@ -57,6 +67,8 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         )
         yield dg.Output(got.accepted, "transfers")
         yield dg.Output(got.rejected, "transfers_rejected")
-        yield from qc.results(key, qc.TRANSFERS, df=got.accepted, per_day=per_day)
+        yield from qc.results(
+            key, qc.TRANSFERS, df=got.accepted, per_day=per_day, anomalies=anomalies
+        )
 
     return transfers
