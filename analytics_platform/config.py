@@ -198,6 +198,9 @@ class NetworkConfig(StrictModel):
     rejected share is a volume anomaly (non-blocking check on ``transfers``)."""
     anomaly_lookback_days: PositiveInt = 28
     """Trailing partitions a day is compared with (judged from 7 on)."""
+    late_prices_horizon_days: NonNegativeInt = 7
+    """A price that arrives or changes late refreshes the feature windows, pattern spans and
+    alerts that cover its day only for days this recent (the ``<net>__late_prices`` sensor)."""
     prices_path: str | None = None
     """CSV/Parquet file(s) of daily USD prices: date, asset, usd_price[, decimals, source,
     network]; local or ``s3://``."""

@@ -7,6 +7,7 @@ zero**, where the day has no price for the asset (a missing price must stay visi
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import date
 
@@ -54,6 +55,18 @@ def normalise_prices(raw: pl.DataFrame, *, network: str, days: Iterable[date]) -
         d = dupes.row(0, named=True)
         raise ValueError(f"prices: two prices for {d['asset']} on {d['date']}")
     return conform(out.sort("date", "asset"), PRICES)
+
+
+def fingerprints(prices: pl.DataFrame) -> dict[str, str]:
+    """Per ISO day, a digest of that day's (asset, usd_price, decimals) rows: what changed
+    between two reads of a price source (hashlib, not polars' hash, which may change between
+    versions and would make every day look new after an upgrade)."""
+    out: dict[str, str] = {}
+    rows = prices.sort("date", "asset").select("date", "asset", "usd_price", "decimals")
+    for (day,), part in rows.partition_by("date", as_dict=True, maintain_order=True).items():
+        text = "\n".join(f"{a}|{p!r}|{d}" for _, a, p, d in part.iter_rows())
+        out[day.isoformat()] = hashlib.sha1(text.encode()).hexdigest()
+    return out
 
 
 def with_usd(frame: pl.DataFrame, prices: pl.DataFrame, amount: str, out: str) -> pl.DataFrame:

@@ -27,8 +27,10 @@ def partitions_to_refresh(
     span_days: int,
     max_window: int,
     horizon_days: int,
+    changed_assets: Iterable[str] | None = None,
 ) -> dict[date, tuple[str, ...]]:
-    """Day -> asset names to re-materialise (in ``DAILY_TABLES`` order)."""
+    """Day -> asset names to re-materialise (in ``DAILY_TABLES`` order). ``changed_assets``:
+    what a changed day itself needs (default: every daily asset fed by transfers)."""
     end = min(latest_day, last_day) if last_day else latest_day
     recent = latest_day - timedelta(days=horizon_days)
     wanted: dict[date, set[str]] = {}
@@ -37,8 +39,13 @@ def partitions_to_refresh(
         if first_day <= day <= end:
             wanted.setdefault(day, set()).update(names)
 
+    own = (
+        tuple(changed_assets)
+        if changed_assets is not None
+        else tuple(t for t in DAILY_TABLES if t != "prices")  # prices have their own source
+    )
     for changed in sorted(set(changed_days)):
-        add(changed, (t for t in DAILY_TABLES if t != "prices"))  # prices have their own source
+        add(changed, own)
         for k in range(1, max(span_days, max_window)):
             day = changed + timedelta(days=k)
             if day < recent:

@@ -28,6 +28,7 @@ from analytics_platform.defs.kafka import (
     late_data_sensor,
 )
 from analytics_platform.defs.network import build_freshness, build_network_assets
+from analytics_platform.defs.network.late_prices import late_prices_sensor
 from analytics_platform.defs.schedules import daily_job, daily_schedule, labels_job
 
 
@@ -39,6 +40,8 @@ def network_definitions(net: NetworkConfig, settings: Settings) -> dg.Definition
     daily = daily_job(net, engine=settings.features.engine, freshness=freshness)
     jobs: list[Any] = [daily, labels_job(net)]
     sensors = [freshness_sensor]
+    if net.prices_path:
+        sensors.append(late_prices_sensor(net, daily))
     if net.source is not None and net.source.kind == "kafka":
         ingest = kafka_ingest_job(net)
         assets.append(kafka_messages_asset(net))
