@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+import numpy as np
 import polars as pl
 
 from analytics_platform.domain.prices import with_usd
@@ -93,12 +94,19 @@ def address_ids(t: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
     return coded, names
 
 
-def decode_lists(df: pl.DataFrame, values: dict[str, pl.Series]) -> pl.DataFrame:
-    """List columns of integer positions replaced by the ``values`` at those positions."""
+def decode_ids(df: pl.DataFrame, values: dict[str, pl.Series]) -> pl.DataFrame:
+    """Columns of integer positions (ids, transfer rows), or lists of them, replaced by the
+    ``values`` at those positions."""
     if df.height == 0:
-        return df.with_columns(pl.col(c).cast(pl.List(v.dtype)) for c, v in values.items())
+        return df.with_columns(
+            pl.col(c).cast(pl.List(v.dtype) if isinstance(df.schema[c], pl.List) else v.dtype)
+            for c, v in values.items()
+        )
     keyed = df.with_row_index("_i")
     for column, lookup in values.items():
+        if not isinstance(df.schema[column], pl.List):
+            keyed = keyed.with_columns(pl.lit(lookup).gather(pl.col(column)).alias(column))
+            continue
         decoded = (
             keyed.select("_i", column)
             .explode(column, empty_as_null=False)
@@ -112,6 +120,12 @@ def decode_lists(df: pl.DataFrame, values: dict[str, pl.Series]) -> pl.DataFrame
             .with_columns(pl.col(column).fill_null(pl.lit([], dtype=pl.List(lookup.dtype))))
         )
     return keyed.drop("_i").select(df.columns)
+
+
+def csr_offsets(keys: np.ndarray, n: int) -> np.ndarray:
+    """Where each of the ids ``0..n-1`` starts in ``keys`` (sorted), plus the end: the rows of
+    id ``i`` are ``offsets[i]:offsets[i + 1]``."""
+    return np.searchsorted(keys, np.arange(n + 1)).astype(np.int64)
 
 
 def degree(t: pl.DataFrame) -> pl.DataFrame:

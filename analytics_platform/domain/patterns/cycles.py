@@ -24,7 +24,7 @@ import numba
 import numpy as np
 import polars as pl
 
-from analytics_platform.domain.patterns.common import Span, finish, json_details
+from analytics_platform.domain.patterns.common import Span, csr_offsets, finish, json_details
 from analytics_platform.domain.patterns.limits import PatternLimits
 
 MAX_CYCLES = 1_000_000
@@ -117,7 +117,7 @@ def detect_cycles(span: Span, lim: PatternLimits) -> pl.DataFrame:
     if edges.height == 0:
         return finish(pl.DataFrame(), span, "cycle")
     src = edges["src"].to_numpy().astype(np.int64)
-    offsets = np.searchsorted(src, np.arange(names.len() + 1)).astype(np.int64)
+    offsets = csr_offsets(src, names.len())
     close_from = int(span.start.timestamp() * 1000)
     close_to = int((span.start + timedelta(days=1)).timestamp() * 1000)
     found, budget_hits = _enumerate(

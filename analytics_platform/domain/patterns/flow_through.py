@@ -18,7 +18,7 @@ from analytics_platform.domain.edges import is_structuring_amount, is_structurin
 from analytics_platform.domain.patterns.common import (
     Span,
     busiest_windows,
-    decode_lists,
+    decode_ids,
     finish,
     json_details,
     roles_list,
@@ -97,9 +97,8 @@ def detect_pass_through(span: Span, lim: PatternLimits) -> pl.DataFrame:
         )
         .with_columns(pl.col("recipients").list.set_difference("senders"))
         .sort("address", "day")
-        .with_columns(pl.concat_list("address").alias("address"))
     )
-    flows = decode_lists(
+    flows = decode_ids(
         flows,
         {
             "senders": names,
@@ -108,7 +107,7 @@ def detect_pass_through(span: Span, lim: PatternLimits) -> pl.DataFrame:
             "tx_in": span.t["tx"],
             "tx_out": span.t["tx"],
         },
-    ).with_columns(pl.col("address").list.first())
+    )
     members, roles = roles_list(
         (pl.col("senders"), "source"),
         (pl.concat_list("address"), "intermediate"),

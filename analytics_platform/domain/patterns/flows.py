@@ -25,7 +25,8 @@ from scipy.sparse.csgraph import connected_components
 
 from analytics_platform.domain.patterns.common import (
     Span,
-    decode_lists,
+    csr_offsets,
+    decode_ids,
     finish,
     json_details,
     low_degree,
@@ -131,9 +132,7 @@ def detect_scatter_gather(span: Span, steps: pl.DataFrame, lim: PatternLimits) -
         (pl.col("mids").list.len() >= lim.min_width)
         & (pl.col("last_time") - pl.col("first_time") <= window)
     )
-    g = decode_lists(g, {"mids": names, "tx_hashes": span.t["tx"]}).with_columns(
-        pl.lit(names).gather("a").alias("a"), pl.lit(names).gather("c").alias("c")
-    )
+    g = decode_ids(g, {"mids": names, "tx_hashes": span.t["tx"], "a": names, "c": names})
     members, roles = roles_list(
         (pl.concat_list("a"), "source"),
         (pl.col("mids"), "intermediate"),
@@ -204,7 +203,7 @@ def detect_stacks(span: Span, steps: pl.DataFrame, lim: PatternLimits) -> pl.Dat
             & (pl.col("mids").list.len() >= lim.min_width)
         )
     )
-    comp = decode_lists(
+    comp = decode_ids(
         comp, {"sources": names, "mids": names, "sinks": names, "tx_hashes": span.t["tx"]}
     )
     members, roles = roles_list(
@@ -276,8 +275,7 @@ def _by_center(rows: pl.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray, np.n
     the counterparties and the times."""
     rows = rows.sort("center", "us", "tx")
     centre = rows["center"].to_numpy()
-    offsets = np.searchsorted(centre, np.arange(n + 1)).astype(np.int64)
-    return offsets, rows["other"].to_numpy().astype(np.int64), rows["us"].to_numpy()
+    return csr_offsets(centre, n), rows["other"].to_numpy().astype(np.int64), rows["us"].to_numpy()
 
 
 def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
@@ -353,12 +351,9 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
         turns.join(before, on="center")
         .join(after, on="center")
         .sort("center")
-        .with_columns(
-            pl.col("recipients").list.set_difference("senders").alias("recipients"),
-            pl.concat_list("center").alias("center"),
-        )
+        .with_columns(pl.col("recipients").list.set_difference("senders").alias("recipients"))
     )
-    best = decode_lists(
+    best = decode_ids(
         best,
         {
             "senders": names,
@@ -367,7 +362,7 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
             "tx_in": span.t["tx"],
             "tx_out": span.t["tx"],
         },
-    ).with_columns(pl.col("center").list.first())
+    )
     members, roles = roles_list(
         (pl.col("senders"), "source"),
         (pl.concat_list("center"), "intermediate"),
@@ -442,7 +437,7 @@ def detect_bipartite(span: Span, lim: PatternLimits) -> pl.DataFrame:
     blocks = blocks.join(tx, on="block").filter(
         pl.col("last_time") - pl.col("first_time") <= window
     )
-    blocks = decode_lists(
+    blocks = decode_ids(
         blocks.sort("block").with_columns(pl.col("tx_hashes").list.sort()),
         {"sources": names, "sinks": names, "tx_hashes": span.t["tx"]},
     )

@@ -20,7 +20,13 @@ import numba
 import numpy as np
 import polars as pl
 
-from analytics_platform.domain.patterns.common import Span, finish, json_details, low_degree
+from analytics_platform.domain.patterns.common import (
+    Span,
+    csr_offsets,
+    finish,
+    json_details,
+    low_degree,
+)
 from analytics_platform.domain.patterns.limits import PatternLimits
 
 
@@ -122,10 +128,6 @@ def _walk(
     return out[:found], r_min[:found], r_max[:found], budget_hits
 
 
-def _csr(keys: np.ndarray, n: int) -> np.ndarray:
-    return np.searchsorted(keys, np.arange(n + 1)).astype(np.int64)
-
-
 def detect_chains(span: Span, lim: PatternLimits) -> pl.DataFrame:
     """Maximal layering chains; those that peel at every hop are typed ``peel_chain``."""
     t, names = span.coded()
@@ -140,8 +142,9 @@ def detect_chains(span: Span, lim: PatternLimits) -> pl.DataFrame:
     src = edges["src"].to_numpy().astype(np.int64)
     close_from = int(span.start.timestamp() * 1000)
     found, r_min, r_max, budget_hits = _walk(
-        _csr(src, names.len()), edges["dst"].to_numpy().astype(np.int64), edges["ms"].to_numpy(),
-        edges["amt"].to_numpy(), src, inner, _csr(into["dst"].to_numpy(), names.len()),
+        csr_offsets(src, names.len()), edges["dst"].to_numpy().astype(np.int64),
+        edges["ms"].to_numpy(), edges["amt"].to_numpy(), src, inner,
+        csr_offsets(into["dst"].to_numpy(), names.len()),
         into["ms"].to_numpy(), lim.min_chain_hops, lim.max_chain_hops,
         int(lim.chain_hop_window.total_seconds() * 1000), lim.chain_origin_budget, close_from,
         close_from + 86_400_000,
