@@ -29,42 +29,51 @@ VOLUME_LOG_FLOOR = 0.2  # volumes: "volume:<asset>"
 
 def transfer_metrics(accepted: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
     """(date, metric, value) of every day present in ``accepted`` or ``rejected``."""
-    days = pl.concat([accepted.select("date"), rejected.select("date")]).unique()
-    if days.height == 0:
-        return pl.DataFrame(schema=METRICS_SCHEMA)
-    counts = days.join(
-        accepted.group_by("date").agg(
-            pl.len().cast(pl.Float64).alias("transfers"),
-            pl.concat_list("from_address", "to_address")
-            .explode()
-            .n_unique()
-            .cast(pl.Float64)
-            .alias("active_addresses"),
-        ),
-        on="date",
-        how="left",
-    ).join(rejected.group_by("date").agg(pl.len().alias("_rejected")), on="date", how="left")
-    counts = counts.with_columns(
-        pl.col("transfers", "active_addresses", "_rejected").fill_null(0).cast(pl.Float64)
-    ).with_columns(
-        pl.when(pl.col("transfers") + pl.col("_rejected") > 0)
-        .then(pl.col("_rejected") / (pl.col("transfers") + pl.col("_rejected")))
-        .otherwise(0.0)
-        .alias("rejected_share")
+    counts = accepted.group_by("date").agg(
+        pl.len().cast(pl.Float64).alias("transfers"),
+        pl.concat_list("from_address", "to_address")
+        .explode()
+        .n_unique()
+        .cast(pl.Float64)
+        .alias("active_addresses"),
     )
+    bad = rejected.group_by("date").agg(pl.len().cast(pl.Float64).alias("rejected"))
     volumes = accepted.group_by("date", "asset").agg(
         pl.col("amount").cast(pl.Float64).sum().alias("value")
     )
+    return metrics_frame(counts, bad, volumes)
+
+
+def metrics_frame(counts: pl.DataFrame, bad: pl.DataFrame, volumes: pl.DataFrame) -> pl.DataFrame:
+    """(date, metric, value) from per-day counts (date, transfers, active_addresses), rejected
+    rows (date, rejected) and volumes (date, asset, value), however they were aggregated."""
+    days = pl.concat([counts.select("date"), bad.select("date")]).unique()
+    if days.height == 0:
+        return pl.DataFrame(schema=METRICS_SCHEMA)
+    per_day = (
+        days.join(counts, on="date", how="left")
+        .join(bad, on="date", how="left")
+        .with_columns(pl.col("transfers", "active_addresses", "rejected").fill_null(0.0))
+        .with_columns(
+            pl.when(pl.col("transfers") + pl.col("rejected") > 0)
+            .then(pl.col("rejected") / (pl.col("transfers") + pl.col("rejected")))
+            .otherwise(0.0)
+            .alias("rejected_share")
+        )
+        .unpivot(
+            ["transfers", "active_addresses", "rejected_share"],
+            index="date",
+            variable_name="metric",
+        )
+    )
     return pl.concat(
         [
-            counts.unpivot(
-                ["transfers", "active_addresses", "rejected_share"],
-                index="date",
-                variable_name="metric",
+            per_day.select(pl.col(c).cast(t) for c, t in METRICS_SCHEMA.items()),
+            volumes.select("date", pl.format("volume:{}", "asset").alias("metric"), "value").select(
+                pl.col(c).cast(t) for c, t in METRICS_SCHEMA.items()
             ),
-            volumes.select("date", pl.format("volume:{}", "asset").alias("metric"), "value"),
         ]
-    ).select(pl.col(c).cast(t) for c, t in METRICS_SCHEMA.items())
+    )
 
 
 def robust_z(value: float, history: list[float], metric: str = "") -> tuple[float, float]:

@@ -1,8 +1,8 @@
 """The volume-anomaly figures of stored days, aggregated in the warehouse.
 
 The same figures as :func:`analytics_platform.domain.anomalies.transfer_metrics` (a test keeps
-the two equal), computed by ClickHouse so that 28 trailing days of a busy chain are never read
-into memory.
+the two equal): ClickHouse does the aggregations, so that 28 trailing days of a busy chain are
+never read into memory, and ``metrics_frame`` the rest, as for the run's own days.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from analytics_platform.domain.anomalies import METRICS_SCHEMA
+from analytics_platform.domain.anomalies import METRICS_SCHEMA, metrics_frame
 from analytics_platform.identifiers import validate_identifier
 from analytics_platform.storage.clickhouse import DISTRIBUTED_SUFFIX, query_frame, table_exists
 
@@ -37,7 +37,7 @@ def stored_metrics(
     )
     volumes = query_frame(
         client,
-        f"SELECT date, concat('volume:', asset) AS metric, sum(toFloat64(amount)) AS value "
+        f"SELECT date, asset, sum(toFloat64(amount)) AS value "
         f"FROM `{db}`.`{transfers}` WHERE {window} GROUP BY date, asset",
         params,
     )
@@ -51,25 +51,4 @@ def stored_metrics(
         if table_exists(client, db, rejected)
         else pl.DataFrame(schema={"date": pl.Date, "rejected": pl.Float64})
     )
-    if counts.height == 0 and bad.height == 0:
-        return pl.DataFrame(schema=METRICS_SCHEMA)
-    days = pl.concat([counts.select("date"), bad.select("date")]).unique()
-    per_day = (
-        days.join(counts, on="date", how="left")
-        .join(bad, on="date", how="left")
-        .with_columns(pl.col("transfers", "active_addresses", "rejected").fill_null(0.0))
-        .with_columns(
-            pl.when(pl.col("transfers") + pl.col("rejected") > 0)
-            .then(pl.col("rejected") / (pl.col("transfers") + pl.col("rejected")))
-            .otherwise(0.0)
-            .alias("rejected_share")
-        )
-        .unpivot(
-            ["transfers", "active_addresses", "rejected_share"],
-            index="date",
-            variable_name="metric",
-        )
-    )
-    return pl.concat([per_day, volumes]).select(
-        pl.col(c).cast(t) for c, t in METRICS_SCHEMA.items()
-    )
+    return metrics_frame(counts, bad, volumes)
