@@ -122,6 +122,25 @@ def decode_ids(df: pl.DataFrame, values: dict[str, pl.Series]) -> pl.DataFrame:
     return keyed.drop("_i").select(df.columns)
 
 
+def walk_hops(found: np.ndarray, edges: pl.DataFrame, span: Span) -> pl.DataFrame:
+    """Walks a compiled search found (rows of indices into ``edges``, -1 padded) as one row per
+    hop, in walk order: walk, src, dst (addresses), tx (hash), time, amt. Only the hops kept
+    are decoded."""
+    hops = (found >= 0).sum(axis=1)
+    flat = pl.DataFrame(
+        {"walk": np.repeat(np.arange(found.shape[0]), hops), "edge": found[found >= 0]}
+    )
+    rows = flat.join(
+        edges.select("src", "dst", "tx", "time", "amt")
+        .with_row_index("edge")
+        .with_columns(pl.col("edge").cast(pl.Int64)),
+        on="edge",
+        maintain_order="left",
+    )
+    names = span.coded()[1]
+    return decode_ids(rows, {"src": names, "dst": names, "tx": span.t["tx"]})
+
+
 def csr_offsets(keys: np.ndarray, n: int) -> np.ndarray:
     """Where each of the ids ``0..n-1`` starts in ``keys`` (sorted), plus the end: the rows of
     id ``i`` are ``offsets[i]:offsets[i + 1]``."""

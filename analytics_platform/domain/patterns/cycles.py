@@ -24,7 +24,13 @@ import numba
 import numpy as np
 import polars as pl
 
-from analytics_platform.domain.patterns.common import Span, csr_offsets, finish, json_details
+from analytics_platform.domain.patterns.common import (
+    Span,
+    csr_offsets,
+    finish,
+    json_details,
+    walk_hops,
+)
 from analytics_platform.domain.patterns.limits import PatternLimits
 
 MAX_CYCLES = 1_000_000
@@ -142,24 +148,9 @@ def detect_cycles(span: Span, lim: PatternLimits) -> pl.DataFrame:
     span.hit("cycle_output_limit", int(found.shape[0] == MAX_CYCLES))
     if found.shape[0] == 0:
         return finish(pl.DataFrame(), span, "cycle")
-    hops = (found >= 0).sum(axis=1)
-    flat = pl.DataFrame(
-        {
-            "cycle": np.repeat(np.arange(found.shape[0]), hops),
-            "edge": found[found >= 0],
-        }
-    )
-    per_hop = edges.select(
-        pl.lit(names).gather("src").alias("src"),
-        pl.lit(span.t["tx"]).gather("tx").alias("tx"),
-        "time",
-        "amt",
-    ).with_row_index("edge")
     cycles = (
-        flat.join(
-            per_hop.with_columns(pl.col("edge").cast(pl.Int64)), on="edge", maintain_order="left"
-        )
-        .group_by("cycle", maintain_order=True)
+        walk_hops(found, edges, span)
+        .group_by("walk", maintain_order=True)
         .agg(
             pl.col("src").alias("members"),
             pl.col("tx").alias("tx_hashes"),

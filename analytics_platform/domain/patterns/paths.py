@@ -26,6 +26,7 @@ from analytics_platform.domain.patterns.common import (
     finish,
     json_details,
     low_degree,
+    walk_hops,
 )
 from analytics_platform.domain.patterns.limits import PatternLimits
 
@@ -154,19 +155,9 @@ def detect_chains(span: Span, lim: PatternLimits) -> pl.DataFrame:
         return pl.concat(
             [finish(pl.DataFrame(), span, k) for k in ("layering_chain", "peel_chain")]
         )
-    hops = (found >= 0).sum(axis=1)
-    per_hop = edges.select(
-        pl.lit(names).gather("src").alias("src"),
-        pl.lit(names).gather("dst").alias("dst"),
-        pl.lit(span.t["tx"]).gather("tx").alias("tx"),
-        "time",
-        "amt",
-    ).with_row_index("edge")
-    flat = pl.DataFrame(
-        {"chain": np.repeat(np.arange(found.shape[0]), hops), "edge": found[found >= 0]}
-    ).join(per_hop.with_columns(pl.col("edge").cast(pl.Int64)), on="edge", maintain_order="left")
     found_df = (
-        flat.group_by("chain", maintain_order=True)
+        walk_hops(found, edges, span)
+        .group_by("walk", maintain_order=True)
         .agg(
             pl.col("src").append(pl.col("dst").last()).alias("members"),
             pl.col("tx").alias("tx_hashes"),
@@ -176,7 +167,7 @@ def detect_chains(span: Span, lim: PatternLimits) -> pl.DataFrame:
             (pl.col("amt").last() / pl.col("amt").first()).round(4).alias("kept_ratio"),
             pl.len().alias("hops"),
         )
-        .sort("chain")
+        .sort("walk")
         .with_columns(pl.Series("ratio_min", r_min), pl.Series("ratio_max", r_max))
     )
     hops_e = pl.col("hops")
