@@ -121,7 +121,11 @@ def test_ui_shows_the_kafka_sensor_cursor_and_the_runs_it_launched(
         ]
         launched = [t for t in ticks if t["runIds"]]
         assert [t["runIds"] for t in launched] == [[ingest["runId"]]]  # exactly one run
-        cursor = json.loads(ticks[0]["cursor"])
+        # The newest tick may still be in flight (STARTED, no cursor yet): read the newest one
+        # the daemon finished; no tick may have failed.
+        assert not [t for t in ticks if t["status"] == "FAILURE"], ticks
+        finished = [t for t in ticks if t["status"] in ("SUCCESS", "SKIPPED")]
+        cursor = json.loads(finished[0]["cursor"])
         assert cursor["pending"] is None or cursor["pending"]["run_key"]
         assert sum(cursor["seen"].values()) > 0 and set(cursor) == {"next", "seen", "pending"}
         final = wait(
