@@ -31,7 +31,8 @@ class AddressView:
     counterparties: pl.DataFrame
 
 
-def _connect(lake_url: str) -> duckdb.DuckDBPyConnection:
+def connect(lake_url: str) -> duckdb.DuckDBPyConnection:
+    """DuckDB reading the lake, with S3 credentials and endpoint from the environment."""
     con = duckdb.connect()
     if lake_url.startswith("s3://"):
         # httpfs reads S3 with the standard AWS variables; an endpoint (MinIO, moto) as well.
@@ -49,7 +50,7 @@ def _connect(lake_url: str) -> duckdb.DuckDBPyConnection:
 def address_view(lake_url: str, network: str, address: str, days: int = 30) -> AddressView:
     """``address`` over the ``days`` days ending with the lake's latest alert partition."""
     validate_identifier(network, "network")
-    con = _connect(lake_url)
+    con = connect(lake_url)
     root = lake_url.rstrip("/")
 
     def table(name: str) -> str:

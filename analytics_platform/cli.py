@@ -1,5 +1,5 @@
 """``analytics-platform`` command line: demo, generate, ingest, materialize, backfill, summary,
-address, evaluate, bench."""
+address, cases, evaluate, bench."""
 
 from __future__ import annotations
 
@@ -74,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     view.add_argument("address")
     view.add_argument("--network", default="torus")
     view.add_argument("--days", type=int, default=30, help="days ending with the latest one")
+    cases = sub.add_parser(
+        "cases", help="one day's cases from the lake (DuckDB), best first, with the budget cut"
+    )
+    cases.add_argument("--network", default="torus")
+    cases.add_argument("--date", type=_date, help="default: the latest day with alerts")
+    cases.add_argument("--top", type=int, default=20)
     bench = sub.add_parser("bench", help="benchmarks (figures printed, never asserted)")
     bench_sub = bench.add_subparsers(dest="benchmark", required=True)
     feats = bench_sub.add_parser("features", help="address features per engine on one window")
@@ -101,12 +107,18 @@ def _parser() -> argparse.ArgumentParser:
     kafka.add_argument("--days", type=int, default=3, help="days the messages spread over")
     kafka.add_argument("--batch-messages", type=int, default=50_000)
     kafka.add_argument("--json", action="store_true", help="print one JSON object")
-    ev = sub.add_parser("evaluate", help="precision/recall against a labelled dataset directory")
-    ev.add_argument("dataset_dir", type=Path)
-    ev.add_argument("--span-days", type=int, default=30, help="pattern look-back in days")
-    ev.add_argument("--limits", type=Path, help="YAML of detector limits (hours for windows)")
+    ev = sub.add_parser(
+        "evaluate",
+        help="run the whole graph on a labelled dataset with a checked-in profile and score "
+        "what it stored (patterns, alerts, cases)",
+    )
+    ev.add_argument("dataset_dir", help="a dataset directory, or 'synthetic' (the generator)")
+    ev.add_argument(
+        "--profile",
+        help="profile name in analytics_platform/profiles or a config file (default: the "
+        "profile named like the dataset directory)",
+    )
     ev.add_argument("--home", type=Path, help="keep the run's store here (default: temporary)")
-    ev.add_argument("--no-synthetic", action="store_true", help="skip the synthetic recall")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
@@ -146,6 +158,13 @@ def _run(args: argparse.Namespace) -> int:
         settings.network(args.network)
         print(render(address_view(settings.lake.url, args.network, args.address, args.days)))
         return 0
+    if args.command == "cases":
+        from analytics_platform.case_view import day_cases, render
+
+        settings.network(args.network)
+        day, found = day_cases(settings.lake.url, args.network, args.date)
+        print(render(day, found, args.top))
+        return 0
     from analytics_platform.runner import refresh_labels, run_range
 
     if args.command == "labels":
@@ -163,18 +182,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    import yaml
-
     from analytics_platform.evaluate import evaluate, to_json, to_text
 
-    limits = yaml.safe_load(args.limits.read_text()) if args.limits else None
     # Progress goes to stderr, so with --json stdout is exactly one JSON object.
     result = evaluate(
         args.dataset_dir,
+        profile=args.profile,
         home=args.home.resolve() if args.home else None,
-        limits=limits,
-        span_days=args.span_days,
-        synthetic=not args.no_synthetic,
         progress=lambda m: print(m, file=sys.stderr, flush=True),
     )
     print(to_json(result) if args.json else to_text(result))

@@ -45,6 +45,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
@@ -198,6 +199,13 @@ class NetworkConfig(StrictModel):
     rejected share is a volume anomaly (non-blocking check on ``transfers``)."""
     anomaly_lookback_days: PositiveInt = 28
     """Trailing partitions a day is compared with (judged from 7 on)."""
+    alert_min_value: NonNegativeFloat | None = None
+    """Materiality: a pattern that moved less than this (USD where priced, else native units)
+    raises no alert, except for typologies with ``materiality: false`` in the catalog
+    (exposure to sanctioned addresses counts at any amount). ``null``: every amount."""
+    case_budget: PositiveInt | None = 50
+    """At most this many cases a day (an analyst team's capacity) are marked ``in_budget``,
+    highest case score first; the rest stay stored below the cut. ``null``: no cut."""
     late_prices_horizon_days: NonNegativeInt = 7
     """A price that arrives or changes late refreshes the feature windows, pattern spans and
     alerts that cover its day only for days this recent (the ``<net>__late_prices`` sensor)."""

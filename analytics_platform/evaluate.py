@@ -1,12 +1,20 @@
-"""``analytics-platform evaluate <dataset-dir>``: detection quality against outside ground truth.
+"""``analytics-platform evaluate <dataset-dir | synthetic>``: detection quality through the product.
 
 A dataset directory holds ``transfers.csv.gz`` (tx_hash, from_address, to_address, amount,
 asset, block_time), ``gt_transactions.csv.gz`` and ``gt_accounts.csv.gz`` (pattern_id,
-pattern_type, address, optional is_sar). The command writes a config for a network over the
-dataset's days, runs the pattern part of the asset graph through Dagster (``transfers`` ->
-``structural_patterns``, one ranged run, as a backfill does) on an embedded store, reads the
-patterns back and scores them (``domain.evaluation``). It also scores the project's synthetic
-generator, which plants every type.
+pattern_type, address, optional is_sar: false marks a benign look-alike), and optionally
+``labels.csv`` and ``prices.csv`` (the label and price sources of a deployment).
+
+The run is a deployment: a checked-in *profile* (``analytics_platform/profiles/<name>.yaml``,
+a config file like any other, chosen with ``--profile`` or by the dataset directory's name)
+gives every setting; evaluate only points its one network at the dataset's files and days. The
+whole asset graph runs through Dagster on an embedded store (transfers to typology alerts, one
+ranged run, as a backfill does), and what it stored is scored (``domain.evaluation``):
+patterns, alerted addresses per typology, planted patterns alerted (look-alikes apart), the
+precision of each day's top k cases, and alerts outside every planted pattern per day.
+
+``synthetic`` writes the project's generator output (every type planted, with benign
+look-alikes) as such a directory first, and evaluates it with the ``synthetic`` profile.
 """
 
 from __future__ import annotations
@@ -15,33 +23,30 @@ import json
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import yaml
 
-from analytics_platform.domain.evaluation import account_scores, match_planted, pattern_scores
+from analytics_platform.domain.evaluation import (
+    account_scores,
+    alert_scores,
+    outside_share,
+    pattern_scores,
+    planted_alerted,
+    precision_at_k,
+)
+
+if TYPE_CHECKING:
+    from analytics_platform.domain.synthetic import SyntheticConfig
 
 REQUIRED = {
     "transfers.csv.gz": ("tx_hash", "from_address", "to_address", "amount", "asset", "block_time"),
     "gt_transactions.csv.gz": ("pattern_id", "pattern_type", "tx_hash"),
     "gt_accounts.csv.gz": ("pattern_id", "pattern_type", "address"),
 }
-NETWORK = "evaluation"
-# Outside datasets spread a pattern over days and mix currencies: wider windows than the
-# production defaults, no amount-ratio test on cycles. Override with --limits FILE.
-EVALUATION_LIMITS: dict[str, Any] = {
-    "min_fan": 4,
-    "fan_window": 24 * 30,
-    "hop_window": 24 * 30,
-    "flow_window": 24 * 30,
-    "cycle_window": 24 * 30,
-    "min_hop_ratio": None,
-    "max_hop_ratio": None,
-    "chain_hop_window": 48,
-}
+PROFILES = Path(__file__).resolve().parent / "profiles"
 
 
 def check_dataset(folder: Path) -> dict[str, list[str]]:
@@ -70,128 +75,187 @@ def load_truth(folder: Path) -> pl.DataFrame:
     return accounts.select("pattern_id", "pattern_type", "is_sar", "address")
 
 
+def load_truth_transactions(folder: Path, truth: pl.DataFrame) -> pl.DataFrame:
+    """pattern_id, pattern_type, is_sar, tx_hash of every planted pattern's transfers."""
+    txs = pl.read_csv(
+        folder / "gt_transactions.csv.gz", columns=["pattern_id", "tx_hash"], infer_schema_length=0
+    )
+    kinds = truth.select("pattern_id", "pattern_type", "is_sar").unique("pattern_id")
+    return txs.join(kinds, on="pattern_id").select(
+        "pattern_id", "pattern_type", "is_sar", "tx_hash"
+    )
+
+
+def resolve_profile(profile: str | None, folder: Path) -> Path:
+    """A profile path, a profile name, or (none given) the profile whose name starts the
+    dataset directory's name (``amlsim_s1`` -> ``amlsim``)."""
+    known = sorted(p.stem for p in PROFILES.glob("*.yaml"))
+    if profile and Path(profile).is_file():
+        return Path(profile)
+    if profile:
+        if profile not in known:
+            raise FileNotFoundError(f"--profile: no profile {profile!r} (known: {known})")
+        return PROFILES / f"{profile}.yaml"
+    for name in sorted(known, key=len, reverse=True):
+        if folder.name.startswith(name):
+            return PROFILES / f"{name}.yaml"
+    raise FileNotFoundError(
+        f"--profile: none given and none named like {folder.name!r} (known: {known})"
+    )
+
+
+def dataset_config(folder: Path, profile: Path) -> tuple[dict[str, Any], str]:
+    """The profile's config with its one network reading the dataset (files, days, labels,
+    prices); the network's name."""
+    config = yaml.safe_load(profile.read_text()) or {}
+    networks = config.get("networks") or {}
+    if len(networks) != 1:
+        raise ValueError(f"{profile}: networks: a profile declares exactly one network")
+    ((name, net),) = networks.items()
+    times = pl.read_csv(folder / "transfers.csv.gz", columns=["block_time"])["block_time"]
+    days = times.str.slice(0, 10).str.to_date("%Y-%m-%d")
+    net = {
+        **(net or {}),
+        "start_date": days.min().isoformat(),
+        "end_date": days.max().isoformat(),
+        "source": {"kind": "files", "path": str(folder / "transfers.csv.gz")},
+    }
+    if (folder / "prices.csv").exists():
+        net["prices_path"] = str(folder / "prices.csv")
+    config["networks"] = {name: net}
+    if (folder / "labels.csv").exists():
+        config["labels_path"] = str(folder / "labels.csv")
+    return config, name
+
+
 def run_graph(
-    folder: Path,
-    home: Path,
-    limits: dict[str, Any],
-    span_days: int,
-    progress: Callable[[str], None],
-) -> pl.DataFrame:
-    """Materialise transfers -> structural_patterns over the dataset's days; the patterns."""
+    folder: Path, home: Path, profile: Path, progress: Callable[[str], None]
+) -> dict[str, pl.DataFrame]:
+    """Materialise every asset over the dataset's days; the stored patterns, alerts and
+    active addresses per day."""
     from analytics_platform.config import load_settings
-    from analytics_platform.runner import instance_for, run_range
+    from analytics_platform.runner import instance_for, refresh_labels, run_range
     from analytics_platform.storage import clickhouse as ch
     from analytics_platform.storage.tables import TABLES
 
-    times = pl.read_csv(folder / "transfers.csv.gz", columns=["block_time"])["block_time"]
-    days = times.str.slice(0, 10).str.to_date("%Y-%m-%d")
-    first, last = days.min(), days.max()
+    config, network = dataset_config(folder, profile)
     home.mkdir(parents=True, exist_ok=True)
-    (home / "config.yaml").write_text(
-        yaml.safe_dump(
-            {
-                "networks": {
-                    NETWORK: {
-                        "start_date": first.isoformat(),
-                        "end_date": last.isoformat(),
-                        "source": {"kind": "files", "path": str(folder / "transfers.csv.gz")},
-                        "address_pattern": r"^\S+$",
-                        "windows": [7],
-                        "pattern_span_days": span_days,
-                        "patterns": limits,
-                    }
-                }
-            }
-        )
-    )
+    (home / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     settings = load_settings(
         {"ANALYTICS_HOME": str(home), "ANALYTICS_CONFIG": str(home / "config.yaml")}
     )
+    net = settings.network(network)
+    first, last = net.start_date, net.end_date
+    assert last is not None
+    instance = instance_for(settings)
+    refresh_labels(settings, network, instance=instance)
     n_days = (last - first).days + 1
-    progress(f"running transfers -> structural_patterns over {n_days} days ({first}..{last})")
+    progress(f"running every asset of {network!r} over {n_days} days ({first}..{last})")
     results = run_range(
         settings,
-        NETWORK,
+        network,
         first,
         last,
-        assets=["transfers", "transfers_rejected", "address_labels", "structural_patterns"],
         chunk_days=n_days,
         progress=progress,
-        instance=instance_for(settings),
+        instance=instance,
     )
     if not all(r.success for r in results):
         raise RuntimeError("evaluation run failed; see the Dagster run logs under the home")
+    stored = {}
     with ch.session(settings.clickhouse) as client:
-        return ch.read_days(
+        for table in ("structural_patterns", "typology_alerts"):
+            stored[table] = ch.read_days(
+                client,
+                network,
+                table,
+                schema=TABLES[table].schema,
+                cluster=settings.clickhouse.cluster,
+            )
+        stored["active"] = ch.query_frame(
             client,
-            NETWORK,
-            "structural_patterns",
-            schema=TABLES["structural_patterns"].schema,
-            cluster=settings.clickhouse.cluster,
-        )
+            f"SELECT date, count() AS active FROM `{network}`.`address_activity` GROUP BY date",
+        ).with_columns(pl.col("date").cast(pl.Date), pl.col("active").cast(pl.Int64))
+    return stored
 
 
-def synthetic_recall(days: int = 5, seed: int = 7) -> pl.DataFrame:
-    """Per planted type recall of the detectors on the project's synthetic generator."""
-    from analytics_platform.config import NetworkConfig
-    from analytics_platform.domain.patterns import detect_patterns
-    from analytics_platform.domain.synthetic import SyntheticConfig, generate
+def write_synthetic_dataset(folder: Path, cfg: SyntheticConfig | None = None) -> Path:
+    """The generator's network (by default the demo's, over 7 days) as a dataset directory:
+    planted patterns suspicious, look-alikes not, with its labels and prices."""
+    from analytics_platform.demo import default_config
+    from analytics_platform.domain.synthetic import generate
 
-    cfg = SyntheticConfig(days=days, seed=seed, start=date(2026, 1, 1))
-    net = generate(cfg)
-    exchanges = net.labels.filter(pl.col("category") == "exchange")["address"].to_list()
-    found = pl.concat(
-        detect_patterns(
-            net.transfers,
-            network=cfg.network,
-            day=cfg.start + timedelta(days=i),
-            span_days=NetworkConfig.pattern_span_days,  # the deployed default
-            exclude=exchanges,
-            risky=net.labels.select("address", "category"),
-            reporting_thresholds={cfg.asset: cfg.reporting_threshold},
-        ).patterns
-        for i in range(days)
+    net = generate(cfg or default_config(days=7))
+    folder.mkdir(parents=True, exist_ok=True)
+    net.transfers.select(
+        "tx_hash",
+        "from_address",
+        "to_address",
+        pl.col("amount").cast(pl.String),
+        "asset",
+        pl.col("block_time").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
+    ).write_csv(folder / "transfers.csv.gz", compression="gzip")
+    truth = net.ground_truth.with_columns(
+        pl.col("is_sar") if "is_sar" in net.ground_truth.columns else pl.lit(True).alias("is_sar")
     )
-    return match_planted(net.ground_truth, found).filter(pl.col("planted") > 0)
+    truth.select("pattern_id", "pattern_type", "is_sar", "address").write_csv(
+        folder / "gt_accounts.csv.gz", compression="gzip"
+    )
+    truth.select("pattern_id", "pattern_type", "is_sar", "tx_hashes").unique("pattern_id").explode(
+        "tx_hashes"
+    ).rename({"tx_hashes": "tx_hash"}).write_csv(
+        folder / "gt_transactions.csv.gz", compression="gzip"
+    )
+    net.labels.write_csv(folder / "labels.csv")
+    net.prices.write_csv(folder / "prices.csv")
+    return folder
 
 
 def evaluate(
-    folder: Path,
+    folder: Path | str,
     *,
+    profile: str | None = None,
     home: Path | None = None,
-    limits: dict[str, Any] | None = None,
-    span_days: int = 30,
-    synthetic: bool = True,
     progress: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    folder = folder.resolve()
-    check_dataset(folder)
-    truth = load_truth(folder)
-    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="evaluate-") as tmp:
-        patterns = run_graph(
-            folder, home or Path(tmp), {**EVALUATION_LIMITS, **(limits or {})}, span_days, progress
-        )
-    seconds = time.perf_counter() - started
+        if str(folder) == "synthetic":
+            folder = write_synthetic_dataset(Path(tmp) / "synthetic")
+        folder = Path(folder).resolve()
+        check_dataset(folder)
+        profile_path = resolve_profile(profile, folder)
+        truth = load_truth(folder)
+        truth_transactions = load_truth_transactions(folder, truth)
+        started = time.perf_counter()
+        stored = run_graph(folder, home or Path(tmp) / "home", profile_path, progress)
+        seconds = time.perf_counter() - started
+        transfers = pl.read_csv(folder / "transfers.csv.gz", columns=["tx_hash"]).height
+    patterns, alerts = stored["structural_patterns"], stored["typology_alerts"]
     per_pattern = pattern_scores(truth, patterns)
-    sar = truth.filter(pl.col("is_sar"))
-    planted = sar["pattern_id"].n_unique()
+    planted = truth.filter(pl.col("is_sar"))["pattern_id"].n_unique()
     found_any = per_pattern["found_any_type"].sum()
-    result = {
+    per_day = outside_share(truth, alerts, stored["active"])
+    return {
         "dataset": folder.name,
-        "transfers": pl.read_csv(folder / "transfers.csv.gz", columns=["tx_hash"]).height,
+        "profile": str(profile_path),
+        "transfers": transfers,
         "planted_patterns": planted,
         "decoy_patterns": truth.filter(~pl.col("is_sar"))["pattern_id"].n_unique(),
         "detections": patterns.height,
+        "alerts": alerts.height,
+        "cases": alerts.select("date", "address").n_unique(),
         "graph_seconds": round(seconds, 1),
         "recall_any_type": found_any / planted if planted else None,
         "right_type_share": per_pattern["found"].sum() / found_any if found_any else None,
         "pattern_level": per_pattern,
         "account_level": account_scores(truth, patterns),
+        "alert_level": alert_scores(truth, alerts),
+        "planted_alerted": planted_alerted(truth_transactions, alerts),
+        "precision_at_k": precision_at_k(truth, alerts),
+        "outside_share_max": float(per_day["share"].max() or 0.0),
+        "outside_share_in_budget_max": float(per_day["share_in_budget"].max() or 0.0),
+        "outside_per_day": per_day,
     }
-    if synthetic:
-        result["synthetic"] = synthetic_recall()
-    return result
 
 
 def to_json(result: dict[str, Any]) -> str:
@@ -214,27 +278,32 @@ def to_text(result: dict[str, Any]) -> str:
         ):
             return str(df)
 
-    lines = [
-        f"dataset {result['dataset']}: {result['transfers']} transfers, "
-        f"{result['planted_patterns']} planted patterns, {result['decoy_patterns']} decoys, "
-        f"{result['detections']} detections ({result['graph_seconds']} s through the graph)",
-        f"recall (any type) {result['recall_any_type']:.3f}; right type for "
-        f"{result['right_type_share'] or 0:.3f} of those found",
-        "",
-        "Pattern level (planted found by a detection sharing > half its members):",
-        table(result["pattern_level"]),
-        "",
-        "Account level (members of detections of each type; decoy hits apart):",
-        table(result["account_level"]),
-    ]
-    if "synthetic" in result:
-        lines += [
+    return "\n".join(
+        [
+            f"dataset {result['dataset']} (profile {result['profile']}): "
+            f"{result['transfers']} transfers, {result['planted_patterns']} planted patterns, "
+            f"{result['decoy_patterns']} look-alikes; {result['detections']} patterns, "
+            f"{result['alerts']} alerts in {result['cases']} cases "
+            f"({result['graph_seconds']} s through the graph)",
+            f"patterns: recall (any type) {result['recall_any_type'] or 0:.3f}; right type for "
+            f"{result['right_type_share'] or 0:.3f} of those found",
+            f"alerted outside every planted pattern: at most {result['outside_share_max']:.2%} "
+            f"of a day's active addresses ({result['outside_share_in_budget_max']:.2%} within "
+            "the case budget)",
             "",
-            "Synthetic generator (5 days, every type planted):",
-            table(
-                result["synthetic"].select(
-                    "pattern_type", "planted", "found", "recall", "detections", "precision"
-                )
-            ),
+            "Planted patterns with an alert on a member (look-alikes: the false-alarm rate):",
+            table(result["planted_alerted"]),
+            "",
+            "Alerted addresses per typology (planted / look-alike only / outside):",
+            table(result["alert_level"]),
+            "",
+            "Precision of each day's top k cases:",
+            table(result["precision_at_k"]),
+            "",
+            "Pattern level (planted found by a detection sharing > half its members):",
+            table(result["pattern_level"]),
+            "",
+            "Account level (members of detections of each type; look-alike hits apart):",
+            table(result["account_level"]),
         ]
-    return "\n".join(lines)
+    )

@@ -13,19 +13,21 @@ from pathlib import Path
 import polars as pl
 from upath import UPath
 
+from analytics_platform.domain.cases import case_table
 from analytics_platform.evidence import render_evidence
 from analytics_platform.storage.lake import table_dir
 
 EVIDENCE_TOP = 5
-SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3}
 
 
 def top_alerts(alerts: pl.DataFrame, top: int) -> pl.DataFrame:
+    """The strongest alert of each of the ``top`` best-ranked cases (case rank, then score)."""
     return (
-        alerts.with_columns(pl.col("severity").replace_strict(SEVERITY_RANK).alias("_rank"))
-        .sort(["_rank", "score", "alert_id"], descending=[False, True, False])
+        alerts.sort(
+            ["date", "case_rank", "score", "alert_id"], descending=[False, False, True, False]
+        )
+        .unique(["date", "case_id"], keep="first", maintain_order=True)
         .head(top)
-        .drop("_rank")
     )
 
 
@@ -64,20 +66,28 @@ def write_evidence(
     return out
 
 
-def top_alerts_markdown(
+def top_cases_markdown(
     alerts: pl.DataFrame, pictures: dict[str, tuple[UPath, bytes]], top: int = 10
 ) -> str:
+    """The day's top cases as a Markdown table (typologies strongest first, the case's first
+    evidence picture linked), with the first picture embedded below."""
     rows = [
-        "| typology | severity | score | address | explanation | evidence |",
-        "|---|---|---:|---|---|---|",
+        "| rank | case score | address | typologies | severity | explanation | evidence |",
+        "|---:|---:|---|---|---|---|---|",
     ]
-    for r in top_alerts(alerts, top).iter_rows(named=True):
-        picture = pictures.get(r["alert_id"])
+    linked = {
+        a["case_id"]: a["alert_id"]
+        for a in alerts.iter_rows(named=True)
+        if a["alert_id"] in pictures
+    }
+    for r in case_table(alerts).head(top).iter_rows(named=True):
+        picture = pictures.get(linked.get(r["case_id"], ""))
         link = f"[png]({picture[0]})" if picture else ""
-        text = r["explanation"].replace("|", "/")
+        text = r["explanation"][0].replace("|", "/")
+        cut = "" if r["in_budget"] else " (below budget)"
         rows.append(
-            f"| {r['typology']} | {r['severity']} | {r['score']:.2f} | `{r['address']}` | "
-            f"{text} | {link} |"
+            f"| {r['case_rank']}{cut} | {r['case_score']:.2f} | `{r['address']}` | "
+            f"{', '.join(r['typologies'])} | {r['severity']} | {text} | {link} |"
         )
     if pictures:
         alert_id, (_, png) = next(iter(pictures.items()))

@@ -1,4 +1,5 @@
-"""The analyst's view of an address, read from the lake with DuckDB, agrees with the warehouse."""
+"""The analyst's views (an address, a day's cases), read from the lake with DuckDB, agree with
+the warehouse."""
 
 from datetime import timedelta
 from pathlib import Path
@@ -6,6 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from analytics_platform import case_view
 from analytics_platform.address_view import address_view, render
 from analytics_platform.config import load_settings
 from analytics_platform.runner import instance_for, refresh_labels, run_range
@@ -22,7 +24,9 @@ def test_an_alerted_address_as_the_lake_shows_it(home: Path):
     run_range(settings, "torus", START, last, instance=instance, progress=lambda _: None)
     with ch.session(settings.clickhouse) as client:
         alerts = ch.query_frame(
-            client, "SELECT address, typology, explanation FROM torus.typology_alerts"
+            client,
+            "SELECT date, address, typology, explanation, case_rank, in_budget "
+            "FROM torus.typology_alerts",
         )
         address = alerts.group_by("address").len().sort("len", "address")["address"][-1]
         edges = ch.query_frame(
@@ -45,7 +49,24 @@ def test_an_alerted_address_as_the_lake_shows_it(home: Path):
     text = render(view)
     assert address in text and "counterparties:" in text and mine["typology"][0] in text
 
+    # The day's cases: one per alerted address, ranked 1..n, with every typology that fired.
+    day, cases = case_view.day_cases(settings.lake.url, "torus")
+    assert day == last
+    stored = alerts.filter(pl.col("date").cast(pl.Date) == last)
+    assert cases.height == stored["address"].n_unique()
+    assert cases["case_rank"].to_list() == list(range(1, cases.height + 1))
+    top = cases.row(0, named=True)
+    fired = stored.filter(pl.col("address") == top["address"])["typology"]
+    assert sorted(top["typologies"]) == sorted(set(fired))
+    assert int(cases["in_budget"].sum()) == stored.filter("in_budget")["address"].n_unique()
+    assert top["address"] in case_view.render(day, cases, top=5)
+
 
 def test_an_empty_lake_is_a_clear_error(tmp_path):
     with pytest.raises(LookupError, match="nothing in the lake"):
         address_view(str(tmp_path / "lake"), "torus", "0xabc")
+
+
+def test_cases_of_an_empty_lake_are_a_clear_error(tmp_path):
+    with pytest.raises(LookupError, match="cases: no alerts in the lake"):
+        case_view.day_cases(str(tmp_path / "lake"), "torus")

@@ -69,7 +69,7 @@ def test_three_day_backfill_materialises_every_asset_and_checks_pass(home: Path)
     meta = alerts_mat.asset_materialization.metadata
     pictures = meta["evidence_pictures"].value
     assert pictures and all(Path(p).read_bytes()[:4] == b"\x89PNG" for p in pictures.values())
-    assert "data:image/png;base64," in meta["top_alerts"].value
+    assert "data:image/png;base64," in meta["top_cases"].value
 
 
 def test_rematerialising_a_partition_three_times_never_duplicates(home: Path):

@@ -6,7 +6,7 @@ import polars as pl
 
 from analytics_platform.config import NetworkConfig
 from analytics_platform.domain.patterns import detect_patterns
-from analytics_platform.domain.schemas import ADDRESS_LABELS, DEAD_LETTERS
+from analytics_platform.domain.schemas import ADDRESS_LABELS, DEAD_LETTERS, TRANSFERS
 from analytics_platform.domain.synthetic import SyntheticConfig, generate
 from analytics_platform.pipeline.ingest import RawTransfers, ingest
 from analytics_platform.pipeline.labels import current_on, refresh, service_addresses
@@ -58,8 +58,9 @@ def test_exchanges_are_left_out_only_from_the_day_they_are_labelled():
     history = refresh(
         pl.DataFrame(schema=ADDRESS_LABELS), snapshot, "torus", datetime(2026, 10, 2, tzinfo=UTC)
     )
-    assert service_addresses(current_on(history, D1)) == []
-    assert service_addresses(current_on(history, D2)) == [A]
+    none = pl.DataFrame(schema=TRANSFERS)
+    assert service_addresses(current_on(history, D1), none) == []
+    assert service_addresses(current_on(history, D2), none) == [A]
 
 
 def test_each_days_patterns_are_those_of_the_day_alone():

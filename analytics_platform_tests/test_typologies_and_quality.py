@@ -10,6 +10,7 @@ from analytics_platform.domain.features import compute_address_features
 from analytics_platform.domain.patterns import detect_patterns
 from analytics_platform.domain.typologies import score_alerts
 from analytics_platform.engines import get_engine
+from analytics_platform.pipeline.labels import service_addresses
 
 from .graphs import addr, transfers
 
@@ -28,10 +29,18 @@ def pipeline(rows, labels=None):
         windows=(7,),
         engine=get_engine("cpu"),
     )
-    p = detect_patterns(
-        t, network="torus", day=DAY, risky=labels.select("address", "category")
-    ).patterns
-    a = score_alerts(network="torus", day=DAY, patterns=p, features=f, labels=labels, transfers=t)
+    current = labels.select("address", "category")
+    services = service_addresses(current, t)
+    p = detect_patterns(t, network="torus", day=DAY, risky=current, exclude=services).patterns
+    a = score_alerts(
+        network="torus",
+        day=DAY,
+        patterns=p,
+        features=f,
+        labels=labels,
+        transfers=t,
+        services=services,
+    )
     return t, f, p, a
 
 
@@ -134,3 +143,64 @@ def test_catalog_is_versioned_and_bad_catalogs_name_the_field(tmp_path):
 
     with pytest.raises(ValueError, match="typologies.oops.patterns"):
         load_catalog(bad)
+
+
+def _details(patterns: pl.DataFrame, kind: str) -> dict:
+    import json
+
+    (row,) = patterns.filter(pl.col("pattern_type") == kind)["details"].to_list()
+    return json.loads(row)
+
+
+def test_a_fan_to_the_same_recipients_again_is_a_payout_not_an_alert():
+    smurfing = [(1, 10 + i, 900.0, i * 0.5) for i in range(8)]
+    _, _, p, a = pipeline(smurfing)
+    assert _details(p, "fan_out")["one_off_share"] == 1.0
+    assert "rapid_fan_out" in set(a["typology"])
+    payout = [(1, 10 + i, 500.0 + i, hour + i * 0.01) for hour in (0, 8) for i in range(8)]
+    _, _, p, a = pipeline(payout)
+    assert _details(p, "fan_out")["one_off_share"] == 0.0
+    assert "rapid_fan_out" not in set(a["typology"])
+
+
+def test_a_hub_that_passes_on_what_it_collected_is_a_mule_hub_and_one_that_keeps_it_not():
+    gather = [(10 + i, 1, 1000.0, i * 0.2) for i in range(4)]
+    forward = [(1, 20 + i, 970.0, 2 + i * 0.2) for i in range(4)]
+    _, _, p, a = pipeline(gather + forward)
+    assert _details(p, "gather_scatter")["flow_through"] == 0.97
+    assert "collect_and_redistribute" in set(a["typology"])
+    keeps = [(1, 20 + i, 90.0, 2 + i * 0.2) for i in range(4)]
+    _, _, p, a = pipeline(gather + keeps)
+    assert _details(p, "gather_scatter")["flow_through"] == 0.09
+    assert "collect_and_redistribute" not in set(a["typology"])
+
+
+def test_exchange_deposit_addresses_are_the_exchanges_and_never_a_mule():
+    from datetime import UTC, datetime
+
+    from analytics_platform.domain.attribution import deposit_addresses
+
+    exchange = addr(99)
+    labels = pl.DataFrame(
+        {
+            "network": ["torus"],
+            "address": [exchange],
+            "label": ["exchange-0"],
+            "category": ["exchange"],
+            "source": ["test"],
+            "valid_from": [datetime(2026, 1, 1, tzinfo=UTC)],
+            "valid_to": [None],
+            "is_current": [True],
+        },
+        schema=s.ADDRESS_LABELS,
+    )
+    deposits = [(10 + i, 2, 300.0, i * 0.3) for i in range(8)]
+    sweep = [(2, 99, 2397.6, 4.0)]
+    t, _, p, a = pipeline(deposits + sweep, labels)
+    assert deposit_addresses(t, [exchange]) == [addr(2)]
+    assert p.filter(pl.col("pattern_type") == "fan_in").height == 0
+    assert addr(2) not in set(a["address"])
+    # The same collection kept, or paid on to an unlabelled address, is a fan-in.
+    t, _, p, a = pipeline(deposits + [(2, 50, 2397.6, 4.0)], labels)
+    assert deposit_addresses(t, [exchange]) == []
+    assert "money_mule_fan_in" in set(a.filter(pl.col("address") == addr(2))["typology"])

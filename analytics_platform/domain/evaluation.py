@@ -185,5 +185,143 @@ def _f1() -> pl.Expr:
 
 
 def match_planted(truth: pl.DataFrame, detected: pl.DataFrame) -> pl.DataFrame:
-    """Per planted type of the project's synthetic data (all planted patterns suspicious)."""
-    return pattern_scores(truth.with_columns(pl.lit(True).alias("is_sar")), detected)
+    """Per planted type of the project's synthetic data (patterns suspicious unless ``is_sar``
+    says otherwise)."""
+    if "is_sar" not in truth.columns:
+        truth = truth.with_columns(pl.lit(True).alias("is_sar"))
+    return pattern_scores(truth, detected)
+
+
+# --- Alerts and cases: what the platform shows an analyst --------------------------------
+
+
+def _member_kind(truth: pl.DataFrame) -> pl.DataFrame:
+    """address -> ``planted`` (member of a suspicious pattern) or ``decoy`` (of look-alikes
+    only)."""
+    sar = truth.filter(pl.col("is_sar")).select("address").unique()
+    decoy = (
+        truth.filter(~pl.col("is_sar"))
+        .select("address")
+        .unique()
+        .join(sar, on="address", how="anti")
+    )
+    return pl.concat(
+        [
+            sar.with_columns(pl.lit("planted").alias("kind")),
+            decoy.with_columns(pl.lit("decoy").alias("kind")),
+        ]
+    )
+
+
+def _tagged(truth: pl.DataFrame, alerts: pl.DataFrame) -> pl.DataFrame:
+    return alerts.join(_member_kind(truth), on="address", how="left").with_columns(
+        pl.col("kind").fill_null("outside")
+    )
+
+
+def alert_scores(truth: pl.DataFrame, alerts: pl.DataFrame) -> pl.DataFrame:
+    """Per typology (and ``any``): alerted addresses, how many are members of a planted
+    suspicious pattern, of a benign look-alike only, or of neither; precision = planted /
+    (planted + outside), look-alikes apart. Counted once per address over all days."""
+    tagged = _tagged(truth, alerts).select("typology", "address", "kind").unique()
+    both = pl.concat([tagged, tagged.with_columns(pl.lit("any").alias("typology")).unique()])
+    return (
+        both.group_by("typology")
+        .agg(
+            pl.len().alias("alerted"),
+            (pl.col("kind") == "planted").sum().alias("planted"),
+            (pl.col("kind") == "decoy").sum().alias("decoys"),
+            (pl.col("kind") == "outside").sum().alias("outside"),
+        )
+        .with_columns(
+            (pl.col("planted") / (pl.col("planted") + pl.col("outside")))
+            .fill_nan(None)
+            .alias("precision")
+        )
+        .sort(pl.col("typology") == "any", "typology")
+    )
+
+
+def planted_alerted(transactions: pl.DataFrame, alerts: pl.DataFrame) -> pl.DataFrame:
+    """Per planted type: patterns (suspicious and look-alike apart) that an alert was raised
+    on, i.e. whose transfers are among an alert's evidence; the share alerted is the recall
+    for suspicious patterns and the false-alarm rate on look-alikes (whose members are ordinary
+    users, alerted for other activity at times: only alerts on the pattern's own transfers
+    count). ``transactions``: pattern_id, pattern_type, is_sar, tx_hash."""
+    transactions = transactions.with_columns(normalise_type(pl.col("pattern_type")))
+    evidence = (
+        alerts.select(pl.col("tx_hashes").alias("tx_hash"))
+        .explode("tx_hash", empty_as_null=False)
+        .drop_nulls()
+        .unique()
+        .with_columns(pl.lit(True).alias("_hit"))
+    )
+    per_pattern = (
+        transactions.join(evidence, on="tx_hash", how="left")
+        .group_by("pattern_id", "pattern_type", "is_sar")
+        .agg(pl.col("_hit").any().fill_null(False).alias("alerted"))
+    )
+    return (
+        per_pattern.group_by("pattern_type", "is_sar")
+        .agg(pl.len().alias("patterns"), pl.col("alerted").sum())
+        .with_columns((pl.col("alerted") / pl.col("patterns")).alias("share"))
+        .with_columns(
+            pl.when(pl.col("is_sar"))
+            .then(pl.lit("suspicious"))
+            .otherwise(pl.lit("look-alike"))
+            .alias("planted_as")
+        )
+        .select("pattern_type", "planted_as", "patterns", "alerted", "share")
+        .sort("planted_as", "pattern_type", descending=[True, False])
+    )
+
+
+def precision_at_k(
+    truth: pl.DataFrame, alerts: pl.DataFrame, ks: tuple[int, ...] = (5, 10, 20, 50)
+) -> pl.DataFrame:
+    """Cases ranked within each day: of the top ``k`` cases of every day, the share on planted
+    members (and on look-alikes), as if the day's case budget were ``k``."""
+    cases = _tagged(truth, alerts.select("date", "address", "case_rank").unique())
+    rows = []
+    for k in ks:
+        top = cases.filter(pl.col("case_rank") <= k)
+        n = top.height
+        rows.append(
+            {
+                "k": k,
+                "cases": n,
+                "planted": int((top["kind"] == "planted").sum()),
+                "decoys": int((top["kind"] == "decoy").sum()),
+                "precision": float((top["kind"] == "planted").sum()) / n if n else None,
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "k": pl.Int64,
+            "cases": pl.Int64,
+            "planted": pl.Int64,
+            "decoys": pl.Int64,
+            "precision": pl.Float64,
+        },
+    )
+
+
+def outside_share(truth: pl.DataFrame, alerts: pl.DataFrame, active: pl.DataFrame) -> pl.DataFrame:
+    """Per day: addresses alerted outside every planted pattern (suspicious or look-alike),
+    all alerts and the cases within the budget, as a share of the day's active addresses
+    (``active``: date, active)."""
+    tagged = _tagged(truth, alerts).filter(pl.col("kind") == "outside")
+    per_day = tagged.group_by("date").agg(
+        pl.col("address").n_unique().alias("outside"),
+        pl.col("address").filter(pl.col("in_budget")).n_unique().alias("outside_in_budget"),
+    )
+    return (
+        active.join(per_day, on="date", how="left")
+        .fill_null(0)
+        .with_columns(
+            (pl.col("outside") / pl.col("active")).alias("share"),
+            (pl.col("outside_in_budget") / pl.col("active")).alias("share_in_budget"),
+        )
+        .sort("date")
+    )

@@ -102,7 +102,7 @@ STRUCTURAL_PATTERNS: dict[str, pl.DataType] = {
     "details": pl.String(),
 }
 
-TYPOLOGY_ALERTS: dict[str, pl.DataType] = {
+ALERT_COLUMNS: dict[str, pl.DataType] = {
     "network": pl.String(),
     "date": pl.Date(),
     "alert_id": pl.String(),
@@ -115,6 +115,19 @@ TYPOLOGY_ALERTS: dict[str, pl.DataType] = {
     "evidence": pl.String(),
     "explanation": pl.String(),
 }
+"""One row per typology that fired on an address; ``CASE_COLUMNS`` group them into cases."""
+
+CASE_COLUMNS: dict[str, pl.DataType] = {
+    "case_id": pl.String(),
+    "case_score": pl.Float64(),
+    "case_rank": pl.Int64(),
+    "in_budget": pl.Boolean(),
+}
+"""The case of an alert: every alert of one address on one day, scored together
+(``domain.cases``), ranked within the day (1 = most suspicious) and cut by the network's
+``case_budget``."""
+
+TYPOLOGY_ALERTS: dict[str, pl.DataType] = {**ALERT_COLUMNS, **CASE_COLUMNS}
 
 ADDRESS_LABELS: dict[str, pl.DataType] = {
     "network": pl.String(),
@@ -230,6 +243,8 @@ TypologyAlertsSchema = pa.DataFrameSchema(
         TYPOLOGY_ALERTS,
         severity=pa.Column(pl.String(), pa.Check.isin(list(SEVERITIES))),
         score=pa.Column(pl.Float64(), pa.Check.in_range(0.0, 1.0)),
+        case_score=pa.Column(pl.Float64(), pa.Check.in_range(0.0, 1.0)),
+        case_rank=pa.Column(pl.Int64(), pa.Check.ge(1)),
     ),
     strict=True,
     unique=["network", "date", "alert_id"],

@@ -14,6 +14,17 @@ the network. Planted patterns use fresh addresses and are recorded in ``ground_t
   85-95%); ``rapid_pass_through`` (a mule forwarding 99% within 1.5 h);
 - ``structuring``: 4-6 transfers at 92-99.5% of ``reporting_threshold`` within 5 hours.
 
+Users paying mixers and sanctioned addresses are ``risky_proximity`` ground truth (one hop).
+
+Benign look-alikes (``is_sar`` false in ``ground_truth``, under the type they resemble), from a
+generator of their own so the rest of the data does not change with them:
+
+- ``fan_in``: exchange deposit addresses, each collecting from 6-12 established users within
+  hours and sweeping the total to its exchange's hot wallet;
+- ``fan_out``: mining-pool payouts, every 8 hours to the pool's same 8-12 miners;
+- ``cycle``: swaps through a DEX router (labelled ``defi``), which returns about the value sent
+  within two minutes.
+
 Everything is vectorised (numpy/polars); 10 million transfers take seconds, not minutes.
 """
 
@@ -70,13 +81,17 @@ class SyntheticConfig:
     second_asset_usd: float = 2_500.0
     second_asset_share: float = 0.25
     planted_types: tuple[str, ...] = PLANTED_TYPES_DEFAULT
+    lookalikes_per_day: int = 2
+    """Benign look-alikes of each kind a day (0: none)."""
 
 
 @dataclass(frozen=True)
 class SyntheticNetwork:
     transfers: pl.DataFrame
     labels: pl.DataFrame
-    ground_truth: pl.DataFrame  # pattern_id, pattern_type, day, address, role, tx_hash
+    ground_truth: pl.DataFrame
+    """pattern_id, pattern_type, is_sar (false: a benign look-alike), address, role, day,
+    tx_hashes: one row per member."""
     prices: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=PRICES))
     """Daily USD price of every asset (the ``prices`` asset's source rows)."""
 
@@ -98,9 +113,16 @@ def generate(cfg: SyntheticConfig) -> SyntheticNetwork:
     background = _with_second_asset(cfg, _background(cfg, rng, users, exchanges))
     planted, truth = _planted(cfg, rng, services)
     risky = _risky_contacts(cfg, rng, users, services)
+    truth = pl.concat([truth, _exposure_truth(cfg, risky, services)], how="diagonal")
+    benign, benign_truth, router = _lookalikes(cfg, users, exchanges)
+    if router is not None:
+        labels = pl.concat([labels, _labels_of(cfg, [router], ["defi"], ["dex-router-0"])])
+    truth = pl.concat(
+        [truth.with_columns(pl.lit(True).alias("is_sar")), benign_truth], how="diagonal"
+    ).select("pattern_id", "pattern_type", "is_sar", "address", "role", "day", "tx_hashes")
 
     transfers = (
-        pl.concat([background, planted, risky], how="diagonal_relaxed")
+        pl.concat([background, planted, risky, benign], how="diagonal_relaxed")
         .sort("block_time")
         .with_columns(
             pl.lit(cfg.network).alias("network"),
@@ -423,21 +445,122 @@ def _risky_contacts(cfg, rng, users: pl.Series, services: pl.Series) -> pl.DataF
     return _frame(rng, senders, receivers, times, _amounts(rng, n, 6.0))
 
 
-def _labels(cfg: SyntheticConfig, services: pl.Series) -> pl.DataFrame:
-    cats = (
+def _exposure_truth(cfg: SyntheticConfig, risky: pl.DataFrame, services: pl.Series):
+    """Ground truth of the risky contacts: each payer of a mixer or sanctioned address is a
+    ``risky_proximity`` of its own (one hop, the payer alone)."""
+    kinds = dict(zip(services.to_list(), _categories(cfg), strict=True))
+    return risky.with_row_index("i").select(
+        pl.format("{}-exposure-{}", pl.lit(cfg.network), pl.col("i")).alias("pattern_id"),
+        pl.lit("risky_proximity").alias("pattern_type"),
+        pl.col("from_address").alias("address"),
+        pl.format("pays {}", pl.col("to_address").replace_strict(kinds, default="?")).alias("role"),
+        pl.col("block_time").dt.date().alias("day"),
+        pl.concat_list("tx_hash").alias("tx_hashes"),
+    )
+
+
+def _categories(cfg: SyntheticConfig) -> list[str]:
+    return (
         ["exchange"] * cfg.exchanges
         + ["mixer"] * cfg.mixers
         + ["sanctioned"] * cfg.sanctioned
         + ["scam"] * cfg.scam
     )
-    names = [f"{c}-{i}" for i, c in enumerate(cats)]
+
+
+def _labels(cfg: SyntheticConfig, services: pl.Series) -> pl.DataFrame:
+    cats = _categories(cfg)
+    return _labels_of(cfg, list(services), cats, [f"{c}-{i}" for i, c in enumerate(cats)])
+
+
+def _labels_of(cfg: SyntheticConfig, addresses, categories, names) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "network": cfg.network,
-            "address": services,
+            "address": pl.Series(addresses, dtype=pl.String),
             "label": names,
-            "category": cats,
+            "category": categories,
             "source": "synthetic",
             "valid_from": _day_start(cfg.start).isoformat(),
         }
     )
+
+
+def _lookalikes(cfg: SyntheticConfig, users: pl.Series, exchanges: pl.Series):
+    """Benign look-alikes: transfers, their ground truth (``is_sar`` false) and the DEX
+    router's address (None when there are none)."""
+    empty = _frame(
+        np.random.default_rng(0),
+        pl.Series([], dtype=pl.String),
+        pl.Series([], dtype=pl.String),
+        _times(np.random.default_rng(0), cfg.start, np.array([]), np.array([])),
+        np.array([]),
+    )
+    if cfg.lookalikes_per_day == 0 or len(exchanges) == 0:
+        return empty, pl.DataFrame(), None
+    rng = np.random.default_rng(cfg.seed + 3)
+    established = lambda n: list(users.gather(rng.choice(len(users), n, replace=False)))  # noqa: E731
+    router = random_hex(rng, 1, 20)[0]
+    pools = [(random_hex(rng, 1, 20)[0], established(int(rng.integers(8, 13))))
+             for _ in range(cfg.lookalikes_per_day)]  # fmt: skip
+    frames, truth = [], []
+    counter = 0
+
+    def record(kind, day, senders, receivers, secs, amounts, members, roles):
+        nonlocal counter
+        counter += 1
+        times = _times(rng, cfg.start, np.full(len(secs), day), np.asarray(secs))
+        frame = _frame(
+            rng,
+            pl.Series(senders, dtype=pl.String),
+            pl.Series(receivers, dtype=pl.String),
+            times,
+            np.asarray(amounts),
+        )
+        frames.append(frame)
+        truth.append(
+            pl.DataFrame(
+                {"pattern_id": f"{cfg.network}-benign-{kind}-{counter:05d}", "address": members,
+                 "role": roles}
+            ).with_columns(
+                pl.lit(kind).alias("pattern_type"),
+                pl.lit(False).alias("is_sar"),
+                pl.lit(cfg.start + timedelta(days=day)).alias("day"),
+                pl.lit(frame["tx_hash"].to_list(), dtype=pl.List(pl.String)).alias("tx_hashes"),
+            )
+        )  # fmt: skip
+
+    for day in range(cfg.days):
+        for i in range(cfg.lookalikes_per_day):
+            # An exchange deposit address: users pay in, the total is swept to the exchange.
+            deposit, payers = random_hex(rng, 1, 20)[0], established(int(rng.integers(6, 13)))
+            secs = np.sort(rng.uniform(0, 17 * 3600) + rng.uniform(0, 5 * 3600, len(payers)))
+            paid = np.round(rng.lognormal(6.0, 0.8, len(payers)), 2)
+            hot = exchanges[int(rng.integers(0, len(exchanges)))]
+            record(
+                "fan_in", day, [*payers, deposit], [deposit] * len(payers) + [hot],
+                np.append(secs, secs[-1] + rng.uniform(0.5, 3) * 3600),
+                np.append(paid, round(float(paid.sum()) * 0.999, 2)),
+                [deposit, *payers], ["sink"] + ["source"] * len(payers),
+            )  # fmt: skip
+            # A mining pool paying its miners every 8 hours, each by its share of the pool.
+            pool, miners = pools[i]
+            shares = np.linspace(1.0, 3.0, len(miners)) / np.linspace(1.0, 3.0, len(miners)).sum()
+            reward = float(rng.uniform(3_000, 6_000))
+            payouts = [(h * 3600 + rng.uniform(0, 600), reward * shares) for h in (2, 10, 18)]
+            record(
+                "fan_out", day, [pool] * 3 * len(miners), miners * 3,
+                np.concatenate([t + np.arange(len(miners)) for t, _ in payouts]),
+                np.round(np.concatenate([a for _, a in payouts]), 2),
+                [pool, *miners], ["source"] + ["sink"] * len(miners),
+            )  # fmt: skip
+            # A swap through the DEX router: the value sent comes back within two minutes.
+            (trader,) = established(1)
+            t0, sent = float(rng.uniform(0, 86_000)), float(rng.uniform(2_000, 20_000))
+            record(
+                "cycle", day, [trader, router], [router, trader],
+                [t0, t0 + float(rng.uniform(10, 120))],
+                [round(sent, 2), round(sent * float(rng.uniform(0.97, 1.0)), 2)],
+                [trader, router], ["source", "intermediate"],
+            )  # fmt: skip
+    return pl.concat(frames), pl.concat(truth), router

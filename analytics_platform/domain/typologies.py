@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,7 +20,9 @@ from typing import Any
 import polars as pl
 import yaml
 
-from analytics_platform.domain.schemas import PATTERN_TYPE_NAMES, TYPOLOGY_ALERTS, conform, empty
+from analytics_platform.domain.attribution import labelled_services
+from analytics_platform.domain.cases import DEFAULT_CONFIDENCE, with_cases
+from analytics_platform.domain.schemas import ALERT_COLUMNS, PATTERN_TYPE_NAMES, conform, empty
 
 DEFAULT_CATALOG = Path(__file__).resolve().parents[1] / "typologies.yaml"
 DERIVED_FEATURES = ("day_event_count", "day_event_ratio", "exchange_out_share")
@@ -35,6 +37,15 @@ class Typology:
     min_score: float
     high_amount: float
     explanation: str
+    confidence: float = DEFAULT_CONFIDENCE
+    """Share of this typology's alerts analysts confirm (weights it in the case score)."""
+    rationale: str = ""
+    """Why the rule separates laundering from the benign activity that resembles it."""
+    materiality: bool = True
+    """Whether the network's ``alert_min_value`` applies (not to sanctions exposure)."""
+    needs_history: bool = False
+    """Judges how new an address is: silent until the network's history covers the feature
+    window (on a network's first days every address looks new)."""
     patterns: tuple[str, ...] = ()
     where: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
@@ -75,9 +86,17 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
             min_score=float(body.get("min_score", 0.0)),
             high_amount=float(body["high_amount"]),
             explanation=str(body["explanation"]),
+            confidence=float(body.get("confidence", DEFAULT_CONFIDENCE)),
+            rationale=str(body.get("rationale", "")),
+            materiality=bool(body.get("materiality", True)),
+            needs_history=bool(body.get("needs_history", False)),
             patterns=tuple(body.get("patterns") or ()),
             where=where,
         )
+        if not 0 < typ.confidence <= 1:
+            raise ValueError(
+                f"typologies.{name}.confidence: expected a share in (0, 1], got {typ.confidence}"
+            )
         if typ.source not in ("pattern", "feature"):
             raise ValueError(
                 f"typologies.{name}.source: expected pattern or feature, got {typ.source!r}"
@@ -88,9 +107,9 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
                 f"typologies.{name}.patterns: unknown or missing types {sorted(unknown)}"
             )
         for key, rule in where.items():
-            if set(rule) - {"min", "max", "equals"}:
+            if set(rule) - {"min", "max", "equals", "in"}:
                 raise ValueError(
-                    f"typologies.{name}.where.{key}: rules are min, max, equals; got {rule}"
+                    f"typologies.{name}.where.{key}: rules are min, max, equals, in; got {rule}"
                 )
         items.append(typ)
     return Catalog(str(raw["version"]), int(raw.get("feature_window", 7)), tuple(items))
@@ -128,19 +147,25 @@ def _rule(col: pl.Expr, rule: Mapping[str, Any]) -> pl.Expr:
         cond &= col.cast(pl.Float64) <= float(rule["max"])
     if "equals" in rule:
         cond &= col.cast(pl.String) == str(rule["equals"])
+    if "in" in rule:
+        cond &= col.cast(pl.String).is_in([str(v) for v in rule["in"]])
     return cond.fill_null(False)
 
 
-def _explain(template: str, keys: set[str]) -> pl.Expr:
-    """``template`` with {key} filled from columns (missing keys left as written)."""
+def _explain(template: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
+    """``template`` with {key} filled from columns (missing keys left as written; floats to
+    three decimals)."""
     parts, args = [], []
     pos = 0
     for m in _PLACEHOLDER.finditer(template):
-        if m.group(1) not in keys:
+        if m.group(1) not in schema:
             continue
         parts.append(template[pos : m.start()].replace("{", "{{").replace("}", "}}"))
         parts.append("{}")
-        args.append(pl.col(m.group(1)).cast(pl.String).fill_null("?"))
+        value = pl.col(m.group(1))
+        if schema[m.group(1)].is_float():
+            value = value.round(3)
+        args.append(value.cast(pl.String).fill_null("?"))
         pos = m.end()
     parts.append(template[pos:].replace("{", "{{").replace("}", "}}"))
     fmt = "".join(parts).replace("{{", "(").replace("}}", ")")
@@ -156,23 +181,42 @@ def score_alerts(
     labels: pl.DataFrame,
     transfers: pl.DataFrame,
     catalog: Catalog | None = None,
+    case_budget: int | None = None,
+    services: Sequence[str] = (),
+    min_value: float | None = None,
+    history_start: date | None = None,
 ) -> pl.DataFrame:
-    """Alerts for ``day`` from its patterns, features, labels (as of the day) and transfers."""
+    """Alerts for ``day`` from its patterns, features, labels (as of the day) and transfers,
+    grouped into ranked cases (``domain.cases``) cut at ``case_budget`` a day. Labelled
+    services and the addresses in ``services`` (attributed to one) are never alerted; patterns
+    that moved less than ``min_value`` (USD where priced) only by typologies exempt from
+    materiality; typologies that need history stay silent before ``history_start`` (the
+    network's first day) plus the feature window."""
     catalog = catalog or load_catalog()
-    services = labels.filter(pl.col("category") == "exchange")["address"]
+    observed = (day - history_start).days + 1 if history_start else None
+    excluded = pl.Series(sorted({*labelled_services(labels), *services}), dtype=pl.String)
     frames = []
     feats = None
     for typ in catalog.typologies:
         if typ.source == "pattern":
-            frames.append(_pattern_alerts(typ, network, day, patterns, services))
+            floor = min_value if typ.materiality else None
+            frames.append(_pattern_alerts(typ, network, day, patterns, excluded, floor))
         else:
+            if typ.needs_history and observed is not None and observed < catalog.feature_window:
+                continue
             if feats is None:
-                feats = _derived_features(features, transfers, labels, catalog.feature_window, day)
+                feats = _derived_features(
+                    features, transfers, labels, catalog.feature_window, day
+                ).filter(~pl.col("address").is_in(excluded.implode()))
             frames.append(_feature_alerts(typ, network, day, feats))
     frames = [f for f in frames if f.height]
-    if not frames:
-        return empty(TYPOLOGY_ALERTS)
-    return pl.concat(frames).unique("alert_id", keep="first").sort("typology", "alert_id")
+    alerts = (
+        pl.concat(frames).unique("alert_id", keep="first").sort("typology", "alert_id")
+        if frames
+        else empty(ALERT_COLUMNS)
+    )
+    confidence = {t.name: t.confidence for t in catalog.typologies}
+    return with_cases(alerts, network=network, confidence=confidence, budget=case_budget)
 
 
 def _details(patterns: pl.DataFrame) -> pl.DataFrame:
@@ -198,21 +242,25 @@ def _details(patterns: pl.DataFrame) -> pl.DataFrame:
     return patterns.hstack(values.select([k for k in values.columns if k not in patterns.columns]))
 
 
-def _pattern_alerts(typ: Typology, network, day, patterns: pl.DataFrame, services) -> pl.DataFrame:
+def _pattern_alerts(
+    typ: Typology, network, day, patterns: pl.DataFrame, services, min_value: float | None
+) -> pl.DataFrame:
+    value = pl.coalesce("total_amount_usd", "total_amount")
     p = patterns.filter(
         pl.col("pattern_type").is_in(list(typ.patterns))
         & (pl.col("score") >= typ.min_score)
         & ~pl.col("center_address").is_in(services.implode())
+        & (value >= min_value if min_value is not None else pl.lit(True))
     )
     if p.height == 0:
-        return empty(TYPOLOGY_ALERTS)
+        return empty(ALERT_COLUMNS)
     p = _details(p)
     for key, rule in typ.where.items():
         if key not in p.columns:
-            return empty(TYPOLOGY_ALERTS)
+            return empty(ALERT_COLUMNS)
         p = p.filter(_rule(pl.col(key), rule))
     if p.height == 0:
-        return empty(TYPOLOGY_ALERTS)
+        return empty(ALERT_COLUMNS)
     p = p.with_columns(
         pl.col("center_address").alias("address"),
         (pl.col("members").list.len() - 1).alias("n"),
@@ -245,9 +293,9 @@ def _pattern_alerts(typ: Typology, network, day, patterns: pl.DataFrame, service
         ).alias("severity"),
         pl.concat_list("pattern_id").alias("pattern_ids"),
         evidence.alias("evidence"),
-        _explain(typ.explanation, set(p.columns)).alias("explanation"),
+        _explain(typ.explanation, p.schema).alias("explanation"),
     ).with_columns(_alert_id(network, typ.name).alias("alert_id"))
-    return conform(out, TYPOLOGY_ALERTS)
+    return conform(out, ALERT_COLUMNS)
 
 
 def _derived_features(features, transfers, labels, window: int, day: date) -> pl.DataFrame:
@@ -291,7 +339,7 @@ def _feature_alerts(typ: Typology, network, day, feats: pl.DataFrame) -> pl.Data
             )
         f = f.filter(_rule(pl.col(key), rule))
     if f.height == 0:
-        return empty(TYPOLOGY_ALERTS)
+        return empty(ALERT_COLUMNS)
     # Score: how far past each threshold the address is, averaged (1 at twice the threshold).
     parts = []
     for key, rule in typ.where.items():
@@ -314,8 +362,8 @@ def _feature_alerts(typ: Typology, network, day, feats: pl.DataFrame) -> pl.Data
             _severity(pl.col("score"), pl.col("total_volume"), typ.high_amount).alias("severity"),
             pl.lit([], dtype=pl.List(pl.String)).alias("pattern_ids"),
             pl.struct([*keys, "window"]).struct.json_encode().alias("evidence"),
-            _explain(typ.explanation, set(f.columns) | {"amount"}).alias("explanation"),
+            _explain(typ.explanation, {**f.schema, "amount": pl.Float64()}).alias("explanation"),
         )
         .with_columns(_alert_id(network, typ.name).alias("alert_id"))
     )
-    return conform(out, TYPOLOGY_ALERTS)
+    return conform(out, ALERT_COLUMNS)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
 from analytics_platform.domain import labels as label_logic
 from analytics_platform.domain.typologies import Catalog, score_alerts
+from analytics_platform.pipeline.labels import current_on, service_addresses
 
 
 def alerts_for_days(
@@ -19,9 +20,20 @@ def alerts_for_days(
     network: str,
     days: list[date],
     catalog: Catalog,
+    span_days: int = 1,
+    case_budget: int | None = None,
+    min_value: float | None = None,
+    history_start: date | None = None,
 ) -> pl.DataFrame:
-    """Alerts of every day in ``days``, each from that day's rows and labels only."""
+    """Alerts of every day in ``days``, each from that day's rows and labels only; addresses
+    attributed to services over the day's ``span_days`` horizon (as the patterns saw them) are
+    never alerted."""
     on = pl.col("date")
+
+    def services(day: date) -> list[str]:
+        horizon = transfers.filter(on.is_between(day - timedelta(days=span_days - 1), day))
+        return service_addresses(current_on(labels, day), horizon)
+
     return pl.concat(
         score_alerts(
             network=network,
@@ -31,6 +43,10 @@ def alerts_for_days(
             labels=label_logic.labels_as_of(labels, day),
             transfers=transfers.filter(on == day),
             catalog=catalog,
+            case_budget=case_budget,
+            services=services(day),
+            min_value=min_value,
+            history_start=history_start,
         )
         for day in days
     )

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 import polars as pl
 
+from analytics_platform.domain import attribution
 from analytics_platform.domain import labels as label_logic
 
 
@@ -23,7 +24,10 @@ def current_on(history: pl.DataFrame, day: date) -> pl.DataFrame:
     return label_logic.labels_as_of(history, day).select("address", "category")
 
 
-def service_addresses(current: pl.DataFrame) -> list[str]:
-    """Addresses left out of every pattern: exchanges (their deposit sweeps and hot wallets
-    are fans and pass-throughs by design)."""
-    return current.filter(pl.col("category") == "exchange")["address"].to_list()
+def service_addresses(current: pl.DataFrame, horizon: pl.DataFrame) -> list[str]:
+    """Addresses left out of every pattern of a day: labelled services (exchanges, DeFi) and
+    the exchanges' deposit addresses seen in the day's ``horizon`` of transfers
+    (``domain.attribution``)."""
+    services = attribution.labelled_services(current)
+    exchanges = current.filter(pl.col("category") == "exchange")["address"]
+    return sorted({*services, *attribution.deposit_addresses(horizon, exchanges)})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -31,17 +31,19 @@ def patterns_for_days(
     prices: pl.DataFrame | None = None,
 ) -> DailyPatterns:
     """Patterns of every day in ``days``: from that day's ``pattern_span_days`` horizon and its
-    labels as of the day (exchanges excluded, risky labels for proximity); ``prices`` give USD
-    totals and the USD structuring threshold."""
+    labels as of the day (services and the horizon's deposit addresses excluded, risky labels
+    for proximity); ``prices`` give USD totals and the USD structuring threshold."""
     frames, limits = [], {}
     for day in days:
         current = current_on(labels, day)
+        first = day - timedelta(days=net.pattern_span_days - 1)
+        horizon = transfers.filter(pl.col("date").is_between(first, day))
         result = detect_patterns(
             transfers,
             network=net.name,
             day=day,
             span_days=net.pattern_span_days,
-            exclude=service_addresses(current),
+            exclude=service_addresses(current, horizon),
             risky=current,
             limits=net.pattern_limits,
             reporting_thresholds=net.reporting_thresholds,

@@ -11,7 +11,7 @@ from analytics_platform.defs.network.metadata import counts, days_of, record_day
 from analytics_platform.defs.network.spec import NetworkSpec
 from analytics_platform.defs.resources import LakeResource
 from analytics_platform.domain.typologies import load_catalog
-from analytics_platform.evidence_store import EVIDENCE_TOP, top_alerts_markdown, write_evidence
+from analytics_platform.evidence_store import EVIDENCE_TOP, top_cases_markdown, write_evidence
 from analytics_platform.pipeline.alerts import alerts_for_days
 
 
@@ -43,18 +43,30 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         catalog = load_catalog(spec.settings.typologies_path)
         days = days_of(context)
         alerts = alerts_for_days(
-            patterns, features, transfers, labels, network=spec.name, days=days, catalog=catalog
+            patterns,
+            features,
+            transfers,
+            labels,
+            network=spec.name,
+            days=days,
+            catalog=catalog,
+            span_days=spec.net.pattern_span_days,
+            case_budget=spec.net.case_budget,
+            min_value=spec.net.alert_min_value,
+            history_start=spec.net.start_date,
         )
 
         def day_summary(day: date, rows: pl.DataFrame) -> dict[str, Any]:
-            # The top alerts of each day get evidence pictures, whatever range the run covers.
+            # The top cases of each day get evidence pictures, whatever range the run covers.
             pictures = write_evidence(
                 lake.root(), spec.name, rows, patterns, transfers, top=EVIDENCE_TOP
             )
             return {
                 "by_typology": counts(rows, "typology"),
                 "by_severity": counts(rows, "severity"),
-                "top_alerts": dg.MetadataValue.md(top_alerts_markdown(rows, pictures)),
+                "cases": rows["case_id"].n_unique(),
+                "cases_in_budget": rows.filter("in_budget")["case_id"].n_unique(),
+                "top_cases": dg.MetadataValue.md(top_cases_markdown(rows, pictures)),
                 "evidence_pictures": dg.MetadataValue.json(
                     {alert_id: str(path) for alert_id, (path, _) in pictures.items()}
                 ),

@@ -275,3 +275,38 @@ def roles_list(*parts: tuple[pl.Expr, str]) -> tuple[pl.Expr, pl.Expr]:
 
 def json_details(*columns: str) -> pl.Expr:
     return pl.struct(columns).struct.json_encode().alias("details")
+
+
+def with_one_off_share(found: pl.DataFrame, t: pl.DataFrame, others: str) -> pl.DataFrame:
+    """``found`` with ``one_off_share``: of the counterparties in list column ``others``, the
+    share that transacted with the row's ``center`` exactly once over the span ``t`` (either
+    direction). Mules and smurfs meet their counterparties once; payrolls, pool payouts and
+    merchants see the same ones again. ``center``/``others`` are in ``t``'s src/dst terms."""
+    if found.height == 0:
+        return found.with_columns(pl.lit(None, pl.Float64).alias("one_off_share"))
+    centers = found["center"].unique().implode()
+    pairs = (
+        pl.concat(
+            [
+                t.filter(pl.col("src").is_in(centers)).select(
+                    pl.col("src").alias("center"), pl.col("dst").alias("other")
+                ),
+                t.filter(pl.col("dst").is_in(centers)).select(
+                    pl.col("dst").alias("center"), pl.col("src").alias("other")
+                ),
+            ]
+        )
+        .group_by("center", "other")
+        .agg(pl.len().alias("_n"))
+    )
+    shares = (
+        found.select("center", pl.col(others).alias("other"))
+        .with_row_index("_row")
+        .explode("other", empty_as_null=False)
+        .join(pairs, on=["center", "other"], how="left")
+        .group_by("_row")
+        .agg((pl.col("_n") == 1).mean().round(3).alias("one_off_share"))
+    )
+    return (
+        found.with_row_index("_row").join(shares, on="_row", how="left").sort("_row").drop("_row")
+    )

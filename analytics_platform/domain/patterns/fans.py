@@ -15,6 +15,7 @@ from analytics_platform.domain.patterns.common import (
     finish,
     json_details,
     roles_list,
+    with_one_off_share,
 )
 from analytics_platform.domain.patterns.limits import PatternLimits
 
@@ -35,6 +36,7 @@ def detect_fans(span: Span, kind: str, lim: PatternLimits) -> pl.DataFrame:
     best = busiest_windows(rows, lim.fan_window, pl.col("other").n_unique(), lim.min_fan).rename(
         {"size": "fan", "others": "leaves"}
     )
+    best = with_one_off_share(best, t, "leaves")
     span_s = (pl.col("last_time") - pl.col("first_time")).dt.total_seconds()
     leaf_role, center_role = ("sink", "source") if kind == "fan_out" else ("source", "sink")
     members, roles = roles_list(
@@ -49,5 +51,5 @@ def detect_fans(span: Span, kind: str, lim: PatternLimits) -> pl.DataFrame:
             + 0.5 * (1.0 - span_s / lim.fan_window.total_seconds()).clip(0.0, 1.0)
         ).alias("score"),
         (span_s / 3600).round(2).alias("span_hours"),
-    ).with_columns(json_details("fan", "span_hours"))
+    ).with_columns(json_details("fan", "span_hours", "one_off_share"))
     return finish(found, span, kind)

@@ -31,6 +31,7 @@ from analytics_platform.domain.patterns.common import (
     json_details,
     low_degree,
     roles_list,
+    with_one_off_share,
 )
 from analytics_platform.domain.patterns.limits import PatternLimits
 
@@ -353,6 +354,9 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
         .sort("center")
         .with_columns(pl.col("recipients").list.set_difference("senders").alias("recipients"))
     )
+    best = with_one_off_share(
+        best.with_columns(pl.concat_list("senders", "recipients").alias("_others")), t, "_others"
+    ).drop("_others")
     best = decode_ids(
         best,
         {
@@ -377,7 +381,13 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
         _flow_score(pl.col("width"), pl.col("first_time"), pl.col("last_time"), lim).alias("score"),
         pl.col("senders").list.len().alias("senders_n"),
         pl.col("recipients").list.len().alias("recipients_n"),
-    ).with_columns(json_details("senders_n", "recipients_n", "amount_in", "amount_out"))
+        # What the centre passed on of what it collected: a mule keeps little.
+        (pl.col("amount_out") / pl.col("amount_in")).round(3).alias("flow_through"),
+    ).with_columns(
+        json_details(
+            "senders_n", "recipients_n", "amount_in", "amount_out", "flow_through", "one_off_share"
+        )
+    )
     return finish(found, span, "gather_scatter")
 
 

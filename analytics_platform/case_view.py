@@ -1,0 +1,62 @@
+"""An analyst's work list: one day's cases, best first, read from the Parquet lake with DuckDB
+(like ``address_view``: readable while the pipeline holds the warehouse)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from analytics_platform.address_view import connect
+from analytics_platform.domain.cases import case_table
+from analytics_platform.identifiers import validate_identifier
+
+
+def day_cases(lake_url: str, network: str, day: date | None = None) -> tuple[date, pl.DataFrame]:
+    """The cases of ``day`` (default: the lake's latest alert partition), ranked."""
+    validate_identifier(network, "network")
+    source = (
+        f"read_parquet('{lake_url.rstrip('/')}/typology_alerts/network={network}/**/*.parquet', "
+        "union_by_name=true)"
+    )
+    con = connect(lake_url)
+    try:
+        if day is None:
+            day = con.execute(f"SELECT max(date) FROM {source}").fetchone()[0]  # type: ignore[index]
+        alerts = con.execute(f"SELECT * FROM {source} WHERE date = ?", [day]).pl()
+    except duckdb.IOException as exc:
+        if "No files found" not in str(exc):
+            raise
+        day, alerts = None, pl.DataFrame()
+    if day is None or alerts.height == 0:
+        raise LookupError(
+            f"cases: no alerts in the lake at {lake_url} for network {network!r}"
+            + (f" on {day}" if day else "")
+        )
+    return day, case_table(alerts)
+
+
+def render(day: date, cases: pl.DataFrame, top: int = 20) -> str:
+    """The first ``top`` cases as a table, with the budget cut and every typology that fired."""
+    in_budget = int(cases["in_budget"].sum())
+    shown = cases.head(top).select(
+        pl.col("case_rank").alias("rank"),
+        pl.col("case_score").round(3).alias("score"),
+        "address",
+        pl.col("typologies").list.join(", "),
+        "severity",
+        pl.when("in_budget").then(pl.lit("")).otherwise(pl.lit("below budget")).alias("cut"),
+        pl.col("explanation").list.first().alias("strongest alert"),
+    )
+    with pl.Config(
+        tbl_rows=top,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        fmt_str_lengths=140,
+        tbl_width_chars=220,
+    ):
+        return (
+            f"{cases.height} cases on {day}, {in_budget} within the day's budget "
+            f"(top {min(top, cases.height)} shown)\n{shown}"
+        )

@@ -1,0 +1,67 @@
+"""``evaluate``: the whole graph on a labelled dataset with a checked-in profile, scored from
+what the platform stored."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from analytics_platform.config import load_settings
+from analytics_platform.demo import default_config
+from analytics_platform.evaluate import (
+    PROFILES,
+    dataset_config,
+    evaluate,
+    resolve_profile,
+    to_text,
+    write_synthetic_dataset,
+)
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_profile_is_a_config_a_user_could_deploy(profile: Path, tmp_path):
+    config = yaml.safe_load(profile.read_text())
+    (name,) = config["networks"]
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    settings = load_settings(
+        {"ANALYTICS_HOME": str(tmp_path), "ANALYTICS_CONFIG": str(tmp_path / "config.yaml")}
+    )
+    assert settings.network(name).case_budget
+
+
+def test_the_profile_is_chosen_by_name_or_by_the_dataset_directory(tmp_path):
+    assert resolve_profile(None, tmp_path / "amlsim_s7").stem == "amlsim"
+    assert resolve_profile("amlworld", tmp_path).stem == "amlworld"
+    with pytest.raises(FileNotFoundError, match="--profile: no profile 'nope'"):
+        resolve_profile("nope", tmp_path)
+
+
+def test_the_whole_graph_is_scored_with_look_alikes_apart(tmp_path):
+    cfg = default_config(days=3, transfers_per_day=2_000, addresses=1_000, start=date(2026, 2, 1))
+    folder = write_synthetic_dataset(tmp_path / "synthetic", cfg)
+    config, network = dataset_config(folder, resolve_profile("synthetic", folder))
+    net = config["networks"][network]
+    assert (net["start_date"], net["end_date"]) == ("2026-02-01", "2026-02-03")
+    assert config["labels_path"].endswith("labels.csv") and net["prices_path"]
+
+    result = evaluate(folder, profile="synthetic", home=tmp_path / "home", progress=lambda m: None)
+    planted = result["planted_alerted"]
+    suspicious = planted.filter(pl.col("planted_as") == "suspicious")
+    assert set(suspicious["pattern_type"]) == {*cfg.planted_types, "risky_proximity"}
+    # Every planted pattern is alerted through the product, and no look-alike is.
+    assert suspicious["share"].min() == 1.0, suspicious
+    look_alikes = planted.filter(pl.col("planted_as") == "look-alike")
+    assert set(look_alikes["pattern_type"]) == {"fan_in", "fan_out", "cycle"}
+    assert look_alikes["alerted"].sum() == 0, look_alikes
+    per_day = result["outside_per_day"]
+    assert per_day.height == 3 and (per_day["active"] > 0).all()
+    top = result["precision_at_k"]
+    assert top["k"].to_list() == [5, 10, 20, 50] and top["cases"].min() > 0
+    alerted = result["alert_level"]
+    any_row = alerted.filter(pl.col("typology") == "any").row(0, named=True)
+    assert any_row["alerted"] == any_row["planted"] + any_row["decoys"] + any_row["outside"]
+    assert "Precision of each day's top k cases" in to_text(result)
