@@ -203,6 +203,9 @@ class NetworkConfig(StrictModel):
     """Materiality: a pattern that moved less than this (USD where priced, else native units)
     raises no alert, except for typologies with ``materiality: false`` in the catalog
     (exposure to sanctioned addresses counts at any amount). ``null``: every amount."""
+    evidence_per_day: NonNegativeInt = 5
+    """Evidence pictures (PNG, in the lake) for this many of each day's top cases; drawing
+    takes about a second each, so a backfill of years may set 0."""
     case_budget: PositiveInt | None = 50
     """At most this many cases a day (an analyst team's capacity) are marked ``in_budget``,
     highest case score first; the rest stay stored below the cut. ``null``: no cut."""

@@ -42,10 +42,14 @@ def write_evidence(
 ) -> dict[str, tuple[UPath, bytes]]:
     """Render and store pictures for the ``top`` alerts that have pattern evidence."""
     chosen = top_alerts(alerts.filter(pl.col("pattern_ids").list.len() > 0), top)
-    if chosen.height == 0:
+    if top == 0 or chosen.height == 0:
         return {}
     base = table_dir(lake, "evidence", network)
-    by_id = {r["pattern_id"]: r for r in patterns.iter_rows(named=True)}
+    wanted = chosen["pattern_ids"].list.first().implode()
+    by_id = {
+        r["pattern_id"]: r
+        for r in patterns.filter(pl.col("pattern_id").is_in(wanted)).iter_rows(named=True)
+    }
     out: dict[str, tuple[UPath, bytes]] = {}
     for alert in chosen.iter_rows(named=True):
         pattern = by_id.get(alert["pattern_ids"][0])

@@ -9,6 +9,7 @@ values that drove it (``evidence``, JSON) and a one-sentence explanation.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -220,26 +221,19 @@ def score_alerts(
 
 
 def _details(patterns: pl.DataFrame) -> pl.DataFrame:
-    """Pattern details JSON unnested into columns (absent keys null)."""
-    keys: set[str] = set()
-    for d in patterns["details"].drop_nulls().unique().to_list():
-        keys |= set(json.loads(d))
-    if not keys:
+    """Pattern details JSON unnested into text columns (absent keys null). Read as NDJSON:
+    polars infers the union of the keys in one pass (``str.json_decode`` wants the schema)."""
+    if patterns.height == 0:
         return patterns
-    dtype = pl.Struct({k: pl.String for k in sorted(keys)})
-    values = pl.DataFrame(
-        {
-            "_d": [
-                {
-                    k: None if (v := json.loads(d or "{}").get(k)) is None else str(v)
-                    for k in sorted(keys)
-                }
-                for d in patterns["details"].to_list()
-            ]
-        },
-        schema={"_d": dtype},
-    ).unnest("_d")
-    return patterns.hstack(values.select([k for k in values.columns if k not in patterns.columns]))
+    lines = "\n".join(d or "{}" for d in patterns["details"].to_list())
+    values = pl.read_ndjson(io.StringIO(lines), infer_schema_length=None)
+    if values.width == 0:
+        return patterns
+    return patterns.hstack(
+        values.select(
+            pl.col(c).cast(pl.String) for c in values.columns if c not in patterns.columns
+        )
+    )
 
 
 def _pattern_alerts(

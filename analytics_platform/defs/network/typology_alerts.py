@@ -11,7 +11,7 @@ from analytics_platform.defs.network.metadata import counts, days_of, record_day
 from analytics_platform.defs.network.spec import NetworkSpec
 from analytics_platform.defs.resources import LakeResource
 from analytics_platform.domain.typologies import load_catalog
-from analytics_platform.evidence_store import EVIDENCE_TOP, top_cases_markdown, write_evidence
+from analytics_platform.evidence_store import top_cases_markdown, write_evidence
 from analytics_platform.pipeline.alerts import alerts_for_days
 
 
@@ -59,7 +59,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         def day_summary(day: date, rows: pl.DataFrame) -> dict[str, Any]:
             # The top cases of each day get evidence pictures, whatever range the run covers.
             pictures = write_evidence(
-                lake.root(), spec.name, rows, patterns, transfers, top=EVIDENCE_TOP
+                lake.root(), spec.name, rows, patterns, transfers, top=spec.net.evidence_per_day
             )
             return {
                 "by_typology": counts(rows, "typology"),
