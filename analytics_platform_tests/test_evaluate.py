@@ -64,4 +64,5 @@ def test_the_whole_graph_is_scored_with_look_alikes_apart(tmp_path):
     alerted = result["alert_level"]
     any_row = alerted.filter(pl.col("typology") == "any").row(0, named=True)
     assert any_row["alerted"] == any_row["planted"] + any_row["decoys"] + any_row["outside"]
+    assert result["calibration"]["cases"].sum() == result["cases"]
     assert "Precision of each day's top k cases" in to_text(result)

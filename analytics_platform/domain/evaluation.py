@@ -15,6 +15,8 @@ from both true and false positives: precision = true / (true + false).
 
 from __future__ import annotations
 
+import itertools
+
 import polars as pl
 
 # Dataset type -> the detector types that count as that type.
@@ -324,4 +326,27 @@ def outside_share(truth: pl.DataFrame, alerts: pl.DataFrame, active: pl.DataFram
             (pl.col("outside_in_budget") / pl.col("active")).alias("share_in_budget"),
         )
         .sort("date")
+    )
+
+
+def calibration(
+    truth: pl.DataFrame, alerts: pl.DataFrame, edges: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8)
+) -> pl.DataFrame:
+    """Cases by case-score band: how many, and the share on planted members (a calibrated
+    score has shares that rise with the band and sit near its scores)."""
+    cases = _tagged(truth, alerts.select("date", "address", "case_score").unique())
+    inner = [f"{a}-{b}" for a, b in itertools.pairwise(edges)]
+    labels = [f"<{edges[0]}", *inner, f">={edges[-1]}"]
+    return (
+        cases.with_columns(
+            pl.col("case_score").cut(list(edges), labels=labels, left_closed=True).alias("band")
+        )
+        .group_by("band")
+        .agg(
+            pl.len().alias("cases"),
+            pl.col("case_score").mean().alias("mean_score"),
+            (pl.col("kind") == "planted").mean().alias("planted_share"),
+            (pl.col("kind") == "decoy").sum().alias("decoys"),
+        )
+        .sort("band")
     )
