@@ -1,5 +1,5 @@
 """``analytics-platform`` command line: demo, generate, ingest, materialize, backfill, summary,
-address, cases, evaluate, bench."""
+address, cases, lake, evaluate, bench."""
 
 from __future__ import annotations
 
@@ -80,6 +80,21 @@ def _parser() -> argparse.ArgumentParser:
     cases.add_argument("--network", default="torus")
     cases.add_argument("--date", type=_date, help="default: the latest day with alerts")
     cases.add_argument("--top", type=int, default=20)
+    lake = sub.add_parser("lake", help="the Parquet lake: summary, validate, report, restore")
+    lake_sub = lake.add_subparsers(dest="lake_command", required=True)
+    for name, text in (
+        ("summary", "objects, bytes and partitions per table and network"),
+        ("validate", "every lake partition against the warehouse: rows and schema"),
+        ("report", "rows, bytes, alerts and cases per day (and a PNG plot)"),
+        ("restore", "rebuild the warehouse tables from the lake (disaster recovery)"),
+    ):
+        cmd = lake_sub.add_parser(name, help=text)
+        cmd.add_argument("--network", help="default: every configured network")
+        if name == "report":
+            cmd.add_argument("--days", type=int, default=30)
+            cmd.add_argument("--plot", type=Path, help="write the rows-per-day plot here (PNG)")
+        if name == "restore":
+            cmd.add_argument("--tables", help="comma-separated (default: every lake table)")
     bench = sub.add_parser("bench", help="benchmarks (figures printed, never asserted)")
     bench_sub = bench.add_subparsers(dest="benchmark", required=True)
     feats = bench_sub.add_parser("features", help="address features per engine on one window")
@@ -158,6 +173,8 @@ def _run(args: argparse.Namespace) -> int:
         settings.network(args.network)
         print(render(address_view(settings.lake.url, args.network, args.address, args.days)))
         return 0
+    if args.command == "lake":
+        return _lake(settings, args)
     if args.command == "cases":
         from analytics_platform.case_view import day_cases, render
 
@@ -179,6 +196,44 @@ def _run(args: argparse.Namespace) -> int:
         assets = ["transfers", "transfers_rejected"] if args.command == "ingest" else None
         run_range(settings, args.network, first, last, assets=assets, chunk_days=args.chunk_days)
     return 0
+
+
+def _lake(settings, args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from analytics_platform import lake_manager
+
+    networks = (
+        [settings.network(args.network).name]
+        if args.network
+        else [n.name for n in settings.networks]
+    )
+    table_config = pl.Config(
+        tbl_rows=200, tbl_cols=20, tbl_hide_dataframe_shape=True, tbl_width_chars=200
+    )
+    with table_config:
+        if args.lake_command == "summary":
+            print(lake_manager.summary(lake_manager.lake_of(settings), networks))
+            return 0
+        failed = 0
+        for network in networks:
+            if args.lake_command == "validate":
+                result = lake_manager.validate(settings, network)
+                bad = result.filter(~pl.col("ok"))
+                failed += bad.height
+                print(
+                    f"{network}: {result.height} partitions checked, {bad.height} disagree"
+                    + (f"\n{bad}" if bad.height else "")
+                )
+            elif args.lake_command == "report":
+                plot = args.plot if args.plot and len(networks) == 1 else None
+                print(f"{network}:\n{lake_manager.report(settings, network, args.days, plot)}")
+                if plot:
+                    print(f"plot: {plot}")
+            else:
+                tables = args.tables.split(",") if args.tables else None
+                print(lake_manager.restore(settings, network, tables))
+        return 1 if failed else 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import psycopg2
 import pytest
 import yaml
 
+from analytics_platform import lake_manager
 from analytics_platform.config import load_settings
 from analytics_platform.runner import instance_for, refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
@@ -116,6 +117,12 @@ def test_production_profile_runs_the_whole_graph_on_s3_and_postgres(production_e
         Bucket="lake", Key=f"prod/transfers/network=torus/date={START.isoformat()}/part-0.parquet"
     )
     assert pl.read_parquet(obj["Body"].read()).height == stored > 0
+    # The lake manager reads the S3 lake: three partitions per daily table, all agreeing.
+    summary = lake_manager.summary(lake_manager.lake_of(settings), ["torus"])
+    assert summary.filter(pl.col("table").is_in(DAILY_TABLES))["partitions"].to_list() == [3] * len(
+        DAILY_TABLES
+    )
+    assert lake_manager.validate(settings, "torus")["ok"].all()
 
     # No secret reached run config, tags, logs or metadata.
     dumped = _pg_dump_text(production_env["pg"])

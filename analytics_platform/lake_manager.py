@@ -1,0 +1,245 @@
+"""The lake manager: what the Parquet lake holds, whether the warehouse agrees with it, and the
+warehouse rebuilt from it (disaster recovery). ``analytics-platform lake summary | validate |
+report | restore``.
+
+Every asset writes each partition to the warehouse and to the lake (``defs/io_managers.py``),
+so the lake alone can rebuild the warehouse: ``restore`` creates each table from its spec
+(``storage/tables.py``) and replaces every day partition with the lake's file, the same atomic
+``REPLACE PARTITION`` the IO manager uses, so a restore can be re-run or interrupted safely.
+Tables the lake does not hold (the Kafka message log and ledger) are not restored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from upath import UPath
+
+from analytics_platform.config import Settings
+from analytics_platform.storage import clickhouse as ch
+from analytics_platform.storage import lake
+from analytics_platform.storage.tables import TABLES
+from analytics_platform.storage.tables import spec as table_spec
+
+SUMMARY_SCHEMA = {
+    "table": pl.String,
+    "network": pl.String,
+    "partitions": pl.Int64,
+    "objects": pl.Int64,
+    "bytes": pl.Int64,
+    "first": pl.Date,
+    "last": pl.Date,
+}
+
+
+def lake_of(settings: Settings) -> UPath:
+    return lake.lake_root(
+        settings.lake.url, region=settings.lake.region, endpoint_url=settings.lake.endpoint_url
+    )
+
+
+def _files(root: UPath, table: str, network: str) -> dict[date | None, int]:
+    """Bytes of each partition file of ``table`` for ``network`` (``None``: unpartitioned)."""
+    base = lake.table_dir(root, table, network)
+    if not base.exists():
+        return {}
+    found: dict[date | None, int] = {}
+    for path, info in base.fs.find(base.path, detail=True).items():
+        if not path.endswith(lake.PART):
+            continue
+        parent = path.rsplit("/", 2)[-2]
+        day = (
+            date.fromisoformat(parent.removeprefix("date=")) if parent.startswith("date=") else None
+        )
+        found[day] = int(info.get("size") or 0)
+    return found
+
+
+def summary(root: UPath, networks: Sequence[str]) -> pl.DataFrame:
+    """Per table and network: partitions, objects, bytes and the first and last day."""
+    rows = []
+    for network in networks:
+        for table in TABLES:
+            files = _files(root, table, network)
+            if not files:
+                continue
+            days = [d for d in files if d is not None]
+            rows.append(
+                {
+                    "table": table,
+                    "network": network,
+                    "partitions": len(days) if days else 1,
+                    "objects": len(files),
+                    "bytes": sum(files.values()),
+                    "first": min(days) if days else None,
+                    "last": max(days) if days else None,
+                }
+            )
+    return pl.DataFrame(rows, schema=SUMMARY_SCHEMA)
+
+
+def _lake_rows(root: UPath, table: str, network: str, day: date | None) -> pl.DataFrame:
+    return lake.read_file(lake.partition_file(root, table, network, day))
+
+
+def validate(settings: Settings, network: str) -> pl.DataFrame:
+    """Every lake partition read and compared with the warehouse: rows on each side and
+    whether the lake file has the table's columns and types; ``ok`` when both agree."""
+    root = lake_of(settings)
+    out = []
+    with ch.session(settings.clickhouse) as client:
+        for table, spec in TABLES.items():
+            files = _files(root, table, network)
+            if not files:
+                continue
+            stored = _warehouse_counts(client, network, table, spec.partitioned)
+            for day in sorted(files, key=lambda d: d or date.min):
+                frame = _lake_rows(root, table, network, day)
+                missing = [c for c in spec.schema if c not in frame.columns]
+                wrong = [
+                    c for c, t in spec.schema.items() if c in frame.columns and frame.schema[c] != t
+                ]
+                out.append(
+                    {
+                        "table": table,
+                        "date": day,
+                        "lake_rows": frame.height,
+                        "warehouse_rows": stored.get(day, 0),
+                        "schema": "ok"
+                        if not (missing or wrong)
+                        else f"missing {missing} wrong types {wrong}",
+                    }
+                )
+    result = pl.DataFrame(
+        out,
+        schema={
+            "table": pl.String,
+            "date": pl.Date,
+            "lake_rows": pl.Int64,
+            "warehouse_rows": pl.Int64,
+            "schema": pl.String,
+        },
+    )
+    return result.with_columns(
+        ((pl.col("lake_rows") == pl.col("warehouse_rows")) & (pl.col("schema") == "ok")).alias("ok")
+    )
+
+
+def _warehouse_counts(client, network: str, table: str, partitioned: bool) -> dict:
+    if not ch.table_exists(client, network, table):
+        return {}
+    if not partitioned:
+        n = client.command(f"SELECT count() FROM `{network}`.`{table}`")
+        return {None: int(n)}
+    counts = ch.query_frame(
+        client, f"SELECT date, count() AS n FROM `{network}`.`{table}` GROUP BY date"
+    )
+    return {d: int(n) for d, n in counts.iter_rows()}
+
+
+def restore(
+    settings: Settings,
+    network: str,
+    tables: Sequence[str] | None = None,
+    progress: Callable[[str], None] = print,
+) -> pl.DataFrame:
+    """Rebuild ``network``'s warehouse tables from the lake: per table, the partitions and rows
+    written."""
+    root = lake_of(settings)
+    cluster = settings.clickhouse.cluster
+    rows = []
+    with ch.session(settings.clickhouse) as client:
+        for table in tables or list(TABLES):
+            spec = table_spec(table)
+            files = _files(root, table, network)
+            if not files:
+                continue
+            ch.ensure_table(client, network, spec.ddl(network, cluster), cluster=cluster)
+            written = 0
+            if not spec.partitioned:
+                frame = _conformed(_lake_rows(root, table, network, None), spec.schema)
+                written = ch.replace_table(client, network, table, frame)
+            else:
+                days = sorted(d for d in files if d is not None)
+                for i in range(0, len(days), ch.INSERT_DAYS):
+                    group = days[i : i + ch.INSERT_DAYS]
+                    frame = pl.concat(
+                        [
+                            _conformed(_lake_rows(root, table, network, d), spec.schema)
+                            for d in group
+                        ]
+                    )
+                    written += ch.replace_day_partitions(client, network, table, frame, group)
+            progress(f"{table}: {len(files)} partition(s), {written:,} rows restored")
+            rows.append({"table": table, "partitions": len(files), "rows": written})
+    return pl.DataFrame(rows, schema={"table": pl.String, "partitions": pl.Int64, "rows": pl.Int64})
+
+
+def _conformed(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The lake file in the table's current shape: columns a later release added are null."""
+    missing = [pl.lit(None, t).alias(c) for c, t in schema.items() if c not in frame.columns]
+    return frame.with_columns(missing).select([pl.col(c).cast(t) for c, t in schema.items()])
+
+
+def report(settings: Settings, network: str, days: int = 30, plot: Path | None = None):
+    """Rows and bytes per day of the last ``days`` lake partitions of every daily table, with
+    the alert and case counts; optionally a PNG of rows per day."""
+    root = lake_of(settings)
+    frames = []
+    for table, spec in TABLES.items():
+        if not spec.partitioned:
+            continue
+        files = _files(root, table, network)
+        for day, size in files.items():
+            if day is None:
+                continue
+            frames.append({"table": table, "date": day, "bytes": size})
+    if not frames:
+        raise LookupError(f"lake report: nothing in the lake for network {network!r}")
+    sizes = pl.DataFrame(frames)
+    last = sizes["date"].max()
+    recent = sizes.filter(pl.col("date") > pl.lit(last) - pl.duration(days=days))
+    rows = []
+    for (table, day), _ in recent.group_by("table", "date"):
+        frame = _lake_rows(root, table, network, day)
+        extra = {}
+        if table == "typology_alerts" and frame.height:
+            extra = {"cases": frame["case_id"].n_unique()} if "case_id" in frame.columns else {}
+        rows.append({"table": table, "date": day, "rows": frame.height, **extra})
+    counts = pl.DataFrame(rows).join(recent, on=["table", "date"])
+    table = counts.pivot(on="table", index="date", values="rows").sort("date").fill_null(0)
+    cases = counts.filter(pl.col("table") == "typology_alerts").select(
+        "date", *(["cases"] if "cases" in counts.columns else [])
+    )
+    table = (
+        table.join(cases, on="date", how="left")
+        .join(recent.group_by("date").agg(pl.col("bytes").sum().alias("bytes")), on="date")
+        .sort("date")
+    )
+    if plot is not None:
+        _plot(table, plot, network)
+    return table
+
+
+def _plot(table: pl.DataFrame, path: Path, network: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
+    for column in ("transfers", "daily_edges", "structural_patterns", "typology_alerts", "cases"):
+        if column in table.columns:
+            ax.plot(table["date"].to_list(), table[column].to_list(), marker="o", label=column)
+    ax.set_yscale("log")
+    ax.set_title(f"{network}: rows per day in the lake")
+    ax.set_ylabel("rows (log scale)")
+    ax.legend(loc="best", fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
