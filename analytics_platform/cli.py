@@ -183,6 +183,7 @@ def _run(args: argparse.Namespace) -> int:
         print(render(day, found, args.top))
         return 0
     from analytics_platform.runner import refresh_labels, run_range
+    from analytics_platform.storage.tables import INGEST_TABLES
 
     if args.command == "labels":
         refresh_labels(settings, args.network)
@@ -193,7 +194,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         first = args.date if args.command == "materialize" else args.start
         last = args.date if args.command == "materialize" else args.end
-        assets = ["transfers", "transfers_rejected"] if args.command == "ingest" else None
+        assets = list(INGEST_TABLES) if args.command == "ingest" else None
         run_range(settings, args.network, first, last, assets=assets, chunk_days=args.chunk_days)
     return 0
 

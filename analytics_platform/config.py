@@ -209,6 +209,11 @@ class NetworkConfig(StrictModel):
     case_budget: PositiveInt | None = 50
     """At most this many cases a day (an analyst team's capacity) are marked ``in_budget``,
     highest case score first; the rest stay stored below the cut. ``null``: no cut."""
+    timeliness_target_minutes: PositiveInt = 60
+    """Kafka sources: a transfer ingested later than this after its block time counts against
+    the day's quality score (``transfers_quality.timeliness``)."""
+    min_quality_score: float = Field(0.9, ge=0, le=1)
+    """A day whose ingestion quality score is below this fails the ``quality_score`` warning."""
     late_prices_horizon_days: NonNegativeInt = 7
     """A price that arrives or changes late refreshes the feature windows, pattern spans and
     alerts that cover its day only for days this recent (the ``<net>__late_prices`` sensor)."""

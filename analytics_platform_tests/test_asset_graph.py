@@ -18,7 +18,7 @@ from analytics_platform.engines.gpu import gpu_unavailable_reason
 from analytics_platform.runner import instance_for, refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage import lake
-from analytics_platform.storage.tables import DAILY_TABLES
+from analytics_platform.storage.tables import DAILY_TABLES, INGEST_TABLES
 
 from .conftest import START
 
@@ -62,6 +62,20 @@ def test_three_day_backfill_materialises_every_asset_and_checks_pass(home: Path)
     # The four planted bad rows of day one reached the dead-letter table once, although both
     # runs read every landing file (the unparsable timestamp belongs to its file's day).
     assert counts(settings, "transfers_rejected") == {START: 4}
+    # Each day's quality score: the bad values lower day one's validity; nothing was absent.
+    with ch.session(settings.clickhouse) as client:
+        scores = ch.query_frame(
+            client, "SELECT * FROM torus.transfers_quality ORDER BY date"
+        ).with_columns(pl.col("date").cast(pl.Date))
+    first, *rest = scores.iter_rows(named=True)
+    assert first["rejected"] == 4 and first["completeness"] == 1.0
+    assert first["validity"] == round(first["accepted"] / (first["read"] - first["duplicates"]), 6)
+    assert first["validity"] < 1.0 and first["timeliness"] is None
+    assert [r["score"] for r in rest] == [1.0, 1.0] and first["score"] < 1.0
+    scored = instance.get_latest_materialization_event(
+        dg.AssetKey(["torus", "transfers_quality"])
+    ).asset_materialization.metadata
+    assert 0 < scored["score"].value <= 1.0  # numeric: the UI's Plots tab charts it
     # The top alerts' evidence pictures are in the lake and linked from the metadata.
     alerts_mat = instance.get_latest_materialization_event(
         dg.AssetKey(["torus", "typology_alerts"])
@@ -98,7 +112,7 @@ def test_empty_day_warns_through_row_count_check(home: Path):
         "torus",
         day,
         day,
-        assets=["transfers", "transfers_rejected"],
+        assets=list(INGEST_TABLES),
         instance=instance,
         progress=lambda _: None,
     )
@@ -133,7 +147,7 @@ def test_ingest_from_a_source_clickhouse_table(home: Path, monkeypatch):
         "torus",
         START,
         START,
-        assets=["transfers", "transfers_rejected"],
+        assets=list(INGEST_TABLES),
         progress=lambda _: None,
     )
     assert counts(settings, "transfers")[START] == good.height

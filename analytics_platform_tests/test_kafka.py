@@ -398,6 +398,22 @@ def test_late_transfers_update_the_right_partitions(broker, tmp_path, monkeypatc
     assert platform.query("SELECT count() FROM torus.transfers WHERE date = {d:Date}", d=day) == [
         (300,)
     ]
+    # Timeliness of a Kafka day: the share ingested within an hour of its block time, as the
+    # message log recorded it (the late day's two transfers arrived ten days late).
+    expected = platform.query(
+        "SELECT avg(dateDiff('second', block_time, ingested_at) <= 3600) FROM "
+        "torus.kafka_messages WHERE status = 'accepted' AND date = {d:Date}",
+        d=day,
+    )[0][0]
+    quality = dict(
+        platform.query(
+            "SELECT date, timeliness FROM torus.transfers_quality "
+            "WHERE date IN ({d:Date}, {o:Date})",
+            d=day,
+            o=old,
+        )
+    )
+    assert quality[day] == round(expected, 6) and quality[old] == 0.0
 
 
 def test_partitions_to_refresh_covers_spans_and_windows_within_the_horizon():

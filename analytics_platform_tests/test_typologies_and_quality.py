@@ -204,3 +204,50 @@ def test_exchange_deposit_addresses_are_the_exchanges_and_never_a_mule():
     t, _, p, a = pipeline(deposits + [(2, 50, 2397.6, 4.0)], labels)
     assert deposit_addresses(t, [exchange]) == []
     assert "money_mule_fan_in" in set(a.filter(pl.col("address") == addr(2))["typology"])
+
+
+def test_a_days_quality_score_comes_from_what_ingestion_counted():
+    from analytics_platform.domain.scoring import day_quality, quality_frame
+
+    rejected = pl.DataFrame(
+        {"value": [None, "", "12abc", "-5"]}, schema={"value": pl.String}
+    )  # two absent fields, two bad values
+    row = day_quality(
+        network="torus",
+        day=DAY,
+        source="files",
+        counts={"read": 100, "accepted": 86, "rejected": 4, "duplicates": 10},
+        rejected=rejected,
+    )
+    assert row["completeness"] == 0.98 and row["uniqueness"] == 0.9
+    assert row["validity"] == round(86 / 90, 6) and row["timeliness"] is None
+    assert row["score"] == round((0.98 + 86 / 90 + 0.9) / 3, 6)
+    kafka = day_quality(
+        network="torus",
+        day=DAY,
+        source="kafka:t",
+        counts={"read": 10, "accepted": 10, "rejected": 0, "duplicates": 0},
+        rejected=rejected.clear(),
+        timely=0.5,
+    )
+    assert kafka["timeliness"] == 0.5 and kafka["score"] == round(3.5 / 4, 6)
+    empty = day_quality(
+        network="torus",
+        day=DAY,
+        source="files",
+        counts={"read": 0, "accepted": 0, "rejected": 0, "duplicates": 0},
+        rejected=rejected.clear(),
+    )
+    assert empty["score"] is None
+    from datetime import timedelta
+
+    frame = quality_frame(
+        [
+            row,
+            {**kafka, "date": DAY + timedelta(days=1)},
+            {**empty, "date": DAY + timedelta(days=2)},
+        ]
+    )
+    low = q.quality_at_least(frame, 0.9)  # the Kafka day scores 0.875, the first 0.945
+    assert not low.passed and low.metadata["days"] == {str(DAY + timedelta(days=1)): 0.875}
+    assert q.quality_at_least(frame, 0.85).passed

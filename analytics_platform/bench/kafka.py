@@ -83,6 +83,7 @@ def run_kafka_bench(
         from analytics_platform.config import load_settings
         from analytics_platform.definitions import build_definitions
         from analytics_platform.runner import QUIET, instance_for
+        from analytics_platform.storage.tables import INGEST_TABLES
 
         settings = load_settings()
         defs = build_definitions(settings)
@@ -140,9 +141,7 @@ def run_kafka_bench(
             job.execute_in_process(
                 instance=instance,
                 partition_key=r.partition_key,
-                asset_selection=[
-                    dg.AssetKey(["bench", a]) for a in ("transfers", "transfers_rejected")
-                ],
+                asset_selection=[dg.AssetKey(["bench", a]) for a in INGEST_TABLES],
                 run_config=QUIET,
             )
             progress(f"transfers {r.partition_key} materialised")

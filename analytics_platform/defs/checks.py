@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
 
 from analytics_platform.domain import quality as q
 from analytics_platform.domain import schemas as s
+
+LEVELS = ("critical", "error", "warning", "info")
+"""critical: blocks downstream assets (schema, keys); error: a failure in red that does not
+block; warning: worth a look (anomalies, missing prices); info: figures only."""
 
 
 @dataclass(frozen=True)
@@ -24,12 +28,28 @@ class Check:
     description: str
     rule: Callable[..., q.CheckOutcome]
     """Called with the asset's check inputs as keyword arguments."""
-    blocking: bool = True  # a failing non-blocking check is a warning
+    level: Literal["critical", "error", "warning", "info"] = "critical"
+
+    @property
+    def blocking(self) -> bool:
+        return self.level == "critical"
+
+    @property
+    def severity(self) -> dg.AssetCheckSeverity:
+        if self.level in ("critical", "error"):
+            return dg.AssetCheckSeverity.ERROR
+        return dg.AssetCheckSeverity.WARN
 
 
 def specs(asset: dg.AssetKey, checks: tuple[Check, ...]) -> list[dg.AssetCheckSpec]:
     return [
-        dg.AssetCheckSpec(name=c.name, asset=asset, description=c.description, blocking=c.blocking)
+        dg.AssetCheckSpec(
+            name=c.name,
+            asset=asset,
+            description=f"{c.description} [{c.level}]",
+            blocking=c.blocking,
+            metadata={"level": c.level},
+        )
         for c in checks
     ]
 
@@ -43,9 +63,12 @@ def results(
             asset_key=asset,
             check_name=check.name,
             passed=outcome.passed,
-            severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
+            severity=check.severity,
             description=outcome.description,
-            metadata={k: dg.MetadataValue.text(str(v)) for k, v in outcome.metadata.items()},
+            metadata={
+                "level": check.level,
+                **{k: dg.MetadataValue.text(str(v)) for k, v in outcome.metadata.items()},
+            },
         )
 
 
@@ -61,23 +84,29 @@ TRANSFERS = (
     Check("row_count", "every day has at least one transfer",
           lambda per_day, **_: q.row_count_sane(
               {date.fromisoformat(d): n for d, n in per_day.items()}),
-          blocking=False),
+          level="warning"),
     Check("volume_anomalies",
           "transfer count, volume per asset, active addresses and rejected share within the "
           "robust z-score threshold of the trailing partitions",
           lambda anomalies, **_: q.no_volume_anomalies(anomalies),
-          blocking=False),
+          level="warning"),
+    Check("quality_score",
+          "every day's ingestion quality score (completeness, validity, uniqueness, "
+          "timeliness) is at least min_quality_score",
+          lambda quality, min_score, **_: q.quality_at_least(quality, min_score),
+          level="warning"),
 )  # fmt: skip
 
 DAILY_EDGES = (
     Check("schema", "pandera schema and key of daily edges",
           lambda edges, **_: q.schema_conforms(edges, s.DailyEdgesSchema)),
     Check("conserves_transfers", "edge transfer counts add up to the transfers",
-          lambda edges, transfers, **_: q.edges_conserve_transfers(edges, transfers)),
+          lambda edges, transfers, **_: q.edges_conserve_transfers(edges, transfers),
+          level="error"),
     Check("priced", "every asset moved on the day has a USD price (else its USD values are null)",
           lambda transfers, prices, prices_configured, **_: q.every_asset_priced(
               transfers, prices, configured=prices_configured),
-          blocking=False),
+          level="warning"),
 )  # fmt: skip
 
 PRICES = (
@@ -90,7 +119,8 @@ ADDRESS_ACTIVITY = (
           lambda activity, **_: q.schema_conforms(activity, s.AddressActivitySchema)),
     Check("conserves_transfers",
           "activity events = transfers x 2 - self-transfers (each end of a transfer once)",
-          q.activity_conserves_transfers),
+          q.activity_conserves_transfers,
+          level="error"),
 )  # fmt: skip
 
 ADDRESS_FEATURES = (
@@ -98,14 +128,16 @@ ADDRESS_FEATURES = (
           lambda features, **_: q.schema_conforms(features, s.AddressFeaturesSchema)),
     Check("active_addresses_covered", "every active address has features",
           lambda features, day_edges, **_: q.every_active_address_has_features(
-              day_edges, features)),
+              day_edges, features),
+          level="error"),
 )  # fmt: skip
 
 STRUCTURAL_PATTERNS = (
     Check("schema", "pandera schema of structural patterns",
           lambda patterns, **_: q.schema_conforms(patterns, s.StructuralPatternsSchema)),
     Check("evidence_exists", "every evidence transfer exists",
-          q.patterns_reference_transfers),
+          q.patterns_reference_transfers,
+          level="error"),
 )  # fmt: skip
 
 TYPOLOGY_ALERTS = (
@@ -114,5 +146,6 @@ TYPOLOGY_ALERTS = (
     Check("references_exist",
           "every alert references existing patterns and featured addresses",
           lambda alerts, patterns, features, **_: q.alerts_reference_evidence(
-              alerts, patterns, features["address"].unique())),
+              alerts, patterns, features["address"].unique()),
+          level="error"),
 )  # fmt: skip

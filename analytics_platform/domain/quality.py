@@ -11,6 +11,7 @@ import polars as pl
 from pandera.errors import SchemaErrors
 
 from analytics_platform.domain.prices import unpriced
+from analytics_platform.domain.schemas import TransfersQualitySchema
 
 
 @dataclass(frozen=True)
@@ -195,3 +196,18 @@ def activity_conserves_transfers(activity: pl.DataFrame, transfers: pl.DataFrame
     selfs = int((transfers["from_address"] == transfers["to_address"]).sum())
     expected = 2 * transfers.height - selfs
     return CheckOutcome(events == expected, f"{events} activity events, expected {expected}")
+
+
+def quality_at_least(quality: pl.DataFrame, minimum: float) -> CheckOutcome:
+    """Every day's ingestion quality score (``transfers_quality``) is at least ``minimum``; a
+    day that read nothing has no score and is left to the row-count check."""
+    shape = schema_conforms(quality, TransfersQualitySchema)
+    if not shape.passed:
+        return shape
+    scores = {str(d): s for d, s in quality.select("date", "score").iter_rows()}
+    low = {d: s for d, s in scores.items() if s is not None and s < minimum}
+    if low:
+        return CheckOutcome(
+            False, f"{len(low)} day(s) with a quality score below {minimum}", {"days": low}
+        )
+    return CheckOutcome(True, f"quality score >= {minimum} on every scored day", {"scores": scores})

@@ -38,6 +38,24 @@ DEAD_LETTERS: dict[str, pl.DataType] = {
     "reason": pl.String(),
 }
 
+TRANSFERS_QUALITY: dict[str, pl.DataType] = {
+    "network": pl.String(),
+    "date": pl.Date(),
+    "source": pl.String(),
+    "read": pl.Int64(),
+    "accepted": pl.Int64(),
+    "rejected": pl.Int64(),
+    "duplicates": pl.Int64(),
+    "completeness": pl.Float64(),
+    "validity": pl.Float64(),
+    "uniqueness": pl.Float64(),
+    "timeliness": pl.Float64(),
+    "score": pl.Float64(),
+}
+"""One row per network and day: how good the day's raw transfers were (``domain.scoring``);
+the shares are null on a day that read nothing, timeliness where the source has no ingestion
+time (files, tables)."""
+
 DAILY_EDGES: dict[str, pl.DataType] = {
     "network": pl.String(),
     "date": pl.Date(),
@@ -249,6 +267,20 @@ TypologyAlertsSchema = pa.DataFrameSchema(
     strict=True,
     unique=["network", "date", "alert_id"],
     name="typology_alerts",
+)
+
+_SHARE = pa.Check.in_range(0.0, 1.0)
+TransfersQualitySchema = pa.DataFrameSchema(
+    _columns(
+        TRANSFERS_QUALITY,
+        **{
+            name: pa.Column(pl.Float64(), _SHARE, nullable=True)
+            for name in ("completeness", "validity", "uniqueness", "timeliness", "score")
+        },
+    ),
+    strict=True,
+    unique=["network", "date"],
+    name="transfers_quality",
 )
 
 PricesSchema = pa.DataFrameSchema(

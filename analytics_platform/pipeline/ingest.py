@@ -10,6 +10,7 @@ import polars as pl
 from analytics_platform.config import NetworkConfig
 from analytics_platform.domain.anomalies import anomalies_on, transfer_metrics
 from analytics_platform.domain.schemas import DEAD_LETTERS, TRANSFERS
+from analytics_platform.domain.scoring import day_quality, quality_frame
 from analytics_platform.domain.validation import ValidationResult, validate_transfers
 from analytics_platform.sources import read_source
 from analytics_platform.storage import clickhouse as ch
@@ -99,3 +100,36 @@ def ingest(net: NetworkConfig, raw: RawTransfers, days: list[date]) -> Ingested:
     )
     rejected = pl.concat([result.rejected, raw.rejected])
     return Ingested(result.accepted, rejected, result, raw.rejected)
+
+
+def timeliness(
+    net: NetworkConfig, first: date, last: date, warehouse: ch.ClickHouseTarget
+) -> dict[date, float]:
+    """Per day, the share of transfers ingested within the network's target (Kafka sources,
+    which record when each message arrived; nothing for files and tables)."""
+    if net.source is None or net.source.kind != "kafka":
+        return {}
+    with ch.session(warehouse) as client:
+        return kafka_store.timely_shares(
+            client, net.name, first, last, net.timeliness_target_minutes * 60, warehouse.cluster
+        )
+
+
+def quality(
+    net: NetworkConfig, got: Ingested, days: list[date], source: str, timely: dict[date, float]
+) -> pl.DataFrame:
+    """The ``transfers_quality`` rows of ``days`` (``domain.scoring``)."""
+    on = pl.col("date")
+    return quality_frame(
+        [
+            day_quality(
+                network=net.name,
+                day=day,
+                source=source,
+                counts=got.counts_on(day),
+                rejected=got.rejected.filter(on == day),
+                timely=timely.get(day),
+            )
+            for day in days
+        ]
+    )

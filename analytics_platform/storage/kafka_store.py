@@ -181,3 +181,21 @@ def read_rejected(
     return _messages_of_days(
         client, network, "rejected", columns, DEAD_LETTERS, first, last, cluster
     )
+
+
+def timely_shares(
+    client: Any, network: str, first: date, last: date, target_s: int, cluster: str = ""
+) -> dict[date, float]:
+    """Per day of ``first..last``: the share of accepted messages ingested within ``target_s``
+    seconds of their block time."""
+    if not ch.table_exists(client, network, "kafka_messages"):
+        return {}
+    frame = ch.query_frame(
+        client,
+        f"SELECT date, avg(dateDiff('second', block_time, ingested_at) <= {{t:Int64}}) AS share "
+        f"FROM {_table(network, 'kafka_messages', cluster)} "
+        "WHERE status = 'accepted' AND network = {network:String} "
+        "AND date BETWEEN {first:Date} AND {last:Date} GROUP BY date",
+        {"t": target_s, "network": network, "first": first, "last": last},
+    )
+    return {d: round(float(v), 6) for d, v in frame.iter_rows()}

@@ -77,6 +77,12 @@ TABLES: dict[str, TableSpec] = {
         ),
         TableSpec("transfers_rejected", s.DEAD_LETTERS, ("source", "field")),
         TableSpec(
+            "transfers_quality",
+            s.TRANSFERS_QUALITY,
+            ("source",),
+            nullable=("completeness", "validity", "uniqueness", "timeliness", "score"),
+        ),
+        TableSpec(
             "daily_edges",
             s.DAILY_EDGES,
             ("from_address", "to_address", "asset"),
@@ -125,6 +131,7 @@ DAILY_TABLES: tuple[str, ...] = (
     "prices",
     "transfers",
     "transfers_rejected",
+    "transfers_quality",
     "daily_edges",
     "address_activity",
     "address_features",
@@ -132,6 +139,9 @@ DAILY_TABLES: tuple[str, ...] = (
     "typology_alerts",
 )
 """The day-partitioned assets of a network, in graph order (each is also a warehouse table)."""
+
+INGEST_TABLES: tuple[str, ...] = ("transfers", "transfers_rejected", "transfers_quality")
+"""The outputs of one ingestion step (selected together)."""
 
 
 def spec(name: str) -> TableSpec:

@@ -1,4 +1,4 @@
-"""``transfers`` and its dead letters ``transfers_rejected``."""
+"""``transfers``, its dead letters ``transfers_rejected`` and its ``transfers_quality``."""
 
 from datetime import timedelta
 
@@ -9,8 +9,16 @@ from analytics_platform.defs.compute import CPU_TAGS
 from analytics_platform.defs.network.metadata import counts, days_of, record_days
 from analytics_platform.defs.network.spec import SERVER_RETRIES, NetworkSpec
 from analytics_platform.defs.resources import WarehouseResource
-from analytics_platform.pipeline.ingest import ingest, read_raw, volume_anomalies
+from analytics_platform.pipeline.ingest import (
+    ingest,
+    quality,
+    read_raw,
+    timeliness,
+    volume_anomalies,
+)
 from analytics_platform.storage.daily_metrics import stored_metrics
+
+SHARES = ("score", "completeness", "validity", "uniqueness", "timeliness")
 
 
 def build(spec: NetworkSpec) -> dg.AssetsDefinition:
@@ -28,6 +36,11 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
                 "transfers_rejected",
                 "Dead letters: raw records rejected during ingestion, with the field, value and "
                 "reason.",
+            ),
+            "transfers_quality": spec.out(
+                "transfers_quality",
+                "Ingestion quality per day: completeness, validity, uniqueness and timeliness "
+                "of the raw transfers, and their mean, the quality score.",
             ),
         },
         partitions_def=spec.partitions,
@@ -51,6 +64,13 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
                 warehouse.clickhouse.cluster,
             )  # fmt: skip
         anomalies = volume_anomalies(spec.net, got, days, stored)
+        scored = quality(
+            spec.net,
+            got,
+            days,
+            raw.source,
+            timeliness(spec.net, days[0], days[-1], warehouse.target()),
+        )
         per_day = record_days(
             context,
             got.accepted,
@@ -65,10 +85,29 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             lambda _, rows: {"reasons": counts(rows, "field")},
             asset_key=rejected_key,
         )
+        # Numeric per-day metadata, so the UI's Plots tab charts the score over partitions.
+        record_days(
+            context,
+            scored,
+            days,
+            lambda _, row: {
+                name: dg.MetadataValue.float(value)
+                for name, value in row.select(SHARES).row(0, named=True).items()
+                if value is not None
+            },
+            asset_key=spec.key("transfers_quality"),
+        )
         yield dg.Output(got.accepted, "transfers")
         yield dg.Output(got.rejected, "transfers_rejected")
+        yield dg.Output(scored, "transfers_quality")
         yield from qc.results(
-            key, qc.TRANSFERS, df=got.accepted, per_day=per_day, anomalies=anomalies
+            key,
+            qc.TRANSFERS,
+            df=got.accepted,
+            per_day=per_day,
+            anomalies=anomalies,
+            quality=scored,
+            min_score=spec.net.min_quality_score,
         )
 
     return transfers
