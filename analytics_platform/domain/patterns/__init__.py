@@ -25,6 +25,7 @@ from analytics_platform.domain.patterns.common import (
     Span,
     pattern_id,
     prepare,
+    with_novel_share,
     with_usd_totals,
 )
 from analytics_platform.domain.patterns.cycles import detect_cycles
@@ -135,5 +136,7 @@ def detect_patterns(
         .sort("pattern_type", "pattern_id")
     )
     with timer.stage("usd_totals"):
-        patterns = conform(with_usd_totals(patterns, span.t), STRUCTURAL_PATTERNS)
+        patterns = with_usd_totals(patterns, span.t)
+    with timer.stage("novel_share"):
+        patterns = conform(with_novel_share(patterns, span.t), STRUCTURAL_PATTERNS)
     return PatternResult(patterns=patterns, limits_hit={k: v for k, v in span.hits.items() if v})

@@ -310,3 +310,44 @@ def with_one_off_share(found: pl.DataFrame, t: pl.DataFrame, others: str) -> pl.
     return (
         found.with_row_index("_row").join(shares, on="_row", how="left").sort("_row").drop("_row")
     )
+
+
+def with_novel_share(patterns: pl.DataFrame, t: pl.DataFrame) -> pl.DataFrame:
+    """``details`` gains ``novel_share``: of the pattern's transfers, the share whose sender
+    paid that recipient only once in the span (a pair with no other transfer: no prior or
+    later relationship). Laundering hops are one-off; salaries, subscriptions, trading
+    partners and friends repeat. Computed once for every detector from its transfers."""
+    if patterns.height == 0:
+        return patterns
+    legs = (
+        patterns.select(pl.col("tx_hashes").alias("tx"))
+        .with_row_index("_p")
+        .explode("tx", empty_as_null=False)
+        .join(t.select("tx", "src", "dst"), on="tx")
+    )
+    pairs = (
+        t.select("src", "dst")
+        .join(legs.select("src", "dst").unique(), on=["src", "dst"], how="semi")
+        .group_by("src", "dst")
+        .agg(pl.len().alias("_n"))
+    )
+    shares = (
+        legs.join(pairs, on=["src", "dst"])
+        .group_by("_p")
+        .agg((pl.col("_n") == 1).mean().round(3).alias("_novel"))
+    )
+    joined = (
+        patterns.with_row_index("_p")
+        .join(shares, on="_p", how="left", maintain_order="left")
+        .drop("_p")
+    )
+    novel = pl.format('"novel_share": {}', pl.col("_novel").cast(pl.String))
+    body = pl.col("details").fill_null("{}").str.strip_chars()
+    details = (
+        pl.when(pl.col("_novel").is_null())
+        .then(pl.col("details"))
+        .when(body == "{}")
+        .then(pl.concat_str(pl.lit("{"), novel, pl.lit("}")))
+        .otherwise(pl.concat_str(body.str.strip_suffix("}"), pl.lit(", "), novel, pl.lit("}")))
+    )
+    return joined.with_columns(details.alias("details")).drop("_novel")
