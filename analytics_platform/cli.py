@@ -80,13 +80,16 @@ def _parser() -> argparse.ArgumentParser:
     cases.add_argument("--network", default="torus")
     cases.add_argument("--date", type=_date, help="default: the latest day with alerts")
     cases.add_argument("--top", type=int, default=20)
-    lake = sub.add_parser("lake", help="the Parquet lake: summary, validate, report, restore")
+    lake = sub.add_parser(
+        "lake", help="the Parquet lake: summary, validate, report, restore, cleanup"
+    )
     lake_sub = lake.add_subparsers(dest="lake_command", required=True)
     for name, text in (
         ("summary", "objects, bytes and partitions per table and network"),
         ("validate", "every lake partition against the warehouse: rows and schema"),
         ("report", "rows, bytes, alerts and cases per day (and a PNG plot)"),
         ("restore", "rebuild the warehouse tables from the lake (disaster recovery)"),
+        ("cleanup", "delete lake partitions past their layer's retention (lake_retention)"),
     ):
         cmd = lake_sub.add_parser(name, help=text)
         cmd.add_argument("--network", help="default: every configured network")
@@ -95,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--plot", type=Path, help="write the rows-per-day plot here (PNG)")
         if name == "restore":
             cmd.add_argument("--tables", help="comma-separated (default: every lake table)")
+        if name == "cleanup":
+            cmd.add_argument("--dry-run", action="store_true", help="show the plan, delete nothing")
+            cmd.add_argument(
+                "--as-of", type=_date, help="count retention back from (default: today)"
+            )
     bench = sub.add_parser("bench", help="benchmarks (figures printed, never asserted)")
     bench_sub = bench.add_subparsers(dest="benchmark", required=True)
     feats = bench_sub.add_parser("features", help="address features per engine on one window")
@@ -210,7 +218,11 @@ def _lake(settings, args: argparse.Namespace) -> int:
         else [n.name for n in settings.networks]
     )
     table_config = pl.Config(
-        tbl_rows=200, tbl_cols=20, tbl_hide_dataframe_shape=True, tbl_width_chars=200
+        tbl_rows=200,
+        tbl_cols=20,
+        tbl_hide_dataframe_shape=True,
+        tbl_width_chars=200,
+        fmt_str_lengths=80,
     )
     with table_config:
         if args.lake_command == "summary":
@@ -231,6 +243,28 @@ def _lake(settings, args: argparse.Namespace) -> int:
                 print(f"{network}:\n{lake_manager.report(settings, network, args.days, plot)}")
                 if plot:
                     print(f"plot: {plot}")
+            elif args.lake_command == "cleanup":
+                from datetime import UTC, datetime
+
+                as_of = args.as_of or datetime.now(UTC).date()
+                plan = lake_manager.cleanup(settings, network, as_of, dry_run=args.dry_run)
+                verb = "would delete" if args.dry_run else "deleted"
+                deleted = plan.filter(pl.col("action") == "delete")
+                kept = plan.filter(
+                    (pl.col("action") == "keep") & pl.col("reason").str.starts_with("input of")
+                )
+                print(
+                    f"{network} as of {as_of}: {verb} {deleted.height} partition(s), kept "
+                    f"{kept.height} past retention because later kept partitions read them"
+                )
+                print(
+                    plan.group_by("table", "action")
+                    .agg(pl.len().alias("partitions"), pl.col("date").min().alias("first"),
+                         pl.col("date").max().alias("last"))
+                    .sort("table", "action")
+                )  # fmt: skip
+                if kept.height:
+                    print(kept.head(20))
             else:
                 tables = args.tables.split(",") if args.tables else None
                 print(lake_manager.restore(settings, network, tables))

@@ -81,6 +81,18 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class LakeRetention(StrictModel):
+    """Days of partitions the lake keeps per layer (``null``: all), counted back from the day
+    cleanup runs for; ``lake cleanup`` still keeps what a kept partition needs as input."""
+
+    raw: PositiveInt | None = None
+    """transfers, transfers_rejected, transfers_quality, prices."""
+    processed: PositiveInt | None = None
+    """daily_edges, address_activity."""
+    aggregated: PositiveInt | None = None
+    """address_features, structural_patterns, typology_alerts."""
+
+
 class KafkaSourceConfig(StrictModel):
     """A Kafka topic of JSON transfer messages (schema: README, "Kafka source").
 
@@ -209,6 +221,7 @@ class NetworkConfig(StrictModel):
     case_budget: PositiveInt | None = 50
     """At most this many cases a day (an analyst team's capacity) are marked ``in_budget``,
     highest case score first; the rest stay stored below the cut. ``null``: no cut."""
+    lake_retention: LakeRetention = Field(default_factory=LakeRetention)
     timeliness_target_minutes: PositiveInt = 60
     """Kafka sources: a transfer ingested later than this after its block time counts against
     the day's quality score (``transfers_quality.timeliness``)."""

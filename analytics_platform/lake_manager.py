@@ -1,6 +1,6 @@
-"""The lake manager: what the Parquet lake holds, whether the warehouse agrees with it, and the
-warehouse rebuilt from it (disaster recovery). ``analytics-platform lake summary | validate |
-report | restore``.
+"""The lake manager: what the Parquet lake holds, whether the warehouse agrees with it, the
+warehouse rebuilt from it (disaster recovery) and the lake's retention. ``analytics-platform
+lake summary | validate | report | restore | cleanup``.
 
 Every asset writes each partition to the warehouse and to the lake (``defs/io_managers.py``),
 so the lake alone can rebuild the warehouse: ``restore`` creates each table from its spec
@@ -12,13 +12,13 @@ Tables the lake does not hold (the Kafka message log and ledger) are not restore
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
 from upath import UPath
 
-from analytics_platform.config import Settings
+from analytics_platform.config import NetworkConfig, Settings
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage import lake
 from analytics_platform.storage.tables import TABLES
@@ -243,3 +243,83 @@ def _plot(table: pl.DataFrame, path: Path, network: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
+
+
+LAYERS: dict[str, tuple[str, ...]] = {
+    "raw": ("transfers", "transfers_rejected", "transfers_quality", "prices"),
+    "processed": ("daily_edges", "address_activity"),
+    "aggregated": ("address_features", "structural_patterns", "typology_alerts"),
+}
+
+
+def _inputs(net: NetworkConfig) -> dict[str, list[tuple[str, int]]]:
+    """Per asset, the upstream tables it reads and over how many days ending with its own
+    (the partition mappings of ``defs/network``)."""
+    window, span = net.max_window, net.pattern_span_days
+    return {
+        "daily_edges": [("transfers", 1), ("prices", 1)],
+        "address_activity": [("transfers", 1)],
+        "address_features": [("daily_edges", window), ("address_activity", window)],
+        "structural_patterns": [("transfers", span), ("prices", span)],
+        "typology_alerts": [
+            ("structural_patterns", 1),
+            ("address_features", 1),
+            ("transfers", span),
+        ],
+    }
+
+
+def cleanup_plan(settings: Settings, network: str, as_of: date) -> pl.DataFrame:
+    """Every lake partition of ``network`` with ``keep`` or ``delete`` and why: a partition
+    older than its layer's retention is deleted unless a kept partition of a downstream asset
+    reads it (a feature window, a pattern span), in which case it is kept and the reason
+    names that partition."""
+    net = settings.network(network)
+    root = lake_of(settings)
+    limits = net.lake_retention.model_dump()
+    layer_of = {t: layer for layer, tables in LAYERS.items() for t in tables}
+    present = {t: sorted(d for d in _files(root, t, network) if d is not None) for t in layer_of}
+    decision: dict[tuple[str, date], tuple[str, str]] = {}
+    for table, days in present.items():
+        limit = limits[layer_of[table]]
+        for day in days:
+            if limit is None or (as_of - day).days < limit:
+                why = "no retention" if limit is None else f"within {limit} days"
+                decision[(table, day)] = ("keep", why)
+            else:
+                decision[(table, day)] = ("delete", f"older than {limit} days")
+    # Downstream first, so a partition kept as input keeps its own inputs in turn.
+    order = ("typology_alerts", "structural_patterns", "address_features", "address_activity",
+             "daily_edges")  # fmt: skip
+    inputs = _inputs(net)
+    for table in order:
+        for day in present.get(table, []):
+            if decision[(table, day)][0] != "keep":
+                continue
+            for upstream, days in inputs[table]:
+                for back in range(days):
+                    need = day - timedelta(days=back)
+                    if decision.get((upstream, need), ("keep",))[0] == "delete":
+                        decision[(upstream, need)] = (
+                            "keep",
+                            f"input of {table} {day} ({days}-day window)",
+                        )
+    rows = [
+        {"table": t, "date": d, "action": a, "reason": r} for (t, d), (a, r) in decision.items()
+    ]
+    return pl.DataFrame(
+        rows,
+        schema={"table": pl.String, "date": pl.Date, "action": pl.String, "reason": pl.String},
+    ).sort("table", "date")
+
+
+def cleanup(settings: Settings, network: str, as_of: date, *, dry_run: bool = True) -> pl.DataFrame:
+    """Apply (or with ``dry_run`` only show) :func:`cleanup_plan`: the lake files of the
+    partitions marked ``delete`` are removed; the warehouse is not touched."""
+    plan = cleanup_plan(settings, network, as_of)
+    if not dry_run:
+        root = lake_of(settings)
+        for table, day in plan.filter(pl.col("action") == "delete").select("table", "date").rows():
+            path = lake.partition_file(root, table, network, day)
+            path.fs.rm(path.parent.path, recursive=True)
+    return plan

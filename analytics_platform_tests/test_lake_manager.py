@@ -8,12 +8,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
+import yaml
 
 from analytics_platform import lake_manager
 from analytics_platform.cli import main
 from analytics_platform.config import load_settings
 from analytics_platform.runner import instance_for, refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
+from analytics_platform.storage import lake
 from analytics_platform.storage.tables import DAILY_TABLES, TABLES
 
 from .conftest import START
@@ -76,3 +78,54 @@ def test_the_lake_rebuilds_a_deleted_warehouse(home: Path, tmp_path: Path, capsy
     assert plot.read_bytes()[:4] == b"\x89PNG"
     assert main(["lake", "summary"]) == 0
     assert "structural_patterns" in capsys.readouterr().out
+
+
+def test_cleanup_keeps_what_a_kept_partition_still_reads(tmp_path: Path, monkeypatch):
+    """Retention 3 days for aggregated tables, 2 for processed, 1 for raw, a 4-day feature window
+    and a 2-day pattern span, over 10 days of (empty) lake files."""
+    config = {
+        "networks": {
+            "torus": {
+                "start_date": START.isoformat(),
+                "windows": [4],
+                "pattern_span_days": 2,
+                "lake_retention": {"raw": 1, "processed": 2, "aggregated": 3},
+            }
+        }
+    }
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
+    for name in ("ANALYTICS_CONFIG", "ANALYTICS_LAKE_URL", "ANALYTICS_CLICKHOUSE_DSN"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings()
+    root = lake_manager.lake_of(settings)
+    days = [START + timedelta(days=i) for i in range(10)]
+    tables = [t for tables in lake_manager.LAYERS.values() for t in tables]
+    for table in tables:
+        for day in days:
+            empty = pl.DataFrame(schema=TABLES[table].schema)
+            lake.write_atomic(empty, lake.partition_file(root, table, "torus", day))
+    as_of = days[-1]  # 10-10: aggregated keeps 10-08..10-10
+    dry = lake_manager.cleanup(settings, "torus", as_of, dry_run=True)
+    assert lake_manager.summary(root, ["torus"])["partitions"].unique().to_list() == [10]
+
+    def kept(table: str) -> list[int]:
+        rows = dry.filter((pl.col("table") == table) & (pl.col("action") == "keep"))
+        return [d.day for d in rows["date"]]
+
+    assert kept("typology_alerts") == [8, 9, 10]
+    # Features of 10-08 read edges and activity from 10-05 on (4-day window) although their
+    # own retention (2 days) would keep only 10-09 and 10-10.
+    assert kept("daily_edges") == kept("address_activity") == [5, 6, 7, 8, 9, 10]
+    # Transfers: every kept edge day and the 2-day span of kept patterns and alerts.
+    assert kept("transfers") == [5, 6, 7, 8, 9, 10]
+    assert kept("transfers_rejected") == [10]  # read by nothing
+    reason = dry.filter((pl.col("table") == "daily_edges") & (pl.col("date") == days[4]))
+    assert reason["reason"].item() == "input of address_features 2026-10-08 (4-day window)"
+
+    lake_manager.cleanup(settings, "torus", as_of, dry_run=False)
+    left = lake_manager.summary(root, ["torus"])
+    by_table = dict(left.select("table", "partitions").iter_rows())
+    assert by_table["daily_edges"] == 6 and by_table["transfers_rejected"] == 1
+    assert by_table["typology_alerts"] == 3
+    assert lake.list_days(root, "transfers", "torus")[0] == days[4]
