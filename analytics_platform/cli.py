@@ -1,5 +1,5 @@
 """``analytics-platform`` command line: demo, generate, ingest, materialize, backfill, summary,
-address, cases, lake, evaluate, bench."""
+address, cases, case export, lake, evaluate, bench."""
 
 from __future__ import annotations
 
@@ -80,6 +80,15 @@ def _parser() -> argparse.ArgumentParser:
     cases.add_argument("--network", default="torus")
     cases.add_argument("--date", type=_date, help="default: the latest day with alerts")
     cases.add_argument("--top", type=int, default=20)
+    case = sub.add_parser("case", help="hand a case over: files, pictures and an HTML report")
+    case_sub = case.add_subparsers(dest="case_command", required=True)
+    export = case_sub.add_parser(
+        "export", help="a case (address, alert id or case id) from the lake to a folder"
+    )
+    export.add_argument("ref", help="an address, an alert id or a case id")
+    export.add_argument("--network", default="torus")
+    export.add_argument("--date", type=_date, help="for an address: default its latest alert day")
+    export.add_argument("--out", type=Path, required=True)
     lake = sub.add_parser(
         "lake", help="the Parquet lake: summary, validate, report, restore, cleanup"
     )
@@ -180,6 +189,17 @@ def _run(args: argparse.Namespace) -> int:
 
         settings.network(args.network)
         print(render(address_view(settings.lake.url, args.network, args.address, args.days)))
+        return 0
+    if args.command == "case":
+        from analytics_platform.case_export import export_case
+
+        settings.network(args.network)
+        done = export_case(settings.lake.url, args.network, args.ref, args.out, args.date)
+        print(
+            f"case {done.case_id} ({done.address}, {done.day}): "
+            + ", ".join(f"{len(f)} {name}" for name, f in done.frames.items())
+            + f", {len(done.pictures)} picture(s) -> {done.report}"
+        )
         return 0
     if args.command == "lake":
         return _lake(settings, args)

@@ -70,3 +70,55 @@ def test_an_empty_lake_is_a_clear_error(tmp_path):
 def test_cases_of_an_empty_lake_are_a_clear_error(tmp_path):
     with pytest.raises(LookupError, match="cases: no alerts in the lake"):
         case_view.day_cases(str(tmp_path / "lake"), "torus")
+
+
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--hide-scrollbars",
+)  # fmt: skip
+
+
+def test_a_case_exported_from_the_lake_opens_in_a_browser(home: Path, tmp_path: Path):
+    import shutil
+    import subprocess
+
+    from analytics_platform.case_export import export_case
+    from analytics_platform.cli import main
+
+    settings = load_settings()
+    instance = instance_for(settings)
+    refresh_labels(settings, "torus", instance=instance)
+    run_range(settings, "torus", START, START, instance=instance, progress=lambda _: None)
+    day, cases = case_view.day_cases(settings.lake.url, "torus")
+    top = cases.row(0, named=True)
+
+    out = tmp_path / "case"
+    done = export_case(settings.lake.url, "torus", top["address"], out)
+    assert (done.day, done.case_id) == (day, top["case_id"])
+    alerts = pl.read_parquet(out / "alerts.parquet")
+    assert sorted(set(alerts["typology"])) == sorted(top["typologies"])
+    named = {t for ids in alerts["tx_hashes"] for t in ids}
+    assert named <= set(pl.read_parquet(out / "transfers.parquet")["tx_hash"])
+    assert sorted(pl.read_parquet(out / "features.parquet")["window_days"]) == [7, 30, 90]
+    assert (out / "transfers.csv").read_text().count("\n") == len(named) + 1
+    with_evidence = alerts.filter(pl.col("pattern_ids").list.len() > 0)["alert_id"]
+    assert {p.stem for p in (out / "evidence").glob("*.png")} == set(with_evidence)
+    page = done.report.read_text()
+    assert top["address"] in page and all(t in page for t in top["typologies"])
+    assert page.count("data:image/png;base64,") == with_evidence.len()
+    # The same case by its id, through the CLI.
+    assert main(["case", "export", top["case_id"], "--out", str(tmp_path / "again")]) == 0
+    assert (tmp_path / "again" / "report.html").read_text() == page
+
+    # Headless Chromium (installed by scripts/setup.sh) renders the page to a screenshot.
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium, "chromium is not installed: run scripts/setup.sh"
+    shot = tmp_path / "report.png"
+    subprocess.run(
+        [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+         f"--screenshot={shot}", "--window-size=1280,1600", done.report.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    png = shot.read_bytes()
+    assert png[:4] == b"\x89PNG" and len(png) > 20_000  # a rendered page, not a blank one

@@ -15,3 +15,14 @@ if [ ! -f "$stamp" ]; then
   fi
   rm -f "$log" .venv/.installed-* && touch "$stamp"
 fi
+
+# Debian's Chromium renders the exported case report in the tests (headless, no display).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "Installing Debian's chromium (headless browser for the case-report test)..."
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! $sudo apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; then
+    $sudo apt-get update -q >/dev/null
+    $sudo apt-get install -y -q --no-install-recommends chromium >/dev/null
+  fi
+fi

@@ -1,0 +1,257 @@
+"""Hand a case over: everything behind one case, read from the Parquet lake with DuckDB, written
+to a folder as Parquet and CSV with its evidence pictures and one self-contained HTML report.
+
+``analytics-platform case export <address | alert_id | case_id> [--date D] --out DIR``. A case
+is every alert of one address on one day (``domain.cases``); an address without ``--date``
+means its latest day with alerts. The folder holds ``alerts``, ``patterns``, ``transfers``
+(every transfer an alert or pattern names), ``features`` (the address's features that day,
+every window) and ``labels``, each as ``.parquet`` and ``.csv``; ``evidence/<alert_id>.png``
+for every alert with pattern evidence (copied from the lake, drawn when the lake has none);
+and ``report.html``, which embeds the pictures so it can be mailed or attached as one file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from analytics_platform.address_view import connect
+from analytics_platform.evidence import render_evidence
+from analytics_platform.identifiers import validate_identifier
+from analytics_platform.storage.lake import lake_root, table_dir
+
+LOOKBACK_DAYS = 90
+"""Transfers an alert names are searched this far back (the longest feature window)."""
+
+
+@dataclass(frozen=True)
+class CaseExport:
+    folder: Path
+    address: str
+    day: date
+    case_id: str
+    frames: dict[str, pl.DataFrame]
+    pictures: dict[str, Path]
+
+    @property
+    def report(self) -> Path:
+        return self.folder / "report.html"
+
+
+def export_case(
+    lake_url: str, network: str, ref: str, out: Path, day: date | None = None
+) -> CaseExport:
+    """Export the case ``ref`` names (a case id, an alert id or an address) to ``out``."""
+    validate_identifier(network, "network")
+    root = lake_url.rstrip("/")
+    con = connect(lake_url)
+
+    def table(name: str) -> str:
+        return f"read_parquet('{root}/{name}/network={network}/**/*.parquet', union_by_name=true)"
+
+    def query(sql: str, *params) -> pl.DataFrame:
+        try:
+            return con.execute(sql, list(params)).pl()
+        except duckdb.IOException as exc:
+            if "No files found" in str(exc):
+                return pl.DataFrame()
+            raise
+
+    def find(key: str, on: date | None) -> pl.DataFrame:
+        where, params = f"{key} = ?", [ref]
+        if on is not None:
+            where, params = where + " AND date = ?", [*params, on]
+        return query(
+            f"SELECT address, date FROM {table('typology_alerts')} WHERE {where} "
+            "ORDER BY date DESC LIMIT 1",
+            *params,
+        )
+
+    # A case id, else an alert id, else an address (its latest day with alerts by default).
+    keys = ("case_id",) if ref.startswith("case-") else ("alert_id", "address")
+    hit = pl.DataFrame()
+    for key in keys:
+        hit = find(key, day)
+        if hit.height:
+            break
+    if hit.height == 0:
+        raise LookupError(
+            f"case export: no alert in the lake at {lake_url} for {ref!r} (a case id, alert "
+            "id or address)" + (f" on {day}" if day else "")
+        )
+    address, day = hit["address"][0], hit["date"][0]
+    alerts = query(
+        f"SELECT * FROM {table('typology_alerts')} WHERE address = ? AND date = ? "
+        "ORDER BY score DESC, alert_id",
+        address, day,
+    )  # fmt: skip
+    pattern_ids = sorted({p for ids in alerts["pattern_ids"].to_list() for p in ids})
+    patterns = query(
+        f"SELECT * FROM {table('structural_patterns')} WHERE date = ? "
+        "AND list_contains(?::VARCHAR[], pattern_id) ORDER BY score DESC",
+        day, pattern_ids,
+    )  # fmt: skip
+    named = {t for ids in alerts["tx_hashes"].to_list() for t in ids}
+    if patterns.height:
+        named |= {t for ids in patterns["tx_hashes"].to_list() for t in ids}
+    transfers = query(
+        f"SELECT * FROM {table('transfers')} WHERE date BETWEEN ? AND ? "
+        "AND list_contains(?::VARCHAR[], tx_hash) ORDER BY block_time, tx_hash",
+        day - timedelta(days=LOOKBACK_DAYS), day, sorted(named),
+    )  # fmt: skip
+    features = query(
+        f"SELECT * FROM {table('address_features')} WHERE address = ? AND date = ? "
+        "ORDER BY window_days",
+        address, day,
+    )  # fmt: skip
+    labels = query(f"SELECT * FROM {table('address_labels')} WHERE address = ?", address)
+    frames = {
+        "alerts": alerts,
+        "patterns": patterns,
+        "transfers": transfers,
+        "features": features,
+        "labels": labels,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in frames.items():
+        frame.write_parquet(out / f"{name}.parquet")
+        _flat(frame).write_csv(out / f"{name}.csv")
+    pictures = _pictures(lake_url, network, alerts, patterns, transfers, out / "evidence")
+    export = CaseExport(out, address, day, alerts["case_id"][0], frames, pictures)
+    export.report.write_text(render_html(export, network))
+    return export
+
+
+def _flat(frame: pl.DataFrame) -> pl.DataFrame:
+    """Lists joined with ``;`` so CSV can hold them."""
+    return frame.with_columns(
+        pl.col(c).cast(pl.List(pl.String)).list.join(";")
+        for c, t in frame.schema.items()
+        if isinstance(t, pl.List)
+    )
+
+
+def _pictures(lake_url, network, alerts, patterns, transfers, folder: Path) -> dict[str, Path]:
+    """``<alert_id>.png`` for every alert with pattern evidence: the lake's picture, else drawn."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = table_dir(lake_root(lake_url), "evidence", network)
+    by_id = {r["pattern_id"]: r for r in patterns.iter_rows(named=True)}
+    out = {}
+    for alert in alerts.iter_rows(named=True):
+        if not alert["pattern_ids"] or alert["pattern_ids"][0] not in by_id:
+            continue
+        target = folder / f"{alert['alert_id']}.png"
+        source = stored / f"date={alert['date'].isoformat()}" / f"{alert['alert_id']}.png"
+        if source.exists():
+            target.write_bytes(source.read_bytes())
+        else:
+            pattern = by_id[alert["pattern_ids"][0]]
+            evidence = transfers.filter(pl.col("tx_hash").is_in(pattern["tx_hashes"]))
+            title = (
+                f"{alert['typology']} ({alert['severity']}, score {alert['score']:.2f})\n"
+                f"{pattern['pattern_type']} {pattern['pattern_id']}"
+            )
+            target.write_bytes(
+                render_evidence(title, pattern["members"], pattern["roles"], evidence)
+            )
+        out[alert["alert_id"]] = target
+    return out
+
+
+def _table(frame: pl.DataFrame, columns: list[str], limit: int = 500) -> str:
+    if frame.height == 0:
+        return "<p class='none'>none</p>"
+    shown = _flat(frame.select([c for c in columns if c in frame.columns])).head(limit)
+    shown = shown.with_columns(pl.col(pl.Float32, pl.Float64).round(4))
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in shown.columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape('' if v is None else str(v))}</td>" for v in row)
+        + "</tr>"
+        for row in shown.iter_rows()
+    )  # fmt: skip
+    more = (
+        f"<p class='none'>{frame.height - limit} more rows in the files</p>"
+        if frame.height > limit
+        else ""
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
+
+
+def render_html(export: CaseExport, network: str) -> str:
+    """One self-contained page: the case, its alerts with explanations, the evidence pictures
+    (embedded), patterns, transfers, features and labels."""
+    alerts = export.frames["alerts"]
+    first = alerts.row(0, named=True)
+    typologies = ", ".join(dict.fromkeys(alerts["typology"].to_list()))
+    figures = "".join(
+        f"<figure><img alt='evidence of {html.escape(a)}' "
+        f"src='data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}'>"
+        f"<figcaption>{html.escape(a)}</figcaption></figure>"
+        for a, p in export.pictures.items()
+    )
+    features = export.frames["features"]
+    skip = ("network", "date", "address", "window_days")
+    feature_columns = [c for c in features.columns if c not in skip][:40]
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Case {html.escape(export.case_id)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem; color: #222; }}
+h1 {{ font-size: 1.4rem; }} h2 {{ font-size: 1.1rem; margin-top: 2rem; }}
+.facts td {{ padding: 0.2rem 1rem 0.2rem 0; border: none; }}
+table {{ border-collapse: collapse; font-size: 0.8rem; margin: 0.5rem 0; }}
+th, td {{ border: 1px solid #ccc; padding: 0.2rem 0.4rem; text-align: left; vertical-align: top;
+  max-width: 40rem; overflow-wrap: anywhere; }}
+th {{ background: #f0f0f0; }} figure {{ display: inline-block; margin: 0.5rem; }}
+img {{ max-width: 640px; border: 1px solid #ddd; }} .none {{ color: #777; }}
+</style></head><body>
+<h1>Case {html.escape(export.case_id)}: {html.escape(export.address)}</h1>
+<table class="facts">
+<tr><td>network</td><td>{html.escape(network)}</td></tr>
+<tr><td>day (UTC)</td><td>{export.day}</td></tr>
+<tr><td>case score</td><td>{first["case_score"]:.3f} (rank {first["case_rank"]} of the day{
+        "" if first["in_budget"] else ", below the day's budget"
+    })</td></tr>
+<tr><td>typologies</td><td>{html.escape(typologies)}</td></tr>
+</table>
+<h2>Alerts ({alerts.height})</h2>
+{_table(alerts, ["typology", "severity", "score", "explanation", "alert_id", "pattern_ids"])}
+<h2>Evidence</h2>
+{figures or "<p class='none'>no pattern evidence</p>"}
+<h2>Patterns ({export.frames["patterns"].height})</h2>
+{
+        _table(
+            export.frames["patterns"],
+            [
+                "pattern_type",
+                "pattern_id",
+                "score",
+                "members",
+                "roles",
+                "total_amount",
+                "total_amount_usd",
+                "first_time",
+                "last_time",
+                "details",
+            ],
+        )
+    }
+<h2>Transfers ({export.frames["transfers"].height})</h2>
+{
+        _table(
+            export.frames["transfers"],
+            ["block_time", "tx_hash", "from_address", "to_address", "asset", "amount"],
+        )
+    }
+<h2>Features of the address that day</h2>
+{_table(features, ["window_days", *feature_columns])}
+<h2>Labels</h2>
+{_table(export.frames["labels"], ["label", "category", "source", "valid_from", "valid_to"])}
+</body></html>
+"""
