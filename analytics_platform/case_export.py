@@ -22,6 +22,7 @@ import duckdb
 import polars as pl
 
 from analytics_platform.address_view import connect
+from analytics_platform.domain.typologies import PATTERN_EVIDENCE
 from analytics_platform.evidence import render_evidence
 from analytics_platform.identifiers import validate_identifier
 from analytics_platform.storage.lake import lake_root, table_dir
@@ -228,18 +229,7 @@ img {{ max-width: 640px; border: 1px solid #ddd; }} .none {{ color: #777; }}
 {
         _table(
             export.frames["patterns"],
-            [
-                "pattern_type",
-                "pattern_id",
-                "score",
-                "members",
-                "roles",
-                "total_amount",
-                "total_amount_usd",
-                "first_time",
-                "last_time",
-                "details",
-            ],
+            [*PATTERN_EVIDENCE[:2], "score", *PATTERN_EVIDENCE[2:]],
         )
     }
 <h2>Transfers ({export.frames["transfers"].height})</h2>

@@ -12,13 +12,7 @@ import polars as pl
 import yaml
 
 from analytics_platform.config import Settings, load_settings
-from analytics_platform.domain.evaluation import (
-    alert_scores,
-    match_planted,
-    outside_share,
-    planted_alerted,
-    precision_at_k,
-)
+from analytics_platform.domain.evaluation import match_planted, product_scores
 from analytics_platform.domain.synthetic import SyntheticConfig, SyntheticNetwork, generate
 from analytics_platform.runner import refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
@@ -153,14 +147,9 @@ def alert_quality(
         .select("pattern_id", "pattern_type", "is_sar", pl.col("tx_hashes").alias("tx_hash"))
         .explode("tx_hash")
     )
-    per_day = outside_share(accounts, alerts, active)
     return {
         "planted": match_planted(truth, patterns),
-        "planted_alerted": planted_alerted(transactions, alerts),
-        "alert_level": alert_scores(accounts, alerts),
-        "precision_at_k": precision_at_k(accounts, alerts),
-        "outside_share_max": float(per_day["share"].max() or 0.0),
-        "outside_share_in_budget_max": float(per_day["share_in_budget"].max() or 0.0),
+        **product_scores(accounts, transactions, alerts, active),
     }
 
 

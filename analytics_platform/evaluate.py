@@ -29,15 +29,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import yaml
 
-from analytics_platform.domain.evaluation import (
-    account_scores,
-    alert_scores,
-    calibration,
-    outside_share,
-    pattern_scores,
-    planted_alerted,
-    precision_at_k,
-)
+from analytics_platform.domain.evaluation import account_scores, pattern_scores, product_scores
 
 if TYPE_CHECKING:
     from analytics_platform.domain.synthetic import SyntheticConfig
@@ -235,7 +227,6 @@ def evaluate(
     per_pattern = pattern_scores(truth, patterns)
     planted = truth.filter(pl.col("is_sar"))["pattern_id"].n_unique()
     found_any = per_pattern["found_any_type"].sum()
-    per_day = outside_share(truth, alerts, stored["active"])
     return {
         "dataset": folder.name,
         "profile": str(profile_path),
@@ -250,14 +241,23 @@ def evaluate(
         "right_type_share": per_pattern["found"].sum() / found_any if found_any else None,
         "pattern_level": per_pattern,
         "account_level": account_scores(truth, patterns),
-        "alert_level": alert_scores(truth, alerts),
-        "planted_alerted": planted_alerted(truth_transactions, alerts),
-        "precision_at_k": precision_at_k(truth, alerts),
-        "calibration": calibration(truth, alerts),
-        "outside_share_max": float(per_day["share"].max() or 0.0),
-        "outside_share_in_budget_max": float(per_day["share_in_budget"].max() or 0.0),
-        "outside_per_day": per_day,
+        **product_scores(truth, truth_transactions, alerts, stored["active"]),
     }
+
+
+SECTIONS = (
+    ("Planted patterns with an alert on their transfers (look-alikes: the false-alarm rate):",
+     "planted_alerted"),
+    ("Alerted addresses per typology (planted / look-alike only / outside):", "alert_level"),
+    ("Precision of each day's top k cases:", "precision_at_k"),
+    ("Case score calibration (share of cases on planted members per score band):",
+     "calibration"),
+    ("Pattern level (planted found by a detection sharing > half its members):",
+     "pattern_level"),
+    ("Account level (members of detections of each type; look-alike hits apart):",
+     "account_level"),
+)  # fmt: skip
+"""The tables of the text report, in order: (title, key of the result)."""
 
 
 def to_json(result: dict[str, Any]) -> str:
@@ -292,23 +292,6 @@ def to_text(result: dict[str, Any]) -> str:
             f"alerted outside every planted pattern: at most {result['outside_share_max']:.2%} "
             f"of a day's active addresses ({result['outside_share_in_budget_max']:.2%} within "
             "the case budget)",
-            "",
-            "Planted patterns with an alert on a member (look-alikes: the false-alarm rate):",
-            table(result["planted_alerted"]),
-            "",
-            "Alerted addresses per typology (planted / look-alike only / outside):",
-            table(result["alert_level"]),
-            "",
-            "Precision of each day's top k cases:",
-            table(result["precision_at_k"]),
-            "",
-            "Case score calibration (share of cases on planted members per score band):",
-            table(result["calibration"]),
-            "",
-            "Pattern level (planted found by a detection sharing > half its members):",
-            table(result["pattern_level"]),
-            "",
-            "Account level (members of detections of each type; look-alike hits apart):",
-            table(result["account_level"]),
+            *(line for title, key in SECTIONS for line in ("", title, table(result[key]))),
         ]
     )

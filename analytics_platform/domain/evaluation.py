@@ -350,3 +350,25 @@ def calibration(
         )
         .sort("band")
     )
+
+
+def product_scores(
+    truth: pl.DataFrame,
+    transactions: pl.DataFrame,
+    alerts: pl.DataFrame,
+    active: pl.DataFrame,
+) -> dict:
+    """What an analyst would see, scored: planted patterns alerted (``transactions``:
+    pattern_id, pattern_type, is_sar, tx_hash), alerted addresses per typology, the precision
+    of each day's top cases, the case-score calibration and the outside share per day
+    (``active``: date, active)."""
+    per_day = outside_share(truth, alerts, active)
+    return {
+        "planted_alerted": planted_alerted(transactions, alerts),
+        "alert_level": alert_scores(truth, alerts),
+        "precision_at_k": precision_at_k(truth, alerts),
+        "calibration": calibration(truth, alerts),
+        "outside_share_max": float(per_day["share"].max() or 0.0),
+        "outside_share_in_budget_max": float(per_day["share_in_budget"].max() or 0.0),
+        "outside_per_day": per_day,
+    }

@@ -26,6 +26,11 @@ from analytics_platform.domain.cases import DEFAULT_CONFIDENCE, with_cases
 from analytics_platform.domain.schemas import ALERT_COLUMNS, PATTERN_TYPE_NAMES, conform, empty
 
 DEFAULT_CATALOG = Path(__file__).resolve().parents[1] / "typologies.yaml"
+PATTERN_EVIDENCE = (
+    "pattern_id", "pattern_type", "members", "roles", "total_amount", "total_amount_usd",
+    "first_time", "last_time", "details",
+)  # fmt: skip
+"""The pattern columns a pattern alert carries as evidence (and a case report shows)."""
 DERIVED_FEATURES = ("day_event_count", "day_event_ratio", "exchange_out_share")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -266,17 +271,7 @@ def _pattern_alerts(
         pl.col("first_time").dt.strftime("%Y-%m-%d %H:%M").alias("first"),
         pl.col("last_time").dt.strftime("%Y-%m-%d %H:%M").alias("last"),
     )
-    evidence = pl.struct(
-        "pattern_id",
-        "pattern_type",
-        "members",
-        "roles",
-        "total_amount",
-        "total_amount_usd",
-        "first_time",
-        "last_time",
-        "details",
-    ).struct.json_encode()
+    evidence = pl.struct(*PATTERN_EVIDENCE).struct.json_encode()
     out = p.with_columns(
         pl.lit(typ.name).alias("typology"),
         # high_amount is in USD where the pattern is priced, else in native units.
