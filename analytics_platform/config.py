@@ -222,6 +222,8 @@ class NetworkConfig(StrictModel):
     """At most this many cases a day (an analyst team's capacity) are marked ``in_budget``,
     highest case score first; the rest stay stored below the cut. ``null``: no cut."""
     lake_retention: LakeRetention = Field(default_factory=LakeRetention)
+    lake_cleanup_cron: str = "0 3 * * 0"
+    """When the ``<net>__lake_cleanup`` schedule applies ``lake_retention`` (UTC; weekly)."""
     timeliness_target_minutes: PositiveInt = 60
     """Kafka sources: a transfer ingested later than this after its block time counts against
     the day's quality score (``transfers_quality.timeliness``)."""

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
+import pytest
 import yaml
 
 from analytics_platform import lake_manager
@@ -80,9 +81,10 @@ def test_the_lake_rebuilds_a_deleted_warehouse(home: Path, tmp_path: Path, capsy
     assert "structural_patterns" in capsys.readouterr().out
 
 
-def test_cleanup_keeps_what_a_kept_partition_still_reads(tmp_path: Path, monkeypatch):
-    """Retention 3 days for aggregated tables, 2 for processed, 1 for raw, a 4-day feature window
-    and a 2-day pattern span, over 10 days of (empty) lake files."""
+@pytest.fixture
+def retention_lake(tmp_path: Path, monkeypatch):
+    """Retention 3 days for aggregated tables, 2 for processed, 1 for raw, a 4-day feature
+    window and a 2-day pattern span, over 10 days of (empty) lake files."""
     config = {
         "networks": {
             "torus": {
@@ -105,6 +107,11 @@ def test_cleanup_keeps_what_a_kept_partition_still_reads(tmp_path: Path, monkeyp
         for day in days:
             empty = pl.DataFrame(schema=TABLES[table].schema)
             lake.write_atomic(empty, lake.partition_file(root, table, "torus", day))
+    return settings, root, days
+
+
+def test_cleanup_keeps_what_a_kept_partition_still_reads(retention_lake):
+    settings, root, days = retention_lake
     as_of = days[-1]  # 10-10: aggregated keeps 10-08..10-10
     dry = lake_manager.cleanup(settings, "torus", as_of, dry_run=True)
     assert lake_manager.summary(root, ["torus"])["partitions"].unique().to_list() == [10]
@@ -129,3 +136,25 @@ def test_cleanup_keeps_what_a_kept_partition_still_reads(tmp_path: Path, monkeyp
     assert by_table["daily_edges"] == 6 and by_table["transfers_rejected"] == 1
     assert by_table["typology_alerts"] == 3
     assert lake.list_days(root, "transfers", "torus")[0] == days[4]
+
+
+def test_the_cleanup_job_applies_the_retention_on_its_schedule(retention_lake):
+    import dagster as dg
+
+    from analytics_platform.definitions import build_definitions
+
+    settings, root, days = retention_lake
+    defs = build_definitions(settings)
+    schedule = defs.resolve_schedule_def("torus__lake_cleanup_schedule")
+    assert schedule.cron_schedule == "0 3 * * 0"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    job = defs.resolve_job_def("torus__lake_cleanup")
+    config = {"ops": {"torus__lake_cleanup": {"config": {"as_of": days[-1].isoformat()}}}}
+    result = job.execute_in_process(run_config=config)
+    assert result.success
+    left = dict(lake_manager.summary(root, ["torus"]).select("table", "partitions").iter_rows())
+    assert left["typology_alerts"] == 3 and left["daily_edges"] == 6
+    (output,) = [e for e in result.all_events if e.is_successful_output]
+    metadata = output.event_specific_data.metadata
+    tables = sum(len(t) for t in lake_manager.LAYERS.values())
+    assert metadata["deleted"].value == tables * len(days) - sum(left.values()) > 0

@@ -28,13 +28,15 @@ from analytics_platform.defs.kafka import (
     late_data_sensor,
 )
 from analytics_platform.defs.network import build_freshness, build_network_assets
+from analytics_platform.defs.network.lake_cleanup import lake_cleanup_job, lake_cleanup_schedule
 from analytics_platform.defs.network.late_prices import late_prices_sensor
 from analytics_platform.defs.schedules import daily_job, daily_schedule, labels_job
 
 
 def network_definitions(net: NetworkConfig, settings: Settings) -> dg.Definitions:
     """One network: its assets and checks, daily and labels jobs, schedule, freshness sensor,
-    and for a Kafka source the ingestion asset, job and sensors."""
+    for a Kafka source the ingestion asset, job and sensors, and with a lake retention the
+    cleanup job and its schedule."""
     assets: list[Any] = build_network_assets(net, settings)
     freshness, freshness_sensor = build_freshness(net)
     daily = daily_job(net, engine=settings.features.engine, freshness=freshness)
@@ -47,11 +49,16 @@ def network_definitions(net: NetworkConfig, settings: Settings) -> dg.Definition
         assets.append(kafka_messages_asset(net))
         jobs.append(ingest)
         sensors += [kafka_sensor(net, ingest), late_data_sensor(net, ingest, daily)]
+    schedules = [daily_schedule(net, daily)]
+    if any(days is not None for days in net.lake_retention.model_dump().values()):
+        cleanup = lake_cleanup_job(net, settings)
+        jobs.append(cleanup)
+        schedules.append(lake_cleanup_schedule(net, cleanup))
     return dg.Definitions(
         assets=assets,
         asset_checks=freshness,
         jobs=jobs,
-        schedules=[daily_schedule(net, daily)],
+        schedules=schedules,
         sensors=sensors,
     )
 
