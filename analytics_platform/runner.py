@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -106,7 +107,10 @@ def run_range(
     for i, (start, end) in enumerate(chunks, 1):
         progress(f"[{i}/{len(chunks)}] {network} {start}..{end}: running...")
         t0 = time.perf_counter()
+        run_id = str(uuid.uuid4())
+        instance.add_event_listener(run_id, _step_progress(progress, t0))
         result = job_def.execute_in_process(
+            run_id=run_id,
             instance=instance,
             tags={
                 ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
@@ -121,6 +125,19 @@ def run_range(
         )
         results.append(result)
     return results
+
+
+def _step_progress(progress: Callable[[str], None], started: float):
+    """An event listener that reports each step of a run as it ends (a chunk of a backfill
+    runs for minutes; its steps show it is moving)."""
+
+    def listen(event) -> None:
+        kind = event.dagster_event.event_type_value if event.dagster_event else None
+        if kind in ("STEP_SUCCESS", "STEP_FAILURE"):
+            state = "done" if kind == "STEP_SUCCESS" else "FAILED"
+            progress(f"    {event.step_key} {state} at {time.perf_counter() - started:.1f}s")
+
+    return listen
 
 
 def refresh_labels(settings: Settings, network: str, instance: dg.DagsterInstance | None = None):

@@ -21,7 +21,12 @@ def test_an_alerted_address_as_the_lake_shows_it(home: Path):
     instance = instance_for(settings)
     refresh_labels(settings, "torus", instance=instance)
     last = START + timedelta(days=1)
-    run_range(settings, "torus", START, last, instance=instance, progress=lambda _: None)
+    said: list[str] = []
+    run_range(settings, "torus", START, last, instance=instance, progress=said.append)
+    # The run shows each step as it ends, then the run's outcome.
+    steps = [line for line in said if line.startswith("    torus__")]
+    assert any("structural_patterns done at" in line for line in steps), said
+    assert len(steps) >= 7 and said[-1].startswith("[1/1] torus") and " ok in " in said[-1]
     with ch.session(settings.clickhouse) as client:
         alerts = ch.query_frame(
             client,
