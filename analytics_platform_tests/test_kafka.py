@@ -171,7 +171,11 @@ def test_new_data_triggers_exactly_one_run_per_range(broker, tmp_path, monkeypat
     days = [TODAY - timedelta(days=d) for d in (2, 1, 0)]
     produce(broker.bootstrap, TOPIC, [message(i, days[i % 3]) for i in range(1500)])
 
-    first = only_request(platform.tick())
+    ticked = platform.tick()
+    (observed,) = ticked.asset_events  # the consumer lag, observed on every tick
+    assert observed.asset_key == dg.AssetKey(["torus", "kafka_messages"])
+    assert 0 < observed.metadata["lag_messages"].value <= 1500
+    first = only_request(ticked)
     assert first.run_config["ops"]["torus__kafka_messages"]["config"]["starts"] == {
         "0": 0,
         "1": 0,
@@ -181,7 +185,9 @@ def test_new_data_triggers_exactly_one_run_per_range(broker, tmp_path, monkeypat
     assert "in progress" in platform.tick().skip_message
     result = platform.run(first)
     assert result.success
-    assert platform.tick().skip_message == "no new messages"
+    caught_up = platform.tick()
+    assert caught_up.skip_message == "no new messages"
+    assert caught_up.asset_events[0].metadata["lag_messages"].value == 0
 
     produce(broker.bootstrap, TOPIC, [message(i, days[2]) for i in range(1500, 1800)])
     second = only_request(platform.tick())

@@ -151,7 +151,8 @@ def kafka_sensor(net: NetworkConfig, job) -> dg.SensorDefinition:
         minimum_interval_seconds=source.sensor_interval_s,
         default_status=dg.DefaultSensorStatus.STOPPED,
         description=f"New messages on Kafka topic {source.topic!r}: one ingestion run per new "
-        "offset range; the cursor holds the offsets.",
+        "offset range; the cursor holds the offsets, and each tick observes the consumer lag "
+        "(lag_messages on kafka_messages).",
     )
     def _sensor(context: dg.SensorEvaluationContext):
         cursor = offsets.Cursor.parse(context.cursor)
@@ -164,17 +165,45 @@ def kafka_sensor(net: NetworkConfig, job) -> dg.SensorDefinition:
         except (BrokerUnavailable, ValueError) as exc:
             watermarks = exc
         decision = offsets.decide(source.topic, cursor, watermarks, status, tags)
-        context.update_cursor(decision.cursor.dump())
+        # Consumer lag as an observation of the topic's asset: the UI charts it per tick.
+        observed = []
+        if not isinstance(watermarks, Exception):
+            behind = offsets.lag(decision.cursor, watermarks)
+            observed.append(
+                dg.AssetObservation(
+                    asset_key=dg.AssetKey([net.name, "kafka_messages"]),
+                    metadata={
+                        "lag_messages": sum(behind.values()),
+                        "lag_by_partition": dg.MetadataValue.json(
+                            {str(p): n for p, n in behind.items()}
+                        ),
+                    },
+                )
+            )
         if decision.action == "skip":
-            return dg.SkipReason(decision.reason)
-        return dg.RunRequest(
-            run_key=decision.run_key,
-            run_config={
-                "ops": {
-                    op_name: {"config": {"starts": {str(p): o for p, o in decision.starts.items()}}}
-                }
-            },
-            tags={"analytics/kafka_topic": source.topic},
+            return dg.SensorResult(
+                skip_reason=decision.reason,
+                cursor=decision.cursor.dump(),
+                asset_events=observed,
+            )
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(
+                    run_key=decision.run_key,
+                    run_config={
+                        "ops": {
+                            op_name: {
+                                "config": {
+                                    "starts": {str(p): o for p, o in decision.starts.items()}
+                                }
+                            }
+                        }
+                    },
+                    tags={"analytics/kafka_topic": source.topic},
+                )
+            ],
+            cursor=decision.cursor.dump(),
+            asset_events=observed,
         )
 
     return _sensor

@@ -128,3 +128,12 @@ def decide(
         "attempt": 0,
     }
     return Decision("launch", cursor, run_key=key, starts=starts)
+
+
+def lag(cursor: Cursor, watermarks: dict[int, tuple[int, int]]) -> dict[int, int]:
+    """Per partition, the messages the broker holds beyond what has been ingested (``next``).
+    tansu reports a lagging end offset (the last batch's base + 1), so its figure can be low
+    by the last batch; never negative."""
+    return {
+        p: max(0, high - cursor.next.get(p, low)) for p, (low, high) in sorted(watermarks.items())
+    }
