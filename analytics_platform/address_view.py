@@ -8,14 +8,12 @@ features of each window, and counterparties with transfer counts and USD value.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import duckdb
 import polars as pl
 
-from analytics_platform.identifiers import validate_identifier
+from analytics_platform.lake_sql import LakeSql
 
 
 @dataclass(frozen=True)
@@ -31,38 +29,10 @@ class AddressView:
     counterparties: pl.DataFrame
 
 
-def connect(lake_url: str) -> duckdb.DuckDBPyConnection:
-    """DuckDB reading the lake, with S3 credentials and endpoint from the environment."""
-    con = duckdb.connect()
-    if lake_url.startswith("s3://"):
-        # httpfs reads S3 with the standard AWS variables; an endpoint (MinIO, moto) as well.
-        con.execute("INSTALL httpfs; LOAD httpfs")
-        con.execute("CREATE SECRET lake (TYPE s3, PROVIDER credential_chain)")
-        endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
-        if endpoint:
-            host = endpoint.split("://", 1)[-1]
-            con.execute(f"SET s3_endpoint = '{host}'")
-            con.execute("SET s3_url_style = 'path'")
-            con.execute(f"SET s3_use_ssl = {str(endpoint.startswith('https')).lower()}")
-    return con
-
-
 def address_view(lake_url: str, network: str, address: str, days: int = 30) -> AddressView:
     """``address`` over the ``days`` days ending with the lake's latest alert partition."""
-    validate_identifier(network, "network")
-    con = connect(lake_url)
-    root = lake_url.rstrip("/")
-
-    def table(name: str) -> str:
-        return f"read_parquet('{root}/{name}/network={network}/**/*.parquet', union_by_name=true)"
-
-    def query(sql: str, *params) -> pl.DataFrame:
-        try:
-            return con.execute(sql, list(params)).pl()
-        except duckdb.IOException as exc:  # a table not written yet
-            if "No files found" in str(exc):
-                return pl.DataFrame()
-            raise
+    lake = LakeSql(lake_url, network)
+    table, query = lake.table, lake.query
 
     latest = query(f"SELECT max(date) AS d FROM {table('transfers')}")
     if latest.height == 0 or latest["d"][0] is None:

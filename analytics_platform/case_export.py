@@ -18,13 +18,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-import duckdb
 import polars as pl
 
-from analytics_platform.address_view import connect
 from analytics_platform.domain.typologies import PATTERN_EVIDENCE
-from analytics_platform.evidence import render_evidence
-from analytics_platform.identifiers import validate_identifier
+from analytics_platform.evidence_store import render_alert
+from analytics_platform.lake_sql import LakeSql
 from analytics_platform.storage.lake import lake_root, table_dir
 
 LOOKBACK_DAYS = 90
@@ -49,20 +47,8 @@ def export_case(
     lake_url: str, network: str, ref: str, out: Path, day: date | None = None
 ) -> CaseExport:
     """Export the case ``ref`` names (a case id, an alert id or an address) to ``out``."""
-    validate_identifier(network, "network")
-    root = lake_url.rstrip("/")
-    con = connect(lake_url)
-
-    def table(name: str) -> str:
-        return f"read_parquet('{root}/{name}/network={network}/**/*.parquet', union_by_name=true)"
-
-    def query(sql: str, *params) -> pl.DataFrame:
-        try:
-            return con.execute(sql, list(params)).pl()
-        except duckdb.IOException as exc:
-            if "No files found" in str(exc):
-                return pl.DataFrame()
-            raise
+    lake = LakeSql(lake_url, network)
+    table, query = lake.table, lake.query
 
     def find(key: str, on: date | None) -> pl.DataFrame:
         where, params = f"{key} = ?", [ref]
@@ -152,15 +138,7 @@ def _pictures(lake_url, network, alerts, patterns, transfers, folder: Path) -> d
         if source.exists():
             target.write_bytes(source.read_bytes())
         else:
-            pattern = by_id[alert["pattern_ids"][0]]
-            evidence = transfers.filter(pl.col("tx_hash").is_in(pattern["tx_hashes"]))
-            title = (
-                f"{alert['typology']} ({alert['severity']}, score {alert['score']:.2f})\n"
-                f"{pattern['pattern_type']} {pattern['pattern_id']}"
-            )
-            target.write_bytes(
-                render_evidence(title, pattern["members"], pattern["roles"], evidence)
-            )
+            target.write_bytes(render_alert(alert, by_id[alert["pattern_ids"][0]], transfers))
         out[alert["alert_id"]] = target
     return out
 

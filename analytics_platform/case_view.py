@@ -1,34 +1,24 @@
 """An analyst's work list: one day's cases, best first, read from the Parquet lake with DuckDB
-(like ``address_view``: readable while the pipeline holds the warehouse)."""
+(``lake_sql``)."""
 
 from __future__ import annotations
 
 from datetime import date
 
-import duckdb
 import polars as pl
 
-from analytics_platform.address_view import connect
 from analytics_platform.domain.cases import case_table
-from analytics_platform.identifiers import validate_identifier
+from analytics_platform.lake_sql import LakeSql
 
 
 def day_cases(lake_url: str, network: str, day: date | None = None) -> tuple[date, pl.DataFrame]:
     """The cases of ``day`` (default: the lake's latest alert partition), ranked."""
-    validate_identifier(network, "network")
-    source = (
-        f"read_parquet('{lake_url.rstrip('/')}/typology_alerts/network={network}/**/*.parquet', "
-        "union_by_name=true)"
-    )
-    con = connect(lake_url)
-    try:
-        if day is None:
-            day = con.execute(f"SELECT max(date) FROM {source}").fetchone()[0]  # type: ignore[index]
-        alerts = con.execute(f"SELECT * FROM {source} WHERE date = ?", [day]).pl()
-    except duckdb.IOException as exc:
-        if "No files found" not in str(exc):
-            raise
-        day, alerts = None, pl.DataFrame()
+    lake = LakeSql(lake_url, network)
+    source = lake.table("typology_alerts")
+    if day is None:
+        latest = lake.query(f"SELECT max(date) AS d FROM {source}")
+        day = latest["d"][0] if latest.height else None
+    alerts = lake.query(f"SELECT * FROM {source} WHERE date = ?", day) if day else pl.DataFrame()
     if day is None or alerts.height == 0:
         raise LookupError(
             f"cases: no alerts in the lake at {lake_url} for network {network!r}"

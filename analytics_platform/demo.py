@@ -16,6 +16,7 @@ from analytics_platform.domain.evaluation import match_planted, product_scores
 from analytics_platform.domain.synthetic import SyntheticConfig, SyntheticNetwork, generate
 from analytics_platform.runner import refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
+from analytics_platform.storage.daily_metrics import active_addresses
 from analytics_platform.storage.tables import DAILY_TABLES, TABLES
 
 SYNTHETIC_PROFILE = Path(__file__).resolve().parent / "profiles" / "synthetic.yaml"
@@ -109,14 +110,7 @@ def summarise(settings: Settings, network: str, truth: pl.DataFrame | None) -> d
             schema=TABLES["structural_patterns"].schema,
             cluster=settings.clickhouse.cluster,
         )
-        active = (
-            ch.query_frame(
-                client,
-                f"SELECT date, count() AS active FROM `{network}`.`address_activity` GROUP BY date",
-            )
-            if ch.table_exists(client, network, "address_activity")
-            else pl.DataFrame(schema={"date": pl.Date, "active": pl.Int64})
-        ).with_columns(pl.col("date").cast(pl.Date), pl.col("active").cast(pl.Int64))
+        active = active_addresses(client, network, settings.clickhouse.cluster)
     if not counts:
         raise LookupError(
             f"summary: nothing stored for network {network!r} in {settings.clickhouse.describe()} "

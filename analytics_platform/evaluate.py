@@ -129,6 +129,7 @@ def run_graph(
     from analytics_platform.config import load_settings
     from analytics_platform.runner import instance_for, refresh_labels, run_range
     from analytics_platform.storage import clickhouse as ch
+    from analytics_platform.storage.daily_metrics import active_addresses
     from analytics_platform.storage.tables import TABLES
 
     config, network = dataset_config(folder, profile)
@@ -165,10 +166,7 @@ def run_graph(
                 schema=TABLES[table].schema,
                 cluster=settings.clickhouse.cluster,
             )
-        stored["active"] = ch.query_frame(
-            client,
-            f"SELECT date, count() AS active FROM `{network}`.`address_activity` GROUP BY date",
-        ).with_columns(pl.col("date").cast(pl.Date), pl.col("active").cast(pl.Int64))
+        stored["active"] = active_addresses(client, network, settings.clickhouse.cluster)
     return stored
 
 

@@ -31,6 +31,17 @@ def top_alerts(alerts: pl.DataFrame, top: int) -> pl.DataFrame:
     )
 
 
+def render_alert(alert: dict, pattern: dict, transfers: pl.DataFrame) -> bytes:
+    """The PNG of an alert's first pattern: its members and the transfers among them, titled
+    with the typology, severity, score and pattern."""
+    evidence = transfers.filter(pl.col("tx_hash").is_in(pattern["tx_hashes"]))
+    title = (
+        f"{alert['typology']} ({alert['severity']}, score {alert['score']:.2f})\n"
+        f"{pattern['pattern_type']} {pattern['pattern_id']}"
+    )
+    return render_evidence(title, pattern["members"], pattern["roles"], evidence)
+
+
 def write_evidence(
     lake: UPath,
     network: str,
@@ -55,12 +66,7 @@ def write_evidence(
         pattern = by_id.get(alert["pattern_ids"][0])
         if pattern is None:
             continue
-        evidence = transfers.filter(pl.col("tx_hash").is_in(pattern["tx_hashes"]))
-        title = (
-            f"{alert['typology']} ({alert['severity']}, score {alert['score']:.2f})\n"
-            f"{pattern['pattern_type']} {pattern['pattern_id']}"
-        )
-        png = render_evidence(title, pattern["members"], pattern["roles"], evidence)
+        png = render_alert(alert, pattern, transfers)
         path = base / f"date={alert['date'].isoformat()}" / f"{alert['alert_id']}.png"
         if path.protocol in ("", "file", "local"):
             Path(str(path)).parent.mkdir(parents=True, exist_ok=True)

@@ -52,3 +52,17 @@ def stored_metrics(
         else pl.DataFrame(schema={"date": pl.Date, "rejected": pl.Float64})
     )
     return metrics_frame(counts, bad, volumes)
+
+
+def active_addresses(client: Any, network: str, cluster: str = "") -> pl.DataFrame:
+    """(date, active): the addresses with activity on each stored day (the denominator of the
+    evaluation's outside share)."""
+    db = validate_identifier(network, "network")
+    table = f"address_activity{DISTRIBUTED_SUFFIX if cluster else ''}"
+    schema = {"date": pl.Date, "active": pl.Int64}
+    if not table_exists(client, db, table):
+        return pl.DataFrame(schema=schema)
+    frame = query_frame(
+        client, f"SELECT date, count() AS active FROM `{db}`.`{table}` GROUP BY date"
+    )
+    return frame.cast(schema) if frame.height else pl.DataFrame(schema=schema)
