@@ -32,12 +32,17 @@ def aggregate_address_activity(
     # the previous row is several times faster here than a window expression over the keys.)
     same_key = pl.all_horizontal(pl.col(k) == pl.col(k).shift(1) for k in keys)
     gap = (pl.col("block_time") - pl.col("block_time").shift(1)).dt.total_milliseconds() / 1000.0
+    # Rows are in time order within a key, so an hour's first row is where the hour changes:
+    # summing its bit there gives the OR of the key's hours (cudf-polars has no bitwise_or).
+    hour = pl.col("block_time").dt.hour().cast(pl.Int32)
+    new_hour = (~same_key | (hour != hour.shift(1))).fill_null(True)
     out = (
         events.sort([*keys, "block_time"])
         .with_columns(
             pl.when(same_key).then(gap).alias("_gap"),
-            pl.lit(2, dtype=pl.Int32)
-            .pow(pl.col("block_time").dt.hour().cast(pl.Int32))
+            pl.when(new_hour)
+            .then(pl.lit(2, dtype=pl.Int32).pow(hour))
+            .otherwise(0)
             .cast(pl.Int32)
             .alias("_hour_bit"),
         )
@@ -50,7 +55,7 @@ def aggregate_address_activity(
             pl.col("_gap").sum().alias("gap_sum_s"),
             (pl.col("_gap") * pl.col("_gap")).sum().alias("gap_sq_sum_s"),
             pl.col("_gap").min().alias("gap_min_s"),
-            pl.col("_hour_bit").bitwise_or().alias("hour_mask"),
+            pl.col("_hour_bit").sum().alias("hour_mask"),
         )
     )
     return conform(engine.collect(out) if engine else out.collect(), ADDRESS_ACTIVITY)

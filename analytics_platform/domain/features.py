@@ -152,11 +152,15 @@ def _endpoints(edges: pl.LazyFrame) -> pl.LazyFrame:
 def _encode(edges: pl.LazyFrame, activity: pl.LazyFrame, labels: pl.DataFrame, engine):
     """Integer ids for addresses (rank in sorted order) and the inputs re-keyed by them.
 
-    Joining tens of millions of 42-character strings is the slowest part of a window, so rows
-    are matched on a 64-bit hash of the address instead, and only the distinct addresses are
-    sorted. A second, independent hash detects collisions; if one ever occurs the window is
-    encoded by joining the strings themselves (exact, slower).
+    Joining tens of millions of 42-character strings is the slowest part of a window on the
+    CPU, so rows are matched on a 64-bit hash of the address instead, and only the distinct
+    addresses are sorted. A second, independent hash detects collisions; if one ever occurs the
+    window is encoded by joining the strings themselves (exact, slower). Engines that join
+    strings fast (``encode_by_hash = False``: the GPU) always take the exact path, whose joins
+    stay inside the plans.
     """
+    if not engine.encode_by_hash:
+        return _encode_exact(edges, activity, labels, engine)
     h1, h2 = (pl.col("address").hash(seed) for seed in _HASH_SEEDS)
     keyed = engine.collect(
         _endpoints(edges)
@@ -199,7 +203,9 @@ _EDGE_COLUMNS = (
     "s",
     "d",
     "date",
-    pl.col("asset").cast(pl.Categorical).to_physical().alias("asset"),
+    # Only distinct assets per address are counted: a hash is enough (and, unlike the
+    # Categorical type, cudf-polars runs it).
+    pl.col("asset").hash(_HASH_SEEDS[0]).alias("asset"),
     "transfer_count",
     pl.col("amount_sum").cast(pl.Float64).alias("volume"),
     pl.col("amount_sum").alias("exact_volume"),
@@ -230,7 +236,8 @@ def _encode_exact(edges: pl.LazyFrame, activity: pl.LazyFrame, labels: pl.DataFr
         _endpoints(edges)
         .unique()
         .sort("address")
-        .select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("id"), "address")
+        .with_row_index("id")
+        .select(pl.col("id").cast(pl.UInt32), "address")
     )
     index = names.lazy()
     e = engine.collect(
@@ -287,10 +294,19 @@ def _flows(e: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _sum_where(values: pl.Expr, condition: pl.Expr) -> pl.Expr:
+    """Sum of ``values`` where ``condition`` holds, in a group-by (0 when it never does).
+
+    ``values.filter(condition).sum()`` says the same, but cudf-polars cannot filter inside an
+    aggregation; a pointwise ``when`` it can.
+    """
+    return pl.when(condition).then(values).otherwise(0).sum()
+
+
 def _usd_sum() -> pl.Expr:
     """Sum of ``amount_usd``; null as soon as one edge had no price (never a partial sum)."""
     usd = pl.col("amount_usd")
-    return pl.when(usd.is_null().any()).then(None).otherwise(usd.sum())
+    return pl.when(usd.count() == pl.len()).then(usd.sum()).otherwise(None)
 
 
 def _volume_features(e: pl.LazyFrame) -> pl.LazyFrame:
@@ -303,7 +319,7 @@ def _volume_features(e: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("amount_max").max().alias("out_amount_max"),
         pl.col("amount_min").min().alias("out_amount_min"),
         pl.col("structuring_count").sum().alias("structuring_count"),
-        pl.col("transfer_count").filter(is_self).sum().alias("self_transfer_count"),
+        _sum_where(pl.col("transfer_count"), is_self).alias("self_transfer_count"),
     )
     in_side = e.group_by(pl.col("d").alias("id")).agg(
         pl.col("transfer_count").sum().alias("in_count"),
@@ -380,27 +396,42 @@ def _concentration(flows: pl.LazyFrame, key: str, prefix: str) -> pl.LazyFrame:
     x = pl.col("volume")
     # Position within the group after one global sort: row number minus the group's first
     # row number (a forward fill; a window expression over "id" is several times slower).
-    row = pl.int_range(pl.len(), dtype=pl.Int64)
+    row = pl.col("_row").cast(pl.Int64)
     first_row = pl.when(pl.col("id") != pl.col("id").shift(1)).then(row).forward_fill()
     ranked = (
         flows.select(pl.col(key).alias("id"), "volume")
         .sort("id", "volume")
+        .with_row_index("_row")
         .with_columns((row - first_row.fill_null(0) + 1).cast(pl.Float64).alias("_i"))
     )
-    total = x.sum()
-    m = pl.len().cast(pl.Float64)
-    share = x / total
-    return ranked.group_by("id").agg(
-        pl.when(total > 0)
-        .then(2.0 * (pl.col("_i") * x).sum() / (m * total) - (m + 1.0) / m)
-        .otherwise(0.0)
-        .clip(0.0, 1.0)
-        .alias(f"{prefix}_volume_gini"),
-        pl.when(total > 0)
-        .then(-(share * share.log()).filter(x > 0).sum())
-        .otherwise(0.0)
-        .alias(f"{prefix}_volume_entropy"),
-        pl.when(total > 0).then(x.max() / total).otherwise(0.0).alias(f"{prefix}_top_share"),
+    # Group sums only, combined afterwards: cudf-polars cannot broadcast a group's total back
+    # over its rows (so the entropy is log T - sum(x log x) / T rather than -sum(p log p)).
+    total, m = pl.col("_total"), pl.col("_m")
+    return (
+        ranked.group_by("id")
+        .agg(
+            x.sum().alias("_total"),
+            pl.len().cast(pl.Float64).alias("_m"),
+            (pl.col("_i") * x).sum().alias("_ix"),
+            _sum_where(x * x.log(), x > 0).alias("_xlogx"),
+            x.max().alias("_max"),
+        )
+        .select(
+            "id",
+            pl.when(total > 0)
+            .then(2.0 * pl.col("_ix") / (m * total) - (m + 1.0) / m)
+            .otherwise(0.0)
+            .clip(0.0, 1.0)
+            .alias(f"{prefix}_volume_gini"),
+            pl.when(total > 0)
+            .then((total.log() - pl.col("_xlogx") / total).clip(lower_bound=0.0))
+            .otherwise(0.0)
+            .alias(f"{prefix}_volume_entropy"),
+            pl.when(total > 0)
+            .then(pl.col("_max") / total)
+            .otherwise(0.0)
+            .alias(f"{prefix}_top_share"),
+        )
     )
 
 
@@ -435,14 +466,16 @@ def _temporal_features(act: pl.LazyFrame, day: date, window: int) -> pl.LazyFram
             pl.col("event_count").max().alias("max_daily_count"),
             (c * c).sum().alias("_c2"),
             (c * c.log()).sum().alias("_clogc"),
-            c.filter(pl.col("date").dt.weekday() >= 6).sum().alias("_weekend"),
+            _sum_where(c, pl.col("date").dt.weekday() >= 6).alias("_weekend"),
             (pl.col("gap_count").sum() + pl.col("_cross").count()).alias("_gaps"),
             (pl.col("gap_sum_s").sum() + pl.col("_cross").sum()).alias("_gap_sum"),
             (pl.col("gap_sq_sum_s").sum() + (pl.col("_cross") ** 2).sum()).alias("_gap_sq"),
             pl.min_horizontal(pl.col("gap_min_s").min(), pl.col("_cross").min()).alias(
                 "interarrival_min_s"
             ),
-            pl.col("hour_mask").bitwise_or().alias("_hours"),
+            # Hours active on any day: the OR of the daily 24-bit masks, bit by bit (cudf-polars
+            # has no bitwise_or aggregation or popcount).
+            *[(pl.col("hour_mask") & (1 << h)).max().alias(f"_h{h}") for h in range(24)],
         )
         .with_columns(
             pl.col("total_count").cast(pl.Float64).alias("_t"),
@@ -470,7 +503,9 @@ def _temporal_features(act: pl.LazyFrame, day: date, window: int) -> pl.LazyFram
                 .otherwise(0.0)
                 .clip(0.0, 1.0)
             ).alias("day_entropy"),
-            pl.col("_hours").bitwise_count_ones().cast(pl.Int32).alias("active_hours"),
+            pl.sum_horizontal((pl.col(f"_h{h}") > 0).cast(pl.Int32) for h in range(24)).alias(
+                "active_hours"
+            ),
             (pl.col("_weekend") / pl.col("_t")).alias("weekend_ratio"),
             pl.when(pl.col("_gaps") > 0)
             .then(
@@ -521,11 +556,11 @@ def _exposure_features(flows: pl.LazyFrame, lab: pl.LazyFrame) -> pl.LazyFrame:
         for cat in EXPOSURE_CATEGORIES:
             hit = pl.col("category") == cat
             aggs += [
-                pl.col("count").filter(hit).sum().alias(f"{direction}_{cat}_count"),
-                pl.col("volume").filter(hit).sum().alias(f"{direction}_{cat}_volume"),
+                _sum_where(pl.col("count"), hit).alias(f"{direction}_{cat}_count"),
+                _sum_where(pl.col("volume"), hit).alias(f"{direction}_{cat}_volume"),
             ]
         risky = pl.col("category").is_in(list(RISKY_CATEGORIES))
-        aggs.append(pl.col("volume").filter(risky).sum().alias(f"_{direction}_risky"))
+        aggs.append(_sum_where(pl.col("volume"), risky).alias(f"_{direction}_risky"))
         return tagged.group_by(pl.col(key).alias("id")).agg(aggs)
 
     return side("s", "d", "out").join(side("d", "s", "in"), on="id", how="full", coalesce=True)

@@ -37,12 +37,19 @@ class GraphParams:
     damping: float = 0.85
     pagerank_tol: float = 1e-10
     hits_max_iter: int = 100
-    hits_tol: float = 1e-6  # L1 change of max-normalised hubs: about 1e-12 per address at 1M
+    hits_tol: float = 1e-6
+    """L1 change of the max-scaled hub vector, over all vertices (not per vertex)."""
     betweenness_samples: int = 16
     resolution: float = 1.0
     # One Leiden pass: at 1M addresses 22 s for modularity 0.643 vs 32 s and 0.645 for two
     # passes (igraph's default) and 12x the time for +0.1% more when run until stable.
     leiden_iterations: int = 1
+    """igraph ``n_iterations``: one pass runs every aggregation level until none helps."""
+    leiden_max_levels: int = 100
+    """cuGraph ``max_iter``: a cap on the levels of its one pass (it stops when none helps)."""
+    leiden_randomness: float = 0.01
+    """The Leiden paper's theta in the refinement step: igraph ``beta``, cuGraph ``theta``
+    (whose default, 1.0, is a hundred times igraph's 0.01; the same value on both)."""
     seed: int = 42
 
 
@@ -66,8 +73,14 @@ class WindowGraph:
 
 
 def betweenness_sources(n: int, k: int, seed: int) -> np.ndarray:
-    """``k`` distinct vertices drawn with ``seed`` (all vertices when ``k >= n``), sorted."""
-    if k >= n:
+    """``k`` distinct vertices drawn with ``seed``, sorted; all vertices when ``k >= n - 1``.
+
+    ``k = n - 1`` would cost as much as the exact answer, and cuGraph treats it as exact
+    (it scales by ``k / (n - 1) = 1``, ``cpp/src/centrality/betweenness_centrality_impl.cuh``)
+    where a sample estimate scales the sampled vertices by ``(n - 1) / (k - 1)``: the engines
+    would disagree. Taking every vertex makes both exact.
+    """
+    if k >= n - 1:
         return np.arange(n, dtype=np.int64)
     return np.sort(np.random.default_rng(seed).choice(n, size=k, replace=False)).astype(np.int64)
 
@@ -100,6 +113,8 @@ def label_by_smallest(membership: np.ndarray) -> np.ndarray:
 
 class GraphEngine(Protocol):
     name: str
+    encode_by_hash: bool
+    """Match addresses on 64-bit hashes (fast on CPU) rather than joining the strings."""
 
     def collect(self, plan: pl.LazyFrame) -> pl.DataFrame:
         """Execute a polars plan."""
@@ -136,7 +151,9 @@ def choose_engine(name: str, *, fallback_to_cpu: bool = False) -> EngineChoice:
 
     Asking for ``gpu`` where no usable GPU stack exists raises :class:`EngineUnavailableError`
     naming the reason, unless ``fallback_to_cpu``: then the CPU engine is returned, the
-    fallback is logged and its reason is on the returned choice (for run metadata).
+    fallback is logged and its reason is on the returned choice (for run metadata). On a GPU,
+    ``fallback_to_cpu`` also lets a single plan that cudf-polars cannot run go to the CPU
+    (logged, and counted in the stage table) instead of failing the run.
     """
     if name == "cpu":
         from analytics_platform.engines.cpu import CpuEngine
@@ -147,7 +164,7 @@ def choose_engine(name: str, *, fallback_to_cpu: bool = False) -> EngineChoice:
 
         reason = gpu_unavailable_reason()
         if reason is None:
-            return EngineChoice(GpuEngine(), name)
+            return EngineChoice(GpuEngine(plans_fallback_to_cpu=fallback_to_cpu), name)
         if fallback_to_cpu:
             log.warning("engine: GPU engine unavailable (%s); falling back to CPU", reason)
             from analytics_platform.engines.cpu import CpuEngine

@@ -1,8 +1,8 @@
 """CPU engine: polars plans on the CPU, graph algorithms in igraph's C core.
 
-No per-vertex Python loops: igraph works on integer edge arrays and HITS is a vectorised power
-iteration (numpy ``bincount`` sparse products) that follows cuGraph's algorithm step for step,
-so that even graphs with tied leading eigenvalues get the same scores on both engines.
+No per-vertex Python loops: igraph works on integer edge arrays and HITS is the vectorised
+power iteration of ``engines.hits`` that the GPU engine runs on cupy arrays, so that even graphs
+with tied leading eigenvalues get the same scores on both engines.
 """
 
 from __future__ import annotations
@@ -21,31 +21,16 @@ from analytics_platform.engines.base import (
     label_by_smallest,
     scale_betweenness,
 )
-from analytics_platform.timing import StageTimer
-
-
-def hits_power_iteration(
-    src: np.ndarray, dst: np.ndarray, n: int, max_iter: int, tol: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Unweighted HITS by power iteration from uniform hubs; both vectors sum to 1."""
-    hubs = np.full(n, 1.0 / n)
-    for _ in range(max_iter):
-        auth = np.bincount(dst, weights=hubs[src], minlength=n)
-        auth /= auth.max() or 1.0
-        new_hubs = np.bincount(src, weights=auth[dst], minlength=n)
-        new_hubs /= new_hubs.max() or 1.0
-        diff = np.abs(new_hubs - hubs / (hubs.max() or 1.0)).sum()
-        hubs = new_hubs
-        if diff < tol:
-            break
-    auth = np.bincount(dst, weights=hubs[src], minlength=n)
-    return hubs / (hubs.sum() or 1.0), auth / (auth.sum() or 1.0)
+from analytics_platform.engines.hits import hits
+from analytics_platform.timing import StageTimer, note_plan
 
 
 class CpuEngine:
     name = "cpu"
+    encode_by_hash = True
 
     def collect(self, plan: pl.LazyFrame) -> pl.DataFrame:
+        note_plan("cpu")
         return plan.collect()
 
     def graph_features(
@@ -54,9 +39,8 @@ class CpuEngine:
         n = graph.n
         out: dict[str, np.ndarray] = {}
         with timer.stage("hits"):
-            out["hub_score"], out["authority_score"] = hits_power_iteration(
-                graph.src, graph.dst, n, params.hits_max_iter, params.hits_tol
-            )
+            scores = hits(graph.src, graph.dst, n, params.hits_max_iter, params.hits_tol)
+            out["hub_score"], out["authority_score"] = scores.hubs, scores.authorities
         # One igraph graph at a time (the undirected view first), so peak memory holds one.
         with timer.stage("graph_build"):
             undirected = _igraph(graph.usrc, graph.udst, graph.uweight, n, directed=False)
@@ -67,6 +51,7 @@ class CpuEngine:
                 objective_function="modularity",
                 weights="weight",
                 resolution=params.resolution,
+                beta=params.leiden_randomness,
                 n_iterations=params.leiden_iterations,
             )
             out["community"] = label_by_smallest(leiden.membership)

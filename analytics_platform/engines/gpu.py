@@ -2,8 +2,21 @@
 
 Importable anywhere: RAPIDS modules are imported only when the engine is used, and
 :func:`gpu_unavailable_reason` says why it cannot be (missing packages, no device). The
-algorithms mirror the CPU engine's: the same graph, the same betweenness sources, HITS by power
-iteration from uniform hubs, Leiden on the volume-weighted undirected graph.
+algorithms mirror the CPU engine's: the same graph, the same betweenness sources, the same HITS
+code (``engines.hits`` on cupy arrays), Leiden with the same randomness on the volume-weighted
+undirected graph. Choices made against the RAPIDS 26.10 sources:
+
+- Plans run with the **in-memory** executor. The default streaming executor cuts frames into
+  1M-row chunks; a window of 10M transfers (about 2 GB of columns, ``SCALE-OUT.md``) fits one
+  GPU many times over, and one chunk means no shuffles for the global sorts and group-bys.
+- Plans are **GPU only**: before a plan runs, cudf-polars translates it; a plan it cannot
+  translate (an unsupported expression) raises :class:`PlanNotOnGpuError` naming the
+  operation, or with ``plans_fallback_to_cpu`` runs on the CPU with a warning. Either way the
+  stage table in the materialisation says how many plans of each stage ran where. (polars'
+  own ``raise_on_fail=False`` falls back silently; ``POLARS_VERBOSE=1`` alone would tell.)
+- Betweenness runs on an **int64** graph: cuGraph counts shortest paths (``sigmas``) in the
+  graph's edge type, int32 for int32 vertex ids, with no overflow check; 31 layers of
+  two-way splits already overflow it. igraph counts in doubles.
 """
 
 from __future__ import annotations
@@ -19,11 +32,15 @@ from analytics_platform.engines.base import (
     WindowGraph,
     label_by_smallest,
 )
-from analytics_platform.timing import StageTimer
+from analytics_platform.engines.hits import hits
+from analytics_platform.timing import StageTimer, note_plan
 
-REQUIRED_MODULES = ("cudf", "cugraph", "cupy")
-FRAME_MODULE = "cudf_polars"  # polars' GPU engine; without it plans run on the CPU (logged)
+REQUIRED_MODULES = ("cudf", "cugraph", "cupy", "cudf_polars")
 log = logging.getLogger(__name__)
+
+
+class PlanNotOnGpuError(RuntimeError):
+    """A polars plan uses an operation cudf-polars cannot run."""
 
 
 def gpu_unavailable_reason() -> str | None:
@@ -40,6 +57,41 @@ def gpu_unavailable_reason() -> str | None:
     return None if count > 0 else "no CUDA device visible"
 
 
+def polars_gpu_engine() -> pl.GPUEngine:
+    """The configuration every GPU plan runs with (see the module docstring)."""
+    return pl.GPUEngine(executor="in-memory", raise_on_fail=True)
+
+
+class _Translated(Exception):
+    """Raised from the translation callback to stop polars from executing the plan."""
+
+
+def gpu_plan_problem(plan: pl.LazyFrame, engine: pl.GPUEngine | None = None) -> str | None:
+    """Why cudf-polars cannot run ``plan`` (``None`` when it can); nothing is executed.
+
+    The plan is optimised by polars as for a real run and handed to cudf-polars' translator,
+    the step that decides between GPU and CPU. It needs the ``cudf_polars`` package but no
+    device, so it also runs on CPU-only machines (``scripts/gpu-plan-audit.sh``).
+    """
+    from cudf_polars.dsl.translate import Translator
+
+    found: list[str | None] = []
+
+    def translate(nt, _duration) -> None:
+        translator = Translator(nt, engine or polars_gpu_engine())
+        translator.translate_ir()
+        error = translator.unsupported_operations_error()
+        found.append(None if error is None else " ".join(str(error.args[0]).split()))
+        raise _Translated
+
+    try:
+        plan.collect(post_opt_callback=translate)
+    except Exception:
+        if not found:  # the plan failed before translation: not a GPU question
+            raise
+    return found[0]
+
+
 def _scatter(n: int, vertices, values, fill: float = 0.0) -> np.ndarray:
     """A dense host array of length ``n`` from a (vertex, value) result."""
     out = np.full(n, fill, dtype=np.float64)
@@ -47,14 +99,12 @@ def _scatter(n: int, vertices, values, fill: float = 0.0) -> np.ndarray:
     return out
 
 
-def _cugraph(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, *, directed: bool):
-    """A cuGraph graph on vertex ids ``0..n-1`` as given (no renumbering)."""
+def _cugraph(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, *, directed: bool, ids=np.int32):
+    """A cuGraph graph on vertex ids ``0..n-1`` as given (no renumbering), ids of type ``ids``."""
     import cudf
     import cugraph
 
-    edges = cudf.DataFrame(
-        {"src": src.astype(np.int32), "dst": dst.astype(np.int32), "weight": weight}
-    )
+    edges = cudf.DataFrame({"src": src.astype(ids), "dst": dst.astype(ids), "weight": weight})
     g = cugraph.Graph(directed=directed)
     g.from_cudf_edgelist(edges, source="src", destination="dst", edge_attr="weight", renumber=False)
     return g
@@ -62,25 +112,31 @@ def _cugraph(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, *, directed: 
 
 class GpuEngine:
     name = "gpu"
+    encode_by_hash = False
+    """Addresses are encoded by string joins: cuDF joins strings fast, and its ``hash`` is
+    xxhash64, not polars' hash, so hashes must never cross from one engine to the other."""
 
-    def __init__(self, raise_on_fail: bool = False) -> None:
-        # raise_on_fail=False: a plan node cudf-polars cannot run executes on the CPU instead
-        # (polars warns), so answers never depend on GPU coverage of an expression.
-        self.frames_on_gpu = importlib.util.find_spec(FRAME_MODULE) is not None
-        if not self.frames_on_gpu:
-            log.warning("engine: %s not installed; polars plans run on the CPU", FRAME_MODULE)
-        self._polars_engine = pl.GPUEngine(raise_on_fail=raise_on_fail)
+    def __init__(self, *, plans_fallback_to_cpu: bool = False) -> None:
+        self.plans_fallback_to_cpu = plans_fallback_to_cpu
+        self._polars_engine = polars_gpu_engine()
 
     def collect(self, plan: pl.LazyFrame) -> pl.DataFrame:
-        if not self.frames_on_gpu:
-            return plan.collect()
-        return plan.collect(engine=self._polars_engine)
+        problem = gpu_plan_problem(plan, self._polars_engine)
+        if problem is None:
+            note_plan("gpu")
+            return plan.collect(engine=self._polars_engine)
+        if not self.plans_fallback_to_cpu:
+            raise PlanNotOnGpuError(f"engine: a feature plan cannot run on the GPU: {problem}")
+        log.warning("engine: a feature plan runs on the CPU: %s", problem)
+        note_plan("cpu")
+        return plan.collect()
 
     def graph_features(
         self, graph: WindowGraph, params: GraphParams, timer: StageTimer
     ) -> dict[str, np.ndarray]:
         import cudf
         import cugraph
+        import cupy
 
         n = graph.n
         with timer.stage("graph_build"):
@@ -93,18 +149,27 @@ class GpuEngine:
             )
             out["pagerank"] = _scatter(n, pr["vertex"], pr["pagerank"])
         with timer.stage("hits"):
-            h = cugraph.hits(
-                directed, max_iter=params.hits_max_iter, tol=params.hits_tol, normalized=True
+            scores = hits(
+                cupy.asarray(graph.src),
+                cupy.asarray(graph.dst),
+                n,
+                params.hits_max_iter,
+                params.hits_tol,
+                xp=cupy,
             )
-            out["hub_score"] = _scatter(n, h["vertex"], h["hubs"])
-            out["authority_score"] = _scatter(n, h["vertex"], h["authorities"])
+            out["hub_score"] = cupy.asnumpy(scores.hubs)
+            out["authority_score"] = cupy.asnumpy(scores.authorities)
         with timer.stage("components"):
             wcc = cugraph.weakly_connected_components(undirected)
             labels = _scatter(n, wcc["vertex"], wcc["labels"], fill=-1)
             out["component"] = label_by_smallest(labels.astype(np.int64))
         with timer.stage("communities"):
             parts, _modularity = cugraph.leiden(
-                undirected, resolution=params.resolution, random_state=params.seed
+                undirected,
+                max_iter=params.leiden_max_levels,
+                resolution=params.resolution,
+                random_state=params.seed,
+                theta=params.leiden_randomness,
             )
             labels = _scatter(n, parts["vertex"], parts["partition"], fill=-1)
             out["community"] = label_by_smallest(labels.astype(np.int64))
@@ -114,16 +179,19 @@ class GpuEngine:
         with timer.stage("triangles"):
             tri = cugraph.triangle_count(undirected)
             out["triangles"] = _scatter(n, tri["vertex"], tri["counts"]).astype(np.int64)
+        del undirected
         with timer.stage("betweenness"):
             if graph.sources.size:
+                wide = _cugraph(graph.src, graph.dst, graph.weight, directed=True, ids=np.int64)
                 bc = cugraph.betweenness_centrality(
-                    directed,
-                    k=cudf.Series(graph.sources.astype(np.int32)),
+                    wide,
+                    k=cudf.Series(graph.sources.astype(np.int64)),
                     normalized=False,
                     endpoints=False,
                 )
-                # cuGraph already scales sampled sums by (n-1)/k (sources: (n-1)/(k-1)), the
-                # convention of engines.base.scale_betweenness.
+                # cuGraph scales sampled sums by (n-1)/k (sources: (n-1)/(k-1)), the convention
+                # of engines.base.scale_betweenness; base.betweenness_sources never samples
+                # k = n-1, the one size where cuGraph (unscaled) and that convention differ.
                 out["betweenness"] = _scatter(n, bc["vertex"], bc["betweenness_centrality"])
             else:
                 out["betweenness"] = np.zeros(n)

@@ -66,9 +66,10 @@ def column_schema(table: str) -> dg.TableSchema:
 
 
 def stage_table(timer: StageTimer) -> dg.MetadataValue:
-    """Seconds per stage as a Markdown table with a bar per stage."""
+    """Seconds per stage as a Markdown table with a bar per stage, and where its plans ran."""
     total = timer.total or 1.0
-    rows = ["| stage | seconds | share |", "|---|---:|---|"]
+    rows = ["| stage | seconds | share | plans |", "|---|---:|---|---|"]
     for name, secs in sorted(timer.seconds.items(), key=lambda kv: -kv[1]):
-        rows.append(f"| {name} | {secs:.2f} | {'█' * max(1, round(20 * secs / total))} |")
+        bar = "█" * max(1, round(20 * secs / total))
+        rows.append(f"| {name} | {secs:.2f} | {bar} | {timer.plan_devices(name)} |")
     return dg.MetadataValue.md("\n".join(rows))
