@@ -28,7 +28,7 @@ from analytics_platform.engines.hits import hits
 from analytics_platform.engines.parity import compare_features
 from analytics_platform.timing import StageTimer
 
-from .graphs import addr, transfers
+from .graphs import transfers
 
 NO_GPU = gpu_unavailable_reason()
 NO_LABELS = pl.DataFrame(schema={"address": pl.String, "category": pl.String})
@@ -174,12 +174,3 @@ def test_the_stage_table_says_where_each_stage_ran():
     assert timer.plan_devices("aggregate") == "cpu 7"
     assert timer.plan_devices("hits") == ""  # arrays, not plans
     assert "| encode |" in stage_table(timer).value and "cpu 6" in stage_table(timer).value
-
-
-@pytest.mark.gpu
-@pytest.mark.skipif(NO_GPU is not None, reason=f"GPU engine unavailable: {NO_GPU}")
-def test_gpu_betweenness_and_hits_match_the_cpu_past_int32_path_counts():
-    t = _diamond_chain(33)
-    report = compare_features(_features(t, get_engine("cpu")), _features(t, get_engine("gpu")))
-    assert report.ok, report.mismatches
-    assert addr(0) in set(t["from_address"])

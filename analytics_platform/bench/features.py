@@ -52,6 +52,7 @@ class EngineResult:
     window_seconds: float | None = None  # without the daily pieces (what one more day costs)
     pieces_peak_rss_bytes: int | None = None  # peak RSS once the daily pieces were written
     stages: dict[str, float] = field(default_factory=dict)
+    plans: dict[str, str] = field(default_factory=dict)  # stage -> where its plans ran
     peak_rss_bytes: int | None = None
     transfers_per_second: float | None = None
     rows: int | None = None
@@ -159,6 +160,7 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
             status="ok",
             seconds=seconds,
             stages=timer.seconds,
+            plans={stage: timer.plan_devices(stage) for stage in timer.plans},
             peak_rss_bytes=_peak_rss_bytes(),
             pieces_peak_rss_bytes=pieces_peak,
             window_seconds=seconds - timer.seconds.get("daily_pieces", 0.0),
@@ -207,14 +209,33 @@ def run_bench(
         if r["status"] == "ok" and base and base["status"] == "ok" and r["engine"] != "networkx":
             r["speedup_vs_networkx"] = base["seconds"] / r["seconds"]
     cpu, gpu = by_engine.get("cpu"), by_engine.get("gpu")
+    parity = None
     if cpu and gpu and cpu["status"] == gpu["status"] == "ok":
         gpu["speedup_vs_cpu"] = cpu["seconds"] / gpu["seconds"]
+        parity = _parity(data)
     return {
+        "parity": parity,
         "benchmark": "features",
         "input": {**asdict(spec), "window_days": window},
         "betweenness_samples": {"cpu": samples, "gpu": samples, "networkx": 1000},
         "machine": {"cpus": os.cpu_count()},
         "results": results,
+    }
+
+
+def _parity(data: Path) -> dict:
+    """The CPU and GPU feature frames compared column by column (``engines.parity``)."""
+    from analytics_platform.engines.parity import compare_features
+
+    report = compare_features(
+        pl.read_parquet(data / "features-cpu.parquet"),
+        pl.read_parquet(data / "features-gpu.parquet"),
+    )
+    return {
+        "ok": report.ok,
+        "rows": report.rows,
+        "community_ari": report.community_ari,
+        "mismatches": report.mismatches,
     }
 
 
@@ -261,13 +282,19 @@ def format_table(report: dict) -> str:
         if r.get("stages"):
             stages = ", ".join(f"{k} {v:.2f}" for k, v in r["stages"].items())
             lines.append(f"{'':<9} stages (s): {stages}")
+    if report.get("parity"):
+        p = report["parity"]
+        ari = f"{p['community_ari']:.3f}" if p["community_ari"] is not None else "-"
+        verdict = "every column within tolerance" if p["ok"] else f"differs: {p['mismatches']}"
+        lines.append(f"parity cpu/gpu: {p['rows']:,} rows, community ARI {ari}, {verdict}")
     return "\n".join(lines)
 
 
 def _worker_main(argv: list[str]) -> int:
     engine, data, window, samples, result_file = argv
     try:
-        report = run_engine(engine, Path(data), int(window), int(samples), None)
+        out = Path(data) / f"features-{engine}.parquet"  # for the CPU/GPU parity check
+        report = run_engine(engine, Path(data), int(window), int(samples), out)
     except Exception as exc:  # reported as this engine's result; the benchmark goes on
         report = asdict(EngineResult(engine, "failed", detail=f"{type(exc).__name__}: {exc}"))
         Path(result_file).write_text(json.dumps(report))
