@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -222,6 +222,10 @@ class NetworkConfig(StrictModel):
     """At most this many cases a day (an analyst team's capacity) are marked ``in_budget``,
     highest case score first; the rest stay stored below the cut. ``null``: no cut."""
     lake_retention: LakeRetention = Field(default_factory=LakeRetention)
+    warehouse_retention: dict[str, Annotated[int, Field(ge=2)]] = Field(default_factory=dict)
+    """Days a day-partitioned table keeps in ClickHouse (a ``TTL`` on its ``date``), e.g.
+    ``{address_features: 30}``; the lake keeps the full history, and inputs older than that are
+    read from the lake (``storage.retention``). Tables not named: kept."""
     lake_cleanup_cron: str = "0 3 * * 0"
     """When the ``<net>__lake_cleanup`` schedule applies ``lake_retention`` (UTC; weekly)."""
     timeliness_target_minutes: PositiveInt = 60
@@ -250,6 +254,19 @@ class NetworkConfig(StrictModel):
         if not windows:
             raise ValueError("expected at least one window (days)")
         return windows
+
+    @field_validator("warehouse_retention")
+    @classmethod
+    def _retained_tables(cls, retention: dict[str, int]) -> dict[str, int]:
+        from analytics_platform.storage.tables import DAILY_TABLES
+
+        for table in retention:
+            if table not in DAILY_TABLES:
+                raise ValueError(
+                    f"{table!r} is not a day-partitioned table (expected one of "
+                    f"{', '.join(DAILY_TABLES)})"
+                )
+        return retention
 
     @field_validator("address_pattern")
     @classmethod

@@ -22,6 +22,7 @@ from upath import UPath
 from analytics_platform.config import NetworkConfig, Settings
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage import lake
+from analytics_platform.storage.retention import today_utc, warehouse_horizon
 from analytics_platform.storage.tables import TABLES
 from analytics_platform.storage.tables import spec as table_spec
 
@@ -88,8 +89,11 @@ def _lake_rows(root: UPath, table: str, network: str, day: date | None) -> pl.Da
 
 def validate(settings: Settings, network: str) -> pl.DataFrame:
     """Every lake partition read and compared with the warehouse: rows on each side and
-    whether the lake file has the table's columns and types; ``ok`` when both agree."""
+    whether the lake file has the table's columns and types; ``ok`` when both agree. A day past
+    the table's ``warehouse_retention`` (``in_warehouse`` false) may also be gone from the
+    warehouse."""
     root = lake_of(settings)
+    retention = settings.network(network).warehouse_retention
     out = []
     with ch.session(settings.clickhouse) as client:
         for table, spec in TABLES.items():
@@ -97,6 +101,7 @@ def validate(settings: Settings, network: str) -> pl.DataFrame:
             if not files:
                 continue
             stored = _warehouse_counts(client, network, table, spec.partitioned)
+            horizon = warehouse_horizon(retention.get(table), today_utc())
             for day in sorted(files, key=lambda d: d or date.min):
                 frame = _lake_rows(root, table, network, day)
                 missing = [c for c in spec.schema if c not in frame.columns]
@@ -109,6 +114,7 @@ def validate(settings: Settings, network: str) -> pl.DataFrame:
                         "date": day,
                         "lake_rows": frame.height,
                         "warehouse_rows": stored.get(day, 0),
+                        "in_warehouse": horizon is None or day is None or day >= horizon,
                         "schema": "ok"
                         if not (missing or wrong)
                         else f"missing {missing} wrong types {wrong}",
@@ -121,12 +127,14 @@ def validate(settings: Settings, network: str) -> pl.DataFrame:
             "date": pl.Date,
             "lake_rows": pl.Int64,
             "warehouse_rows": pl.Int64,
+            "in_warehouse": pl.Boolean,
             "schema": pl.String,
         },
     )
-    return result.with_columns(
-        ((pl.col("lake_rows") == pl.col("warehouse_rows")) & (pl.col("schema") == "ok")).alias("ok")
+    same = (pl.col("lake_rows") == pl.col("warehouse_rows")) | (
+        ~pl.col("in_warehouse") & (pl.col("warehouse_rows") == 0)
     )
+    return result.with_columns((same & (pl.col("schema") == "ok")).alias("ok"))
 
 
 def _warehouse_counts(client, network: str, table: str, partitioned: bool) -> dict:
@@ -148,9 +156,10 @@ def restore(
     progress: Callable[[str], None] = print,
 ) -> pl.DataFrame:
     """Rebuild ``network``'s warehouse tables from the lake: per table, the partitions and rows
-    written."""
+    written. Days past a table's ``warehouse_retention`` stay in the lake alone."""
     root = lake_of(settings)
     cluster = settings.clickhouse.cluster
+    retention = settings.network(network).warehouse_retention
     rows = []
     with ch.session(settings.clickhouse) as client:
         for table in tables or list(TABLES):
@@ -164,7 +173,9 @@ def restore(
                 frame = _conformed(_lake_rows(root, table, network, None), spec.schema)
                 written = ch.replace_table(client, network, table, frame)
             else:
-                days = sorted(d for d in files if d is not None)
+                horizon = warehouse_horizon(retention.get(table), today_utc())
+                days = sorted(d for d in files if d is not None and (not horizon or d >= horizon))
+                ch.set_day_ttl(client, network, table, retention.get(table), cluster=cluster)
                 for i in range(0, len(days), ch.INSERT_DAYS):
                     group = days[i : i + ch.INSERT_DAYS]
                     frame = pl.concat(
@@ -174,8 +185,11 @@ def restore(
                         ]
                     )
                     written += ch.replace_day_partitions(client, network, table, frame, group)
-            progress(f"{table}: {len(files)} partition(s), {written:,} rows restored")
-            rows.append({"table": table, "partitions": len(files), "rows": written})
+            restored = len(days) if spec.partitioned else 1
+            kept_out = len(files) - restored
+            note = f" ({kept_out} past warehouse retention left in the lake)" if kept_out else ""
+            progress(f"{table}: {restored} partition(s), {written:,} rows restored{note}")
+            rows.append({"table": table, "partitions": restored, "rows": written})
     return pl.DataFrame(rows, schema={"table": pl.String, "partitions": pl.Int64, "rows": pl.Int64})
 
 

@@ -9,7 +9,7 @@ clickhouse-connect (chDB or HTTP server), inserts Arrow, and swaps whole day par
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
@@ -23,6 +23,7 @@ from upath import UPath
 from analytics_platform.defs.resources import ClickHouseResource, LakeResource
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage import lake
+from analytics_platform.storage.retention import split_at_horizon, today_utc, warehouse_horizon
 from analytics_platform.storage.tables import spec
 
 
@@ -41,10 +42,16 @@ def _days(first: date, last: date) -> list[date]:
 
 
 class ClickHouseDbClient(DbClient):
-    """``DbClient`` over clickhouse-connect; one short, locked session per load or store."""
+    """``DbClient`` over clickhouse-connect; one short, locked session per load or store.
 
-    def __init__(self, target: ch.ClickHouseTarget):
+    ``retention`` (``{database: {table: days}}``, a network's ``warehouse_retention``) becomes
+    each day-partitioned table's TTL when it is next written (removed when no longer set)."""
+
+    def __init__(
+        self, target: ch.ClickHouseTarget, retention: Mapping[str, Mapping[str, int]] | None = None
+    ):
         self.target = target
+        self.retention = retention or {}
 
     @contextmanager
     def connect(self, context, table_slice: TableSlice) -> Iterator[Any]:  # type: ignore[override]
@@ -55,19 +62,17 @@ class ClickHouseDbClient(DbClient):
         # Called before every write: one cheap lookup instead of re-running the DDL (on a
         # cluster each `ON CLUSTER` statement is a distributed-DDL task); a table from an
         # earlier release gets the columns added since.
-        cluster = self.target.cluster
+        cluster, database = self.target.cluster, table_slice.schema
         table = spec(table_slice.table)
-        if ch.table_exists(connection, table_slice.schema, table_slice.table):
+        if ch.table_exists(connection, database, table_slice.table):
             ch.add_missing_columns(
-                connection, table_slice.schema, table.name, table.schema, table.nullable, cluster
+                connection, database, table.name, table.schema, table.nullable, cluster
             )
-            return
-        ch.ensure_table(
-            connection,
-            table_slice.schema,
-            table.ddl(table_slice.schema, cluster),
-            cluster=cluster,
-        )
+        else:
+            ch.ensure_table(connection, database, table.ddl(database, cluster), cluster=cluster)
+        if table.partitioned and table.partition_column == "date":
+            days = self.retention.get(database, {}).get(table.name)
+            ch.set_day_ttl(connection, database, table.name, days, cluster=cluster)
 
     def delete_table_slice(self, context, table_slice: TableSlice, connection) -> None:  # type: ignore[override]
         # Deliberately nothing: the type handler swaps the slice's day partitions atomically
@@ -121,10 +126,12 @@ class PolarsClickHouseTypeHandler(DbTypeHandler[pl.DataFrame]):
         return (pl.DataFrame,)
 
 
-def clickhouse_io_manager(target: ch.ClickHouseTarget) -> DbIOManager:
+def clickhouse_io_manager(
+    target: ch.ClickHouseTarget, retention: Mapping[str, Mapping[str, int]] | None = None
+) -> DbIOManager:
     return DbIOManager(
         type_handlers=[PolarsClickHouseTypeHandler(target)],
-        db_client=ClickHouseDbClient(target),
+        db_client=ClickHouseDbClient(target, retention),
         database="",
         io_manager_name="ClickHouseIOManager",
         default_load_type=pl.DataFrame,
@@ -169,9 +176,15 @@ class LakeIOManager(UPathIOManager):
         table, network = self._location(context)
         if not context.has_asset_partitions:
             return lake.read_file(lake.partition_file(self._base_path, table, network, None))
+        return self.read_days(
+            table, network, [date.fromisoformat(k) for k in context.asset_partition_keys]
+        )
+
+    def read_days(self, table: str, network: str, days: Sequence[date]) -> pl.DataFrame:
+        """The rows of ``days`` (a day never written reads as no rows)."""
         frames = []
-        for key in context.asset_partition_keys:
-            path = lake.partition_file(self._base_path, table, network, date.fromisoformat(key))
+        for day in days:
+            path = lake.partition_file(self._base_path, table, network, day)
             if path.exists():
                 frames.append(lake.read_file(path))
         if not frames:
@@ -181,30 +194,72 @@ class LakeIOManager(UPathIOManager):
 
 class WarehouseLakeIOManager(dg.ConfigurableIOManagerFactory):
     """Default IO manager: every output goes to ClickHouse and to the Parquet lake; inputs are
-    read from ClickHouse (``read_from='lake'`` reads the lake instead)."""
+    read from ClickHouse (``read_from='lake'`` reads the lake instead), except days past a
+    table's ``warehouse_retention`` (``{network: {table: days}}``), read from the lake."""
 
     clickhouse: ClickHouseResource
     lake: LakeResource
     read_from: str = "warehouse"
+    warehouse_retention: dict[str, dict[str, int]] = {}
 
     def create_io_manager(self, context) -> dg.IOManager:
+        target = self.clickhouse.target()
         return _TeeIOManager(
-            warehouse=clickhouse_io_manager(self.clickhouse.target()),
+            warehouse=clickhouse_io_manager(target, self.warehouse_retention),
             lake=LakeIOManager(self.lake.root()),
             read_from=self.read_from,
+            target=target,
+            retention=self.warehouse_retention,
         )
 
 
 class _TeeIOManager(dg.IOManager):
-    def __init__(self, warehouse: dg.IOManager, lake: dg.IOManager, read_from: str):
+    def __init__(
+        self,
+        warehouse: dg.IOManager,
+        lake: LakeIOManager,
+        read_from: str,
+        target: ch.ClickHouseTarget,
+        retention: Mapping[str, Mapping[str, int]],
+    ):
         if read_from not in ("warehouse", "lake"):
             raise ValueError(f"read_from: expected 'warehouse' or 'lake', got {read_from!r}")
         self.warehouse, self.lake, self.read_from = warehouse, lake, read_from
+        self.target, self.retention = target, retention
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
         self.warehouse.handle_output(context, obj)
         self.lake.handle_output(context, obj)
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
-        source = self.warehouse if self.read_from == "warehouse" else self.lake
-        return source.load_input(context)
+        if self.read_from == "lake":
+            return self.lake.load_input(context)
+        network, table = context.asset_key.path[-2:]
+        days = self.retention.get(network, {}).get(table)
+        if days is None or not context.has_asset_partitions:
+            return self.warehouse.load_input(context)
+        window = context.asset_partitions_time_window
+        first, last = window.start.date(), (window.end - timedelta(days=1)).date()
+        from_lake, from_warehouse = split_at_horizon(
+            first, last, warehouse_horizon(days, today_utc())
+        )
+        frames = []
+        if from_lake:
+            frames.append(self.lake.read_days(table, network, _days(*from_lake)))
+            context.log.info(
+                f"{network}.{table} {from_lake[0]}..{from_lake[1]}: past the warehouse's "
+                f"{days}-day retention, read from the lake"
+            )
+        if from_warehouse:
+            with ch.session(self.target) as client:
+                frames.append(
+                    ch.read_days(
+                        client,
+                        network,
+                        table,
+                        *from_warehouse,
+                        schema=spec(table).schema,
+                        cluster=self.target.cluster,
+                    )  # fmt: skip
+                )
+        return pl.concat(frames, how="vertical_relaxed")

@@ -72,7 +72,15 @@ def platform_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         executor=executor_for(settings),
         resources={
-            "io_manager": WarehouseLakeIOManager(clickhouse=clickhouse, lake=lake),
+            "io_manager": WarehouseLakeIOManager(
+                clickhouse=clickhouse,
+                lake=lake,
+                warehouse_retention={
+                    net.name: dict(net.warehouse_retention)
+                    for net in settings.networks
+                    if net.warehouse_retention
+                },
+            ),
             "warehouse": WarehouseResource(clickhouse=clickhouse),
             "lake": lake,
             "graph_engine": GraphEngineResource(

@@ -22,6 +22,7 @@ duplicates.
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -378,6 +379,39 @@ def add_missing_columns(
             f"ADD COLUMN IF NOT EXISTS `{validate_identifier(name, 'column')}` {column}"
         )
     return added
+
+
+def day_ttl(client: Any, database: str, table: str) -> str | None:
+    """The table's TTL expression as the server shows it (``None``: no TTL)."""
+    engine = client.command(
+        "SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {t:String}",
+        parameters={"db": database, "t": table},
+    )
+    found = re.search(r"\bTTL (.+?)(?: SETTINGS |$)", str(engine or ""))
+    return found.group(1).strip() if found else None
+
+
+def set_day_ttl(
+    client: Any, database: str, table: str, days: int | None, *, cluster: str = ""
+) -> bool:
+    """Make ``database.table`` delete each day ``days`` days after its ``date`` (``None``: keep
+    every day). Expired day partitions are dropped whole (``ttl_only_drop_parts``), not
+    rewritten. Returns whether the table was altered."""
+    validate_identifier(database, "database")
+    validate_identifier(table, "table")
+    current = day_ttl(client, database, table)
+    target = f"`{database}`.`{table}`{_on_cluster(cluster)}"
+    if days is None:
+        if current is None:
+            return False
+        client.command(f"ALTER TABLE {target} REMOVE TTL")
+        return True
+    wanted = f"date + toIntervalDay({int(days)})"
+    if current == wanted:
+        return False
+    client.command(f"ALTER TABLE {target} MODIFY SETTING ttl_only_drop_parts = 1")
+    client.command(f"ALTER TABLE {target} MODIFY TTL `date` + toIntervalDay({int(days)})")
+    return True
 
 
 def read_days(
