@@ -1,4 +1,5 @@
-"""GPU engine: polars plans on cuDF (polars' GPU engine, ``cudf-polars``) and cuGraph.
+"""GPU engine: polars plans on cuDF (polars' GPU engine, ``cudf-polars``) and cuGraph
+(``pylibcugraph``).
 
 Importable anywhere: RAPIDS modules are imported only when the engine is used, and
 :func:`gpu_unavailable_reason` says why it cannot be (missing packages, no device). The
@@ -35,7 +36,9 @@ from analytics_platform.engines.base import (
 from analytics_platform.engines.hits import hits
 from analytics_platform.timing import StageTimer, note_plan
 
-REQUIRED_MODULES = ("cudf", "cugraph", "cupy", "cudf_polars")
+# cuGraph through pylibcugraph, its thin layer over the C API: the ``cugraph`` Python package
+# would add cuDF's pandas API and Dask (dask-cuda, dask-cudf, raft-dask) for nothing used here.
+REQUIRED_MODULES = ("cudf_polars", "pylibcugraph", "cupy")
 log = logging.getLogger(__name__)
 
 
@@ -93,21 +96,39 @@ def gpu_plan_problem(plan: pl.LazyFrame, engine: pl.GPUEngine | None = None) -> 
 
 
 def _scatter(n: int, vertices, values, fill: float = 0.0) -> np.ndarray:
-    """A dense host array of length ``n`` from a (vertex, value) result."""
+    """A dense host array of length ``n`` from a (vertex, value) pair of device arrays."""
+    import cupy
+
     out = np.full(n, fill, dtype=np.float64)
-    out[np.asarray(vertices.to_numpy(), dtype=np.int64)] = values.to_numpy()
+    out[cupy.asnumpy(vertices).astype(np.int64)] = cupy.asnumpy(values)
     return out
 
 
-def _cugraph(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, *, directed: bool, ids=np.int32):
-    """A cuGraph graph on vertex ids ``0..n-1`` as given (no renumbering), ids of type ``ids``."""
-    import cudf
-    import cugraph
+def _graph(src, dst, weight, n: int, *, symmetric: bool, transposed: bool = False, ids=np.int32):
+    """A pylibcugraph graph on vertices ``0..n-1`` as given (no renumbering).
 
-    edges = cudf.DataFrame({"src": src.astype(ids), "dst": dst.astype(ids), "weight": weight})
-    g = cugraph.Graph(directed=directed)
-    g.from_cudf_edgelist(edges, source="src", destination="dst", edge_attr="weight", renumber=False)
-    return g
+    ``symmetric``: the undirected view, given once per pair (``src < dst``) and stored in both
+    directions, as cuGraph's undirected algorithms require. ``transposed``: the storage
+    PageRank needs. ``ids``: the vertex type, which is also the edge type that counts paths.
+    """
+    import cupy
+    import pylibcugraph as plc
+
+    src, dst, weight = (cupy.asarray(a) for a in (src, dst, weight))
+    if symmetric:
+        src, dst = cupy.concatenate([src, dst]), cupy.concatenate([dst, src])
+        weight = cupy.concatenate([weight, weight])
+    return plc.SGGraph(
+        resource_handle=plc.ResourceHandle(),
+        graph_properties=plc.GraphProperties(is_symmetric=symmetric, is_multigraph=False),
+        src_or_offset_array=src.astype(ids),
+        dst_or_index_array=dst.astype(ids),
+        weight_array=weight.astype(np.float64),
+        store_transposed=transposed,
+        renumber=False,
+        do_expensive_check=False,
+        vertices_array=cupy.arange(n, dtype=ids),
+    )
 
 
 class GpuEngine:
@@ -134,20 +155,26 @@ class GpuEngine:
     def graph_features(
         self, graph: WindowGraph, params: GraphParams, timer: StageTimer
     ) -> dict[str, np.ndarray]:
-        import cudf
-        import cugraph
         import cupy
+        import pylibcugraph as plc
 
-        n = graph.n
-        with timer.stage("graph_build"):
-            directed = _cugraph(graph.src, graph.dst, graph.weight, directed=True)
-            undirected = _cugraph(graph.usrc, graph.udst, graph.uweight, directed=False)
+        n, handle = graph.n, plc.ResourceHandle()
         out: dict[str, np.ndarray] = {}
-        with timer.stage("pagerank"):
-            pr = cugraph.pagerank(
-                directed, alpha=params.damping, tol=params.pagerank_tol, max_iter=1000
+        with timer.stage("graph_build"):
+            directed = _graph(
+                graph.src, graph.dst, graph.weight, n, symmetric=False, transposed=True
             )
-            out["pagerank"] = _scatter(n, pr["vertex"], pr["pagerank"])
+            undirected = _graph(graph.usrc, graph.udst, graph.uweight, n, symmetric=True)
+        with timer.stage("pagerank"):
+            vertices, ranks, converged = plc.pagerank(
+                handle, directed, None, None, None, None, alpha=params.damping,
+                epsilon=params.pagerank_tol, max_iterations=1000, do_expensive_check=False,
+                fail_on_nonconvergence=False,
+            )  # fmt: skip
+            if not converged:
+                log.warning("pagerank: no convergence after 1000 iterations on %d vertices", n)
+            out["pagerank"] = _scatter(n, vertices, ranks)
+        del directed
         with timer.stage("hits"):
             scores = hits(
                 cupy.asarray(graph.src),
@@ -160,39 +187,35 @@ class GpuEngine:
             out["hub_score"] = cupy.asnumpy(scores.hubs)
             out["authority_score"] = cupy.asnumpy(scores.authorities)
         with timer.stage("components"):
-            wcc = cugraph.weakly_connected_components(undirected)
-            labels = _scatter(n, wcc["vertex"], wcc["labels"], fill=-1)
-            out["component"] = label_by_smallest(labels.astype(np.int64))
-        with timer.stage("communities"):
-            parts, _modularity = cugraph.leiden(
-                undirected,
-                max_iter=params.leiden_max_levels,
-                resolution=params.resolution,
-                random_state=params.seed,
-                theta=params.leiden_randomness,
+            vertices, labels = plc.weakly_connected_components(
+                handle, undirected, None, None, None, None, False
             )
-            labels = _scatter(n, parts["vertex"], parts["partition"], fill=-1)
-            out["community"] = label_by_smallest(labels.astype(np.int64))
+            out["component"] = label_by_smallest(_scatter(n, vertices, labels, fill=-1))
+        with timer.stage("communities"):
+            vertices, clusters, _modularity = plc.leiden(
+                handle, params.seed, undirected, max_level=params.leiden_max_levels,
+                resolution=params.resolution, theta=params.leiden_randomness,
+                do_expensive_check=False,
+            )  # fmt: skip
+            out["community"] = label_by_smallest(_scatter(n, vertices, clusters, fill=-1))
         with timer.stage("kcore"):
-            core = cugraph.core_number(undirected)
-            out["kcore"] = _scatter(n, core["vertex"], core["core_number"]).astype(np.int64)
+            vertices, cores = plc.core_number(handle, undirected, "bidirectional", False)
+            out["kcore"] = _scatter(n, vertices, cores).astype(np.int64)
         with timer.stage("triangles"):
-            tri = cugraph.triangle_count(undirected)
-            out["triangles"] = _scatter(n, tri["vertex"], tri["counts"]).astype(np.int64)
+            vertices, counts = plc.triangle_count(handle, undirected, None, False)
+            out["triangles"] = _scatter(n, vertices, counts).astype(np.int64)
         del undirected
         with timer.stage("betweenness"):
             if graph.sources.size:
-                wide = _cugraph(graph.src, graph.dst, graph.weight, directed=True, ids=np.int64)
-                bc = cugraph.betweenness_centrality(
-                    wide,
-                    k=cudf.Series(graph.sources.astype(np.int64)),
-                    normalized=False,
-                    endpoints=False,
-                )
+                wide = _graph(graph.src, graph.dst, graph.weight, n, symmetric=False, ids=np.int64)
+                vertices, values = plc.betweenness_centrality(
+                    handle, wide, cupy.asarray(graph.sources, dtype=np.int64), None,
+                    normalized=False, include_endpoints=False, do_expensive_check=False,
+                )  # fmt: skip
                 # cuGraph scales sampled sums by (n-1)/k (sources: (n-1)/(k-1)), the convention
                 # of engines.base.scale_betweenness; base.betweenness_sources never samples
                 # k = n-1, the one size where cuGraph (unscaled) and that convention differ.
-                out["betweenness"] = _scatter(n, bc["vertex"], bc["betweenness_centrality"])
+                out["betweenness"] = _scatter(n, vertices, values)
             else:
                 out["betweenness"] = np.zeros(n)
         return out
