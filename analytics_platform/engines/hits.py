@@ -36,8 +36,9 @@ def hits(src: Any, dst: Any, n: int, max_iter: int, tol: float, xp: ModuleType =
     """Unweighted HITS on the edges ``src -> dst`` over vertices ``0..n-1``, from uniform hubs.
 
     Each iteration: authorities from the hubs, hubs from the authorities, both scaled to a
-    maximum of 1. It stops when the L1 change of the max-scaled hubs is below ``tol`` (an
-    absolute tolerance over the whole vector, whatever ``n``). Without convergence after
+    maximum of 1 (no overflow or underflow). It stops when the hub scores as stored (summing to
+    1) moved less than ``tol`` in total (L1) during the iteration: a tolerance on the result,
+    whatever ``n`` and however the scores spread. Without convergence after
     ``max_iter`` iterations it returns the last iterate with ``converged=False`` and logs a
     warning: the scores still rank addresses, and failing the day's features would be worse.
     """
@@ -49,7 +50,7 @@ def hits(src: Any, dst: Any, n: int, max_iter: int, tol: float, xp: ModuleType =
     while iterations < max_iter:
         auth = _scaled(xp.bincount(dst, weights=hubs[src], minlength=n))
         new_hubs = _scaled(xp.bincount(src, weights=auth[dst], minlength=n))
-        diff = float(xp.abs(new_hubs - hubs).sum())
+        diff = float(xp.abs(_summed(new_hubs) - _summed(hubs)).sum())
         hubs = new_hubs
         iterations += 1
         if diff < tol:
