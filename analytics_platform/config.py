@@ -90,7 +90,7 @@ class LakeRetention(StrictModel):
     processed: PositiveInt | None = None
     """daily_edges, address_activity."""
     aggregated: PositiveInt | None = None
-    """address_features, structural_patterns, typology_alerts."""
+    """address_features, structural_patterns, typology_alerts, quality."""
 
 
 class KafkaSourceConfig(StrictModel):

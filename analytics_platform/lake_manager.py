@@ -201,7 +201,7 @@ def _conformed(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFr
 
 def report(settings: Settings, network: str, days: int = 30, plot: Path | None = None):
     """Rows and bytes per day of the last ``days`` lake partitions of every daily table, with
-    the alert and case counts; optionally a PNG of rows per day."""
+    the case counts and the quality score; optionally a PNG of rows and score per day."""
     root = lake_of(settings)
     frames = []
     for table, spec in TABLES.items():
@@ -221,11 +221,15 @@ def report(settings: Settings, network: str, days: int = 30, plot: Path | None =
     for (table, day), _ in recent.group_by("table", "date"):
         path = lake.partition_file(root, table, network, day)
         extra = {}
-        if table == "typology_alerts":  # the one table read whole: its cases are counted
+        if table == "typology_alerts":  # read whole: its cases are counted
             frame = lake.read_file(path)
             n = frame.height
             if n and "case_id" in frame.columns:
                 extra = {"cases": frame["case_id"].n_unique()}
+        elif table == "quality":  # one row: the day's score
+            frame = lake.read_file(path)
+            n = frame.height
+            extra = {"score": frame["score"][0] if n else None}
         else:  # the row count from the Parquet footer, without reading the data
             with path.open("rb") as fh:
                 n = pq.ParquetFile(fh).metadata.num_rows
@@ -235,8 +239,12 @@ def report(settings: Settings, network: str, days: int = 30, plot: Path | None =
     cases = counts.filter(pl.col("table") == "typology_alerts").select(
         "date", *(["cases"] if "cases" in counts.columns else [])
     )
+    scores = counts.filter(pl.col("table") == "quality").select(
+        "date", *(["score"] if "score" in counts.columns else [])
+    )
     table = (
         table.join(cases, on="date", how="left")
+        .join(scores.rename({"score": "quality_score"}, strict=False), on="date", how="left")
         .join(recent.group_by("date").agg(pl.col("bytes").sum().alias("bytes")), on="date")
         .sort("date")
     )
@@ -251,14 +259,25 @@ def _plot(table: pl.DataFrame, path: Path, network: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=100)
+    scored = "quality_score" in table.columns
+    fig, axes = plt.subplots(
+        2 if scored else 1, 1, figsize=(9, 6.5 if scored else 4.5), dpi=100, sharex=True,
+        squeeze=False, height_ratios=[3, 1] if scored else [1],
+    )  # fmt: skip
+    ax = axes[0][0]
+    days = table["date"].to_list()
     for column in ("transfers", "daily_edges", "structural_patterns", "typology_alerts", "cases"):
         if column in table.columns:
-            ax.plot(table["date"].to_list(), table[column].to_list(), marker="o", label=column)
+            ax.plot(days, table[column].to_list(), marker="o", label=column)
     ax.set_yscale("log")
     ax.set_title(f"{network}: rows per day in the lake")
     ax.set_ylabel("rows (log scale)")
     ax.legend(loc="best", fontsize=8)
+    if scored:
+        low = axes[1][0]
+        low.plot(days, table["quality_score"].to_list(), marker="o", color="tab:green")
+        low.set_ylim(min(0.9, (table["quality_score"].min() or 1.0) - 0.01), 1.005)
+        low.set_ylabel("quality score")
     fig.autofmt_xdate()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -269,7 +288,7 @@ def _plot(table: pl.DataFrame, path: Path, network: str) -> None:
 LAYERS: dict[str, tuple[str, ...]] = {
     "raw": ("transfers", "transfers_rejected", "transfers_quality", "prices"),
     "processed": ("daily_edges", "address_activity"),
-    "aggregated": ("address_features", "structural_patterns", "typology_alerts"),
+    "aggregated": ("address_features", "structural_patterns", "typology_alerts", "quality"),
 }
 
 
@@ -280,6 +299,7 @@ def _inputs(net: NetworkConfig) -> dict[str, list[tuple[str, int]]]:
     return {
         "daily_edges": [("transfers", 1), ("prices", 1)],
         "address_activity": [("transfers", 1)],
+        "quality": [("transfers_quality", 1), ("daily_edges", 1), ("address_activity", 1)],
         "address_features": [("daily_edges", window), ("address_activity", window)],
         "structural_patterns": [("transfers", span), ("prices", span)],
         "typology_alerts": [

@@ -253,6 +253,40 @@ def test_a_days_quality_score_comes_from_what_ingestion_counted():
     assert q.quality_at_least(frame, 0.85).passed
 
 
+def test_a_partitions_score_adds_the_consistency_of_its_processed_tables():
+    from analytics_platform.domain.scoring import day_quality, partition_quality, quality_frame
+
+    t = transfers([(1, 2, 10.0, 1.0), (2, 3, 5.0, 2.0), (3, 3, 1.0, 3.0), (4, 1, 2.0, 4.0)])
+    day = t["date"][0]
+    counts = {"read": 4, "accepted": 4, "rejected": 0, "duplicates": 0}
+    ingestion = quality_frame(
+        [day_quality(network="torus", day=day, source="files", counts=counts, rejected=t.clear())]
+    )
+    edges, activity = aggregate_daily_edges(t), aggregate_address_activity(t)
+    whole = partition_quality(ingestion, edges, activity, [day])
+    assert whole.row(0, named=True) == {
+        "network": "torus", "date": day, "completeness": 1.0, "validity": 1.0,
+        "uniqueness": 1.0, "timeliness": None, "consistency": 1.0, "score": 1.0,
+    }  # fmt: skip
+    # An edge lost on the way (one of four transfers) and its two events: 3/4 on both sides.
+    lost = edges.filter(pl.col("from_address") != addr(4))
+    short = activity.with_columns(
+        pl.when(pl.col("address") == addr(4)).then(0).otherwise(pl.col("event_count"))
+        .alias("event_count")
+    ).with_columns(
+        pl.when(pl.col("address") == addr(1)).then(pl.col("event_count") - 1)
+        .otherwise(pl.col("event_count")).alias("event_count")
+    )  # fmt: skip
+    broken = partition_quality(ingestion, lost, short, [day]).row(0, named=True)
+    # Edges: 3 of 4 transfers. Events: 5 of 7 (two per transfer, one for the self-transfer).
+    consistency = round((3 / 4 + round(5 / 7, 6)) / 2, 6)
+    assert broken["consistency"] == consistency
+    assert broken["score"] == round((3 + consistency) / 4, 6)
+    assert not q.quality_at_least(
+        partition_quality(ingestion, lost, short, [day]), 0.95, s.QualitySchema
+    ).passed
+
+
 def test_novel_share_tells_one_off_legs_from_regular_partners():
     once = [(1, 2, 1000.0, 1), (2, 1, 990.0, 2)]
     _, _, p, _ = pipeline(once)

@@ -109,6 +109,16 @@ DAILY_EDGES = (
           level="warning"),
 )  # fmt: skip
 
+QUALITY = (
+    Check("schema", "pandera schema of the partition quality scores",
+          lambda quality, **_: q.schema_conforms(quality, s.QualitySchema)),
+    Check("score_at_least_minimum",
+          "every day's partition quality score (ingestion shares and consistency of the "
+          "processed tables) is at least min_quality_score",
+          lambda quality, min_score, **_: q.quality_at_least(quality, min_score, s.QualitySchema),
+          level="warning"),
+)  # fmt: skip
+
 PRICES = (
     Check("schema", "pandera schema of prices: one non-negative price per asset and day",
           lambda prices, **_: q.schema_conforms(prices, s.PricesSchema)),

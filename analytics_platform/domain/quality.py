@@ -198,10 +198,13 @@ def activity_conserves_transfers(activity: pl.DataFrame, transfers: pl.DataFrame
     return CheckOutcome(events == expected, f"{events} activity events, expected {expected}")
 
 
-def quality_at_least(quality: pl.DataFrame, minimum: float) -> CheckOutcome:
-    """Every day's ingestion quality score (``transfers_quality``) is at least ``minimum``; a
-    day that read nothing has no score and is left to the row-count check."""
-    shape = schema_conforms(quality, TransfersQualitySchema)
+def quality_at_least(
+    quality: pl.DataFrame, minimum: float, schema: pa.DataFrameSchema = TransfersQualitySchema
+) -> CheckOutcome:
+    """Every day's quality score (``transfers_quality``, or ``quality`` with its ``schema``) is
+    at least ``minimum``; a day that read nothing has no score and is left to the row-count
+    check."""
+    shape = schema_conforms(quality, schema)
     if not shape.passed:
         return shape
     scores = {str(d): s for d, s in quality.select("date", "score").iter_rows()}

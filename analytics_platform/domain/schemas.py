@@ -56,6 +56,19 @@ TRANSFERS_QUALITY: dict[str, pl.DataType] = {
 the shares are null on a day that read nothing, timeliness where the source has no ingestion
 time (files, tables)."""
 
+QUALITY: dict[str, pl.DataType] = {
+    "network": pl.String(),
+    "date": pl.Date(),
+    "completeness": pl.Float64(),
+    "validity": pl.Float64(),
+    "uniqueness": pl.Float64(),
+    "timeliness": pl.Float64(),
+    "consistency": pl.Float64(),
+    "score": pl.Float64(),
+}
+"""One row per network and day: the partition's quality score, the ingestion shares of
+``transfers_quality`` plus the consistency of the processed tables with the transfers."""
+
 DAILY_EDGES: dict[str, pl.DataType] = {
     "network": pl.String(),
     "date": pl.Date(),
@@ -281,6 +294,26 @@ TransfersQualitySchema = pa.DataFrameSchema(
     strict=True,
     unique=["network", "date"],
     name="transfers_quality",
+)
+
+QualitySchema = pa.DataFrameSchema(
+    _columns(
+        QUALITY,
+        **{
+            name: pa.Column(pl.Float64(), _SHARE, nullable=True)
+            for name in (
+                "completeness",
+                "validity",
+                "uniqueness",
+                "timeliness",
+                "consistency",
+                "score",
+            )
+        },
+    ),
+    strict=True,
+    unique=["network", "date"],
+    name="quality",
 )
 
 PricesSchema = pa.DataFrameSchema(

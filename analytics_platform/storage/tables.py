@@ -89,6 +89,19 @@ TABLES: dict[str, TableSpec] = {
             nullable=("amount_usd",),
         ),
         TableSpec("prices", s.PRICES, ("asset",), nullable=("decimals",)),
+        TableSpec(
+            "quality",
+            s.QUALITY,
+            ("network",),
+            nullable=(
+                "completeness",
+                "validity",
+                "uniqueness",
+                "timeliness",
+                "consistency",
+                "score",
+            ),
+        ),
         TableSpec("address_activity", s.ADDRESS_ACTIVITY, ("address",), nullable=("gap_min_s",)),
         TableSpec(
             "address_features",
@@ -134,6 +147,7 @@ DAILY_TABLES: tuple[str, ...] = (
     "transfers_quality",
     "daily_edges",
     "address_activity",
+    "quality",
     "address_features",
     "structural_patterns",
     "typology_alerts",

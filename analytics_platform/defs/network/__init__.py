@@ -1,9 +1,10 @@
 """One network's asset graph, daily partitions (UTC), one module per asset.
 
-``transfers`` (+ ``transfers_rejected``) -> ``daily_edges`` + ``address_activity`` ->
-``address_features`` -> ``structural_patterns`` -> ``typology_alerts``, with ``address_labels``
-(SCD2) beside them. Every asset handles a range of days in one run
-(``BackfillPolicy.single_run``), or runs of ``backfill_days_per_run`` days each.
+``transfers`` (+ ``transfers_rejected``, ``transfers_quality``) -> ``daily_edges`` +
+``address_activity`` (-> ``quality``) -> ``address_features`` -> ``structural_patterns`` ->
+``typology_alerts``, with ``address_labels`` (SCD2) beside them. Every asset handles a range
+of days in one run (``BackfillPolicy.single_run``), or runs of ``backfill_days_per_run`` days
+each.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from analytics_platform.defs.network import (
     address_labels,
     daily_edges,
     prices,
+    quality,
     structural_patterns,
     transfers,
     typology_alerts,
@@ -32,6 +34,7 @@ BUILDERS = (
     transfers,
     daily_edges,
     address_activity,
+    quality,
     address_labels,
     address_features,
     structural_patterns,
