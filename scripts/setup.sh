@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# Create .venv and install the project with its test extras (idempotent: skipped when
-# pyproject.toml has not changed since the last install).
+# Create .venv and install the project with exactly the versions of requirements.lock (every
+# package pinned with its hashes; scripts/lock.sh regenerates it) through uv. Idempotent:
+# skipped when neither pyproject.toml nor the lock changed since the last install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+UV_VERSION=0.13.8
+stamp=.venv/.installed-$(cat pyproject.toml requirements.lock | sha1sum | cut -c1-12)
 if [ ! -f "$stamp" ]; then
-  echo "Installing analytics_platform and its dependencies into .venv (about a minute)..."
+  echo "Installing analytics_platform and its locked dependencies into .venv..."
   [ -x .venv/bin/python ] || "$PY" -m venv .venv
   log=$(mktemp)
-  if ! { .venv/bin/python -m pip install -q --upgrade pip &&
-         .venv/bin/python -m pip install -q -e '.[test]'; } >"$log" 2>&1; then
+  if ! { .venv/bin/python -m pip install -q "uv==$UV_VERSION" &&
+         .venv/bin/uv pip install -q --python .venv/bin/python --require-hashes \
+           -r requirements.lock &&
+         .venv/bin/uv pip install -q --python .venv/bin/python --no-deps -e .; } >"$log" 2>&1
+  then
     cat "$log"; echo "setup failed" >&2; exit 1
   fi
   rm -f "$log" .venv/.installed-* && touch "$stamp"

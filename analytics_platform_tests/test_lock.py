@@ -1,0 +1,47 @@
+"""Set-up is reproducible: requirements.lock pins every package of the environment, and the
+environment the tests run in is exactly the lock (scripts/setup.sh installs it with uv)."""
+
+import re
+import tomllib
+from importlib import metadata
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _locked() -> dict[str, str]:
+    pins = re.findall(
+        r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\]+)", (ROOT / "requirements.lock").read_text(), re.M
+    )
+    return {_normal(name): version for name, version in pins}
+
+
+def test_the_lock_pins_every_dependency_with_hashes():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["test"]]
+    locked = _locked()
+    missing = [r for r in wanted if _normal(Requirement(r).name) not in locked]
+    assert not missing, f"not in requirements.lock (run bash scripts/lock.sh): {missing}"
+    for requirement in map(Requirement, wanted):  # each pin satisfies pyproject's bounds
+        version = locked[_normal(requirement.name)]
+        assert requirement.specifier.contains(version, prereleases=True), (requirement, version)
+    lock = (ROOT / "requirements.lock").read_text()
+    assert lock.count("--hash=sha256:") >= len(locked)
+
+
+def test_the_environment_is_the_lock():
+    differ = {}
+    for name, version in _locked().items():
+        try:
+            installed = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            installed = None
+        if installed != version:
+            differ[name] = (version, installed)
+    assert not differ, f"installed versions differ from requirements.lock: {differ}"
