@@ -223,7 +223,10 @@ def _run(args: argparse.Namespace) -> int:
         first = args.date if args.command == "materialize" else args.start
         last = args.date if args.command == "materialize" else args.end
         assets = list(INGEST_TABLES) if args.command == "ingest" else None
-        run_range(settings, args.network, first, last, assets=assets, chunk_days=args.chunk_days)
+        run_range(
+            settings, args.network, first, last, assets=assets, chunk_days=args.chunk_days,
+            progress=None,  # a bar on a terminal, lines on stderr otherwise
+        )  # fmt: skip
     return 0
 
 
@@ -299,7 +302,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         args.dataset_dir,
         profile=args.profile,
         home=args.home.resolve() if args.home else None,
-        progress=lambda m: print(m, file=sys.stderr, flush=True),
+        progress=None,  # a bar on a terminal, lines on stderr otherwise
     )
     print(to_json(result) if args.json else to_text(result))
     return 0

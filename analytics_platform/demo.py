@@ -162,7 +162,7 @@ def run_demo(home: Path, cfg: SyntheticConfig) -> dict:
     refresh_labels(settings, cfg.network)
     last = cfg.start + timedelta(days=cfg.days - 1)
     print(f"Materialising every daily partition {cfg.start}..{last} of every asset...")
-    run_range(settings, cfg.network, cfg.start, last)
+    run_range(settings, cfg.network, cfg.start, last, progress=None)
     summary = summarise(settings, cfg.network, net.ground_truth)
     summary["wall_s"] = time.perf_counter() - t0
     print_summary(summary)

@@ -20,6 +20,7 @@ look-alikes) as such a directory first, and evaluates it with the ``synthetic`` 
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -122,10 +123,10 @@ def dataset_config(folder: Path, profile: Path) -> tuple[dict[str, Any], str]:
 
 
 def run_graph(
-    folder: Path, home: Path, profile: Path, progress: Callable[[str], None]
+    folder: Path, home: Path, profile: Path, progress: Callable[[str], None] | None
 ) -> dict[str, pl.DataFrame]:
     """Materialise every asset over the dataset's days; the stored patterns, alerts and
-    active addresses per day."""
+    active addresses per day. ``progress``: lines, or ``None`` for a bar on a terminal."""
     from analytics_platform.config import load_settings
     from analytics_platform.runner import instance_for, refresh_labels, run_range
     from analytics_platform.storage import clickhouse as ch
@@ -144,7 +145,8 @@ def run_graph(
     instance = instance_for(settings)
     refresh_labels(settings, network, instance=instance)
     n_days = (last - first).days + 1
-    progress(f"running every asset of {network!r} over {n_days} days ({first}..{last})")
+    say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    say(f"running every asset of {network!r} over {n_days} days ({first}..{last})")
     results = run_range(
         settings,
         network,
@@ -207,7 +209,7 @@ def evaluate(
     *,
     profile: str | None = None,
     home: Path | None = None,
-    progress: Callable[[str], None] = print,
+    progress: Callable[[str], None] | None = print,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="evaluate-") as tmp:
         if str(folder) == "synthetic":

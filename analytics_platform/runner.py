@@ -21,6 +21,7 @@ from dagster._core.storage.tags import (
 
 from analytics_platform.config import Settings
 from analytics_platform.definitions import build_definitions
+from analytics_platform.progress import RunProgress, progress_for
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -82,11 +83,15 @@ def run_range(
     *,
     assets: Sequence[str] | None = None,
     chunk_days: int = 7,
-    progress: Callable[[str], None] = print,
+    progress: Callable[[str], None] | RunProgress | None = print,
     instance: dg.DagsterInstance | None = None,
 ) -> list[dg.ExecuteInProcessResult]:
     """Materialise days ``first..last`` of ``network`` (all daily assets, or ``assets``), one
-    run per chunk of ``chunk_days`` days (each run a partition range, as backfills do)."""
+    run per chunk of ``chunk_days`` days (each run a partition range, as backfills do).
+
+    ``progress`` hears each chunk, each step as it ends and each run's outcome: a
+    :class:`RunProgress`, a function taking lines, or ``None`` for a bar on a terminal
+    (lines on stderr otherwise)."""
     check_range(settings, network, first, last)
     defs = build_definitions(settings)
     instance = instance or instance_for(settings)
@@ -104,38 +109,43 @@ def run_range(
         end = min(day + timedelta(days=chunk_days - 1), last)
         chunks.append((day, end))
         day = end + timedelta(days=1)
-    for i, (start, end) in enumerate(chunks, 1):
-        progress(f"[{i}/{len(chunks)}] {network} {start}..{end}: running...")
-        t0 = time.perf_counter()
-        run_id = str(uuid.uuid4())
-        instance.add_event_listener(run_id, _step_progress(progress, t0))
-        result = job_def.execute_in_process(
-            run_id=run_id,
-            instance=instance,
-            tags={
-                ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
-                ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
-            },
-            raise_on_error=True,
-            run_config=QUIET,
-        )
-        progress(
-            f"[{i}/{len(chunks)}] {network} {start}..{end}: run {result.run_id[:8]} "
-            f"{'ok' if result.success else 'FAILED'} in {time.perf_counter() - t0:.1f}s"
-        )
-        results.append(result)
+    reporter = progress_for(progress)
+    steps = len(job_def.graph.nodes)
+    try:
+        for i, (start, end) in enumerate(chunks, 1):
+            label = f"{network} {start}..{end}"
+            reporter.chunk(i, len(chunks), label, steps)
+            t0 = time.perf_counter()
+            run_id = str(uuid.uuid4())
+            instance.add_event_listener(run_id, _step_progress(reporter, t0))
+            result = job_def.execute_in_process(
+                run_id=run_id,
+                instance=instance,
+                tags={
+                    ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
+                    ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
+                },
+                raise_on_error=True,
+                run_config=QUIET,
+            )
+            reporter.chunk_done(
+                i, len(chunks), label, result.run_id, result.success, time.perf_counter() - t0
+            )
+            results.append(result)
+    finally:
+        reporter.close()
     return results
 
 
-def _step_progress(progress: Callable[[str], None], started: float):
+def _step_progress(reporter: RunProgress, started: float):
     """An event listener that reports each step of a run as it ends (a chunk of a backfill
     runs for minutes; its steps show it is moving)."""
 
     def listen(event) -> None:
         kind = event.dagster_event.event_type_value if event.dagster_event else None
         if kind in ("STEP_SUCCESS", "STEP_FAILURE"):
-            state = "done" if kind == "STEP_SUCCESS" else "FAILED"
-            progress(f"    {event.step_key} {state} at {time.perf_counter() - started:.1f}s")
+            ok = kind == "STEP_SUCCESS"
+            reporter.step(event.step_key, ok, time.perf_counter() - started)
 
     return listen
 
