@@ -21,11 +21,11 @@ import yaml
 from analytics_platform.config import load_settings
 from analytics_platform.definitions import build_definitions
 from analytics_platform.kafka import offsets
+from analytics_platform.kafka import store as kafka_store
 from analytics_platform.kafka.broker import TansuBroker, create_topic, produce
 from analytics_platform.kafka.propagation import partitions_to_refresh
 from analytics_platform.runner import instance_for
 from analytics_platform.storage import clickhouse as ch
-from analytics_platform.storage import kafka_store
 
 TOPIC = "torus.transfers"
 TODAY = datetime.now(UTC).date()

@@ -22,10 +22,10 @@ from analytics_platform.defs.compute import CPU_TAGS
 from analytics_platform.defs.network.metadata import column_schema
 from analytics_platform.defs.resources import WarehouseResource
 from analytics_platform.kafka import offsets
+from analytics_platform.kafka import store as kafka_store
 from analytics_platform.kafka.client import BrokerUnavailable, end_offsets
 from analytics_platform.kafka.ingest import ingest_range
 from analytics_platform.kafka.propagation import decode_days, encode_days, partitions_to_refresh
-from analytics_platform.storage import kafka_store
 
 END_OFFSETS_TIMEOUT_S = 15.0
 

@@ -18,7 +18,7 @@ import polars as pl
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from analytics_platform.config import KafkaSourceConfig
-from analytics_platform.domain.messages import RAW_MESSAGES
+from analytics_platform.kafka.messages import RAW_MESSAGES
 
 
 class BrokerUnavailable(RuntimeError):

@@ -1,7 +1,7 @@
 """One ingestion run: read a topic from given offsets, store every message exactly once.
 
 For each batch read: skip offsets already stored (a retry or replay), classify the rest
-(``domain.messages``: accepted / rejected / duplicate, duplicates also against transfers stored
+(``kafka.messages``: accepted / rejected / duplicate, duplicates also against transfers stored
 earlier), store them in one atomic insert, and count. The ledger gets a ``started`` row per
 partition before reading and a ``done`` row (with the offset reached, the counts and the days
 that changed) after the last batch is stored, or ``failed`` with the error. Replayed offsets
@@ -18,10 +18,10 @@ from datetime import date
 import polars as pl
 
 from analytics_platform.config import KafkaSourceConfig, NetworkConfig
-from analytics_platform.domain.messages import classify
+from analytics_platform.kafka import store as kafka_store
 from analytics_platform.kafka.client import read_batches
+from analytics_platform.kafka.messages import classify
 from analytics_platform.storage import clickhouse as ch
-from analytics_platform.storage import kafka_store
 
 COUNTS = ("read", "accepted", "rejected", "duplicates")
 

@@ -12,9 +12,9 @@ from analytics_platform.domain.anomalies import anomalies_on, transfer_metrics
 from analytics_platform.domain.schemas import DEAD_LETTERS, TRANSFERS
 from analytics_platform.domain.scoring import day_quality, quality_frame
 from analytics_platform.domain.validation import ValidationResult, validate_transfers
+from analytics_platform.kafka import store as kafka_store
 from analytics_platform.sources import read_source
 from analytics_platform.storage import clickhouse as ch
-from analytics_platform.storage import kafka_store
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import polars as pl
 
 from analytics_platform.domain import feature_catalog
 from analytics_platform.domain import schemas as s
-from analytics_platform.domain.messages import MESSAGES
+from analytics_platform.kafka.messages import MESSAGES
 from analytics_platform.storage.clickhouse import distributed_ddl, table_ddl
 
 KAFKA_MESSAGES: dict[str, pl.DataType] = {
