@@ -26,6 +26,10 @@ from analytics_platform.progress import RunProgress, progress_for
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+class RunFailedError(ValueError):
+    """A step of a run failed with a ``dg.Failure``: its description says what to fix."""
+
+
 def instance_for(settings: Settings) -> dg.DagsterInstance:
     """The Dagster instance of ``settings``' profile.
 
@@ -118,16 +122,19 @@ def run_range(
             t0 = time.perf_counter()
             run_id = str(uuid.uuid4())
             instance.add_event_listener(run_id, _step_progress(reporter, t0))
-            result = job_def.execute_in_process(
-                run_id=run_id,
-                instance=instance,
-                tags={
-                    ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
-                    ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
-                },
-                raise_on_error=True,
-                run_config=QUIET,
-            )
+            try:
+                result = job_def.execute_in_process(
+                    run_id=run_id,
+                    instance=instance,
+                    tags={
+                        ASSET_PARTITION_RANGE_START_TAG: start.isoformat(),
+                        ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
+                    },
+                    raise_on_error=True,
+                    run_config=QUIET,
+                )
+            except dg.Failure as exc:  # a step said why it cannot go on (bad config, input)
+                raise RunFailedError(f"{label}: {exc.description}") from exc
             reporter.chunk_done(
                 i, len(chunks), label, result.run_id, result.success, time.perf_counter() - t0
             )

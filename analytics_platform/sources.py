@@ -32,21 +32,35 @@ def _storage_options(path: str) -> dict[str, str] | None:
     return opts
 
 
-def read_files(pattern: str) -> pl.DataFrame:
-    """Read every Parquet/CSV file matching ``pattern`` as strings-or-native columns."""
+class NoFilesError(ValueError):
+    """A configured path matches no file: a configuration error, not an empty day."""
+
+
+def read_files(pattern: str, field: str = "path") -> pl.DataFrame:
+    """Read every Parquet/CSV file matching ``pattern`` as strings-or-native columns.
+
+    A pattern that matches nothing raises :class:`NoFilesError` naming ``field`` (the config
+    key it came from): read as no rows, a mistyped path would store empty days."""
     opts = _storage_options(pattern)
     is_csv = pattern.endswith((".csv", ".csv.gz"))
     if pattern.startswith("s3://"):
-        if is_csv:
-            return pl.scan_csv(
-                pattern, storage_options=opts, infer_schema=False, include_file_paths=SOURCE_FILE
+        try:
+            if is_csv:
+                return pl.scan_csv(
+                    pattern, storage_options=opts, infer_schema=False,
+                    include_file_paths=SOURCE_FILE,
+                ).collect()  # fmt: skip
+            return pl.scan_parquet(
+                pattern, storage_options=opts, include_file_paths=SOURCE_FILE
             ).collect()
-        return pl.scan_parquet(
-            pattern, storage_options=opts, include_file_paths=SOURCE_FILE
-        ).collect()
+        except (FileNotFoundError, pl.exceptions.ComputeError) as exc:
+            empty = ("expanded paths were empty", "expected at least 1 source")
+            if isinstance(exc, FileNotFoundError) or any(m in str(exc) for m in empty):
+                raise NoFilesError(f"{field}: no file matches {pattern!r}") from None
+            raise
     files = sorted(glob.glob(pattern))
     if not files:
-        return pl.DataFrame()
+        raise NoFilesError(f"{field}: no file matches {pattern!r}")
     frames = [
         (
             pl.read_csv(f, infer_schema=False)
@@ -79,7 +93,7 @@ def read_source(
     """Raw rows for days ``first..last`` from ``source`` (files may hold other days too)."""
     if source.kind == "files":
         assert source.path is not None
-        return read_files(source.path)
+        return read_files(source.path, "source.path")
     target = ch.ClickHouseTarget(dsn=os.environ[source.dsn_env]) if source.dsn_env else warehouse
     with ch.session(target) as client:
         return read_clickhouse(client, source.table or "", first, last)

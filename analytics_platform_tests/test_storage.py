@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
+import pytest
+import yaml
 
+from analytics_platform.cli import main
+from analytics_platform.config import load_settings
 from analytics_platform.defs.io_managers import LakeIOManager
+from analytics_platform.runner import RunFailedError, run_range
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage import lake
-from analytics_platform.storage.tables import spec
+from analytics_platform.storage.tables import INGEST_TABLES, spec
 
+from .conftest import START
 from .graphs import transfers
 
 D1, D2 = date(2026, 10, 1), date(2026, 10, 2)
@@ -116,3 +123,31 @@ def test_a_table_from_an_earlier_release_gets_the_new_columns(tmp_path):
         )
         rows = ch.read_days(client, "torus", "daily_edges", schema=table.schema)
         assert rows["amount_usd"].to_list() == [None]
+
+
+def test_a_source_path_that_matches_nothing_is_an_error_not_an_empty_day(
+    home: Path, s3_endpoint, tmp_path: Path, capsys
+):
+    from analytics_platform.sources import NoFilesError, read_files
+
+    with pytest.raises(NoFilesError, match=r"^source.path: no file matches '.*/nope-\*.csv'$"):
+        read_files(str(tmp_path / "nope-*.csv"), "source.path")
+    with pytest.raises(NoFilesError, match="labels_path: no file matches 's3://lake/nope/"):
+        read_files("s3://lake/nope/*.parquet", "labels_path")
+    # In a run: the ingestion step fails at once (no retries) and says which key is wrong.
+    config = yaml.safe_load((home / "config.yaml").read_text())
+    config["networks"]["torus"]["source"]["path"] = str(tmp_path / "landing-typo" / "*.parquet")
+    (home / "config.yaml").write_text(yaml.safe_dump(config))
+    settings = load_settings()
+    with pytest.raises(RunFailedError, match="source.path: no file matches .*landing-typo"):
+        run_range(
+            settings, "torus", START, START, assets=list(INGEST_TABLES), progress=lambda _: None
+        )
+    # The CLI: one line naming the key, exit status 2, no traceback.
+    day = START.isoformat()
+    assert main(["ingest", "--network", "torus", "--start", day, "--end", day]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(
+        "analytics-platform: error: torus 2026-10-01..2026-10-01: source.path"
+    )
+    assert not any("Traceback" in line for line in err)

@@ -9,7 +9,7 @@ from analytics_platform.defs.network.metadata import counts
 from analytics_platform.defs.network.spec import NetworkSpec
 from analytics_platform.defs.resources import WarehouseResource
 from analytics_platform.pipeline.labels import refresh
-from analytics_platform.sources import read_files
+from analytics_platform.sources import NoFilesError, read_files
 
 
 def build(spec: NetworkSpec) -> dg.AssetsDefinition:
@@ -26,7 +26,11 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         if not path:
             context.log.warning("labels_path is not configured: keeping the current history")
             return dg.Output(history, metadata={"dagster/row_count": history.height})
-        merged = refresh(history, read_files(path), spec.name, datetime.now(UTC))
+        try:
+            raw = read_files(path, "labels_path")
+        except NoFilesError as exc:  # a configuration error: retrying will not help
+            raise dg.Failure(str(exc), allow_retries=False) from exc
+        merged = refresh(history, raw, spec.name, datetime.now(UTC))
         current = merged.filter(pl.col("is_current"))
         return dg.Output(
             merged,

@@ -44,7 +44,8 @@ def late_prices_sensor(net: NetworkConfig, daily_job) -> dg.SensorDefinition:
         latest = datetime.now(UTC).date() - timedelta(days=1)
         last = min(latest, net.end_date) if net.end_date else latest
         days = [net.start_date + timedelta(days=i) for i in range((last - net.start_date).days + 1)]
-        now = fingerprints(normalise_prices(read_files(path), network=net.name, days=days))
+        raw = read_files(path, f"networks.{net.name}.prices_path")
+        now = fingerprints(normalise_prices(raw, network=net.name, days=days))
         state = json.loads(context.cursor) if context.cursor else None
         if state is None:
             return dg.SensorResult(cursor=json.dumps({"last": last.isoformat(), "days": now}))

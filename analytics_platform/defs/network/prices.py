@@ -7,7 +7,7 @@ from analytics_platform.defs.network.metadata import counts, days_of, record_day
 from analytics_platform.defs.network.spec import NetworkSpec
 from analytics_platform.domain.prices import normalise_prices
 from analytics_platform.domain.schemas import PRICES, empty
-from analytics_platform.sources import read_files
+from analytics_platform.sources import NoFilesError, read_files
 
 
 def build(spec: NetworkSpec) -> dg.AssetsDefinition:
@@ -24,7 +24,11 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         days = days_of(context)
         path = spec.net.prices_path
         if path:
-            frame = normalise_prices(read_files(path), network=spec.name, days=days)
+            try:
+                raw = read_files(path, f"networks.{spec.name}.prices_path")
+            except NoFilesError as exc:  # a configuration error: retrying will not help
+                raise dg.Failure(str(exc), allow_retries=False) from exc
+            frame = normalise_prices(raw, network=spec.name, days=days)
         else:
             context.log.warning("prices_path is not configured: USD values will be null")
             frame = empty(PRICES)
