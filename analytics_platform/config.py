@@ -398,13 +398,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         warehouse, lake = production_clickhouse(env), production_lake(env)
     else:
         warehouse = ClickHouseTarget(
-            dsn=env.get("ANALYTICS_CLICKHOUSE_DSN") or f"chdb://{home / 'chdb'}",
-            cluster=env.get("CLICKHOUSE_CLUSTER", ""),
+            dsn=env.get(CLICKHOUSE_VARIABLES["dsn"]) or f"chdb://{home / 'chdb'}",
+            cluster=env.get(CLICKHOUSE_VARIABLES["cluster"], ""),
         )
         lake = LakeLocation(
             url=env.get("ANALYTICS_LAKE_URL") or str(home / "lake"),
             region=_region(env),
-            endpoint_url=env.get("AWS_ENDPOINT_URL", ""),
+            endpoint_url=env.get(LAKE_VARIABLES["endpoint_url"], ""),
         )
     config_path = env.get("ANALYTICS_CONFIG") or str(home / "config.yaml")
     raw: dict[str, Any] = {}
@@ -430,7 +430,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
 
 
 def _region(env: dict[str, str]) -> str:
-    return env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or ""
+    return env.get(LAKE_VARIABLES["region"]) or env.get("AWS_DEFAULT_REGION") or ""
 
 
 def _flag(env: dict[str, str], name: str) -> bool:
@@ -447,21 +447,39 @@ def _required(env: dict[str, str], name: str) -> str:
     return value
 
 
+CLICKHOUSE_VARIABLES: dict[str, str] = {
+    "dsn": "ANALYTICS_CLICKHOUSE_DSN",
+    "host": "CLICKHOUSE_HOST",
+    "port": "CLICKHOUSE_PORT",
+    "username": "CLICKHOUSE_USER",
+    "password": "CLICKHOUSE_PASSWORD",
+    "database": "CLICKHOUSE_DATABASE",
+    "secure": "CLICKHOUSE_SECURE",
+    "cluster": "CLICKHOUSE_CLUSTER",
+}
+"""The environment variable of each warehouse connection field (``ClickHouseTarget`` here,
+``dg.EnvVar`` of ``ClickHouseResource`` in ``defs/platform.py``): named once."""
+
+LAKE_VARIABLES: dict[str, str] = {"region": "AWS_REGION", "endpoint_url": "AWS_ENDPOINT_URL"}
+"""Likewise for the lake's S3 fields (the bucket and prefix form its URL)."""
+
+
 def production_clickhouse(env: dict[str, str]) -> ClickHouseTarget:
     """The warehouse of the production profile, from ``CLICKHOUSE_*`` variables."""
-    cluster = env.get("CLICKHOUSE_CLUSTER", "")
-    if env.get("ANALYTICS_CLICKHOUSE_DSN"):
-        return ClickHouseTarget(dsn=env["ANALYTICS_CLICKHOUSE_DSN"], cluster=cluster)
-    port = env.get("CLICKHOUSE_PORT", "")
+    var = CLICKHOUSE_VARIABLES
+    cluster = env.get(var["cluster"], "")
+    if env.get(var["dsn"]):
+        return ClickHouseTarget(dsn=env[var["dsn"]], cluster=cluster)
+    port = env.get(var["port"], "")
     if port and not port.isdigit():
-        raise ValueError(f"CLICKHOUSE_PORT: expected a port number, got {port!r}")
+        raise ValueError(f"{var['port']}: expected a port number, got {port!r}")
     return ClickHouseTarget(
-        host=_required(env, "CLICKHOUSE_HOST"),
+        host=_required(env, var["host"]),
         port=int(port or 0),
-        username=env.get("CLICKHOUSE_USER") or "default",
-        password=env.get("CLICKHOUSE_PASSWORD", ""),
-        database=env.get("CLICKHOUSE_DATABASE") or "default",
-        secure=_flag(env, "CLICKHOUSE_SECURE"),
+        username=env.get(var["username"]) or "default",
+        password=env.get(var["password"], ""),
+        database=env.get(var["database"]) or "default",
+        secure=_flag(env, var["secure"]),
         cluster=cluster,
     )
 
@@ -475,5 +493,5 @@ def production_lake(env: dict[str, str]) -> LakeLocation:
     return LakeLocation(
         url=f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}",
         region=_region(env),
-        endpoint_url=env.get("AWS_ENDPOINT_URL", ""),
+        endpoint_url=env.get(LAKE_VARIABLES["endpoint_url"], ""),
     )

@@ -165,40 +165,19 @@ def kafka_sensor(net: NetworkConfig, job) -> dg.SensorDefinition:
         except (BrokerUnavailable, ValueError) as exc:
             watermarks = exc
         decision = offsets.decide(source.topic, cursor, watermarks, status, tags)
-        # Consumer lag as an observation of the topic's asset: the UI charts it per tick.
-        observed = []
-        if not isinstance(watermarks, Exception):
-            behind = offsets.lag(decision.cursor, watermarks)
-            observed.append(
-                dg.AssetObservation(
-                    asset_key=dg.AssetKey([net.name, "kafka_messages"]),
-                    metadata={
-                        "lag_messages": sum(behind.values()),
-                        "lag_by_partition": dg.MetadataValue.json(
-                            {str(p): n for p, n in behind.items()}
-                        ),
-                    },
-                )
-            )
+        observed = _lag_observation(net.name, decision.cursor, watermarks)
         if decision.action == "skip":
             return dg.SensorResult(
                 skip_reason=decision.reason,
                 cursor=decision.cursor.dump(),
                 asset_events=observed,
             )
+        starts = {str(p): o for p, o in decision.starts.items()}
         return dg.SensorResult(
             run_requests=[
                 dg.RunRequest(
                     run_key=decision.run_key,
-                    run_config={
-                        "ops": {
-                            op_name: {
-                                "config": {
-                                    "starts": {str(p): o for p, o in decision.starts.items()}
-                                }
-                            }
-                        }
-                    },
+                    run_config={"ops": {op_name: {"config": {"starts": starts}}}},
                     tags={"analytics/kafka_topic": source.topic},
                 )
             ],
@@ -207,6 +186,25 @@ def kafka_sensor(net: NetworkConfig, job) -> dg.SensorDefinition:
         )
 
     return _sensor
+
+
+def _lag_observation(
+    network: str, cursor: offsets.Cursor, watermarks: dict | Exception
+) -> list[dg.AssetObservation]:
+    """Consumer lag as an observation of the topic's asset (the UI charts it per tick); none
+    when the broker did not answer."""
+    if isinstance(watermarks, Exception):
+        return []
+    behind = offsets.lag(cursor, watermarks)
+    return [
+        dg.AssetObservation(
+            asset_key=dg.AssetKey([network, "kafka_messages"]),
+            metadata={
+                "lag_messages": sum(behind.values()),
+                "lag_by_partition": dg.MetadataValue.json({str(p): n for p, n in behind.items()}),
+            },
+        )
+    ]
 
 
 def late_data_sensor(net: NetworkConfig, ingest_job, daily_job) -> dg.RunStatusSensorDefinition:

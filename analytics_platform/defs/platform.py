@@ -9,7 +9,12 @@ from typing import Any
 
 import dagster as dg
 
-from analytics_platform.config import Settings, load_settings
+from analytics_platform.config import (
+    CLICKHOUSE_VARIABLES,
+    LAKE_VARIABLES,
+    Settings,
+    load_settings,
+)
 from analytics_platform.defs.io_managers import WarehouseLakeIOManager
 from analytics_platform.defs.resources import (
     ClickHouseResource,
@@ -26,31 +31,30 @@ def _from_env(name: str, value: Any) -> Any:
 
 
 def clickhouse_resource(settings: Settings) -> ClickHouseResource:
-    target = settings.clickhouse
+    """The warehouse resource of the settings' resolved target; in production each field that
+    came from a variable (``config.CLICKHOUSE_VARIABLES``) is that ``dg.EnvVar``."""
+    target, var = settings.clickhouse, CLICKHOUSE_VARIABLES
     if settings.profile != "production":
         return ClickHouseResource(dsn=target.dsn, cluster=target.cluster)
     if target.dsn:
-        return ClickHouseResource(
-            dsn=dg.EnvVar("ANALYTICS_CLICKHOUSE_DSN"),
-            cluster=_from_env("CLICKHOUSE_CLUSTER", ""),
-        )
+        return ClickHouseResource(dsn=dg.EnvVar(var["dsn"]), cluster=_from_env(var["cluster"], ""))
     return ClickHouseResource(
-        host=dg.EnvVar("CLICKHOUSE_HOST"),
+        host=dg.EnvVar(var["host"]),
         port=target.effective_port,
-        username=_from_env("CLICKHOUSE_USER", target.username),
-        password=_from_env("CLICKHOUSE_PASSWORD", ""),
-        database=_from_env("CLICKHOUSE_DATABASE", target.database),
+        username=_from_env(var["username"], target.username),
+        password=_from_env(var["password"], ""),
+        database=_from_env(var["database"], target.database),
         secure=target.secure,
-        cluster=_from_env("CLICKHOUSE_CLUSTER", ""),
+        cluster=_from_env(var["cluster"], ""),
     )
 
 
 def lake_resource(settings: Settings) -> LakeResource:
-    lake = settings.lake
+    lake, var = settings.lake, LAKE_VARIABLES
     return LakeResource(
         url=lake.url,
-        region=_from_env("AWS_REGION", lake.region) if lake.region else "",
-        endpoint_url=_from_env("AWS_ENDPOINT_URL", lake.endpoint_url) if lake.endpoint_url else "",
+        region=_from_env(var["region"], lake.region) if lake.region else "",
+        endpoint_url=_from_env(var["endpoint_url"], lake.endpoint_url) if lake.endpoint_url else "",
     )
 
 
@@ -84,7 +88,6 @@ def platform_definitions(settings: Settings) -> dg.Definitions:
             "warehouse": WarehouseResource(clickhouse=clickhouse),
             "lake": lake,
             "graph_engine": GraphEngineResource(
-                engine=settings.features.engine,
                 fallback_to_cpu=settings.features.fallback_to_cpu,
                 betweenness_samples=settings.features.betweenness_samples,
             ),

@@ -84,15 +84,18 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class GraphEngineResource(dg.ConfigurableResource):
-    """Which engine computes ``address_features``: ``cpu``, or ``gpu`` where RAPIDS and a GPU
-    exist. Without them ``gpu`` fails the step with the reason, unless ``fallback_to_cpu``."""
+    """How ``address_features`` runs on its engine: without RAPIDS and a GPU, ``gpu`` fails the
+    step with the reason, unless ``fallback_to_cpu``; the betweenness sample size.
 
-    engine: str = "cpu"
+    Which engine is not a field here: it is ``features.engine`` of the configuration, read
+    once when the definitions load, so the step's GPU tags and pool and the engine it runs on
+    can never disagree (the asset passes it to :meth:`choose`)."""
+
     fallback_to_cpu: bool = False
     betweenness_samples: int = 16
 
-    def choose(self) -> EngineChoice:
-        return choose_engine(self.engine, fallback_to_cpu=self.fallback_to_cpu)
+    def choose(self, engine: str) -> EngineChoice:
+        return choose_engine(engine, fallback_to_cpu=self.fallback_to_cpu)
 
     def params(self) -> GraphParams:
         return GraphParams(betweenness_samples=self.betweenness_samples)

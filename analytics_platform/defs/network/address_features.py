@@ -37,7 +37,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         labels: pl.DataFrame,
         graph_engine: GraphEngineResource,
     ):
-        choice = graph_engine.choose()
+        choice = graph_engine.choose(engine)  # the engine its tags and pool were built for
         if choice.fallback_reason:
             context.log.warning(f"GPU engine unavailable ({choice.fallback_reason}); using CPU")
         days, timer = days_of(context), StageTimer()

@@ -19,30 +19,22 @@ from analytics_platform.pipeline.ingest import (
 from analytics_platform.storage.daily_metrics import stored_metrics
 
 SHARES = ("score", "completeness", "validity", "uniqueness", "timeliness")
+OUTPUTS = {
+    "transfers": "Validated, de-duplicated token transfers, one partition per UTC day of block "
+    "time.",
+    "transfers_rejected": "Dead letters: raw records rejected during ingestion, with the field, "
+    "value and reason.",
+    "transfers_quality": "Ingestion quality per day: completeness, validity, uniqueness and "
+    "timeliness of the raw transfers, and their mean, the quality score.",
+}
 
 
 def build(spec: NetworkSpec) -> dg.AssetsDefinition:
-    key, rejected_key = spec.key("transfers"), spec.key("transfers_rejected")
+    key = spec.key("transfers")
 
     @dg.multi_asset(
         name=f"{spec.name}__ingest_transfers",
-        outs={
-            "transfers": spec.out(
-                "transfers",
-                "Validated, de-duplicated token transfers, one partition per UTC day of block "
-                "time.",
-            ),
-            "transfers_rejected": spec.out(
-                "transfers_rejected",
-                "Dead letters: raw records rejected during ingestion, with the field, value and "
-                "reason.",
-            ),
-            "transfers_quality": spec.out(
-                "transfers_quality",
-                "Ingestion quality per day: completeness, validity, uniqueness and timeliness "
-                "of the raw transfers, and their mean, the quality score.",
-            ),
-        },
+        outs={name: spec.out(name, description) for name, description in OUTPUTS.items()},
         partitions_def=spec.partitions,
         backfill_policy=spec.backfill_policy,
         check_specs=qc.specs(key, qc.TRANSFERS),
@@ -71,32 +63,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             raw.source,
             timeliness(spec.net, days[0], days[-1], warehouse.target()),
         )
-        per_day = record_days(
-            context,
-            got.accepted,
-            days,
-            lambda day, _: {k: dg.MetadataValue.int(v) for k, v in got.counts_on(day).items()},
-            asset_key=key,
-        )
-        record_days(
-            context,
-            got.rejected,
-            days,
-            lambda _, rows: {"reasons": counts(rows, "field")},
-            asset_key=rejected_key,
-        )
-        # Numeric per-day metadata, so the UI's Plots tab charts the score over partitions.
-        record_days(
-            context,
-            scored,
-            days,
-            lambda _, row: {
-                name: dg.MetadataValue.float(value)
-                for name, value in row.select(SHARES).row(0, named=True).items()
-                if value is not None
-            },
-            asset_key=spec.key("transfers_quality"),
-        )
+        per_day = _record_days(context, spec, got, scored, days)
         yield dg.Output(got.accepted, "transfers")
         yield dg.Output(got.rejected, "transfers_rejected")
         yield dg.Output(scored, "transfers_quality")
@@ -111,3 +78,34 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         )
 
     return transfers
+
+
+def _record_days(context, spec: NetworkSpec, got, scored, days) -> dict[str, int]:
+    """Per-day metadata of the three outputs (counts, rejection reasons, numeric quality
+    shares for the UI's Plots tab); returns the accepted rows per day."""
+    per_day = record_days(
+        context,
+        got.accepted,
+        days,
+        lambda day, _: {k: dg.MetadataValue.int(v) for k, v in got.counts_on(day).items()},
+        asset_key=spec.key("transfers"),
+    )
+    record_days(
+        context,
+        got.rejected,
+        days,
+        lambda _, rows: {"reasons": counts(rows, "field")},
+        asset_key=spec.key("transfers_rejected"),
+    )
+    record_days(
+        context,
+        scored,
+        days,
+        lambda _, row: {
+            name: dg.MetadataValue.float(value)
+            for name, value in row.select(SHARES).row(0, named=True).items()
+            if value is not None
+        },
+        asset_key=spec.key("transfers_quality"),
+    )
+    return per_day

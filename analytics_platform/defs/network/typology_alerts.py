@@ -1,5 +1,6 @@
 """``typology_alerts``: scored, explained alerts with evidence pictures for each day's top."""
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -56,23 +57,8 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             history_start=spec.net.start_date,
         )
 
-        def day_summary(day: date, rows: pl.DataFrame) -> dict[str, Any]:
-            # The top cases of each day get evidence pictures, whatever range the run covers.
-            pictures = write_evidence(
-                lake.root(), spec.name, rows, patterns, transfers, top=spec.net.evidence_per_day
-            )
-            return {
-                "by_typology": counts(rows, "typology"),
-                "by_severity": counts(rows, "severity"),
-                "cases": rows["case_id"].n_unique(),
-                "cases_in_budget": rows.filter("in_budget")["case_id"].n_unique(),
-                "top_cases": dg.MetadataValue.md(top_cases_markdown(rows, pictures)),
-                "evidence_pictures": dg.MetadataValue.json(
-                    {alert_id: str(path) for alert_id, (path, _) in pictures.items()}
-                ),
-            }
-
-        record_days(context, alerts, days, day_summary)
+        summary = _day_summary(spec, lake, patterns, transfers)
+        record_days(context, alerts, days, summary)
         yield dg.Output(alerts, metadata={"catalog_version": catalog.version})
         yield from qc.results(
             spec.key("typology_alerts"),
@@ -83,3 +69,27 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         )
 
     return typology_alerts
+
+
+def _day_summary(
+    spec: NetworkSpec, lake: LakeResource, patterns: pl.DataFrame, transfers: pl.DataFrame
+) -> Callable[[date, pl.DataFrame], dict[str, Any]]:
+    """A day's alert metadata; the day's top cases get evidence pictures in the lake, whatever
+    range the run covers."""
+
+    def summary(day: date, rows: pl.DataFrame) -> dict[str, Any]:
+        pictures = write_evidence(
+            lake.root(), spec.name, rows, patterns, transfers, top=spec.net.evidence_per_day
+        )
+        return {
+            "by_typology": counts(rows, "typology"),
+            "by_severity": counts(rows, "severity"),
+            "cases": rows["case_id"].n_unique(),
+            "cases_in_budget": rows.filter("in_budget")["case_id"].n_unique(),
+            "top_cases": dg.MetadataValue.md(top_cases_markdown(rows, pictures)),
+            "evidence_pictures": dg.MetadataValue.json(
+                {alert_id: str(path) for alert_id, (path, _) in pictures.items()}
+            ),
+        }
+
+    return summary
