@@ -226,6 +226,8 @@ def _run(args: argparse.Namespace) -> int:
         run_range(
             settings, args.network, first, last, assets=assets, chunk_days=args.chunk_days,
             progress=None,  # a bar on a terminal, lines on stderr otherwise
+            # A failed step is said in one line (main); its log and traceback with --debug.
+            log_level="WARNING" if args.debug else "CRITICAL",
         )  # fmt: skip
     return 0
 

@@ -26,6 +26,11 @@ from analytics_platform.progress import RunProgress, progress_for
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
+def console_level(level: str) -> dict:
+    """Run config that prints the run's own log from ``level`` up (the event log keeps all)."""
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
 class RunFailedError(ValueError):
     """A step of a run failed with a ``dg.Failure``: its description says what to fix."""
 
@@ -89,13 +94,15 @@ def run_range(
     chunk_days: int = 7,
     progress: Callable[[str], None] | RunProgress | None = print,
     instance: dg.DagsterInstance | None = None,
+    log_level: str = "WARNING",
 ) -> list[dg.ExecuteInProcessResult]:
     """Materialise days ``first..last`` of ``network`` (all daily assets, or ``assets``), one
     run per chunk of ``chunk_days`` days (each run a partition range, as backfills do).
 
     ``progress`` hears each chunk, each step as it ends and each run's outcome: a
     :class:`RunProgress`, a function taking lines, or ``None`` for a bar on a terminal
-    (lines on stderr otherwise)."""
+    (lines on stderr otherwise). ``log_level``: what the run's own log prints (the CLI keeps it
+    to ``CRITICAL`` and says what failed in one line; the UI's event log has everything)."""
     check_range(settings, network, first, last)
     defs = build_definitions(settings)
     instance = instance or instance_for(settings)
@@ -131,7 +138,7 @@ def run_range(
                         ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
                     },
                     raise_on_error=True,
-                    run_config=QUIET,
+                    run_config=console_level(log_level),
                 )
             except dg.Failure as exc:  # a step said why it cannot go on (bad config, input)
                 raise RunFailedError(f"{label}: {exc.description}") from exc

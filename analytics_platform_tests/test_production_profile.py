@@ -144,3 +144,21 @@ def test_production_profile_refuses_sqlite_storage(tmp_path, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME")
     with pytest.raises(RuntimeError, match="DAGSTER_HOME: the production profile needs"):
         instance_for(settings)
+
+
+def test_the_resources_are_the_cores_connection_types_field_for_field():
+    """The Dagster-free core (CLI, lake manager, evaluate) connects with ``ClickHouseTarget`` and
+    ``LakeLocation``; the resources carry the same fields (copied by name) and the variables of
+    each field are named once, in ``config``."""
+    from dataclasses import fields
+
+    from analytics_platform.config import CLICKHOUSE_VARIABLES, LAKE_VARIABLES, LakeLocation
+    from analytics_platform.defs.resources import ClickHouseResource, LakeResource
+    from analytics_platform.storage.clickhouse import ClickHouseTarget
+
+    target = {f.name for f in fields(ClickHouseTarget)}
+    assert set(ClickHouseResource.model_fields) == target
+    assert set(CLICKHOUSE_VARIABLES) <= target
+    location = {f.name for f in fields(LakeLocation)}
+    assert set(LakeResource.model_fields) == location
+    assert set(LAKE_VARIABLES) <= location
