@@ -133,7 +133,7 @@ def test_helm_values_reference_the_project_image_module_port_and_variables():
 
 def test_dockerfiles_install_the_project_and_start_the_code_server():
     for name, extra in (
-        ("Dockerfile", "pip install -e ."),
+        ("Dockerfile", "pip install --no-deps -e ."),
         ("Dockerfile.gpu", 'pip install -e ".[gpu]"'),
     ):
         text = (DEPLOY / name).read_text()

@@ -15,10 +15,8 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _locked() -> dict[str, str]:
-    pins = re.findall(
-        r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\]+)", (ROOT / "requirements.lock").read_text(), re.M
-    )
+def _locked(lock: str = "requirements.lock") -> dict[str, str]:
+    pins = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\]+)", (ROOT / lock).read_text(), re.M)
     return {_normal(name): version for name, version in pins}
 
 
@@ -45,3 +43,11 @@ def test_the_environment_is_the_lock():
         if installed != version:
             differ[name] = (version, installed)
     assert not differ, f"installed versions differ from requirements.lock: {differ}"
+
+
+def test_the_images_runtime_lock_is_the_same_pins_without_the_test_extras():
+    runtime, full = _locked("requirements-runtime.lock"), _locked()
+    assert runtime and all(full.get(name) == version for name, version in runtime.items())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert all(_normal(Requirement(r).name) in runtime for r in project["dependencies"])
+    assert "pytest" not in runtime and "moto" not in runtime
