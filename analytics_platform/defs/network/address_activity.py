@@ -5,6 +5,7 @@ import polars as pl
 
 from analytics_platform.defs import checks as qc
 from analytics_platform.defs.network.metadata import days_of, record_days
+from analytics_platform.defs.network.retries import retry_only_transient
 from analytics_platform.defs.network.spec import NetworkSpec
 from analytics_platform.domain.activity import aggregate_address_activity
 
@@ -19,6 +20,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             ins={"transfers": dg.AssetIn(spec.key("transfers"))},
         )
     )
+    @retry_only_transient
     def address_activity(context: dg.AssetExecutionContext, transfers: pl.DataFrame):
         activity = aggregate_address_activity(transfers)
         record_days(context, activity, days_of(context))

@@ -5,6 +5,7 @@ import polars as pl
 
 from analytics_platform.defs import checks as qc
 from analytics_platform.defs.network.metadata import counts, days_of, record_days, stage_table
+from analytics_platform.defs.network.retries import retry_only_transient
 from analytics_platform.defs.network.spec import NetworkSpec
 from analytics_platform.defs.resources import GraphEngineResource
 from analytics_platform.pipeline.features import features_for_days
@@ -30,6 +31,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             },
         )
     )
+    @retry_only_transient
     def address_features(
         context: dg.AssetExecutionContext,
         edges: pl.DataFrame,

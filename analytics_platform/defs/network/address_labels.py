@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 
 from analytics_platform.defs.network.metadata import counts
+from analytics_platform.defs.network.retries import retry_only_transient
 from analytics_platform.defs.network.spec import NetworkSpec
 from analytics_platform.defs.resources import WarehouseResource
 from analytics_platform.pipeline.labels import refresh
@@ -20,6 +21,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             partitioned=False,
         )
     )
+    @retry_only_transient
     def address_labels(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         history = warehouse.read_days(spec.name, "address_labels")
         path = spec.settings.labels_path

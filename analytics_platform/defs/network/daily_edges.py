@@ -5,6 +5,7 @@ import polars as pl
 
 from analytics_platform.defs import checks as qc
 from analytics_platform.defs.network.metadata import days_of, record_days
+from analytics_platform.defs.network.retries import retry_only_transient
 from analytics_platform.defs.network.spec import NetworkSpec
 from analytics_platform.domain.edges import aggregate_daily_edges
 
@@ -21,6 +22,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             },
         )
     )
+    @retry_only_transient
     def daily_edges(
         context: dg.AssetExecutionContext, transfers: pl.DataFrame, prices: pl.DataFrame
     ):

@@ -4,6 +4,7 @@ import dagster as dg
 
 from analytics_platform.defs import checks as qc
 from analytics_platform.defs.network.metadata import counts, days_of, record_days
+from analytics_platform.defs.network.retries import retry_only_transient
 from analytics_platform.defs.network.spec import NetworkSpec
 from analytics_platform.domain.prices import normalise_prices
 from analytics_platform.domain.schemas import PRICES, empty
@@ -20,6 +21,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             checks=qc.PRICES,
         )
     )
+    @retry_only_transient
     def prices(context: dg.AssetExecutionContext):
         days = days_of(context)
         path = spec.net.prices_path

@@ -5,6 +5,7 @@ import polars as pl
 
 from analytics_platform.defs import checks as qc
 from analytics_platform.defs.network.metadata import days_of, record_days
+from analytics_platform.defs.network.retries import retry_only_transient
 from analytics_platform.defs.network.spec import NetworkSpec
 from analytics_platform.domain.scoring import partition_quality
 
@@ -26,6 +27,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             },
         )
     )
+    @retry_only_transient
     def quality(
         context: dg.AssetExecutionContext,
         ingestion: pl.DataFrame,

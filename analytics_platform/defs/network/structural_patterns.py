@@ -5,6 +5,7 @@ import polars as pl
 
 from analytics_platform.defs import checks as qc
 from analytics_platform.defs.network.metadata import counts, days_of, record_days, stage_table
+from analytics_platform.defs.network.retries import retry_only_transient
 from analytics_platform.defs.network.spec import NetworkSpec
 from analytics_platform.pipeline.patterns import patterns_for_days
 from analytics_platform.timing import StageTimer
@@ -28,6 +29,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             },
         )
     )
+    @retry_only_transient
     def structural_patterns(
         context: dg.AssetExecutionContext,
         transfers: pl.DataFrame,

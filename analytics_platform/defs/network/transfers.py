@@ -7,6 +7,7 @@ import dagster as dg
 from analytics_platform.defs import checks as qc
 from analytics_platform.defs.compute import CPU_TAGS
 from analytics_platform.defs.network.metadata import counts, days_of, record_days
+from analytics_platform.defs.network.retries import retry_only_transient
 from analytics_platform.defs.network.spec import SERVER_RETRIES, NetworkSpec
 from analytics_platform.defs.resources import WarehouseResource
 from analytics_platform.pipeline.ingest import (
@@ -41,6 +42,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         op_tags=CPU_TAGS,
         retry_policy=SERVER_RETRIES,
     )
+    @retry_only_transient
     def transfers(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         days = days_of(context)
         try:

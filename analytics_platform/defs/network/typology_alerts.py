@@ -9,6 +9,7 @@ import polars as pl
 
 from analytics_platform.defs import checks as qc
 from analytics_platform.defs.network.metadata import counts, days_of, record_days
+from analytics_platform.defs.network.retries import retry_only_transient
 from analytics_platform.defs.network.spec import NetworkSpec
 from analytics_platform.defs.resources import LakeResource
 from analytics_platform.domain.typologies import load_catalog
@@ -33,6 +34,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             },
         )
     )
+    @retry_only_transient
     def typology_alerts(
         context: dg.AssetExecutionContext,
         patterns: pl.DataFrame,
