@@ -156,11 +156,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from analytics_platform.config import load_settings
-
     if args.command == "bench":
+        # Before any settings import: `bench features` runs on a bare GPU machine that has the
+        # core's packages but no warehouse client (scripts/gpu-device-check.sh).
         runners = {"patterns": _bench_patterns, "kafka": _bench_kafka, "features": _bench}
         return runners[args.benchmark](args)
+    from analytics_platform.config import load_settings
+
     if args.command == "evaluate":
         return _evaluate(args)
     if args.command == "demo":

@@ -174,3 +174,21 @@ def test_the_stage_table_says_where_each_stage_ran():
     assert timer.plan_devices("aggregate") == "cpu 7"
     assert timer.plan_devices("hits") == ""  # arrays, not plans
     assert "| encode |" in stage_table(timer).value and "cpu 6" in stage_table(timer).value
+
+
+def test_the_device_check_needs_no_dagster_or_warehouse_client(tmp_path):
+    """The GPU machine has RAPIDS and the core's packages only: the parity tests and
+    `bench features` must import neither Dagster nor a ClickHouse/DuckDB client."""
+    import subprocess
+    import sys
+
+    bench = ["bench", "features", "--transfers", "3000", "--addresses", "300", "--days", "3",
+             "--engines", "cpu", "--folder", str(tmp_path)]  # fmt: skip
+    code = (
+        "import sys, analytics_platform_tests.test_gpu_parity;"
+        f"from analytics_platform.cli import main; main({bench!r});"
+        "heavy = ('dagster', 'clickhouse_connect', 'chdb', 'duckdb', 'analytics_platform.config');"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout + out.stderr
