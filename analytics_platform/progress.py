@@ -75,18 +75,17 @@ class BarProgress:
             console=Console(file=stream or sys.stderr),
         )
         self._task = None
+        self._chunk = ""
 
     def chunk(self, index: int, total: int, label: str, steps: int) -> None:
+        self._chunk = f"[{index}/{total}] {label}"
         if self._task is None:
             self._bar.start()
-            self._task = self._bar.add_task(f"[{index}/{total}] {label}", total=steps * total)
-        self._bar.update(self._task, description=f"[{index}/{total}] {label}")
+            self._task = self._bar.add_task(self._chunk, total=steps * total)
+        self._bar.update(self._task, description=self._chunk)
 
     def step(self, step_key: str, ok: bool, seconds: float) -> None:
-        task = self._bar.tasks[0]
-        self._bar.update(
-            self._task, advance=1, description=f"{task.description.split(':')[0]}: {step_key}"
-        )
+        self._bar.update(self._task, advance=1, description=f"{self._chunk}: {step_key}")
         if not ok:
             self._say(f"    {step_key} FAILED at {seconds:.1f}s")
 

@@ -23,12 +23,13 @@ from analytics_platform.config import Settings
 from analytics_platform.definitions import build_definitions
 from analytics_platform.progress import RunProgress, progress_for
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
 
 def console_level(level: str) -> dict:
     """Run config that prints the run's own log from ``level`` up (the event log keeps all)."""
     return {"loggers": {"console": {"config": {"log_level": level}}}}
+
+
+QUIET = console_level("WARNING")
 
 
 class RunFailedError(ValueError):

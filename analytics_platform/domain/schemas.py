@@ -56,6 +56,11 @@ TRANSFERS_QUALITY: dict[str, pl.DataType] = {
 the shares are null on a day that read nothing, timeliness where the source has no ingestion
 time (files, tables)."""
 
+INGESTION_SHARES = ("completeness", "validity", "uniqueness", "timeliness")
+"""The shares in [0, 1] of ``transfers_quality`` (``domain.scoring``); its score is their mean."""
+QUALITY_SHARES = (*INGESTION_SHARES, "consistency")
+"""The shares of ``quality``: the ingestion shares and the processed tables' consistency."""
+
 QUALITY: dict[str, pl.DataType] = {
     "network": pl.String(),
     "date": pl.Date(),
@@ -288,7 +293,7 @@ TransfersQualitySchema = pa.DataFrameSchema(
         TRANSFERS_QUALITY,
         **{
             name: pa.Column(pl.Float64(), _SHARE, nullable=True)
-            for name in ("completeness", "validity", "uniqueness", "timeliness", "score")
+            for name in (*INGESTION_SHARES, "score")
         },
     ),
     strict=True,
@@ -301,14 +306,7 @@ QualitySchema = pa.DataFrameSchema(
         QUALITY,
         **{
             name: pa.Column(pl.Float64(), _SHARE, nullable=True)
-            for name in (
-                "completeness",
-                "validity",
-                "uniqueness",
-                "timeliness",
-                "consistency",
-                "score",
-            )
+            for name in (*QUALITY_SHARES, "score")
         },
     ),
     strict=True,

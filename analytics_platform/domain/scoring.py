@@ -27,7 +27,7 @@ from datetime import date
 
 import polars as pl
 
-from analytics_platform.domain.schemas import QUALITY, TRANSFERS_QUALITY
+from analytics_platform.domain.schemas import INGESTION_SHARES, QUALITY, TRANSFERS_QUALITY
 
 
 def _share(part: float, whole: float) -> float | None:
@@ -71,9 +71,6 @@ def quality_frame(rows: list[dict]) -> pl.DataFrame:
 def _agreement(a: int, b: int) -> float:
     """1 when two counts that should be equal are, shrinking towards 0 as they part."""
     return 1.0 if a == b else round(min(a, b) / max(a, b), 6)
-
-
-INGESTION_SHARES = ("completeness", "validity", "uniqueness", "timeliness")
 
 
 def partition_quality(

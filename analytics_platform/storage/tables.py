@@ -93,14 +93,7 @@ TABLES: dict[str, TableSpec] = {
             "quality",
             s.QUALITY,
             ("network",),
-            nullable=(
-                "completeness",
-                "validity",
-                "uniqueness",
-                "timeliness",
-                "consistency",
-                "score",
-            ),
+            nullable=(*s.QUALITY_SHARES, "score"),
         ),
         TableSpec("address_activity", s.ADDRESS_ACTIVITY, ("address",), nullable=("gap_min_s",)),
         TableSpec(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -46,6 +46,17 @@ def record_days(
         context.add_asset_metadata(metadata, asset_key=asset_key, partition_key=day.isoformat())
         rows_per_day[day.isoformat()] = part.height
     return rows_per_day
+
+
+def numeric_values(columns: Sequence[str]) -> Callable[[date, pl.DataFrame], dict[str, Any]]:
+    """A ``describe`` for :func:`record_days`: the day's row's non-null ``columns`` as float
+    metadata, which the UI's Plots tab charts over partitions (none for a day without a row)."""
+
+    def describe(_: date, row: pl.DataFrame) -> dict[str, Any]:
+        values = row.select(columns).row(0, named=True) if row.height else {}
+        return {name: dg.MetadataValue.float(v) for name, v in values.items() if v is not None}
+
+    return describe
 
 
 def column_schema(table: str) -> dg.TableSchema:

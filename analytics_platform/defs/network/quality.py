@@ -4,12 +4,13 @@ import dagster as dg
 import polars as pl
 
 from analytics_platform.defs import checks as qc
-from analytics_platform.defs.network.metadata import days_of, record_days
+from analytics_platform.defs.network.metadata import days_of, numeric_values, record_days
 from analytics_platform.defs.network.retries import retry_only_transient
 from analytics_platform.defs.network.spec import NetworkSpec
+from analytics_platform.domain.schemas import QUALITY_SHARES
 from analytics_platform.domain.scoring import partition_quality
 
-SCORES = ("score", "completeness", "validity", "uniqueness", "timeliness", "consistency")
+SCORES = ("score", *QUALITY_SHARES)
 
 
 def build(spec: NetworkSpec) -> dg.AssetsDefinition:
@@ -36,19 +37,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
     ):
         days = days_of(context)
         scored = partition_quality(ingestion, edges, activity, days)
-        # Numeric per-day metadata: the UI's Plots tab charts each share over partitions.
-        record_days(
-            context,
-            scored,
-            days,
-            lambda _, row: {
-                name: dg.MetadataValue.float(value)
-                for name, value in (
-                    row.select(SCORES).row(0, named=True) if row.height else {}
-                ).items()
-                if value is not None
-            },
-        )
+        record_days(context, scored, days, numeric_values(SCORES))
         yield dg.Output(scored)
         yield from qc.results(
             spec.key("quality"),

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
@@ -32,40 +33,36 @@ def is_transient(exc: BaseException) -> bool:
     return code in ("Throttling", "ThrottlingException", "SlowDown", "RequestTimeout", "503")
 
 
-def retry_only_transient(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap an asset's compute function (plain or generator) as the module docstring says."""
-
-    def fail_fast(exc: Exception) -> dg.Failure:
-        return dg.Failure(
+@contextmanager
+def _fail_fast_unless_transient() -> Iterator[None]:
+    try:
+        yield
+    except dg.Failure:
+        raise
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        raise dg.Failure(
             description=f"{type(exc).__name__}: {exc}",
             metadata={"retried": "no: not a connection, timeout or throttling error"},
             allow_retries=False,
-        )
+        ) from exc
 
+
+def retry_only_transient(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap an asset's compute function (plain or generator) as the module docstring says."""
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
         def generator(*args: Any, **kwargs: Any):
-            try:
+            with _fail_fast_unless_transient():
                 yield from fn(*args, **kwargs)
-            except dg.Failure:
-                raise
-            except Exception as exc:
-                if is_transient(exc):
-                    raise
-                raise fail_fast(exc) from exc
 
         return generator
 
     @functools.wraps(fn)
     def plain(*args: Any, **kwargs: Any):
-        try:
+        with _fail_fast_unless_transient():
             return fn(*args, **kwargs)
-        except dg.Failure:
-            raise
-        except Exception as exc:
-            if is_transient(exc):
-                raise
-            raise fail_fast(exc) from exc
 
     return plain

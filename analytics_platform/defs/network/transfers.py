@@ -6,10 +6,16 @@ import dagster as dg
 
 from analytics_platform.defs import checks as qc
 from analytics_platform.defs.compute import CPU_TAGS
-from analytics_platform.defs.network.metadata import counts, days_of, record_days
+from analytics_platform.defs.network.metadata import (
+    counts,
+    days_of,
+    numeric_values,
+    record_days,
+)
 from analytics_platform.defs.network.retries import retry_only_transient
 from analytics_platform.defs.network.spec import SERVER_RETRIES, NetworkSpec
 from analytics_platform.defs.resources import WarehouseResource
+from analytics_platform.domain.schemas import INGESTION_SHARES
 from analytics_platform.pipeline.ingest import (
     ingest,
     quality,
@@ -19,7 +25,7 @@ from analytics_platform.pipeline.ingest import (
 )
 from analytics_platform.storage.daily_metrics import stored_metrics
 
-SHARES = ("score", "completeness", "validity", "uniqueness", "timeliness")
+SHARES = ("score", *INGESTION_SHARES)
 OUTPUTS = {
     "transfers": "Validated, de-duplicated token transfers, one partition per UTC day of block "
     "time.",
@@ -100,14 +106,6 @@ def _record_days(context, spec: NetworkSpec, got, scored, days) -> dict[str, int
         asset_key=spec.key("transfers_rejected"),
     )
     record_days(
-        context,
-        scored,
-        days,
-        lambda _, row: {
-            name: dg.MetadataValue.float(value)
-            for name, value in row.select(SHARES).row(0, named=True).items()
-            if value is not None
-        },
-        asset_key=spec.key("transfers_quality"),
+        context, scored, days, numeric_values(SHARES), asset_key=spec.key("transfers_quality")
     )
     return per_day
