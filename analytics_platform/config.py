@@ -193,6 +193,10 @@ class NetworkConfig(StrictModel):
     address_pattern: str = DEFAULT_ADDRESS_PATTERN
     windows: tuple[PositiveInt, ...] = (7, 30, 90)
     pattern_span_days: PositiveInt = 3
+    dormancy_days: PositiveInt = 30
+    """A pattern's transfer has a dormant payer (payee) when the sender paid (the recipient was
+    paid by) no one in this many days before it: pattern details ``dormant_*_share``, read by
+    the typologies. Patterns read ``daily_edges`` this many days before their span."""
     backfill_days_per_run: NonNegativeInt = 0
     """Backfills: 0 = one run for the whole range; N = one run per N days (runs fan out across
     pods/GPUs, bounded by the run queue's limits)."""
@@ -282,6 +286,11 @@ class NetworkConfig(StrictModel):
     @property
     def max_window(self) -> int:
         return max(self.windows)
+
+    @property
+    def pattern_history_days(self) -> int:
+        """Days of edges a day's patterns depend on: the span and the dormancy look-back."""
+        return self.pattern_span_days + self.dormancy_days
 
 
 class FeatureSettings(StrictModel):

@@ -30,7 +30,12 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import yaml
 
-from analytics_platform.domain.evaluation import account_scores, pattern_scores, product_scores
+from analytics_platform.domain.evaluation import (
+    account_scores,
+    alerted_patterns,
+    pattern_scores,
+    product_scores,
+)
 
 if TYPE_CHECKING:
     from analytics_platform.domain.synthetic import SyntheticConfig
@@ -241,6 +246,7 @@ def evaluate(
         "right_type_share": per_pattern["found"].sum() / found_any if found_any else None,
         "pattern_level": per_pattern,
         "account_level": account_scores(truth, patterns),
+        "alerted_account_level": account_scores(truth, alerted_patterns(patterns, alerts)),
         **product_scores(truth, truth_transactions, alerts, stored["active"]),
     }
 
@@ -254,7 +260,9 @@ SECTIONS = (
      "calibration"),
     ("Pattern level (planted found by a detection sharing > half its members):",
      "pattern_level"),
-    ("Account level (members of detections of each type; look-alike hits apart):",
+    ("Account level through the alerts (members of the patterns behind an alert, by pattern "
+     "type; look-alike hits apart):", "alerted_account_level"),
+    ("Account level of the detectors (members of every detection of each type):",
      "account_level"),
 )  # fmt: skip
 """The tables of the text report, in order: (title, key of the result)."""

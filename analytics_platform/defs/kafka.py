@@ -228,7 +228,7 @@ def late_data_sensor(net: NetworkConfig, ingest_job, daily_job) -> dg.RunStatusS
             latest_day=datetime.now(UTC).date() - timedelta(days=1),
             first_day=net.start_date,
             last_day=net.end_date,
-            span_days=net.pattern_span_days,
+            span_days=net.pattern_history_days,
             max_window=net.max_window,
             horizon_days=source.late_data_horizon_days,
         )

@@ -181,6 +181,13 @@ def account_scores(truth: pl.DataFrame, detected: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def alerted_patterns(patterns: pl.DataFrame, alerts: pl.DataFrame) -> pl.DataFrame:
+    """The patterns behind at least one alert: what a case shows an analyst (its members and
+    roles), so :func:`account_scores` of them is the account level through the product."""
+    ids = alerts.select(pl.col("pattern_ids").explode().alias("pattern_id")).drop_nulls().unique()
+    return patterns.join(ids, on="pattern_id", how="semi")
+
+
 def _f1() -> pl.Expr:
     p, r = pl.col("precision"), pl.col("recall")
     return pl.when((p + r) > 0).then(2 * p * r / (p + r)).otherwise(None).alias("f1")

@@ -113,9 +113,15 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
                 f"typologies.{name}.patterns: unknown or missing types {sorted(unknown)}"
             )
         for key, rule in where.items():
-            if set(rule) - {"min", "max", "equals", "in"}:
+            if set(rule) - {"min", "max", "equals", "in", "unknown"}:
                 raise ValueError(
-                    f"typologies.{name}.where.{key}: rules are min, max, equals, in; got {rule}"
+                    f"typologies.{name}.where.{key}: rules are min, max, equals, in, unknown; "
+                    f"got {rule}"
+                )
+            if rule.get("unknown", "fail") not in ("pass", "fail"):
+                raise ValueError(
+                    f"typologies.{name}.where.{key}.unknown: expected pass or fail, "
+                    f"got {rule['unknown']!r}"
                 )
         items.append(typ)
     return Catalog(str(raw["version"]), int(raw.get("feature_window", 7)), tuple(items))
@@ -155,6 +161,8 @@ def _rule(col: pl.Expr, rule: Mapping[str, Any]) -> pl.Expr:
         cond &= col.cast(pl.String) == str(rule["equals"])
     if "in" in rule:
         cond &= col.cast(pl.String).is_in([str(v) for v in rule["in"]])
+    if rule.get("unknown") == "pass":  # no value (not judged, e.g. before the history): kept
+        cond |= col.is_null()
     return cond.fill_null(False)
 
 
@@ -256,6 +264,8 @@ def _pattern_alerts(
     p = _details(p)
     for key, rule in typ.where.items():
         if key not in p.columns:
+            if rule.get("unknown") == "pass":
+                continue
             return empty(ALERT_COLUMNS)
         p = p.filter(_rule(pl.col(key), rule))
     if p.height == 0:

@@ -29,10 +29,12 @@ def patterns_for_days(
     timer: StageTimer,
     progress: Callable[[date, int], None] = lambda day, rows: None,
     prices: pl.DataFrame | None = None,
+    edges: pl.DataFrame | None = None,
 ) -> DailyPatterns:
     """Patterns of every day in ``days``: from that day's ``pattern_span_days`` horizon and its
     labels as of the day (services and the horizon's deposit addresses excluded, risky labels
-    for proximity); ``prices`` give USD totals and the USD structuring threshold."""
+    for proximity); ``prices`` give USD totals and the USD structuring threshold; ``edges``
+    (``daily_edges`` of the ``pattern_history_days`` before each day) the dormancy shares."""
     frames, limits = [], {}
     for day in days:
         current = current_on(labels, day)
@@ -51,8 +53,19 @@ def patterns_for_days(
             prices=prices,
             reporting_threshold_usd=net.reporting_threshold_usd,
             timer=timer,
+            history=_before(edges, day, net.dormancy_days + net.pattern_span_days),
+            dormancy_days=net.dormancy_days,
+            history_start=net.start_date,
         )
         frames.append(result.patterns)
         limits[day] = result.limits_hit
         progress(day, result.patterns.height)
     return DailyPatterns(pl.concat(frames), limits)
+
+
+def _before(edges: pl.DataFrame | None, day: date, days: int) -> pl.DataFrame | None:
+    """The ``days`` days of ``edges`` ending the day before ``day`` (what dormancy reads)."""
+    if edges is None:
+        return None
+    first = day - timedelta(days=days)
+    return edges.filter(pl.col("date").is_between(first, day - timedelta(days=1)))

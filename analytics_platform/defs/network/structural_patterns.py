@@ -13,6 +13,7 @@ from analytics_platform.timing import StageTimer
 
 def build(spec: NetworkSpec) -> dg.AssetsDefinition:
     span = spec.trailing(spec.net.pattern_span_days)
+    history = spec.trailing(spec.net.pattern_history_days)
 
     @dg.asset(
         **spec.asset(
@@ -25,6 +26,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             ins={
                 "transfers": dg.AssetIn(spec.key("transfers"), partition_mapping=span),
                 "prices": dg.AssetIn(spec.key("prices"), partition_mapping=span),
+                "daily_edges": dg.AssetIn(spec.key("daily_edges"), partition_mapping=history),
                 "labels": dg.AssetIn(spec.key("address_labels")),
             },
         )
@@ -34,13 +36,14 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext,
         transfers: pl.DataFrame,
         prices: pl.DataFrame,
+        daily_edges: pl.DataFrame,
         labels: pl.DataFrame,
     ):
         days, timer = days_of(context), StageTimer()
         found = patterns_for_days(
             transfers, labels, spec.net, days, timer,
             progress=lambda day, rows: context.log.info(f"patterns {day}: {rows}"),
-            prices=prices,
+            prices=prices, edges=daily_edges,
         )  # fmt: skip
         for day, hit in found.limits_hit.items():
             if hit:

@@ -23,8 +23,11 @@ import polars as pl
 from analytics_platform.domain.patterns.common import (
     PatternResult,
     Span,
+    leg_dormancy,
     pattern_id,
     prepare,
+    unusual_legs,
+    with_dormancy,
     with_novel_share,
     with_usd_totals,
 )
@@ -69,6 +72,9 @@ def detect_patterns(
     reporting_threshold_usd: float | None = None,
     types: Iterable[str] = PATTERN_TYPES,
     timer: StageTimer | None = None,
+    history: pl.DataFrame | None = None,
+    dormancy_days: int = 30,
+    history_start: date | None = None,
 ) -> PatternResult:
     """Patterns of partition ``day``: ending on ``day``, built from the transfers of the
     ``span_days`` days ending with it (other rows of ``transfers`` are ignored).
@@ -76,7 +82,11 @@ def detect_patterns(
     ``exclude``: service addresses (exchanges) left out of every pattern; ``risky``: labelled
     addresses (address, category) for proximity; ``types``: which detectors run;
     ``prices`` (date, asset, usd_price): USD totals per pattern and, with
-    ``reporting_threshold_usd``, structuring by USD value.
+    ``reporting_threshold_usd``, structuring by USD value; ``history`` (date, from_address,
+    to_address over at least ``dormancy_days`` days before the span, e.g. ``daily_edges``):
+    the dormancy shares of each pattern, judged from ``history_start`` + ``dormancy_days``
+    (the network's first day: before it nothing is known), and the unusual legs that the
+    detectors named in ``limits.dormant_legs_only`` see instead of the whole span.
     """
     lim = limits or PatternLimits()
     timer = timer or StageTimer()
@@ -87,47 +97,58 @@ def detect_patterns(
     if span_days < 1:
         raise ValueError(f"span_days: must be >= 1, got {span_days}")
     first = day - timedelta(days=span_days - 1)
+    known_from = (history_start or date.min) + timedelta(days=dormancy_days)
     with timer.stage("prepare"):
         horizon = transfers.filter(pl.col("block_time").dt.date().is_between(first, day))
         span = Span(prepare(horizon, exclude, prices), network, day, {})
+    spans = {kind: span for kind in PATTERN_TYPES}
+    if lim.dormant_legs_only and history is not None:
+        with timer.stage("unusual_legs"):
+            flags = leg_dormancy(
+                span.t, history, dormancy_days=dormancy_days, known_from=known_from
+            )
+            legs = unusual_legs(span.t, flags).drop("row").with_row_index("row")
+            unusual = Span(legs, network, day, span.hits)
+        spans.update({kind: unusual for kind in lim.dormant_legs_only})
     frames: list[pl.DataFrame] = []
 
-    def run(name: str, fn, *args) -> None:
+    def run(name: str, fn, kind: str, *args) -> None:
         with timer.stage(name):
-            frames.append(fn(*args))
+            frames.append(fn(spans[kind], *args))
 
     for kind in ("fan_in", "fan_out"):
         if kind in wanted:
-            run(kind, detect_fans, span, kind, lim)
-    if wanted & {"scatter_gather", "stack"}:
-        with timer.stage("forwarding_steps"):
-            steps = forwarding_steps(span, lim)
-        if "scatter_gather" in wanted:
-            run("scatter_gather", detect_scatter_gather, span, steps, lim)
-        if "stack" in wanted:
-            run("stack", detect_stacks, span, steps, lim)
+            run(kind, detect_fans, kind, kind, lim)
+    steps: dict[int, pl.DataFrame] = {}  # per span: scatter-gather and stacks share them
+    for kind in ("scatter_gather", "stack"):
+        if kind in wanted:
+            if id(spans[kind]) not in steps:
+                with timer.stage("forwarding_steps"):
+                    steps[id(spans[kind])] = forwarding_steps(spans[kind], lim)
+            detector = detect_scatter_gather if kind == "scatter_gather" else detect_stacks
+            run(kind, detector, kind, steps[id(spans[kind])], lim)
     if "gather_scatter" in wanted:
-        run("gather_scatter", detect_gather_scatter, span, lim)
+        run("gather_scatter", detect_gather_scatter, "gather_scatter", lim)
     if "bipartite" in wanted:
-        run("bipartite", detect_bipartite, span, lim)
+        run("bipartite", detect_bipartite, "bipartite", lim)
     if "cycle" in wanted:
-        run("cycle", detect_cycles, span, lim)
+        run("cycle", detect_cycles, "cycle", lim)
     if wanted & {"layering_chain", "peel_chain"}:
-        run("chains", detect_chains, span, lim)
+        run("chains", detect_chains, "layering_chain", lim)
     if "rapid_pass_through" in wanted:
-        run("rapid_pass_through", detect_pass_through, span, lim)
+        run("rapid_pass_through", detect_pass_through, "rapid_pass_through", lim)
     if "structuring" in wanted:
         run(
             "structuring",
             detect_structuring,
-            span,
+            "structuring",
             lim,
             reporting_thresholds or {},
             structuring_band,
             reporting_threshold_usd,
         )
     if "risky_proximity" in wanted and risky is not None:
-        run("risky_proximity", detect_proximity, span, lim, risky)
+        run("risky_proximity", detect_proximity, "risky_proximity", lim, risky)
     frames = [f for f in frames if f.height]
     patterns = pl.concat(frames, how="vertical") if frames else empty(STRUCTURAL_PATTERNS)
     patterns = (
@@ -139,4 +160,9 @@ def detect_patterns(
         patterns = with_usd_totals(patterns, span.t)
     with timer.stage("novel_share"):
         patterns = conform(with_novel_share(patterns, span.t), STRUCTURAL_PATTERNS)
+    if history is not None:
+        with timer.stage("dormancy"):
+            patterns = with_dormancy(
+                patterns, span.t, history, dormancy_days=dormancy_days, known_from=known_from
+            )
     return PatternResult(patterns=patterns, limits_hit={k: v for k, v in span.hits.items() if v})

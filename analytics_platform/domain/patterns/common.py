@@ -336,18 +336,123 @@ def with_novel_share(patterns: pl.DataFrame, t: pl.DataFrame) -> pl.DataFrame:
         .group_by("_p")
         .agg((pl.col("_n") == 1).mean().round(3).alias("_novel"))
     )
-    joined = (
-        patterns.with_row_index("_p")
-        .join(shares, on="_p", how="left", maintain_order="left")
-        .drop("_p")
+    return with_details(patterns, shares.rename({"_novel": "novel_share"}))
+
+
+def with_details(patterns: pl.DataFrame, values: pl.DataFrame) -> pl.DataFrame:
+    """``details`` (JSON) gains the columns of ``values`` (``_p``: the pattern's row; one
+    numeric column per key). A pattern without a value for a key keeps its details as they were."""
+    keys = [c for c in values.columns if c != "_p"]
+    joined = patterns.with_row_index("_p").join(values, on="_p", how="left", maintain_order="left")
+    details = pl.col("details")
+    for key in keys:
+        body = details.fill_null("{}").str.strip_chars()
+        item = pl.format(f'"{key}": {{}}', pl.col(key).cast(pl.String))
+        details = (
+            pl.when(pl.col(key).is_null())
+            .then(details)
+            .when(body == "{}")
+            .then(pl.concat_str(pl.lit("{"), item, pl.lit("}")))
+            .otherwise(pl.concat_str(body.str.strip_suffix("}"), pl.lit(", "), item, pl.lit("}")))
+        )
+    return joined.with_columns(details.alias("details")).drop("_p", *keys)
+
+
+DORMANCY_KEYS = ("dormant_payer_share", "dormant_payee_share", "dormant_party_share")
+
+
+def leg_dormancy(
+    t: pl.DataFrame, history: pl.DataFrame, *, dormancy_days: int, known_from: date
+) -> pl.DataFrame:
+    """``t`` (src, dst, time) with, per transfer, ``payer_dormant`` (the sender had paid no one
+    in the ``dormancy_days`` days before the transfer's day), ``payee_dormant`` (nobody had
+    paid the recipient) and ``new_pair`` (the sender had not paid this recipient in those
+    days); null on days before ``known_from``, where the history does not cover the look-back.
+    ``history``: date, from_address, to_address (``daily_edges``) of those days."""
+    history = history.filter(pl.col("from_address") != pl.col("to_address"))
+    legs = t.with_row_index("_leg").with_columns(
+        pl.col("time").dt.date().alias("_day"),
+        (pl.col("time").dt.date() - timedelta(days=1)).alias("_before"),
     )
-    novel = pl.format('"novel_share": {}', pl.col("_novel").cast(pl.String))
-    body = pl.col("details").fill_null("{}").str.strip_chars()
-    details = (
-        pl.when(pl.col("_novel").is_null())
-        .then(pl.col("details"))
-        .when(body == "{}")
-        .then(pl.concat_str(pl.lit("{"), novel, pl.lit("}")))
-        .otherwise(pl.concat_str(body.str.strip_suffix("}"), pl.lit(", "), novel, pl.lit("}")))
+    known = pl.col("_day") >= known_from
+    since = pl.col("_day") - timedelta(days=dormancy_days)
+    out = legs.sort("_before")
+    sides = (
+        (["src"], ["from_address"], "payer_dormant"),
+        (["dst"], ["to_address"], "payee_dormant"),
+        (["src", "dst"], ["from_address", "to_address"], "new_pair"),
     )
-    return joined.with_columns(details.alias("details")).drop("_novel")
+    for by, columns, flag in sides:
+        active = (
+            history.select(pl.col("date").alias("_last"), *columns)
+            .rename(dict(zip(columns, by, strict=True)))
+            .unique()
+            .sort("_last")
+        )
+        out = (
+            out.join_asof(
+                active,
+                left_on="_before",
+                right_on="_last",
+                by=by,
+                strategy="backward",
+                check_sortedness=False,  # both sorted on their keys above
+            )
+            .with_columns(
+                pl.when(known)
+                .then(pl.col("_last").is_null() | (pl.col("_last") < since))
+                .alias(flag)
+            )
+            .drop("_last")
+        )
+    return out.sort("_leg").drop("_leg", "_day", "_before")
+
+
+def with_dormancy(
+    patterns: pl.DataFrame,
+    t: pl.DataFrame,
+    history: pl.DataFrame,
+    *,
+    dormancy_days: int,
+    known_from: date,
+) -> pl.DataFrame:
+    """``details`` gains the dormancy shares of the pattern's transfers (:func:`leg_dormancy`):
+    ``dormant_payer_share``, ``dormant_payee_share`` and ``dormant_party_share`` (either). An
+    account that only receives and suddenly pays a stranger, or a payee nobody paid for a
+    month, is the "dormant account activity" red flag; salaried, paying and trading accounts
+    have a habit in both directions. Shares are over the transfers judged (on or after
+    ``known_from``: the network's first day plus ``dormancy_days``); none judged: no key."""
+    if patterns.height == 0:
+        return patterns
+    legs = (
+        patterns.select(pl.col("tx_hashes").alias("tx"))
+        .with_row_index("_p")
+        .explode("tx", empty_as_null=False)
+        .join(t.select("tx", "src", "dst", "time"), on="tx")
+    )
+    legs = leg_dormancy(legs, history, dormancy_days=dormancy_days, known_from=known_from)
+    shares = (
+        legs.drop_nulls("payer_dormant")
+        .group_by("_p")
+        .agg(
+            pl.col("payer_dormant").mean().round(3).alias(DORMANCY_KEYS[0]),
+            pl.col("payee_dormant").mean().round(3).alias(DORMANCY_KEYS[1]),
+            (pl.col("payer_dormant") | pl.col("payee_dormant"))
+            .mean()
+            .round(3)
+            .alias(DORMANCY_KEYS[2]),
+        )
+    )
+    if shares.height == 0:
+        return patterns
+    return with_details(patterns, shares)
+
+
+def unusual_legs(t: pl.DataFrame, flags: pl.DataFrame) -> pl.DataFrame:
+    """The rows of ``t`` whose transfer (``flags`` from :func:`leg_dormancy`, same rows) is a new
+    pair with a dormant payer or payee. Transfers not judged (the network's first days) are
+    not unusual: a detector on these legs stays silent until the history covers the look-back,
+    as on a new network every account would look dormant."""
+    dormant = pl.col("payer_dormant") | pl.col("payee_dormant")
+    keep = (pl.col("new_pair") & dormant).fill_null(False)
+    return t.filter(flags.select(keep.alias("_keep"))["_keep"])

@@ -3,7 +3,10 @@
 A cycle is ``min_cycle_length``..``max_cycle_length`` hops through distinct addresses that
 returns to its origin within ``cycle_window`` of its first transfer; each hop leaves no earlier
 than the previous one arrived and passes on ``min_hop_ratio``..``max_hop_ratio`` of it (``None``
-turns the amount test off). Only cycles closing on the span's day are reported.
+turns the amount test off). Only cycles closing on the span's day are reported. With
+``cycle_order: any`` the hops may come in any time order (a ring of accounts paying each other
+within the window, as bank-ledger typologies define a cycle); the walk then starts at the
+cycle's first transfer and the cycle belongs to the day of its last.
 
 Why hand-written (numba) rather than a polars join per hop: a join materialises every partial
 path of every origin before filtering on time and amount, which took 20 s and most of the
@@ -38,16 +41,22 @@ MAX_CYCLES = 1_000_000
 
 @numba.njit(cache=True, nogil=True)
 def _enumerate(
-    offsets, dst, times, amts, n_edges, src_of, max_len, min_len, window, lo, hi,
-    use_ratio, budget, close_from, close_to, max_out,
+    offsets, dst, times, txs, amts, n_edges, src_of, max_len, min_len, window, lo, hi,
+    use_ratio, budget, close_from, close_to, max_out, any_order,
 ):  # fmt: skip
-    """Cycles as rows of edge indices (-1 padded), and how often the budget was hit."""
+    """Cycles as rows of edge indices (-1 padded), and how often the budget was hit.
+
+    ``any_order``: hops in any time order, all within ``window`` after the first transfer of
+    the cycle (the walk starts there: every other hop is later in (time, row) order), reported
+    on the day of its last transfer. Otherwise each hop leaves no earlier than the previous
+    one arrived."""
     out = np.full((max_out, max_len), -1, dtype=np.int64)
     found = 0
     budget_hits = 0
     path = np.empty(max_len, dtype=np.int64)  # edge per hop
     nodes = np.empty(max_len + 1, dtype=np.int64)
     cursor = np.empty(max_len, dtype=np.int64)  # next candidate edge per depth
+    latest = np.empty(max_len + 1, dtype=np.int64)  # latest hop time on the path, per depth
     for start in range(n_edges):
         origin = src_of[start]
         t_first = times[start]
@@ -56,6 +65,7 @@ def _enumerate(
         path[0] = start
         nodes[0] = origin
         nodes[1] = dst[start]
+        latest[1] = t_first
         depth = 1  # hops on the path
         node = dst[start]
         cursor[1] = np.searchsorted(times[offsets[node] : offsets[node + 1]], t_first)
@@ -72,13 +82,18 @@ def _enumerate(
                 t = times[e]
                 if t - t_first > window:
                     break  # out-transfers are time-sorted: none later can qualify
+                if any_order and t == t_first and txs[e] < txs[start]:
+                    continue  # the walk starts at the cycle's first transfer
+                t_last = max(latest[depth], t)
+                if any_order and t_last >= close_to:
+                    continue  # would end after the span's day
                 if use_ratio:
                     ratio = amts[e] / amts[last] if amts[last] > 0 else np.inf
                     if ratio < lo or ratio > hi:
                         continue
                 nxt = dst[e]
                 if nxt == origin:
-                    if depth + 1 >= min_len and close_from <= t < close_to and found < max_out:
+                    if depth + 1 >= min_len and close_from <= t_last < close_to and found < max_out:
                         for k in range(depth):
                             out[found, k] = path[k]
                         out[found, depth] = e
@@ -100,8 +115,10 @@ def _enumerate(
                 path[depth] = e
                 nodes[depth + 1] = nxt
                 depth += 1
+                latest[depth] = t_last
                 lo_t = offsets[nxt]
-                cursor[depth] = lo_t + np.searchsorted(times[lo_t : offsets[nxt + 1]], t)
+                since = t_first if any_order else t
+                cursor[depth] = lo_t + np.searchsorted(times[lo_t : offsets[nxt + 1]], since)
                 advanced = True
                 break
             if not advanced and depth >= 1:
@@ -130,6 +147,7 @@ def detect_cycles(span: Span, lim: PatternLimits) -> pl.DataFrame:
         offsets,
         edges["dst"].to_numpy().astype(np.int64),
         edges["ms"].to_numpy(),
+        edges["tx"].to_numpy().astype(np.int64),
         edges["amt"].to_numpy(),
         edges.height,
         src,
@@ -143,6 +161,7 @@ def detect_cycles(span: Span, lim: PatternLimits) -> pl.DataFrame:
         close_from,
         close_to,
         MAX_CYCLES,
+        lim.cycle_order == "any",
     )
     span.hit("cycle_origin_budget", int(budget_hits))
     span.hit("cycle_output_limit", int(found.shape[0] == MAX_CYCLES))
@@ -154,8 +173,8 @@ def detect_cycles(span: Span, lim: PatternLimits) -> pl.DataFrame:
         .agg(
             pl.col("src").alias("members"),
             pl.col("tx").alias("tx_hashes"),
-            pl.col("time").first().alias("first_time"),
-            pl.col("time").last().alias("last_time"),
+            pl.col("time").min().alias("first_time"),  # the walk's first hop
+            pl.col("time").max().alias("last_time"),
             pl.col("amt").sum().alias("total_amount"),
             (pl.col("amt").last() / pl.col("amt").first()).alias("return_ratio"),
             pl.len().alias("hops"),

@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields, replace
 from datetime import timedelta
 from typing import Any
 
+from analytics_platform.domain.schemas import PATTERN_TYPE_NAMES
+
 
 @dataclass(frozen=True)
 class PatternLimits:
@@ -38,6 +40,7 @@ class PatternLimits:
     max_hop_ratio: float | None = 1.05
     max_cycle_degree: int = 50
     cycle_origin_budget: int = 10_000  # partial paths extended per start transfer
+    cycle_order: str = "time"  # "time": each hop after the previous; "any": a ring in any order
     # layering / peel chains: time-ordered paths through low-degree intermediates
     min_chain_hops: int = 4
     max_chain_hops: int = 12
@@ -58,6 +61,10 @@ class PatternLimits:
     proximity_decay: float = 0.5
     max_proximity_degree: int = 100
     proximity_budget: int = 1_000_000
+    # detectors (by pattern type) that see only the span's unusual legs: a pair's first
+    # transfer in the network's dormancy_days whose payer or payee was dormant (see
+    # patterns.common.leg_dormancy); silent on the network's first dormancy_days days
+    dormant_legs_only: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -70,6 +77,13 @@ class PatternLimits:
             raise ValueError(
                 f"patterns.min_cycle_length/max_cycle_length: need 2 <= min <= max, got "
                 f"{self.min_cycle_length}..{self.max_cycle_length}"
+            )
+        unknown = set(self.dormant_legs_only) - set(PATTERN_TYPE_NAMES)
+        if unknown:
+            raise ValueError(f"patterns.dormant_legs_only: unknown pattern types {sorted(unknown)}")
+        if self.cycle_order not in ("time", "any"):
+            raise ValueError(
+                f"patterns.cycle_order: expected time or any, got {self.cycle_order!r}"
             )
         if not 0 < self.proximity_decay <= 1:
             raise ValueError(
