@@ -193,10 +193,12 @@ class NetworkConfig(StrictModel):
     address_pattern: str = DEFAULT_ADDRESS_PATTERN
     windows: tuple[PositiveInt, ...] = (7, 30, 90)
     pattern_span_days: PositiveInt = 3
-    dormancy_days: PositiveInt = 30
+    dormancy_days: PositiveInt | None = None
     """A pattern's transfer has a dormant payer (payee) when the sender paid (the recipient was
     paid by) no one in this many days before it: pattern details ``dormant_*_share``, read by
-    the typologies. Patterns read ``daily_edges`` this many days before their span."""
+    the typologies, and the legs of ``patterns.dormant_legs_only``. Patterns then read the
+    ``daily_edges`` of this many days before their span (a month of edges per partition: off
+    by default, as at chain scale that is the largest input of the step). ``null``: off."""
     backfill_days_per_run: NonNegativeInt = 0
     """Backfills: 0 = one run for the whole range; N = one run per N days (runs fan out across
     pods/GPUs, bounded by the run queue's limits)."""
@@ -289,8 +291,17 @@ class NetworkConfig(StrictModel):
 
     @property
     def pattern_history_days(self) -> int:
-        """Days of edges a day's patterns depend on: the span and the dormancy look-back."""
-        return self.pattern_span_days + self.dormancy_days
+        """Days a day's patterns depend on: the span and the dormancy look-back."""
+        return self.pattern_span_days + (self.dormancy_days or 0)
+
+    @model_validator(mode="after")
+    def _dormant_legs_need_dormancy(self) -> NetworkConfig:
+        if self.pattern_limits.dormant_legs_only and self.dormancy_days is None:
+            raise ValueError(
+                "patterns.dormant_legs_only: needs dormancy_days (how long an account must "
+                f"have been quiet), got {list(self.pattern_limits.dormant_legs_only)}"
+            )
+        return self
 
 
 class FeatureSettings(StrictModel):

@@ -44,6 +44,14 @@ def settings_from(tmp_path: Path, text: str):
             "networks:\n  torus:\n    reporting_thresholds: {TOR: -5}\n",
             "networks.torus.reporting_thresholds.TOR: Input should be greater than 0",
         ),
+        (
+            "networks:\n  torus:\n    patterns: {dormant_legs_only: [cycle]}\n",
+            "networks.torus.patterns.dormant_legs_only: needs dormancy_days",
+        ),
+        (
+            "networks:\n  torus:\n    patterns: {cycle_order: backwards}\n",
+            "networks.torus.patterns.cycle_order: expected time or any, got 'backwards'",
+        ),
     ],
 )
 def test_a_mistake_names_the_key_and_value(tmp_path, text, message):

@@ -92,6 +92,18 @@ def test_a_network_declared_as_a_component_yaml(tmp_path, monkeypatch):
     assert {j.name for j in defs.jobs} == {"ether__daily", "ether__labels"}
 
 
+def test_a_network_that_judges_dormancy_reads_the_edges_before_its_span(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
+    defs = component_defs(
+        "    start_date: 2026-10-01\n    windows: [7]\n    pattern_span_days: 2\n"
+        "    dormancy_days: 5\n    source: {kind: files, path: landing/*.csv}\n",
+    )
+    graph = defs.resolve_asset_graph()
+    patterns = dg.AssetKey(["ether", "structural_patterns"])
+    mapping = graph.get_partition_mapping(patterns, dg.AssetKey(["ether", "daily_edges"]))
+    assert (mapping.start_offset, mapping.end_offset) == (-6, 0)  # span 2 + 5 days before
+
+
 def test_a_typo_in_the_component_yaml_names_the_key(tmp_path, monkeypatch):
     monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
     with pytest.raises(Exception) as error:

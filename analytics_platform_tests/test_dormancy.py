@@ -7,9 +7,9 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
+from analytics_platform.domain import schemas as s
 from analytics_platform.domain.edges import aggregate_daily_edges
 from analytics_platform.domain.patterns import PatternLimits, detect_patterns
-from analytics_platform.domain import schemas as s
 from analytics_platform.domain.typologies import (
     Typology,
     _pattern_alerts,

@@ -34,7 +34,8 @@ def patterns_for_days(
     """Patterns of every day in ``days``: from that day's ``pattern_span_days`` horizon and its
     labels as of the day (services and the horizon's deposit addresses excluded, risky labels
     for proximity); ``prices`` give USD totals and the USD structuring threshold; ``edges``
-    (``daily_edges`` of the ``pattern_history_days`` before each day) the dormancy shares."""
+    (``daily_edges`` of the ``pattern_history_days`` before each day) the dormancy shares
+    where the network sets ``dormancy_days``."""
     frames, limits = [], {}
     for day in days:
         current = current_on(labels, day)
@@ -53,8 +54,8 @@ def patterns_for_days(
             prices=prices,
             reporting_threshold_usd=net.reporting_threshold_usd,
             timer=timer,
-            history=_before(edges, day, net.dormancy_days + net.pattern_span_days),
-            dormancy_days=net.dormancy_days,
+            history=_before(edges, day, net.pattern_history_days) if net.dormancy_days else None,
+            dormancy_days=net.dormancy_days or 1,
             history_start=net.start_date,
         )
         frames.append(result.patterns)

@@ -13,7 +13,13 @@ from analytics_platform.timing import StageTimer
 
 def build(spec: NetworkSpec) -> dg.AssetsDefinition:
     span = spec.trailing(spec.net.pattern_span_days)
+    # Where the network judges dormant accounts: the edges of the span and the look-back.
     history = spec.trailing(spec.net.pattern_history_days)
+    dormancy = (
+        {"daily_edges": dg.AssetIn(spec.key("daily_edges"), partition_mapping=history)}
+        if spec.net.dormancy_days
+        else {}
+    )
 
     @dg.asset(
         **spec.asset(
@@ -26,8 +32,8 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             ins={
                 "transfers": dg.AssetIn(spec.key("transfers"), partition_mapping=span),
                 "prices": dg.AssetIn(spec.key("prices"), partition_mapping=span),
-                "daily_edges": dg.AssetIn(spec.key("daily_edges"), partition_mapping=history),
                 "labels": dg.AssetIn(spec.key("address_labels")),
+                **dormancy,
             },
         )
     )
@@ -36,14 +42,14 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext,
         transfers: pl.DataFrame,
         prices: pl.DataFrame,
-        daily_edges: pl.DataFrame,
         labels: pl.DataFrame,
+        **history: pl.DataFrame,
     ):
         days, timer = days_of(context), StageTimer()
         found = patterns_for_days(
             transfers, labels, spec.net, days, timer,
             progress=lambda day, rows: context.log.info(f"patterns {day}: {rows}"),
-            prices=prices, edges=daily_edges,
+            prices=prices, edges=history.get("daily_edges"),
         )  # fmt: skip
         for day, hit in found.limits_hit.items():
             if hit:
