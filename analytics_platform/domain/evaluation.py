@@ -184,7 +184,9 @@ def account_scores(truth: pl.DataFrame, detected: pl.DataFrame) -> pl.DataFrame:
 def alerted_patterns(patterns: pl.DataFrame, alerts: pl.DataFrame) -> pl.DataFrame:
     """The patterns behind at least one alert: what a case shows an analyst (its members and
     roles), so :func:`account_scores` of them is the account level through the product."""
-    ids = alerts.select(pl.col("pattern_ids").explode().alias("pattern_id")).drop_nulls().unique()
+    ids = alerts.select(
+        pl.col("pattern_ids").explode(empty_as_null=False).alias("pattern_id")
+    ).unique()
     return patterns.join(ids, on="pattern_id", how="semi")
 
 
