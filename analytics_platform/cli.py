@@ -130,6 +130,12 @@ def _parser() -> argparse.ArgumentParser:
     pats.add_argument("--addresses", type=int, default=1_000_000)
     pats.add_argument("--days", type=int, default=3, help="span length (days of data)")
     pats.add_argument("--seed", type=int, default=7)
+    pats.add_argument(
+        "--dormancy-days",
+        type=int,
+        default=0,
+        help="also judge dormant accounts (cycles and gather-scatter on unusual legs)",
+    )
     pats.add_argument("--folder", default=".analytics/bench")
     pats.add_argument("--json", action="store_true", help="print one JSON object")
     kafka = bench_sub.add_parser(
@@ -318,7 +324,12 @@ def _bench_patterns(args: argparse.Namespace) -> int:
     from analytics_platform.bench.patterns import format_report, run_pattern_bench
 
     report = run_pattern_bench(
-        args.transfers, args.addresses, args.days, args.seed, Path(args.folder).resolve()
+        args.transfers,
+        args.addresses,
+        args.days,
+        args.seed,
+        Path(args.folder).resolve(),
+        dormancy_days=args.dormancy_days,
     )
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0

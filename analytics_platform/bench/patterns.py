@@ -44,9 +44,15 @@ def _input(transfers: int, addresses: int, days: int, seed: int, folder: Path) -
     return target
 
 
-def run_pattern_bench(transfers: int, addresses: int, days: int, seed: int, folder: Path) -> dict:
+def run_pattern_bench(
+    transfers: int, addresses: int, days: int, seed: int, folder: Path, dormancy_days: int = 0
+) -> dict:
+    """``dormancy_days`` > 0: also the dormancy shares, judged on the span's days after the
+    first ``dormancy_days`` (their ``daily_edges``, built untimed, are the history), and
+    cycles and gather-scatter on the unusual legs only, as the AMLSim profile runs them."""
+    from analytics_platform.domain.edges import aggregate_daily_edges
     from analytics_platform.domain.evaluation import match_planted
-    from analytics_platform.domain.patterns import detect_patterns
+    from analytics_platform.domain.patterns import PatternLimits, detect_patterns
     from analytics_platform.timing import StageTimer
 
     def say(msg: str) -> None:
@@ -56,6 +62,14 @@ def run_pattern_bench(transfers: int, addresses: int, days: int, seed: int, fold
     data = _input(transfers, addresses, days, seed, folder)
     t = pl.read_parquet(data / "transfers.parquet")
     labels = pl.read_parquet(data / "labels.parquet")
+    dormancy = {}
+    if dormancy_days:
+        dormancy = {
+            "history": aggregate_daily_edges(t).select("date", "from_address", "to_address"),
+            "dormancy_days": dormancy_days,
+            "history_start": t["date"].min(),
+            "limits": PatternLimits(dormant_legs_only=("cycle", "gather_scatter")),
+        }
     timer = StageTimer(on_stage=lambda name, secs: say(f"  {name}: {secs:.2f} s"))
     started = time.perf_counter()
     result = detect_patterns(
@@ -67,6 +81,7 @@ def run_pattern_bench(transfers: int, addresses: int, days: int, seed: int, fold
         risky=labels,
         reporting_thresholds={"TOR": 10_000.0},
         timer=timer,
+        **dormancy,
     )
     seconds = time.perf_counter() - started
     truth = pl.read_parquet(data / "truth.parquet").filter(pl.col("day") == t["date"].max())
@@ -75,6 +90,7 @@ def run_pattern_bench(transfers: int, addresses: int, days: int, seed: int, fold
         "transfers": t.height,
         "addresses": addresses,
         "days": days,
+        "dormancy_days": dormancy_days,
         "seconds": round(seconds, 2),
         "transfers_per_second": round(t.height / seconds),
         "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
