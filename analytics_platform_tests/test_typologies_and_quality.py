@@ -297,3 +297,24 @@ def test_novel_share_tells_one_off_legs_from_regular_partners():
     cycles = p.filter(pl.col("pattern_type") == "cycle")
     assert cycles.height > 0
     assert all('"novel_share": 0.0' in d for d in cycles["details"])
+
+
+def test_indirect_exposure_needs_the_value_to_carry_along_the_path():
+    labels = pl.DataFrame(
+        {"network": "torus", "address": addr(9), "label": "mix", "category": "mixer", "source": "t"}
+    )
+    # 1 pays 2, who passes most of it on to the mixer: the funds went there (upstream, 2 hops).
+    traced = [(1, 2, 5000, 1), (2, 9, 4800, 2)]
+    _, _, p, a = pipeline(traced, labels)
+    two_hops = p.filter(pl.col("center_address") == addr(1))
+    assert _details(two_hops, "risky_proximity")["carried_ratio"] == 0.96
+    assert "indirect_exposure" in set(a.filter(pl.col("address") == addr(1))["typology"])
+    # 1 paid a shop (2), which later paid the mixer an unrelated small amount: only contact.
+    contact = [(1, 2, 5000, 1), (2, 9, 300, 2)]
+    _, _, p, a = pipeline(contact, labels)
+    assert (
+        _details(p.filter(pl.col("center_address") == addr(1)), "risky_proximity")["carried_ratio"]
+        == 0.06
+    )
+    assert "indirect_exposure" not in set(a["typology"])
+    assert "mixer_exposure" in set(a.filter(pl.col("address") == addr(2))["typology"])

@@ -3,7 +3,9 @@
 Funds are followed in time order: *downstream* of a risky address (it paid a, a paid b after,
 ...) and *upstream* of it (x paid y, y later paid the risky address). An address reached in
 ``h`` hops gets one pattern per direction, for its nearest risky counterparty, scored
-``category weight * proximity_decay ** (h - 1)``. Exchanges and addresses with more than
+``category weight * proximity_decay ** (h - 1)``; ``carried_ratio`` (details) is the smallest
+share of value any hop of the path passed on to the next, in the order the funds moved (null
+for one hop, 0 across assets). Exchanges and addresses with more than
 ``max_proximity_degree`` counterparties are not passed through (they pool unrelated funds);
 the frontier is capped at ``proximity_budget`` paths per hop.
 """
@@ -45,7 +47,9 @@ def _follow(span: Span, lim: PatternLimits, risky, passable, *, downstream: bool
     # Downstream walks edges forward in time from the risky address; upstream walks them
     # backward in time towards it. ``near`` is the end already on the path.
     near, far = ("src", "dst") if downstream else ("dst", "src")
-    e = span.t.select(pl.col(near).alias("near"), pl.col(far).alias("far"), "time", "tx", "amt")
+    e = span.t.select(
+        pl.col(near).alias("near"), pl.col(far).alias("far"), "time", "tx", "amt", "asset"
+    )
     labelled = risky["risky"].implode()
     frontier = (
         e.join(risky, left_on="near", right_on="risky")
@@ -60,6 +64,8 @@ def _follow(span: Span, lim: PatternLimits, risky, passable, *, downstream: bool
             pl.col("time").alias("t_min"),
             pl.col("time").alias("t_max"),
             pl.col("amt").alias("amount"),
+            pl.col("asset").alias("path_asset"),
+            pl.lit(None, pl.Float64).alias("carried_ratio"),
             pl.lit(1).alias("hops"),
         )
     )
@@ -88,6 +94,8 @@ def _follow(span: Span, lim: PatternLimits, risky, passable, *, downstream: bool
                 pl.min_horizontal("t_min", "time").alias("t_min"),
                 pl.max_horizontal("t_max", "time").alias("t_max"),
                 pl.col("amt").alias("amount"),
+                "path_asset",
+                _carried(downstream).alias("carried_ratio"),
                 pl.lit(hop).alias("hops"),
             )
             # Only the nearest (earliest found) path to each address per risky address matters.
@@ -130,4 +138,18 @@ def _follow(span: Span, lim: PatternLimits, risky, passable, *, downstream: bool
         pl.col("t_min").alias("first_time"),
         pl.col("t_max").alias("last_time"),
         pl.lit("downstream" if downstream else "upstream").alias("direction"),
-    ).with_columns(json_details("risky", "category", "hops", "direction"))
+        pl.col("carried_ratio").round(4),
+    ).with_columns(json_details("risky", "category", "hops", "direction", "carried_ratio"))
+
+
+def _carried(downstream: bool) -> pl.Expr:
+    """The smallest share of value passed on between consecutive hops of the path, in the
+    order the funds moved (0 once the asset changes): a path whose every hop passed on most of
+    what arrived traces funds; one whose amounts are unrelated is only contact. ``amount`` is
+    the previous hop's (nearer the risky address), ``amt`` the new one's."""
+    later, earlier = (
+        (pl.col("amt"), pl.col("amount")) if downstream else (pl.col("amount"), pl.col("amt"))
+    )
+    ratio = pl.when(earlier > 0).then(later / earlier).otherwise(0.0)
+    ratio = pl.when(pl.col("asset") == pl.col("path_asset")).then(ratio).otherwise(0.0)
+    return pl.min_horizontal(pl.col("carried_ratio").fill_null(float("inf")), ratio)
