@@ -4,8 +4,8 @@ Funds are followed in time order: *downstream* of a risky address (it paid a, a 
 ...) and *upstream* of it (x paid y, y later paid the risky address). An address reached in
 ``h`` hops gets one pattern per direction, for its nearest risky counterparty, scored
 ``category weight * proximity_decay ** (h - 1)``; ``carried_ratio`` (details) is the smallest
-share of value any hop of the path passed on to the next, in the order the funds moved (null
-for one hop, 0 across assets). Exchanges and addresses with more than
+ratio of consecutive hops' amounts along the path, smaller over larger (null for one hop, 0
+across assets). Exchanges and addresses with more than
 ``max_proximity_degree`` counterparties are not passed through (they pool unrelated funds);
 the frontier is capped at ``proximity_budget`` paths per hop.
 """
@@ -95,7 +95,7 @@ def _follow(span: Span, lim: PatternLimits, risky, passable, *, downstream: bool
                 pl.max_horizontal("t_max", "time").alias("t_max"),
                 pl.col("amt").alias("amount"),
                 "path_asset",
-                _carried(downstream).alias("carried_ratio"),
+                _carried().alias("carried_ratio"),
                 pl.lit(hop).alias("hops"),
             )
             # Only the nearest (earliest found) path to each address per risky address matters.
@@ -142,14 +142,14 @@ def _follow(span: Span, lim: PatternLimits, risky, passable, *, downstream: bool
     ).with_columns(json_details("risky", "category", "hops", "direction", "carried_ratio"))
 
 
-def _carried(downstream: bool) -> pl.Expr:
-    """The smallest share of value passed on between consecutive hops of the path, in the
-    order the funds moved (0 once the asset changes): a path whose every hop passed on most of
-    what arrived traces funds; one whose amounts are unrelated is only contact. ``amount`` is
-    the previous hop's (nearer the risky address), ``amt`` the new one's."""
-    later, earlier = (
-        (pl.col("amt"), pl.col("amount")) if downstream else (pl.col("amount"), pl.col("amt"))
-    )
-    ratio = pl.when(earlier > 0).then(later / earlier).otherwise(0.0)
+def _carried() -> pl.Expr:
+    """How well the value carried from hop to hop: the smallest ratio of consecutive hops'
+    amounts, smaller over larger (0 once the asset changes). A path whose hops move about the
+    same amount traces funds (at least half of what arrived went on, and what went on was not
+    mostly other money); one whose amounts are unrelated is only contact. ``amount`` is the
+    previous hop's (nearer the risky address), ``amt`` the new one's."""
+    small = pl.min_horizontal(pl.col("amt"), pl.col("amount"))
+    large = pl.max_horizontal(pl.col("amt"), pl.col("amount"))
+    ratio = pl.when(large > 0).then(small / large).otherwise(0.0)
     ratio = pl.when(pl.col("asset") == pl.col("path_asset")).then(ratio).otherwise(0.0)
     return pl.min_horizontal(pl.col("carried_ratio").fill_null(float("inf")), ratio)
