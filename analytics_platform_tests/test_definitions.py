@@ -104,6 +104,34 @@ def test_a_network_that_judges_dormancy_reads_the_edges_before_its_span(tmp_path
     assert (mapping.start_offset, mapping.end_offset) == (-6, 0)  # span 2 + 5 days before
 
 
+def test_the_lake_cleanup_keeps_what_the_asset_graph_reads(tmp_path, monkeypatch):
+    """``lake_manager`` keeps inputs by its own table of upstreams and days (it runs without
+    Dagster); it must be the partition mappings of the assets, with and without dormancy."""
+    from analytics_platform.config import NetworkConfig
+    from analytics_platform.lake_manager import _inputs
+
+    monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
+    for dormancy in (None, 5):
+        graph = component_defs(
+            "    start_date: 2026-10-01\n    windows: [7, 30]\n    pattern_span_days: 2\n"
+            f"    dormancy_days: {dormancy or 'null'}\n"
+            "    source: {kind: files, path: landing/*.csv}\n"
+        ).resolve_asset_graph()
+        net = NetworkConfig(name="ether", windows=(7, 30), pattern_span_days=2,
+                            dormancy_days=dormancy)  # fmt: skip
+        for table, expected in _inputs(net).items():
+            key = dg.AssetKey(["ether", table])
+            mappings = {
+                p.path[-1]: graph.get_partition_mapping(key, p) for p in graph.get(key).parent_keys
+            }
+            read = {
+                (parent, 1 - m.start_offset)
+                for parent, m in mappings.items()
+                if isinstance(m, dg.TimeWindowPartitionMapping)
+            }
+            assert read == set(expected), (table, dormancy)
+
+
 def test_a_typo_in_the_component_yaml_names_the_key(tmp_path, monkeypatch):
     monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
     with pytest.raises(Exception) as error:
