@@ -132,12 +132,13 @@ def test_helm_values_reference_the_project_image_module_port_and_variables():
 
 
 def test_dockerfiles_install_the_project_and_start_the_code_server():
-    for name, extra in (
-        ("Dockerfile", "pip install --no-deps -e ."),
-        ("Dockerfile.gpu", 'pip install -e ".[gpu]"'),
+    for name, lock in (
+        ("Dockerfile", "requirements-runtime.lock"),
+        ("Dockerfile.gpu", "requirements-gpu.lock"),
     ):
         text = (DEPLOY / name).read_text()
-        assert extra in text, name
+        assert f"pip install --require-hashes --no-deps -r {lock}" in text, name
+        assert "pip install --no-deps -e ." in text, name
         assert "COPY analytics_platform ./analytics_platform" in text
         assert "COPY pyproject.toml" in text  # [tool.dg]: where the defs folder is found
         assert '"-m", "analytics_platform.definitions"' in text

@@ -51,3 +51,15 @@ def test_the_images_runtime_lock_is_the_same_pins_without_the_test_extras():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert all(_normal(Requirement(r).name) in runtime for r in project["dependencies"])
     assert "pytest" not in runtime and "moto" not in runtime
+
+
+def test_the_gpu_images_lock_adds_the_gpu_extra_to_the_same_pins():
+    gpu, full = _locked("requirements-gpu.lock"), _locked()
+    assert all(full[name] == version for name, version in gpu.items() if name in full)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for requirement in map(Requirement, project["optional-dependencies"]["gpu"]):
+        version = gpu.get(_normal(requirement.name))
+        assert version and requirement.specifier.contains(version, prereleases=True), requirement
+    assert "pytest" not in gpu
+    dockerfile = (ROOT / "deploy" / "Dockerfile.gpu").read_text()
+    assert "--require-hashes --no-deps -r requirements-gpu.lock" in dockerfile
