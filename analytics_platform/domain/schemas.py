@@ -287,32 +287,20 @@ TypologyAlertsSchema = pa.DataFrameSchema(
     name="typology_alerts",
 )
 
-_SHARE = pa.Check.in_range(0.0, 1.0)
-TransfersQualitySchema = pa.DataFrameSchema(
-    _columns(
-        TRANSFERS_QUALITY,
-        **{
-            name: pa.Column(pl.Float64(), _SHARE, nullable=True)
-            for name in (*INGESTION_SHARES, "score")
-        },
-    ),
-    strict=True,
-    unique=["network", "date"],
-    name="transfers_quality",
-)
 
-QualitySchema = pa.DataFrameSchema(
-    _columns(
-        QUALITY,
-        **{
-            name: pa.Column(pl.Float64(), _SHARE, nullable=True)
-            for name in (*QUALITY_SHARES, "score")
-        },
-    ),
-    strict=True,
-    unique=["network", "date"],
-    name="quality",
-)
+def _scores_schema(
+    columns: dict[str, pl.DataType], shares: tuple[str, ...], name: str
+) -> pa.DataFrameSchema:
+    """One row per network and day whose ``shares`` and ``score`` are in [0, 1] or null."""
+    share = pa.Check.in_range(0.0, 1.0)
+    scores = {c: pa.Column(pl.Float64(), share, nullable=True) for c in (*shares, "score")}
+    return pa.DataFrameSchema(
+        _columns(columns, **scores), strict=True, unique=["network", "date"], name=name
+    )
+
+
+TransfersQualitySchema = _scores_schema(TRANSFERS_QUALITY, INGESTION_SHARES, "transfers_quality")
+QualitySchema = _scores_schema(QUALITY, QUALITY_SHARES, "quality")
 
 PricesSchema = pa.DataFrameSchema(
     _columns(
