@@ -54,9 +54,7 @@ def patterns_for_days(
             prices=prices,
             reporting_threshold_usd=net.reporting_threshold_usd,
             timer=timer,
-            history=_before(edges, day, net.pattern_history_days) if net.dormancy_days else None,
-            dormancy_days=net.dormancy_days or 1,
-            history_start=net.start_date,
+            **_dormancy(net, edges, day),
         )
         frames.append(result.patterns)
         limits[day] = result.limits_hit
@@ -64,9 +62,14 @@ def patterns_for_days(
     return DailyPatterns(pl.concat(frames), limits)
 
 
-def _before(edges: pl.DataFrame | None, day: date, days: int) -> pl.DataFrame | None:
-    """The ``days`` days of ``edges`` ending the day before ``day`` (what dormancy reads)."""
-    if edges is None:
-        return None
-    first = day - timedelta(days=days)
-    return edges.filter(pl.col("date").is_between(first, day - timedelta(days=1)))
+def _dormancy(net: NetworkConfig, edges: pl.DataFrame | None, day: date) -> dict:
+    """``detect_patterns``' dormancy arguments for ``day`` where the network judges dormancy:
+    the ``pattern_history_days`` of ``edges`` ending the day before (what the look-back reads)."""
+    if not net.dormancy_days or edges is None:
+        return {}
+    first = day - timedelta(days=net.pattern_history_days)
+    return {
+        "history": edges.filter(pl.col("date").is_between(first, day - timedelta(days=1))),
+        "dormancy_days": net.dormancy_days,
+        "history_start": net.start_date,
+    }

@@ -97,17 +97,20 @@ def detect_patterns(
     if span_days < 1:
         raise ValueError(f"span_days: must be >= 1, got {span_days}")
     first = day - timedelta(days=span_days - 1)
-    known_from = (history_start or date.min) + timedelta(days=dormancy_days)
     with timer.stage("prepare"):
         horizon = transfers.filter(pl.col("block_time").dt.date().is_between(first, day))
         span = Span(prepare(horizon, exclude, prices), network, day, {})
+
+    def judged(t: pl.DataFrame) -> pl.DataFrame:
+        known_from = (history_start or date.min) + timedelta(days=dormancy_days)
+        return leg_dormancy(t, history, dormancy_days=dormancy_days, known_from=known_from)
+
     spans = {kind: span for kind in PATTERN_TYPES}
+    flags = None  # the span's transfers judged, where the unusual legs need all of them
     if lim.dormant_legs_only and history is not None:
         with timer.stage("unusual_legs"):
-            flags = leg_dormancy(
-                span.t, history, dormancy_days=dormancy_days, known_from=known_from
-            )
-            legs = unusual_legs(span.t, flags).drop("row").with_row_index("row")
+            flags = judged(span.t)
+            legs = unusual_legs(flags).drop("row").with_row_index("row")
             unusual = Span(legs, network, day, span.hits)
         spans.update({kind: unusual for kind in lim.dormant_legs_only})
     frames: list[pl.DataFrame] = []
@@ -162,7 +165,8 @@ def detect_patterns(
         patterns = conform(with_novel_share(patterns, span.t), STRUCTURAL_PATTERNS)
     if history is not None:
         with timer.stage("dormancy"):
-            patterns = with_dormancy(
-                patterns, span.t, history, dormancy_days=dormancy_days, known_from=known_from
-            )
+            if flags is None:  # only the patterns' transfers need judging
+                used = patterns.select(pl.col("tx_hashes").explode(empty_as_null=False).alias("tx"))
+                flags = judged(span.t.join(used, on="tx", how="semi"))
+            patterns = with_dormancy(patterns, flags)
     return PatternResult(patterns=patterns, limits_hit={k: v for k, v in span.hits.items() if v})

@@ -225,6 +225,17 @@ def finish(found: pl.DataFrame, span: Span, pattern_type: str) -> pl.DataFrame:
     return conform(out, STRUCTURAL_PATTERNS)
 
 
+def pattern_legs(patterns: pl.DataFrame, t: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """One row per pattern transfer: ``_p`` (the pattern's row), ``tx`` and ``columns`` of
+    ``t`` (the span's transfers, or any frame keyed by ``tx``)."""
+    return (
+        patterns.select(pl.col("tx_hashes").alias("tx"))
+        .with_row_index("_p")
+        .explode("tx", empty_as_null=False)
+        .join(t.select("tx", *columns), on="tx")
+    )
+
+
 def with_usd_totals(patterns: pl.DataFrame, t: pl.DataFrame) -> pl.DataFrame:
     """``total_amount_usd``: the USD value of the pattern's transfers between its members (the
     transfers its total_amount sums); null when one of them has no price.
@@ -233,11 +244,9 @@ def with_usd_totals(patterns: pl.DataFrame, t: pl.DataFrame) -> pl.DataFrame:
     second currency through its joins."""
     if patterns.height == 0:
         return patterns.with_columns(pl.lit(None, pl.Float64).alias("total_amount_usd"))
-    keyed = patterns.select("pattern_id", "members", "tx_hashes").with_row_index("_p")
+    keyed = patterns.select("members").with_row_index("_p")
     legs = (
-        keyed.select("_p", pl.col("tx_hashes").alias("tx"))
-        .explode("tx", empty_as_null=False)
-        .join(t.select("tx", "src", "dst", "usd"), on="tx")
+        pattern_legs(patterns, t, "src", "dst", "usd")
         .join(
             keyed.select("_p", "members")
             .explode("members", empty_as_null=False)
@@ -319,12 +328,7 @@ def with_novel_share(patterns: pl.DataFrame, t: pl.DataFrame) -> pl.DataFrame:
     partners and friends repeat. Computed once for every detector from its transfers."""
     if patterns.height == 0:
         return patterns
-    legs = (
-        patterns.select(pl.col("tx_hashes").alias("tx"))
-        .with_row_index("_p")
-        .explode("tx", empty_as_null=False)
-        .join(t.select("tx", "src", "dst"), on="tx")
-    )
+    legs = pattern_legs(patterns, t, "src", "dst")
     pairs = (
         t.select("src", "dst")
         .join(legs.select("src", "dst").unique(), on=["src", "dst"], how="semi")
@@ -359,6 +363,7 @@ def with_details(patterns: pl.DataFrame, values: pl.DataFrame) -> pl.DataFrame:
 
 
 DORMANCY_KEYS = ("dormant_payer_share", "dormant_payee_share", "dormant_party_share")
+LEG_FLAGS = ("payer_dormant", "payee_dormant", "new_pair")
 
 
 def leg_dormancy(
@@ -377,12 +382,12 @@ def leg_dormancy(
     known = pl.col("_day") >= known_from
     since = pl.col("_day") - timedelta(days=dormancy_days)
     out = legs.sort("_before")
-    sides = (
-        (["src"], ["from_address"], "payer_dormant"),
-        (["dst"], ["to_address"], "payee_dormant"),
-        (["src", "dst"], ["from_address", "to_address"], "new_pair"),
+    sides = (  # the span's columns and the history's, per flag of LEG_FLAGS
+        (["src"], ["from_address"]),
+        (["dst"], ["to_address"]),
+        (["src", "dst"], ["from_address", "to_address"]),
     )
-    for by, columns, flag in sides:
+    for (by, columns), flag in zip(sides, LEG_FLAGS, strict=True):
         active = (
             history.select(pl.col("date").alias("_last"), *columns)
             .rename(dict(zip(columns, by, strict=True)))
@@ -408,39 +413,24 @@ def leg_dormancy(
     return out.sort("_leg").drop("_leg", "_day", "_before")
 
 
-def with_dormancy(
-    patterns: pl.DataFrame,
-    t: pl.DataFrame,
-    history: pl.DataFrame,
-    *,
-    dormancy_days: int,
-    known_from: date,
-) -> pl.DataFrame:
-    """``details`` gains the dormancy shares of the pattern's transfers (:func:`leg_dormancy`):
-    ``dormant_payer_share``, ``dormant_payee_share`` and ``dormant_party_share`` (either). An
-    account that only receives and suddenly pays a stranger, or a payee nobody paid for a
-    month, is the "dormant account activity" red flag; salaried, paying and trading accounts
-    have a habit in both directions. Shares are over the transfers judged (on or after
-    ``known_from``: the network's first day plus ``dormancy_days``); none judged: no key."""
+def with_dormancy(patterns: pl.DataFrame, flags: pl.DataFrame) -> pl.DataFrame:
+    """``details`` gains the dormancy shares of the pattern's transfers: ``dormant_payer_share``,
+    ``dormant_payee_share`` and ``dormant_party_share`` (either). An account that only
+    receives and suddenly pays a stranger, or a payee nobody paid for a month, is the "dormant
+    account activity" red flag; salaried, paying and trading accounts have a habit in both
+    directions. ``flags``: :func:`leg_dormancy` of (at least) the patterns' transfers; shares
+    are over the transfers judged, none judged: no key."""
     if patterns.height == 0:
         return patterns
-    legs = (
-        patterns.select(pl.col("tx_hashes").alias("tx"))
-        .with_row_index("_p")
-        .explode("tx", empty_as_null=False)
-        .join(t.select("tx", "src", "dst", "time"), on="tx")
-    )
-    legs = leg_dormancy(legs, history, dormancy_days=dormancy_days, known_from=known_from)
+    payer, payee = pl.col("payer_dormant"), pl.col("payee_dormant")
     shares = (
-        legs.drop_nulls("payer_dormant")
+        pattern_legs(patterns, flags, "payer_dormant", "payee_dormant")
+        .drop_nulls("payer_dormant")
         .group_by("_p")
         .agg(
-            pl.col("payer_dormant").mean().round(3).alias(DORMANCY_KEYS[0]),
-            pl.col("payee_dormant").mean().round(3).alias(DORMANCY_KEYS[1]),
-            (pl.col("payer_dormant") | pl.col("payee_dormant"))
-            .mean()
-            .round(3)
-            .alias(DORMANCY_KEYS[2]),
+            payer.mean().round(3).alias(DORMANCY_KEYS[0]),
+            payee.mean().round(3).alias(DORMANCY_KEYS[1]),
+            (payer | payee).mean().round(3).alias(DORMANCY_KEYS[2]),
         )
     )
     if shares.height == 0:
@@ -448,11 +438,11 @@ def with_dormancy(
     return with_details(patterns, shares)
 
 
-def unusual_legs(t: pl.DataFrame, flags: pl.DataFrame) -> pl.DataFrame:
-    """The rows of ``t`` whose transfer (``flags`` from :func:`leg_dormancy`, same rows) is a new
-    pair with a dormant payer or payee. Transfers not judged (the network's first days) are
-    not unusual: a detector on these legs stays silent until the history covers the look-back,
-    as on a new network every account would look dormant."""
+def unusual_legs(flags: pl.DataFrame) -> pl.DataFrame:
+    """The transfers of ``flags`` (:func:`leg_dormancy` of the span) that are a new pair with a
+    dormant payer or payee, without the flags. Transfers not judged (the network's first days)
+    are not unusual: a detector on these legs stays silent until the history covers the
+    look-back, as on a new network every account would look dormant."""
     dormant = pl.col("payer_dormant") | pl.col("payee_dormant")
     keep = (pl.col("new_pair") & dormant).fill_null(False)
-    return t.filter(flags.select(keep.alias("_keep"))["_keep"])
+    return flags.filter(keep).drop(*LEG_FLAGS)
