@@ -136,6 +136,11 @@ def _parser() -> argparse.ArgumentParser:
         default=0,
         help="also judge dormant accounts (cycles and gather-scatter on unusual legs)",
     )
+    pats.add_argument(
+        "--funnels",
+        action="store_true",
+        help="with --dormancy-days: fan-ins as funnels over the whole span (funnel_days)",
+    )
     pats.add_argument("--folder", default=".analytics/bench")
     pats.add_argument("--json", action="store_true", help="print one JSON object")
     kafka = bench_sub.add_parser(
@@ -330,6 +335,7 @@ def _bench_patterns(args: argparse.Namespace) -> int:
         args.seed,
         Path(args.folder).resolve(),
         dormancy_days=args.dormancy_days,
+        funnels=args.funnels,
     )
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0

@@ -199,6 +199,12 @@ class NetworkConfig(StrictModel):
     the typologies, and the legs of ``patterns.dormant_legs_only``. Patterns then read the
     ``daily_edges`` of this many days before their span (a month of edges per partition: off
     by default, as at chain scale that is the largest input of the step). ``null``: off."""
+    funnel_days: PositiveInt | None = None
+    """Funnel accounts: fan-ins are counted over the one-off payments from dormant payers (a
+    pair's first transfer in ``dormancy_days`` from an account that had paid no one in them)
+    of this many days, instead of every payment within ``patterns.fan_window``; see
+    ``patterns.fans.detect_funnels``. Patterns then read this many days of transfers. Needs
+    ``dormancy_days``. ``null``: off (fan-ins over ``fan_window``)."""
     backfill_days_per_run: NonNegativeInt = 0
     """Backfills: 0 = one run for the whole range; N = one run per N days (runs fan out across
     pods/GPUs, bounded by the run queue's limits)."""
@@ -290,16 +296,26 @@ class NetworkConfig(StrictModel):
         return max(self.windows)
 
     @property
+    def pattern_transfer_days(self) -> int:
+        """Days of transfers a day's patterns read: the span, or the funnel memory if longer."""
+        return max(self.pattern_span_days, self.funnel_days or 0)
+
+    @property
     def pattern_history_days(self) -> int:
-        """Days a day's patterns depend on: the span and the dormancy look-back."""
-        return self.pattern_span_days + (self.dormancy_days or 0)
+        """Days a day's patterns depend on: their transfers and the dormancy look-back."""
+        return self.pattern_transfer_days + (self.dormancy_days or 0)
 
     @model_validator(mode="after")
-    def _dormant_legs_need_dormancy(self) -> NetworkConfig:
+    def _dormancy_users_need_dormancy(self) -> NetworkConfig:
         if self.pattern_limits.dormant_legs_only and self.dormancy_days is None:
             raise ValueError(
                 "patterns.dormant_legs_only: needs dormancy_days (how long an account must "
                 f"have been quiet), got {list(self.pattern_limits.dormant_legs_only)}"
+            )
+        if self.funnel_days is not None and self.dormancy_days is None:
+            raise ValueError(
+                "funnel_days: needs dormancy_days (how long a payer must have been quiet), "
+                f"got funnel_days={self.funnel_days}"
             )
         return self
 

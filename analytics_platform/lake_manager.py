@@ -301,7 +301,10 @@ def _inputs(net: NetworkConfig) -> dict[str, list[tuple[str, int]]]:
         "address_activity": [("transfers", 1)],
         "quality": [("transfers_quality", 1), ("daily_edges", 1), ("address_activity", 1)],
         "address_features": [("daily_edges", window), ("address_activity", window)],
-        "structural_patterns": [("transfers", span), ("prices", span)]
+        "structural_patterns": [
+            ("transfers", net.pattern_transfer_days),
+            ("prices", net.pattern_transfer_days),
+        ]
         + ([("daily_edges", net.pattern_history_days)] if net.dormancy_days else []),
         "typology_alerts": [
             ("structural_patterns", 1),

@@ -104,21 +104,39 @@ def test_a_network_that_judges_dormancy_reads_the_edges_before_its_span(tmp_path
     assert (mapping.start_offset, mapping.end_offset) == (-6, 0)  # span 2 + 5 days before
 
 
+def test_a_network_that_finds_funnels_reads_their_memory(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
+    defs = component_defs(
+        "    start_date: 2026-10-01\n    windows: [7]\n    pattern_span_days: 2\n"
+        "    dormancy_days: 5\n    funnel_days: 30\n"
+        "    source: {kind: files, path: landing/*.csv}\n",
+    )
+    graph = defs.resolve_asset_graph()
+    patterns = dg.AssetKey(["ether", "structural_patterns"])
+    offsets = {
+        parent: graph.get_partition_mapping(patterns, dg.AssetKey(["ether", parent])).start_offset
+        for parent in ("transfers", "prices", "daily_edges")
+    }
+    # the funnels' 30 days of transfers (and their prices), and 5 days before them of edges
+    assert offsets == {"transfers": -29, "prices": -29, "daily_edges": -34}
+
+
 def test_the_lake_cleanup_keeps_what_the_asset_graph_reads(tmp_path, monkeypatch):
     """``lake_manager`` keeps inputs by its own table of upstreams and days (it runs without
-    Dagster); it must be the partition mappings of the assets, with and without dormancy."""
+    Dagster); it must be the partition mappings of the assets, with and without dormancy and
+    funnels."""
     from analytics_platform.config import NetworkConfig
     from analytics_platform.lake_manager import _inputs
 
     monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
-    for dormancy in (None, 5):
+    for dormancy, funnel in ((None, None), (5, None), (5, 10)):
         graph = component_defs(
             "    start_date: 2026-10-01\n    windows: [7, 30]\n    pattern_span_days: 2\n"
-            f"    dormancy_days: {dormancy or 'null'}\n"
+            f"    dormancy_days: {dormancy or 'null'}\n    funnel_days: {funnel or 'null'}\n"
             "    source: {kind: files, path: landing/*.csv}\n"
         ).resolve_asset_graph()
         net = NetworkConfig(name="ether", windows=(7, 30), pattern_span_days=2,
-                            dormancy_days=dormancy)  # fmt: skip
+                            dormancy_days=dormancy, funnel_days=funnel)  # fmt: skip
         for table, expected in _inputs(net).items():
             key = dg.AssetKey(["ether", table])
             mappings = {
@@ -129,7 +147,7 @@ def test_the_lake_cleanup_keeps_what_the_asset_graph_reads(tmp_path, monkeypatch
                 for parent, m in mappings.items()
                 if isinstance(m, dg.TimeWindowPartitionMapping)
             }
-            assert read == set(expected), (table, dormancy)
+            assert read == set(expected), (table, dormancy, funnel)
 
 
 def test_a_typo_in_the_component_yaml_names_the_key(tmp_path, monkeypatch):

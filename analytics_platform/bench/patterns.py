@@ -45,11 +45,20 @@ def _input(transfers: int, addresses: int, days: int, seed: int, folder: Path) -
 
 
 def run_pattern_bench(
-    transfers: int, addresses: int, days: int, seed: int, folder: Path, dormancy_days: int = 0
+    transfers: int,
+    addresses: int,
+    days: int,
+    seed: int,
+    folder: Path,
+    dormancy_days: int = 0,
+    funnels: bool = False,
 ) -> dict:
     """``dormancy_days`` > 0: also the dormancy shares, judged on the span's days after the
     first ``dormancy_days`` (their ``daily_edges``, built untimed, are the history), and
-    cycles and gather-scatter on the unusual legs only, as the AMLSim profile runs them."""
+    cycles and gather-scatter on the unusual legs only, as the AMLSim profile runs them;
+    ``funnels``: fan-ins as funnels over the span (``funnel_days`` = ``days``)."""
+    if funnels and not dormancy_days:
+        raise ValueError("funnels: needs dormancy_days > 0")
     from analytics_platform.domain.edges import aggregate_daily_edges
     from analytics_platform.domain.evaluation import match_planted
     from analytics_platform.domain.patterns import PatternLimits, detect_patterns
@@ -69,6 +78,7 @@ def run_pattern_bench(
             "dormancy_days": dormancy_days,
             "history_start": t["date"].min(),
             "limits": PatternLimits(dormant_legs_only=("cycle", "gather_scatter")),
+            "funnel_days": days if funnels else None,
         }
     timer = StageTimer(on_stage=lambda name, secs: say(f"  {name}: {secs:.2f} s"))
     started = time.perf_counter()
@@ -91,6 +101,7 @@ def run_pattern_bench(
         "addresses": addresses,
         "days": days,
         "dormancy_days": dormancy_days,
+        "funnels": funnels,
         "seconds": round(seconds, 2),
         "transfers_per_second": round(t.height / seconds),
         "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),

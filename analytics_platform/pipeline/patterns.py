@@ -35,7 +35,8 @@ def patterns_for_days(
     labels as of the day (services and the horizon's deposit addresses excluded, risky labels
     for proximity); ``prices`` give USD totals and the USD structuring threshold; ``edges``
     (``daily_edges`` of the ``pattern_history_days`` before each day) the dormancy shares
-    where the network sets ``dormancy_days``."""
+    where the network sets ``dormancy_days``, and funnels where it sets ``funnel_days``
+    (``transfers`` then cover its ``pattern_transfer_days``)."""
     frames, limits = [], {}
     for day in days:
         current = current_on(labels, day)
@@ -72,4 +73,5 @@ def _dormancy(net: NetworkConfig, edges: pl.DataFrame | None, day: date) -> dict
         "history": edges.filter(pl.col("date").is_between(first, day - timedelta(days=1))),
         "dormancy_days": net.dormancy_days,
         "history_start": net.start_date,
+        "funnel_days": net.funnel_days,
     }

@@ -61,7 +61,7 @@ def late_prices_sensor(net: NetworkConfig, daily_job) -> dg.SensorDefinition:
             latest_day=latest,
             first_day=net.start_date,
             last_day=net.end_date,
-            span_days=net.pattern_span_days,
+            span_days=net.pattern_transfer_days,  # the patterns' USD values
             max_window=net.max_window,
             horizon_days=net.late_prices_horizon_days,
             changed_assets=CHANGED_DAY_ASSETS,

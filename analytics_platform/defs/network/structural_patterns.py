@@ -12,7 +12,7 @@ from analytics_platform.timing import StageTimer
 
 
 def build(spec: NetworkSpec) -> dg.AssetsDefinition:
-    span = spec.trailing(spec.net.pattern_span_days)
+    span = spec.trailing(spec.net.pattern_transfer_days)  # with the funnel memory, if longer
     # Where the network judges dormant accounts: the edges of the span and the look-back.
     history = spec.trailing(spec.net.pattern_history_days)
     dormancy = (

@@ -15,7 +15,7 @@ transfers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, timedelta
 
 import polars as pl
@@ -32,7 +32,7 @@ from analytics_platform.domain.patterns.common import (
     with_usd_totals,
 )
 from analytics_platform.domain.patterns.cycles import detect_cycles
-from analytics_platform.domain.patterns.fans import detect_fans
+from analytics_platform.domain.patterns.fans import detect_fans, detect_funnels
 from analytics_platform.domain.patterns.flow_through import detect_pass_through, detect_structuring
 from analytics_platform.domain.patterns.flows import (
     detect_bipartite,
@@ -75,6 +75,7 @@ def detect_patterns(
     history: pl.DataFrame | None = None,
     dormancy_days: int = 30,
     history_start: date | None = None,
+    funnel_days: int | None = None,
 ) -> PatternResult:
     """Patterns of partition ``day``: ending on ``day``, built from the transfers of the
     ``span_days`` days ending with it (other rows of ``transfers`` are ignored).
@@ -86,7 +87,9 @@ def detect_patterns(
     to_address over at least ``dormancy_days`` days before the span, e.g. ``daily_edges``):
     the dormancy shares of each pattern, judged from ``history_start`` + ``dormancy_days``
     (the network's first day: before it nothing is known), and the unusual legs that the
-    detectors named in ``limits.dormant_legs_only`` see instead of the whole span.
+    detectors named in ``limits.dormant_legs_only`` see instead of the whole span;
+    ``funnel_days`` (with ``history`` covering them too): fan-ins are funnels over that many
+    days of ``transfers`` (:func:`detect_funnels`).
     """
     lim = limits or PatternLimits()
     timer = timer or StageTimer()
@@ -96,10 +99,17 @@ def detect_patterns(
         raise ValueError(f"types: unknown pattern types {sorted(unknown)}")
     if span_days < 1:
         raise ValueError(f"span_days: must be >= 1, got {span_days}")
+    if funnel_days is not None and history is None:
+        raise ValueError("funnel_days: needs history (the dormancy look-back's daily_edges)")
     first = day - timedelta(days=span_days - 1)
     with timer.stage("prepare"):
         horizon = transfers.filter(pl.col("block_time").dt.date().is_between(first, day))
         span = Span(prepare(horizon, exclude, prices), network, day, {})
+        memory = span
+        if funnel_days is not None:
+            since = day - timedelta(days=funnel_days - 1)
+            remembered = transfers.filter(pl.col("block_time").dt.date().is_between(since, day))
+            memory = Span(prepare(remembered, exclude, prices), network, day, span.hits)
 
     def judged(t: pl.DataFrame) -> pl.DataFrame:
         known_from = (history_start or date.min) + timedelta(days=dormancy_days)
@@ -120,7 +130,19 @@ def detect_patterns(
             frames.append(fn(spans[kind], *args))
 
     for kind in ("fan_in", "fan_out"):
-        if kind in wanted:
+        if kind == "fan_in" and kind in wanted and funnel_days is not None:
+            with timer.stage("funnels"):
+                frames.append(
+                    detect_funnels(
+                        memory,
+                        span,
+                        judged,
+                        lim,
+                        dormancy_days=dormancy_days,
+                        funnel_days=funnel_days,
+                    )  # fmt: skip
+                )
+        elif kind in wanted:
             run(kind, detect_fans, kind, kind, lim)
     steps: dict[int, pl.DataFrame] = {}  # per span: scatter-gather and stacks share them
     for kind in ("scatter_gather", "stack"):
@@ -159,14 +181,36 @@ def detect_patterns(
         .unique("pattern_id", keep="first")
         .sort("pattern_type", "pattern_id")
     )
-    with timer.stage("usd_totals"):
-        patterns = with_usd_totals(patterns, span.t)
-    with timer.stage("novel_share"):
-        patterns = conform(with_novel_share(patterns, span.t), STRUCTURAL_PATTERNS)
-    if history is not None:
-        with timer.stage("dormancy"):
-            if flags is None:  # only the patterns' transfers need judging
-                used = patterns.select(pl.col("tx_hashes").explode(empty_as_null=False).alias("tx"))
-                flags = judged(span.t.join(used, on="tx", how="semi"))
-            patterns = with_dormancy(patterns, flags)
+    # Values read from each pattern's transfers: a funnel's reach back before the span, so
+    # they are looked up in the memory; every other pattern's in the span.
+    judge = judged if history is not None else None
+    funnel = (pl.col("pattern_type") == "fan_in") & pl.lit(memory is not span)
+    patterns = pl.concat(
+        [
+            _with_leg_values(patterns.filter(~funnel), span.t, timer, judge, flags),
+            _with_leg_values(patterns.filter(funnel), memory.t, timer, judge, None),
+        ]
+    ).sort("pattern_type", "pattern_id")
     return PatternResult(patterns=patterns, limits_hit={k: v for k, v in span.hits.items() if v})
+
+
+def _with_leg_values(
+    patterns: pl.DataFrame,
+    t: pl.DataFrame,
+    timer: StageTimer,
+    judge: Callable[[pl.DataFrame], pl.DataFrame] | None,
+    flags: pl.DataFrame | None,
+) -> pl.DataFrame:
+    """USD totals, novel share and (with ``judge``) dormancy shares of ``patterns`` from their
+    transfers in ``t``; ``flags``: ``t`` judged already, else only the patterns' legs are."""
+    with timer.stage("usd_totals"):
+        patterns = with_usd_totals(patterns, t)
+    with timer.stage("novel_share"):
+        patterns = conform(with_novel_share(patterns, t), STRUCTURAL_PATTERNS)
+    if judge is not None:
+        with timer.stage("dormancy"):
+            if flags is None:
+                used = patterns.select(pl.col("tx_hashes").explode(empty_as_null=False).alias("tx"))
+                flags = judge(t.join(used, on="tx", how="semi"))
+            patterns = with_dormancy(patterns, flags)
+    return patterns
