@@ -21,9 +21,9 @@ from datetime import date, timedelta
 import polars as pl
 
 from analytics_platform.domain.patterns.common import (
+    LegJudge,
     PatternResult,
     Span,
-    leg_dormancy,
     pattern_id,
     prepare,
     unusual_legs,
@@ -111,13 +111,13 @@ def detect_patterns(
             remembered = transfers.filter(pl.col("block_time").dt.date().is_between(since, day))
             memory = Span(prepare(remembered, exclude, prices), network, day, span.hits)
 
-    def judged(t: pl.DataFrame) -> pl.DataFrame:
+    judged = None  # where the network judges dormancy: each leg once per partition
+    if history is not None:
         known_from = (history_start or date.min) + timedelta(days=dormancy_days)
-        return leg_dormancy(t, history, dormancy_days=dormancy_days, known_from=known_from)
+        judged = LegJudge(history, dormancy_days, known_from)
 
     spans = {kind: span for kind in PATTERN_TYPES}
-    flags = None  # the span's transfers judged, where the unusual legs need all of them
-    if lim.dormant_legs_only and history is not None:
+    if lim.dormant_legs_only and judged is not None:
         with timer.stage("unusual_legs"):
             flags = judged(span.t)
             legs = unusual_legs(flags).drop("row").with_row_index("row")
@@ -183,12 +183,11 @@ def detect_patterns(
     )
     # Values read from each pattern's transfers: a funnel's reach back before the span, so
     # they are looked up in the memory; every other pattern's in the span.
-    judge = judged if history is not None else None
     funnel = (pl.col("pattern_type") == "fan_in") & pl.lit(memory is not span)
     patterns = pl.concat(
         [
-            _with_leg_values(patterns.filter(~funnel), span.t, timer, judge, flags),
-            _with_leg_values(patterns.filter(funnel), memory.t, timer, judge, None),
+            _with_leg_values(patterns.filter(~funnel), span.t, timer, judged),
+            _with_leg_values(patterns.filter(funnel), memory.t, timer, judged),
         ]
     ).sort("pattern_type", "pattern_id")
     return PatternResult(patterns=patterns, limits_hit={k: v for k, v in span.hits.items() if v})
@@ -199,18 +198,15 @@ def _with_leg_values(
     t: pl.DataFrame,
     timer: StageTimer,
     judge: Callable[[pl.DataFrame], pl.DataFrame] | None,
-    flags: pl.DataFrame | None,
 ) -> pl.DataFrame:
     """USD totals, novel share and (with ``judge``) dormancy shares of ``patterns`` from their
-    transfers in ``t``; ``flags``: ``t`` judged already, else only the patterns' legs are."""
+    transfers in ``t``."""
     with timer.stage("usd_totals"):
         patterns = with_usd_totals(patterns, t)
     with timer.stage("novel_share"):
         patterns = conform(with_novel_share(patterns, t), STRUCTURAL_PATTERNS)
     if judge is not None:
         with timer.stage("dormancy"):
-            if flags is None:
-                used = patterns.select(pl.col("tx_hashes").explode(empty_as_null=False).alias("tx"))
-                flags = judge(t.join(used, on="tx", how="semi"))
-            patterns = with_dormancy(patterns, flags)
+            used = patterns.select(pl.col("tx_hashes").explode(empty_as_null=False).alias("tx"))
+            patterns = with_dormancy(patterns, judge(t.join(used, on="tx", how="semi")))
     return patterns

@@ -413,6 +413,36 @@ def leg_dormancy(
     return out.sort("_leg").drop("_leg", "_day", "_before")
 
 
+@dataclass
+class LegJudge:
+    """:func:`leg_dormancy` for one partition that judges each (payer, payee, day) once: the
+    flags depend on nothing else, and the span, a funnel's memory and the patterns' legs
+    overlap (a partition asks about the same day's transfers up to three times)."""
+
+    history: pl.DataFrame
+    dormancy_days: int
+    known_from: date
+    _judged: pl.DataFrame | None = None  # src, dst, _on (the day) and LEG_FLAGS
+
+    def __call__(self, t: pl.DataFrame) -> pl.DataFrame:
+        """``t`` (src, dst, time) with LEG_FLAGS, in its order."""
+        key = ["src", "dst", "_on"]
+        t = t.with_columns(pl.col("time").dt.date().alias("_on"))
+        todo = t.select(key).unique()
+        if self._judged is not None:
+            todo = todo.join(self._judged, on=key, how="anti")
+        if todo.height or self._judged is None:
+            at = pl.col("_on").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("time")
+            judged = leg_dormancy(
+                todo.with_columns(at),
+                self.history,
+                dormancy_days=self.dormancy_days,
+                known_from=self.known_from,
+            ).drop("time")
+            self._judged = judged if self._judged is None else pl.concat([self._judged, judged])
+        return t.join(self._judged, on=key, how="left", maintain_order="left").drop("_on")
+
+
 def with_dormancy(patterns: pl.DataFrame, flags: pl.DataFrame) -> pl.DataFrame:
     """``details`` gains the dormancy shares of the pattern's transfers: ``dormant_payer_share``,
     ``dormant_payee_share`` and ``dormant_party_share`` (either). An account that only
