@@ -176,3 +176,17 @@ def test_bad_detector_modes_name_the_setting():
         PatternLimits(cycle_order="random")
     with pytest.raises(ValueError, match=r"patterns.dormant_legs_only: unknown pattern types"):
         PatternLimits.from_mapping({"dormant_legs_only": ["cycles"]})
+
+
+def test_the_partition_judge_gives_the_same_flags_asked_twice_in_any_order():
+    from analytics_platform.domain.patterns.common import LegJudge, leg_dormancy, prepare
+
+    t, edges = _fan_in(_daily([(99, s) for s in SENDERS] + [(SENDERS[0], 1)]))
+    legs = prepare(t, [])
+    known_from = date(2026, 1, 1)
+    direct = leg_dormancy(legs, edges, dormancy_days=30, known_from=known_from)
+    judge = LegJudge(edges, 30, known_from)
+    assert judge(legs).equals(direct)
+    assert judge(legs.reverse()).equals(direct.reverse())  # from memory, in the order asked
+    on_day = direct.filter(pl.col("time").dt.date() == DAY)
+    assert on_day["payer_dormant"].sum() == len(SENDERS) - 1  # the one that paid daily is not
