@@ -295,7 +295,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
 def _inputs(net: NetworkConfig) -> dict[str, list[tuple[str, int]]]:
     """Per asset, the upstream tables it reads and over how many days ending with its own
     (the partition mappings of ``defs/network``)."""
-    window, span = net.max_window, net.pattern_span_days
+    window = net.max_window
     return {
         "daily_edges": [("transfers", 1), ("prices", 1)],
         "address_activity": [("transfers", 1)],
@@ -309,7 +309,7 @@ def _inputs(net: NetworkConfig) -> dict[str, list[tuple[str, int]]]:
         "typology_alerts": [
             ("structural_patterns", 1),
             ("address_features", 1),
-            ("transfers", span),
+            ("transfers", net.pattern_transfer_days),
         ],
     }
 

@@ -18,7 +18,8 @@ from analytics_platform.pipeline.alerts import alerts_for_days
 
 
 def build(spec: NetworkSpec) -> dg.AssetsDefinition:
-    span = spec.trailing(spec.net.pattern_span_days)
+    # the patterns' transfers, for their evidence pictures: a funnel's reach back funnel_days
+    span = spec.trailing(spec.net.pattern_transfer_days)
 
     @dg.asset(
         **spec.asset(
