@@ -129,21 +129,22 @@ def detect_patterns(
         with timer.stage(name):
             frames.append(fn(spans[kind], *args))
 
-    for kind in ("fan_in", "fan_out"):
-        if kind == "fan_in" and kind in wanted and funnel_days is not None:
-            with timer.stage("funnels"):
-                frames.append(
-                    detect_funnels(
-                        memory,
-                        span,
-                        judged,
-                        lim,
-                        dormancy_days=dormancy_days,
-                        funnel_days=funnel_days,
-                    )  # fmt: skip
-                )
-        elif kind in wanted:
-            run(kind, detect_fans, kind, kind, lim)
+    if "fan_in" in wanted and judged is not None and funnel_days is not None:
+        with timer.stage("funnels"):
+            frames.append(
+                detect_funnels(
+                    memory,
+                    span,
+                    judged,
+                    lim,
+                    dormancy_days=dormancy_days,
+                    funnel_days=funnel_days,
+                )  # fmt: skip
+            )
+    elif "fan_in" in wanted:
+        run("fan_in", detect_fans, "fan_in", "fan_in", lim)
+    if "fan_out" in wanted:
+        run("fan_out", detect_fans, "fan_out", "fan_out", lim)
     steps: dict[int, pl.DataFrame] = {}  # per span: scatter-gather and stacks share them
     for kind in ("scatter_gather", "stack"):
         if kind in wanted:
