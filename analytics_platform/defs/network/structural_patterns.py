@@ -24,7 +24,8 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
     @dg.asset(
         **spec.asset(
             "structural_patterns",
-            "Structural patterns ending on the partition day (fan-in/out, cycles, scatter-gather, "
+            "Structural patterns ending on the partition day (fan-in/out, fan-ins as funnels where "
+            "the network sets funnel_days, cycles, scatter-gather, "
             "gather-scatter, bipartite, stacks, layering and peel chains, rapid pass-through, "
             "structuring, proximity to risky labels), with member addresses, roles, transfers, "
             "score and the limits hit.",
