@@ -26,10 +26,10 @@ def _ledger(extra=()):
     return transfers(rows + list(extra))
 
 
-def _patterns(t, day=DAY, funnel_days=365, **limits):
+def _patterns(t, day=DAY, funnel_days=365, start=DAY - timedelta(days=420), **limits):
     return detect_patterns(
         t, network="torus", day=day, history=aggregate_daily_edges(t), dormancy_days=30,
-        history_start=DAY - timedelta(days=420), funnel_days=funnel_days, types=["fan_in"],
+        history_start=start, funnel_days=funnel_days, types=["fan_in"],
         limits=PatternLimits(min_fan=4, **limits),
     )  # fmt: skip
 
@@ -67,6 +67,14 @@ def test_a_funnel_is_reported_on_the_day_of_a_new_dormant_payment_only():
     assert _members(_patterns(t, day=DAY - timedelta(days=49))) == []
     # a memory shorter than the spread holds too few of them
     assert _members(_patterns(t, funnel_days=120)) == []
+
+
+def test_payments_before_the_history_covers_the_look_back_are_not_judged():
+    # judged from 30 days after the network's start: from 120 days before DAY only two are
+    assert _members(_patterns(_ledger(), start=DAY - timedelta(days=120))) == []
+    assert _members(_patterns(_ledger(), start=DAY - timedelta(days=190))) == [
+        {addr(1), *map(addr, FUNNEL)} - {addr(10)}
+    ]
 
 
 def test_payers_funded_by_one_account_are_a_scatter_gather_not_a_funnel():
