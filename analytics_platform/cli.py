@@ -80,6 +80,24 @@ def _parser() -> argparse.ArgumentParser:
     cases.add_argument("--network", default="torus")
     cases.add_argument("--date", type=_date, help="default: the latest day with alerts")
     cases.add_argument("--top", type=int, default=20)
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="refit each typology's confidence to analysts' dispositions of stored cases",
+    )
+    calibrate.add_argument("--network", default="torus")
+    calibrate.add_argument(
+        "--dispositions",
+        required=True,
+        help="CSV/Parquet file(s) (local or s3://): date, address, disposition "
+        "(confirmed or dismissed); the last row of a case wins",
+    )
+    calibrate.add_argument("--out", type=Path, required=True, help="catalog YAML to write")
+    calibrate.add_argument(
+        "--prior-weight",
+        type=float,
+        default=20.0,
+        help="how many cases the catalog's prior confidence is worth (default 20)",
+    )
     case = sub.add_parser("case", help="hand a case over: files, pictures and an HTML report")
     case_sub = case.add_subparsers(dest="case_command", required=True)
     export = case_sub.add_parser(
@@ -216,6 +234,8 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "lake":
         return _lake(settings, args)
+    if args.command == "calibrate":
+        return _calibrate(settings, args)
     if args.command == "cases":
         from analytics_platform.case_view import day_cases, render
 
@@ -242,6 +262,39 @@ def _run(args: argparse.Namespace) -> int:
             # A failed step is said in one line (main); its log and traceback with --debug.
             log_level="WARNING" if args.debug else "CRITICAL",
         )  # fmt: skip
+    return 0
+
+
+def _calibrate(settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    from analytics_platform.domain.calibration import fit_confidences, unmatched
+    from analytics_platform.domain.typologies import catalog_with_confidences, load_catalog
+    from analytics_platform.lake_sql import LakeSql
+    from analytics_platform.sources import read_files
+
+    settings.network(args.network)
+    catalog = load_catalog(settings.typologies_path)
+    lake = LakeSql(settings.lake.url, args.network)
+    alerts = lake.query(
+        f"SELECT DISTINCT date, address, typology FROM {lake.table('typology_alerts')}"
+    )
+    if alerts.height == 0:
+        raise LookupError(f"calibrate: no alerts in the lake at {settings.lake.url}")
+    dispositions = read_files(args.dispositions, "--dispositions")
+    prior = {t.name: t.confidence for t in catalog.typologies}
+    fitted = fit_confidences(alerts, dispositions, prior, args.prior_weight)
+    tag = f"fitted-{datetime.now(UTC):%Y%m%d}"
+    confidences = dict(zip(fitted["typology"], fitted["fitted"], strict=True))
+    args.out.write_text(catalog_with_confidences(settings.typologies_path, confidences, tag))
+    with pl.Config(tbl_rows=len(prior), tbl_hide_dataframe_shape=True):
+        print(fitted)
+    print(
+        f"{unmatched(alerts, dispositions)} disposition(s) matched no stored case; wrote "
+        f"{args.out} (set typologies_path to it, then re-materialise typology_alerts)"
+    )
     return 0
 
 

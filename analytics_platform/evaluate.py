@@ -35,7 +35,9 @@ from analytics_platform.domain.evaluation import (
     alerted_patterns,
     pattern_scores,
     product_scores,
+    refit_calibration,
 )
+from analytics_platform.domain.typologies import load_catalog
 
 if TYPE_CHECKING:
     from analytics_platform.domain.synthetic import SyntheticConfig
@@ -228,6 +230,8 @@ def evaluate(
         stored = run_graph(folder, home or Path(tmp) / "home", profile_path, progress)
         seconds = time.perf_counter() - started
         transfers = pl.read_csv(folder / "transfers.csv.gz", columns=["tx_hash"]).height
+        config, _ = dataset_config(folder, profile_path)
+    prior = {t.name: t.confidence for t in load_catalog(config.get("typologies_path")).typologies}
     patterns, alerts = stored["structural_patterns"], stored["typology_alerts"]
     per_pattern = pattern_scores(truth, patterns)
     planted = truth.filter(pl.col("is_sar"))["pattern_id"].n_unique()
@@ -248,6 +252,7 @@ def evaluate(
         "account_level": account_scores(truth, patterns),
         "alerted_account_level": account_scores(truth, alerted_patterns(patterns, alerts)),
         **product_scores(truth, truth_transactions, alerts, stored["active"]),
+        **refit_calibration(truth, alerts, prior),
     }
 
 
@@ -258,6 +263,12 @@ SECTIONS = (
     ("Precision of each day's top k cases:", "precision_at_k"),
     ("Case score calibration (share of cases on planted members per score band):",
      "calibration"),
+    ("Typology confidences refitted to the first half of the days' cases, dispositioned from "
+     "the labels (planted members confirmed, others dismissed):", "refit_confidences"),
+    ("Later days' case score calibration with the catalog's confidences:",
+     "calibration_later_days"),
+    ("Later days' case score calibration with the refitted confidences:",
+     "calibration_later_days_refit"),
     ("Pattern level (planted found by a detection sharing > half its members):",
      "pattern_level"),
     ("Account level through the alerts (members of the patterns behind an alert, by pattern "
@@ -297,6 +308,9 @@ def to_text(result: dict[str, Any]) -> str:
             f"({result['graph_seconds']} s through the graph)",
             f"patterns: recall (any type) {result['recall_any_type'] or 0:.3f}; right type for "
             f"{result['right_type_share'] or 0:.3f} of those found",
+            "case score calibration error on the later half of the days: "
+            f"{result['calibration_error_later_days']:.3f} with the catalog's confidences, "
+            f"{result['calibration_error_later_days_refit']:.3f} refitted to the first half",
             f"alerted outside every planted pattern: at most {result['outside_share_max']:.2%} "
             f"of a day's active addresses ({result['outside_share_in_budget_max']:.2%} within "
             "the case budget)",

@@ -66,6 +66,32 @@ def test_an_alerted_address_as_the_lake_shows_it(home: Path):
     assert int(cases["in_budget"].sum()) == stored.filter("in_budget")["address"].n_unique()
     assert top["address"] in case_view.render(day, cases, top=5)
 
+    # An analyst confirms the top case and dismisses the last: `calibrate` refits the
+    # confidences of the typologies that fired in them into a catalog copy.
+    from analytics_platform.cli import main
+    from analytics_platform.domain.typologies import load_catalog
+
+    bottom = cases.row(cases.height - 1, named=True)
+    verdicts = home / "dispositions.csv"
+    verdicts.write_text(
+        "date,address,disposition\n"
+        f"{last},{top['address']},confirmed\n{last},{bottom['address']},dismissed\n"
+        f"{last},0xnot-a-case,confirmed\n"
+    )
+    out = home / "fitted.yaml"
+    args = ["calibrate", "--dispositions", str(verdicts), "--out", str(out), "--prior-weight", "1"]
+    assert main(args) == 0
+    before, after = load_catalog(), load_catalog(out)
+    assert after.version.startswith(before.version + "+fitted-")
+    prior = {t.name: t.confidence for t in before.typologies}
+    fitted = {t.name: t.confidence for t in after.typologies}
+    worked = set(top["typologies"]) | set(bottom["typologies"])
+    for name, weight in prior.items():  # the prior is worth one case (--prior-weight 1)
+        confirmed = int(name in top["typologies"])
+        cases = confirmed + int(name in bottom["typologies"])
+        assert fitted[name] == pytest.approx(round((confirmed + weight) / (cases + 1), 3)), name
+    assert any(fitted[name] != prior[name] for name in worked)
+
 
 def test_an_empty_lake_is_a_clear_error(tmp_path):
     with pytest.raises(LookupError, match="nothing in the lake"):

@@ -65,4 +65,11 @@ def test_the_whole_graph_is_scored_with_look_alikes_apart(tmp_path):
     any_row = alerted.filter(pl.col("typology") == "any").row(0, named=True)
     assert any_row["alerted"] == any_row["planted"] + any_row["decoys"] + any_row["outside"]
     assert result["calibration"]["cases"].sum() == result["cases"]
+    # Confidences refitted to the first days' cases (nearly all planted here: confirmed)
+    # rise above the catalog's, and rescoring the later days moves their scores toward it.
+    fitted = result["refit_confidences"].filter(pl.col("cases") > 0)
+    assert fitted.height and (fitted["fitted"] > fitted["prior"]).all(), fitted
+    later = result["calibration_later_days"]["cases"].sum()
+    assert result["calibration_later_days_refit"]["cases"].sum() == later
+    assert result["calibration_error_later_days_refit"] < result["calibration_error_later_days"]
     assert "Precision of each day's top k cases" in to_text(result)

@@ -16,8 +16,12 @@ from both true and false positives: precision = true / (true + false).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 
 import polars as pl
+
+from analytics_platform.domain.calibration import fit_confidences
+from analytics_platform.domain.cases import with_cases
 
 # Dataset type -> the detector types that count as that type.
 TYPE_ALIASES: dict[str, tuple[str, ...]] = {"random": ("layering_chain", "peel_chain")}
@@ -359,6 +363,50 @@ def calibration(
         )
         .sort("band")
     )
+
+
+def refit_calibration(
+    truth: pl.DataFrame, alerts: pl.DataFrame, prior: Mapping[str, float], weight: float = 20.0
+) -> dict[str, pl.DataFrame]:
+    """What dispositions would do for the case score: the cases of the first half of the days
+    dispositioned from the labels (members of a planted suspicious pattern confirmed, every
+    other case dismissed), the typologies' confidences refitted to them
+    (:func:`fit_confidences`), and the cases of the later days rescored with those as the
+    product scores them (:func:`with_cases`). Returns the fitted confidences and the later
+    days' calibration before and after."""
+    days = alerts["date"].unique().sort()
+    cut = days[len(days) // 2]
+    first, later = alerts.filter(pl.col("date") < cut), alerts.filter(pl.col("date") >= cut)
+    verdicts = _tagged(truth, first.select("date", "address").unique()).select(
+        "date",
+        "address",
+        pl.when(pl.col("kind") == "planted")
+        .then(pl.lit("confirmed"))
+        .otherwise(pl.lit("dismissed"))
+        .alias("disposition"),
+    )
+    fitted = fit_confidences(first, verdicts, prior, weight)
+    rescored = with_cases(
+        later.drop("case_id", "case_score", "case_rank", "in_budget"),
+        network=later["network"][0],
+        confidence=dict(zip(fitted["typology"], fitted["fitted"], strict=True)),
+    )
+    before, after = calibration(truth, later), calibration(truth, rescored)
+    return {
+        "refit_confidences": fitted,
+        "calibration_later_days": before,
+        "calibration_later_days_refit": after,
+        "calibration_error_later_days": calibration_error(before),
+        "calibration_error_later_days_refit": calibration_error(after),
+    }
+
+
+def calibration_error(bands: pl.DataFrame) -> float:
+    """Expected calibration error of a :func:`calibration` table: the case-weighted mean gap
+    between a band's mean score and its planted share (0: the score is the planted share)."""
+    gap = (pl.col("mean_score") - pl.col("planted_share")).abs() * pl.col("cases")
+    total = bands["cases"].sum()
+    return round(float(bands.select(gap.sum()).item() / total), 4) if total else 0.0
 
 
 def product_scores(

@@ -127,6 +127,22 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
     return Catalog(str(raw["version"]), int(raw.get("feature_window", 7)), tuple(items))
 
 
+def catalog_with_confidences(
+    path: str | Path | None, confidences: Mapping[str, float], tag: str
+) -> str:
+    """The catalog at ``path`` as YAML with the named typologies' ``confidence`` replaced and
+    its ``version`` tagged ``<version>+<tag>`` (every alert scored with it says which)."""
+    path = Path(path) if path else DEFAULT_CATALOG
+    load_catalog(path)  # a broken catalog is named before anything is written
+    raw = yaml.safe_load(path.read_text())
+    for name, value in confidences.items():
+        if name not in raw["typologies"]:
+            raise ValueError(f"typologies.{name}: not in the catalog {path}")
+        raw["typologies"][name]["confidence"] = float(value)
+    raw["version"] = f"{raw['version']}+{tag}"
+    return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, width=100)
+
+
 def _severity(score: pl.Expr, amount: pl.Expr, high_amount: float) -> pl.Expr:
     return (
         pl.when((score >= 0.8) & (amount >= high_amount))

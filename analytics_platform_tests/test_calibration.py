@@ -1,0 +1,81 @@
+"""Typology confidences refitted to analysts' dispositions, and the catalog copy that carries
+them."""
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from analytics_platform.domain.calibration import fit_confidences, unmatched
+from analytics_platform.domain.evaluation import calibration_error
+from analytics_platform.domain.typologies import catalog_with_confidences, load_catalog
+
+DAY = date(2026, 10, 1)
+
+
+def _alerts(rows):
+    """rows: (address, typology), all on DAY."""
+    return pl.DataFrame(
+        {
+            "date": [DAY] * len(rows),
+            "address": [a for a, _ in rows],
+            "typology": [t for _, t in rows],
+        }
+    )
+
+
+def _verdicts(rows):
+    return pl.DataFrame(
+        {"date": [str(DAY)] * len(rows), "address": [a for a, _ in rows],
+         "disposition": [d for _, d in rows]}
+    )  # fmt: skip
+
+
+def test_the_confirmed_share_pulled_toward_the_prior_by_its_weight():
+    alerts = _alerts([(f"a{i}", "fan") for i in range(10)] + [("a0", "fan"), ("b", "ring")])
+    verdicts = _verdicts([(f"a{i}", "confirmed" if i < 8 else "dismissed") for i in range(10)])
+    fitted = fit_confidences(alerts, verdicts, {"fan": 0.5, "ring": 0.7, "mixer": 0.9}, weight=10)
+    rows = {r["typology"]: r for r in fitted.iter_rows(named=True)}
+    # ten cases (a0's two fan alerts are one case), eight confirmed: (8 + 10 * 0.5) / 20
+    assert (rows["fan"]["cases"], rows["fan"]["confirmed"]) == (10, 8)
+    assert rows["fan"]["fitted"] == pytest.approx(0.65)
+    assert rows["ring"]["fitted"] == 0.7 and rows["ring"]["cases"] == 0  # nobody worked it
+    assert rows["mixer"]["fitted"] == 0.9
+    heavier = fit_confidences(alerts, verdicts, {"fan": 0.5}, weight=1000)
+    assert heavier["fitted"][0] == pytest.approx(0.503, abs=1e-3)
+
+
+def test_a_later_verdict_on_the_same_case_wins():
+    alerts = _alerts([("a", "fan")])
+    verdicts = _verdicts([("a", "confirmed"), ("a", "Dismissed ")])
+    assert fit_confidences(alerts, verdicts, {"fan": 0.5}, weight=1)["fitted"][0] == 0.25
+
+
+def test_bad_dispositions_are_named():
+    alerts = _alerts([("a", "fan")])
+    with pytest.raises(ValueError, match=r"dispositions.disposition: .*got 'maybe' \(address a"):
+        fit_confidences(alerts, _verdicts([("a", "maybe")]), {"fan": 0.5})
+    with pytest.raises(ValueError, match=r"missing columns \['disposition'\]"):
+        fit_confidences(alerts, _verdicts([("a", "confirmed")]).drop("disposition"), {})
+    bad_day = _verdicts([("a", "confirmed")]).with_columns(pl.lit("01/10/2026").alias("date"))
+    with pytest.raises(ValueError, match="dispositions.date: expected YYYY-MM-DD, got '01/10"):
+        fit_confidences(alerts, bad_day, {"fan": 0.5})
+    assert unmatched(alerts, _verdicts([("a", "confirmed"), ("zz", "dismissed")])) == 1
+
+
+def test_the_fitted_catalog_loads_with_a_tagged_version(tmp_path):
+    text = catalog_with_confidences(None, {"ping_pong": 0.123}, "fitted-20261201")
+    path = tmp_path / "fitted.yaml"
+    path.write_text(text)
+    before, after = load_catalog(), load_catalog(path)
+    assert after.version == f"{before.version}+fitted-20261201"
+    confidence = {t.name: t.confidence for t in after.typologies}
+    assert confidence["ping_pong"] == 0.123
+    assert [t.name for t in after.typologies] == [t.name for t in before.typologies]
+    with pytest.raises(ValueError, match="typologies.nope: not in the catalog"):
+        catalog_with_confidences(None, {"nope": 0.5}, "x")
+
+
+def test_calibration_error_is_the_case_weighted_gap():
+    bands = pl.DataFrame({"cases": [10, 30], "mean_score": [0.3, 0.9], "planted_share": [0.5, 0.8]})
+    assert calibration_error(bands) == pytest.approx((10 * 0.2 + 30 * 0.1) / 40)
