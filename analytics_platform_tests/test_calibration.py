@@ -55,6 +55,11 @@ def test_bad_dispositions_are_named():
     alerts = _alerts([("a", "fan")])
     with pytest.raises(ValueError, match=r"dispositions.disposition: .*got 'maybe' \(address a"):
         fit_confidences(alerts, _verdicts([("a", "maybe")]), {"fan": 0.5})
+    blank = _verdicts([("a", "confirmed")]).with_columns(
+        pl.lit(None, pl.String).alias("disposition")
+    )
+    with pytest.raises(ValueError, match="dispositions.disposition: .*got None"):
+        fit_confidences(alerts, blank, {"fan": 0.5})
     with pytest.raises(ValueError, match=r"missing columns \['disposition'\]"):
         fit_confidences(alerts, _verdicts([("a", "confirmed")]).drop("disposition"), {})
     bad_day = _verdicts([("a", "confirmed")]).with_columns(pl.lit("01/10/2026").alias("date"))

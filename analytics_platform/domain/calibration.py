@@ -38,7 +38,7 @@ def validate_dispositions(raw: pl.DataFrame) -> pl.DataFrame:
         raise ValueError(
             f"dispositions.date: expected YYYY-MM-DD, got {bad_date['_raw_date'][0]!r}"
         )
-    bad = rows.filter(~pl.col("disposition").is_in(DISPOSITIONS))
+    bad = rows.filter(~pl.col("disposition").is_in(DISPOSITIONS).fill_null(False))
     if bad.height:
         raise ValueError(
             f"dispositions.disposition: expected {' or '.join(DISPOSITIONS)}, got "
