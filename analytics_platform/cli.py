@@ -288,8 +288,17 @@ def _calibrate(settings, args: argparse.Namespace) -> int:
     fitted = fit_confidences(alerts, dispositions, prior, args.prior_weight)
     tag = f"fitted-{datetime.now(UTC):%Y%m%d}"
     confidences = dict(zip(fitted["typology"], fitted["fitted"], strict=True))
-    args.out.write_text(catalog_with_confidences(settings.typologies_path, confidences, tag))
-    with pl.Config(tbl_rows=len(prior), tbl_hide_dataframe_shape=True):
+    source = settings.typologies_path or "the default catalog"
+    header = (
+        f"# Written by analytics-platform calibrate from {args.dispositions} "
+        f"(--prior-weight {args.prior_weight:g}): the confidences refitted to those "
+        f"dispositions, everything else as in {source}.\n"
+    )
+    fitted_yaml = catalog_with_confidences(settings.typologies_path, confidences, tag)
+    args.out.write_text(header + fitted_yaml)
+    with pl.Config(
+        tbl_rows=len(prior), tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True
+    ):
         print(fitted)
     print(
         f"{unmatched(alerts, dispositions)} disposition(s) matched no stored case; wrote "
