@@ -98,28 +98,7 @@ def detect_funnels(
     span.hit("fan_in_over_max_fan", over.len())
     collectors = collectors.filter(~collectors.is_in(over.implode()))
     legs = judge(t.filter(pl.col("dst").is_in(collectors.implode()))).filter(_funnel_leg())
-    funded = (
-        judge(t.filter(pl.col("dst").is_in(legs["src"].unique().implode())))
-        .filter(pl.col("new_pair").fill_null(False))
-        .select(
-            pl.col("src").alias("funder"),
-            pl.col("dst").alias("src"),
-            pl.col("time").alias("funded"),
-        )
-    )
-    gathered = (
-        legs.join(funded, on="src")
-        .filter(
-            pl.col("funded").is_between(
-                pl.col("time") - timedelta(days=dormancy_days), pl.col("time")
-            )
-        )
-        .group_by("dst", "funder")
-        .agg(pl.col("src").unique())
-        .filter(pl.col("src").list.len() >= 2)
-        .explode("src", empty_as_null=False)
-        .select("dst", "src")
-    )
+    gathered = _scatter_gather_payers(legs, t, judge, dormancy_days)
     legs = legs.join(gathered, on=["dst", "src"], how="anti").sort("time", "tx")
     found = (
         legs.group_by("dst")
@@ -151,3 +130,35 @@ def detect_funnels(
         pl.lit(funnel_days).alias("funnel_days"),
     ).with_columns(json_details("fan", "span_hours", "one_off_share", "funnel_days"))
     return finish(found, span, "fan_in")
+
+
+def _scatter_gather_payers(
+    legs: pl.DataFrame,
+    t: pl.DataFrame,
+    judge: Callable[[pl.DataFrame], pl.DataFrame],
+    dormancy_days: int,
+) -> pl.DataFrame:
+    """(dst, src) of the funnel ``legs`` whose payer one account newly paid (a new pair in
+    ``t``) within ``dormancy_days`` before it paid, as it did another payer of that collector."""
+    funded = (
+        judge(t.filter(pl.col("dst").is_in(legs["src"].unique().implode())))
+        .filter(pl.col("new_pair").fill_null(False))
+        .select(
+            pl.col("src").alias("funder"),
+            pl.col("dst").alias("src"),
+            pl.col("time").alias("funded"),
+        )
+    )
+    return (
+        legs.join(funded, on="src")
+        .filter(
+            pl.col("funded").is_between(
+                pl.col("time") - timedelta(days=dormancy_days), pl.col("time")
+            )
+        )
+        .group_by("dst", "funder")
+        .agg(pl.col("src").unique())
+        .filter(pl.col("src").list.len() >= 2)
+        .explode("src", empty_as_null=False)
+        .select("dst", "src")
+    )
