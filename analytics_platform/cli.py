@@ -1,5 +1,5 @@
 """``analytics-platform`` command line: demo, generate, ingest, materialize, backfill, summary,
-address, cases, case export, lake, evaluate, bench."""
+address, cases, calibrate, case export, lake, evaluate, bench."""
 
 from __future__ import annotations
 
