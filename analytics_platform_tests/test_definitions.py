@@ -77,15 +77,21 @@ def component_defs(network_yaml: str) -> dg.Definitions:
             return defs
 
 
+NETWORK = "    start_date: 2026-10-01\n    windows: [7]\n    pattern_span_days: 2\n"
+FILES = "    source: {kind: files, path: landing/*.csv}\n"
+
+
+def input_mappings(graph, table: str) -> dict[str, dg.PartitionMapping]:
+    """The partition mapping of each upstream table of network ``ether``'s ``table``."""
+    key = dg.AssetKey(["ether", table])
+    return {p.path[-1]: graph.get_partition_mapping(key, p) for p in graph.get(key).parent_keys}
+
+
 def test_a_network_declared_as_a_component_yaml(tmp_path, monkeypatch):
     monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
-    defs = component_defs(
-        "    start_date: 2026-10-01\n    windows: [7]\n    pattern_span_days: 2\n"
-        "    source: {kind: files, path: landing/*.csv}\n",
-    )
+    defs = component_defs(NETWORK + FILES)
     graph = defs.resolve_asset_graph()
-    patterns = dg.AssetKey(["ether", "structural_patterns"])
-    mapping = graph.get_partition_mapping(patterns, dg.AssetKey(["ether", "transfers"]))
+    mapping = input_mappings(graph, "structural_patterns")["transfers"]
     assert mapping.start_offset == -1  # pattern_span_days 2
     features = graph.get(dg.AssetKey(["ether", "address_features"]))
     assert "[7] days" in features.description.replace("(7,)", "[7]")
@@ -94,28 +100,18 @@ def test_a_network_declared_as_a_component_yaml(tmp_path, monkeypatch):
 
 def test_a_network_that_judges_dormancy_reads_the_edges_before_its_span(tmp_path, monkeypatch):
     monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
-    defs = component_defs(
-        "    start_date: 2026-10-01\n    windows: [7]\n    pattern_span_days: 2\n"
-        "    dormancy_days: 5\n    source: {kind: files, path: landing/*.csv}\n",
-    )
-    graph = defs.resolve_asset_graph()
-    patterns = dg.AssetKey(["ether", "structural_patterns"])
-    mapping = graph.get_partition_mapping(patterns, dg.AssetKey(["ether", "daily_edges"]))
+    graph = component_defs(NETWORK + "    dormancy_days: 5\n" + FILES).resolve_asset_graph()
+    mapping = input_mappings(graph, "structural_patterns")["daily_edges"]
     assert (mapping.start_offset, mapping.end_offset) == (-6, 0)  # span 2 + 5 days before
 
 
 def test_a_network_that_finds_funnels_reads_their_memory(tmp_path, monkeypatch):
     monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
-    defs = component_defs(
-        "    start_date: 2026-10-01\n    windows: [7]\n    pattern_span_days: 2\n"
-        "    dormancy_days: 5\n    funnel_days: 30\n"
-        "    source: {kind: files, path: landing/*.csv}\n",
-    )
-    graph = defs.resolve_asset_graph()
-    patterns = dg.AssetKey(["ether", "structural_patterns"])
+    funnels = "    dormancy_days: 5\n    funnel_days: 30\n"
+    graph = component_defs(NETWORK + funnels + FILES).resolve_asset_graph()
+    mappings = input_mappings(graph, "structural_patterns")
     offsets = {
-        parent: graph.get_partition_mapping(patterns, dg.AssetKey(["ether", parent])).start_offset
-        for parent in ("transfers", "prices", "daily_edges")
+        parent: mappings[parent].start_offset for parent in ("transfers", "prices", "daily_edges")
     }
     # the funnels' 30 days of transfers (and their prices), and 5 days before them of edges
     assert offsets == {"transfers": -29, "prices": -29, "daily_edges": -34}
@@ -138,13 +134,9 @@ def test_the_lake_cleanup_keeps_what_the_asset_graph_reads(tmp_path, monkeypatch
         net = NetworkConfig(name="ether", windows=(7, 30), pattern_span_days=2,
                             dormancy_days=dormancy, funnel_days=funnel)  # fmt: skip
         for table, expected in _inputs(net).items():
-            key = dg.AssetKey(["ether", table])
-            mappings = {
-                p.path[-1]: graph.get_partition_mapping(key, p) for p in graph.get(key).parent_keys
-            }
             read = {
                 (parent, 1 - m.start_offset)
-                for parent, m in mappings.items()
+                for parent, m in input_mappings(graph, table).items()
                 if isinstance(m, dg.TimeWindowPartitionMapping)
             }
             assert read == set(expected), (table, dormancy, funnel)
