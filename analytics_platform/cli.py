@@ -270,7 +270,11 @@ def _calibrate(settings, args: argparse.Namespace) -> int:
 
     import polars as pl
 
-    from analytics_platform.domain.calibration import fit_confidences, unmatched
+    from analytics_platform.domain.calibration import (
+        fit_confidences,
+        unmatched,
+        validate_dispositions,
+    )
     from analytics_platform.domain.typologies import catalog_with_confidences, load_catalog
     from analytics_platform.lake_sql import LakeSql
     from analytics_platform.sources import read_files
@@ -283,9 +287,9 @@ def _calibrate(settings, args: argparse.Namespace) -> int:
     )
     if alerts.height == 0:
         raise LookupError(f"calibrate: no alerts in the lake at {settings.lake.url}")
-    dispositions = read_files(args.dispositions, "--dispositions")
+    verdicts = validate_dispositions(read_files(args.dispositions, "--dispositions"))
     prior = {t.name: t.confidence for t in catalog.typologies}
-    fitted = fit_confidences(alerts, dispositions, prior, args.prior_weight)
+    fitted = fit_confidences(alerts, verdicts, prior, args.prior_weight)
     tag = f"fitted-{datetime.now(UTC):%Y%m%d}"
     confidences = dict(zip(fitted["typology"], fitted["fitted"], strict=True))
     source = settings.typologies_path or "the default catalog"
@@ -301,7 +305,7 @@ def _calibrate(settings, args: argparse.Namespace) -> int:
     ):
         print(fitted)
     print(
-        f"{unmatched(alerts, dispositions)} disposition(s) matched no stored case; wrote "
+        f"{unmatched(alerts, verdicts)} disposition(s) matched no stored case; wrote "
         f"{args.out} (set typologies_path to it, then re-materialise typology_alerts)"
     )
     return 0

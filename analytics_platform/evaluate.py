@@ -230,8 +230,9 @@ def evaluate(
         stored = run_graph(folder, home or Path(tmp) / "home", profile_path, progress)
         seconds = time.perf_counter() - started
         transfers = pl.read_csv(folder / "transfers.csv.gz", columns=["tx_hash"]).height
-        config, _ = dataset_config(folder, profile_path)
-    prior = {t.name: t.confidence for t in load_catalog(config.get("typologies_path")).typologies}
+    # the catalog the run scored with (dataset_config reads the transfers: not again for this)
+    catalog = load_catalog((yaml.safe_load(profile_path.read_text()) or {}).get("typologies_path"))
+    prior = {t.name: t.confidence for t in catalog.typologies}
     patterns, alerts = stored["structural_patterns"], stored["typology_alerts"]
     per_pattern = pattern_scores(truth, patterns)
     planted = truth.filter(pl.col("is_sar"))["pattern_id"].n_unique()

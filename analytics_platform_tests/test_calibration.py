@@ -6,7 +6,11 @@ from datetime import date
 import polars as pl
 import pytest
 
-from analytics_platform.domain.calibration import fit_confidences, unmatched
+from analytics_platform.domain.calibration import (
+    fit_confidences,
+    unmatched,
+    validate_dispositions,
+)
 from analytics_platform.domain.evaluation import calibration_error
 from analytics_platform.domain.typologies import catalog_with_confidences, load_catalog
 
@@ -24,7 +28,8 @@ def _alerts(rows):
     )
 
 
-def _verdicts(rows):
+def _file(rows):
+    """A dispositions file as read: strings."""
     return pl.DataFrame(
         {"date": [str(DAY)] * len(rows), "address": [a for a, _ in rows],
          "disposition": [d for _, d in rows]}
@@ -33,7 +38,9 @@ def _verdicts(rows):
 
 def test_the_confirmed_share_pulled_toward_the_prior_by_its_weight():
     alerts = _alerts([(f"a{i}", "fan") for i in range(10)] + [("a0", "fan"), ("b", "ring")])
-    verdicts = _verdicts([(f"a{i}", "confirmed" if i < 8 else "dismissed") for i in range(10)])
+    verdicts = validate_dispositions(
+        _file([(f"a{i}", "confirmed" if i < 8 else "dismissed") for i in range(10)])
+    )
     fitted = fit_confidences(alerts, verdicts, {"fan": 0.5, "ring": 0.7, "mixer": 0.9}, weight=10)
     rows = {r["typology"]: r for r in fitted.iter_rows(named=True)}
     # ten cases (a0's two fan alerts are one case), eight confirmed: (8 + 10 * 0.5) / 20
@@ -47,25 +54,24 @@ def test_the_confirmed_share_pulled_toward_the_prior_by_its_weight():
 
 def test_a_later_verdict_on_the_same_case_wins():
     alerts = _alerts([("a", "fan")])
-    verdicts = _verdicts([("a", "confirmed"), ("a", "Dismissed ")])
+    verdicts = validate_dispositions(_file([("a", "confirmed"), ("a", "Dismissed ")]))
     assert fit_confidences(alerts, verdicts, {"fan": 0.5}, weight=1)["fitted"][0] == 0.25
 
 
 def test_bad_dispositions_are_named():
     alerts = _alerts([("a", "fan")])
     with pytest.raises(ValueError, match=r"dispositions.disposition: .*got 'maybe' \(address a"):
-        fit_confidences(alerts, _verdicts([("a", "maybe")]), {"fan": 0.5})
-    blank = _verdicts([("a", "confirmed")]).with_columns(
-        pl.lit(None, pl.String).alias("disposition")
-    )
+        validate_dispositions(_file([("a", "maybe")]))
+    blank = _file([("a", "confirmed")]).with_columns(pl.lit(None, pl.String).alias("disposition"))
     with pytest.raises(ValueError, match="dispositions.disposition: .*got None"):
-        fit_confidences(alerts, blank, {"fan": 0.5})
+        validate_dispositions(blank)
     with pytest.raises(ValueError, match=r"missing columns \['disposition'\]"):
-        fit_confidences(alerts, _verdicts([("a", "confirmed")]).drop("disposition"), {})
-    bad_day = _verdicts([("a", "confirmed")]).with_columns(pl.lit("01/10/2026").alias("date"))
+        validate_dispositions(_file([("a", "confirmed")]).drop("disposition"))
+    bad_day = _file([("a", "confirmed")]).with_columns(pl.lit("01/10/2026").alias("date"))
     with pytest.raises(ValueError, match="dispositions.date: expected YYYY-MM-DD, got '01/10"):
-        fit_confidences(alerts, bad_day, {"fan": 0.5})
-    assert unmatched(alerts, _verdicts([("a", "confirmed"), ("zz", "dismissed")])) == 1
+        validate_dispositions(bad_day)
+    verdicts = validate_dispositions(_file([("a", "confirmed"), ("zz", "dismissed")]))
+    assert unmatched(alerts, verdicts) == 1
 
 
 def test_the_fitted_catalog_loads_with_a_tagged_version(tmp_path):

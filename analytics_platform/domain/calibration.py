@@ -49,16 +49,15 @@ def validate_dispositions(raw: pl.DataFrame) -> pl.DataFrame:
 
 def fit_confidences(
     alerts: pl.DataFrame,
-    dispositions: pl.DataFrame,
+    verdicts: pl.DataFrame,
     prior: Mapping[str, float],
     weight: float = 20.0,
 ) -> pl.DataFrame:
     """Per typology of ``prior``: ``cases`` (dispositioned cases in which it fired),
     ``confirmed``, ``prior`` and ``fitted``. ``alerts``: date, address, typology (stored
-    ``typology_alerts``); ``dispositions``: :func:`validate_dispositions` of the team's file."""
+    ``typology_alerts``); ``verdicts``: :func:`validate_dispositions` of the team's file."""
     if weight <= 0:
         raise ValueError(f"weight: must be > 0, got {weight}")
-    verdicts = validate_dispositions(dispositions)
     worked = (
         alerts.select("date", "address", "typology")
         .unique()
@@ -86,9 +85,8 @@ def fit_confidences(
     )
 
 
-def unmatched(alerts: pl.DataFrame, dispositions: pl.DataFrame) -> int:
-    """Dispositions of no stored case (a case recomputed away, or a typo in the file)."""
+def unmatched(alerts: pl.DataFrame, verdicts: pl.DataFrame) -> int:
+    """Verdicts (:func:`validate_dispositions`) on no stored case (a case recomputed away, or a
+    typo in the file)."""
     cases = alerts.select("date", "address").unique()
-    return (
-        validate_dispositions(dispositions).join(cases, on=["date", "address"], how="anti").height
-    )
+    return verdicts.join(cases, on=["date", "address"], how="anti").height
