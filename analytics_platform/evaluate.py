@@ -36,6 +36,7 @@ from analytics_platform.domain.evaluation import (
     pattern_scores,
     product_scores,
     refit_calibration,
+    type_by_size,
 )
 from analytics_platform.domain.typologies import load_catalog
 
@@ -250,6 +251,7 @@ def evaluate(
         "recall_any_type": found_any / planted if planted else None,
         "right_type_share": per_pattern["found"].sum() / found_any if found_any else None,
         "pattern_level": per_pattern,
+        "type_by_size": type_by_size(truth, truth_transactions, patterns),
         "account_level": account_scores(truth, patterns),
         "alerted_account_level": account_scores(truth, alerted_patterns(patterns, alerts)),
         **product_scores(truth, truth_transactions, alerts, stored["active"]),
@@ -272,6 +274,8 @@ SECTIONS = (
      "calibration_later_days_refit"),
     ("Pattern level (planted found by a detection sharing > half its members):",
      "pattern_level"),
+    ("Pattern level by the planted pattern's transfers (one payment shows no shape):",
+     "type_by_size"),
     ("Account level through the alerts (members of the patterns behind an alert, by pattern "
      "type; look-alike hits apart):", "alerted_account_level"),
     ("Account level of the detectors (members of every detection of each type):",
@@ -286,6 +290,12 @@ def to_json(result: dict[str, Any]) -> str:
         indent=1,
         default=str,
     )
+
+
+def _right_type_of_larger(by_size: pl.DataFrame) -> float:
+    larger = by_size.filter(pl.col("transfers") == "3+")
+    found_any = larger["found_any_type"].sum()
+    return larger["found"].sum() / found_any if found_any else 0.0
 
 
 def to_text(result: dict[str, Any]) -> str:
@@ -308,7 +318,8 @@ def to_text(result: dict[str, Any]) -> str:
             f"{result['alerts']} alerts in {result['cases']} cases "
             f"({result['graph_seconds']} s through the graph)",
             f"patterns: recall (any type) {result['recall_any_type'] or 0:.3f}; right type for "
-            f"{result['right_type_share'] or 0:.3f} of those found",
+            f"{result['right_type_share'] or 0:.3f} of those found "
+            f"({_right_type_of_larger(result['type_by_size']):.3f} of those of 3+ transfers)",
             "case score calibration error on the later half of the days: "
             f"{result['calibration_error_later_days']:.3f} with the catalog's confidences, "
             f"{result['calibration_error_later_days_refit']:.3f} refitted to the first half",

@@ -12,6 +12,7 @@ import yaml
 
 from analytics_platform.config import load_settings
 from analytics_platform.demo import default_config
+from analytics_platform.domain.evaluation import type_by_size
 from analytics_platform.evaluate import (
     PROFILES,
     dataset_config,
@@ -73,3 +74,36 @@ def test_the_whole_graph_is_scored_with_look_alikes_apart(tmp_path):
     assert result["calibration_later_days_refit"]["cases"].sum() == later
     assert result["calibration_error_later_days_refit"] < result["calibration_error_later_days"]
     assert "Precision of each day's top k cases" in to_text(result)
+
+
+def test_right_type_is_reported_by_the_planted_pattern_size():
+    """A planted fan-in of 4 payments found as a fan-in, a 2-payment fan-out found only inside
+    a cycle, and a single payment found inside the same cycle: right type 1.0 for 3+, 0 for
+    the smaller ones, whose recall (any type) still counts."""
+    fan_in = [(f"p{i}", "c") for i in range(4)]
+    truth = pl.DataFrame(
+        [("F", "fan_in", True, a) for a in ["c", "p0", "p1", "p2", "p3"]]
+        + [("O", "FAN-OUT", True, a) for a in ["x", "y", "z"]]
+        + [("S", "random", True, a) for a in ["y", "z"]]
+        + [("D", "fan_in", False, a) for a in ["d0", "d1"]],
+        schema=["pattern_id", "pattern_type", "is_sar", "address"],
+        orient="row",
+    )
+    transactions = pl.DataFrame(
+        {
+            "pattern_id": ["F"] * 4 + ["O", "O", "S", "D"],
+            "tx_hash": [f"f{i}" for i in range(4)] + ["o1", "o2", "s1", "d1"],
+        }
+    )
+    detected = pl.DataFrame(
+        {
+            "pattern_id": ["fan", "ring"],
+            "pattern_type": ["fan_in", "cycle"],
+            "members": [[a for pair in fan_in for a in pair], ["x", "y", "z"]],
+        }
+    )
+    by_size = {r["transfers"]: r for r in type_by_size(truth, transactions, detected).to_dicts()}
+    assert set(by_size) == {"1", "2", "3+"}  # the look-alike "D" is not counted
+    assert (by_size["3+"]["found"], by_size["3+"]["right_type"]) == (1, 1.0)
+    assert (by_size["2"]["found_any_type"], by_size["2"]["right_type"]) == (1, 0.0)
+    assert (by_size["1"]["recall_any_type"], by_size["1"]["found"]) == (1.0, 0)

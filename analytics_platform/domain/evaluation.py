@@ -134,6 +134,46 @@ def pattern_scores(
     return out.with_columns(_f1()).sort("pattern_type")
 
 
+def type_by_size(
+    truth: pl.DataFrame,
+    transactions: pl.DataFrame,
+    detected: pl.DataFrame,
+    min_overlap: float = 0.5,
+) -> pl.DataFrame:
+    """:func:`pattern_scores`' recall and right type by the planted pattern's number of
+    transfers (1, 2, 3 or more): one payment shows no shape, two show little, so a type is
+    only read from larger patterns. ``transactions``: pattern_id, tx_hash."""
+    truth = truth.with_columns(normalise_type(pl.col("pattern_type"))).filter(pl.col("is_sar"))
+    size = pl.col("transfers")
+    bucket = pl.when(size >= 3).then(pl.lit("3+")).otherwise(size.cast(pl.String))
+    sizes = (
+        transactions.group_by("pattern_id")
+        .agg(pl.col("tx_hash").n_unique().alias("transfers"))
+        .join(truth.select("pattern_id").unique(), on="pattern_id")
+        .select("pattern_id", bucket.alias("transfers"))
+    )
+    found = (
+        _overlaps(truth, detected, min_overlap)
+        .group_by("pattern_id")
+        .agg(pl.lit(True).alias("found_any_type"), pl.col("same_type").any().alias("found"))
+    )
+    return (
+        sizes.join(found, on="pattern_id", how="left")
+        .fill_null(False)
+        .group_by("transfers")
+        .agg(
+            pl.len().alias("planted"),
+            pl.col("found_any_type").sum(),
+            pl.col("found").sum(),
+        )
+        .with_columns(
+            (pl.col("found_any_type") / pl.col("planted")).alias("recall_any_type"),
+            (pl.col("found") / pl.col("found_any_type")).fill_nan(None).alias("right_type"),
+        )
+        .sort("transfers")
+    )
+
+
 def account_scores(truth: pl.DataFrame, detected: pl.DataFrame) -> pl.DataFrame:
     """Per type: flagged addresses, true / false / decoy hits, precision, recall, F1."""
     truth = truth.with_columns(normalise_type(pl.col("pattern_type")))
