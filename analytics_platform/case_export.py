@@ -20,6 +20,7 @@ from pathlib import Path
 
 import polars as pl
 
+from analytics_platform.case_view import find_case
 from analytics_platform.domain.typologies import PATTERN_EVIDENCE
 from analytics_platform.evidence_store import render_alert
 from analytics_platform.lake_sql import LakeSql
@@ -49,30 +50,7 @@ def export_case(
     """Export the case ``ref`` names (a case id, an alert id or an address) to ``out``."""
     lake = LakeSql(lake_url, network)
     table, query = lake.table, lake.query
-
-    def find(key: str, on: date | None) -> pl.DataFrame:
-        where, params = f"{key} = ?", [ref]
-        if on is not None:
-            where, params = where + " AND date = ?", [*params, on]
-        return query(
-            f"SELECT address, date FROM {table('typology_alerts')} WHERE {where} "
-            "ORDER BY date DESC LIMIT 1",
-            *params,
-        )
-
-    # A case id, else an alert id, else an address (its latest day with alerts by default).
-    keys = ("case_id",) if ref.startswith("case-") else ("alert_id", "address")
-    hit = pl.DataFrame()
-    for key in keys:
-        hit = find(key, day)
-        if hit.height:
-            break
-    if hit.height == 0:
-        raise LookupError(
-            f"case export: no alert in the lake at {lake_url} for {ref!r} (a case id, alert "
-            "id or address)" + (f" on {day}" if day else "")
-        )
-    address, day = hit["address"][0], hit["date"][0]
+    address, day = find_case(lake, ref, day, "case export")
     alerts = query(
         f"SELECT * FROM {table('typology_alerts')} WHERE address = ? AND date = ? "
         "ORDER BY score DESC, alert_id",

@@ -7,12 +7,14 @@ from datetime import date
 
 import polars as pl
 
+from analytics_platform import dispositions
 from analytics_platform.domain.cases import case_table
 from analytics_platform.lake_sql import LakeSql
 
 
 def day_cases(lake_url: str, network: str, day: date | None = None) -> tuple[date, pl.DataFrame]:
-    """The cases of ``day`` (default: the lake's latest alert partition), ranked."""
+    """The cases of ``day`` (default: the lake's latest alert partition), ranked, with the
+    analysts' verdicts (``disposition``, null while a case is open)."""
     lake = LakeSql(lake_url, network)
     source = lake.table("typology_alerts")
     if day is None:
@@ -24,7 +26,30 @@ def day_cases(lake_url: str, network: str, day: date | None = None) -> tuple[dat
             f"cases: no alerts in the lake at {lake_url} for network {network!r}"
             + (f" on {day}" if day else "")
         )
-    return day, case_table(alerts)
+    verdicts = dispositions.current(lake).select("date", "address", "disposition")
+    cases = case_table(alerts).with_columns(pl.col("date").cast(pl.Date))
+    return day, cases.join(verdicts, on=["date", "address"], how="left", maintain_order="left")
+
+
+def find_case(lake: LakeSql, ref: str, day: date | None, what: str) -> tuple[str, date]:
+    """(address, day) of the case ``ref`` names: a case id, else an alert id, else an address
+    (its latest day with alerts unless ``day`` is given). ``what`` starts the error line."""
+    keys = ("case_id",) if ref.startswith("case-") else ("alert_id", "address")
+    for key in keys:
+        where, params = f"{key} = ?", [ref]
+        if day is not None:
+            where, params = where + " AND date = ?", [*params, day]
+        hit = lake.query(
+            f"SELECT address, date FROM {lake.table('typology_alerts')} WHERE {where} "
+            "ORDER BY date DESC LIMIT 1",
+            *params,
+        )
+        if hit.height:
+            return hit["address"][0], hit["date"][0]
+    raise LookupError(
+        f"{what}: no alert in the lake at {lake.root} for {ref!r} (a case id, alert id or "
+        "address)" + (f" on {day}" if day else "")
+    )
 
 
 def render(day: date, cases: pl.DataFrame, top: int = 20) -> str:
@@ -37,6 +62,7 @@ def render(day: date, cases: pl.DataFrame, top: int = 20) -> str:
         pl.col("typologies").list.join(", "),
         "severity",
         pl.when("in_budget").then(pl.lit("")).otherwise(pl.lit("below budget")).alias("cut"),
+        pl.col("disposition").fill_null("open").alias("verdict"),
         pl.col("explanation").list.first().alias("strongest alert"),
     )
     with pl.Config(

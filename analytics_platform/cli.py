@@ -1,5 +1,5 @@
 """``analytics-platform`` command line: demo, generate, ingest, materialize, backfill, summary,
-address, cases, calibrate, case export, lake, evaluate, bench."""
+address, cases, calibrate, case export|dispose|dispositions, lake, evaluate, bench."""
 
 from __future__ import annotations
 
@@ -87,9 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--network", default="torus")
     calibrate.add_argument(
         "--dispositions",
-        required=True,
         help="CSV/Parquet file(s) (local or s3://): date, address, disposition "
-        "(confirmed or dismissed); the last row of a case wins",
+        "(confirmed or dismissed); the last row of a case wins. Default: the verdicts "
+        "recorded in the lake (case dispose, case dispositions --import)",
     )
     calibrate.add_argument("--out", type=Path, required=True, help="catalog YAML to write")
     calibrate.add_argument(
@@ -107,6 +107,25 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--network", default="torus")
     export.add_argument("--date", type=_date, help="for an address: default its latest alert day")
     export.add_argument("--out", type=Path, required=True)
+    dispose = case_sub.add_parser(
+        "dispose", help="record an analyst's verdict on a case in the lake (calibrate reads it)"
+    )
+    dispose.add_argument("ref", help="an address, an alert id or a case id")
+    dispose.add_argument("disposition", help="confirmed or dismissed")
+    dispose.add_argument("--date", type=_date, help="for an address: default its latest alert day")
+    verdicts = case_sub.add_parser(
+        "dispositions", help="the recorded verdicts; --import adds a team's file of them"
+    )
+    verdicts.add_argument(
+        "--import",
+        dest="import_path",
+        help="CSV/Parquet file(s) (local or s3://): date, address, disposition, optional note "
+        "and analyst; the last row of a case wins, and a file naming no stored case is refused",
+    )
+    for p in (dispose, verdicts):
+        p.add_argument("--network", default="torus")
+        p.add_argument("--analyst", default="", help="who decided (default: the file's column)")
+    dispose.add_argument("--note", default="", help="why, for the next reviewer")
     lake = sub.add_parser(
         "lake", help="the Parquet lake: summary, validate, report, restore, cleanup"
     )
@@ -221,6 +240,8 @@ def _run(args: argparse.Namespace) -> int:
         settings.network(args.network)
         print(render(address_view(settings.lake.url, args.network, args.address, args.days)))
         return 0
+    if args.command == "case" and args.case_command != "export":
+        return _dispositions(settings, args)
     if args.command == "case":
         from analytics_platform.case_export import export_case
 
@@ -270,6 +291,7 @@ def _calibrate(settings, args: argparse.Namespace) -> int:
 
     import polars as pl
 
+    from analytics_platform import dispositions
     from analytics_platform.domain.calibration import (
         fit_confidences,
         unmatched,
@@ -287,14 +309,23 @@ def _calibrate(settings, args: argparse.Namespace) -> int:
     )
     if alerts.height == 0:
         raise LookupError(f"calibrate: no alerts in the lake at {settings.lake.url}")
-    verdicts = validate_dispositions(read_files(args.dispositions, "--dispositions"))
+    if args.dispositions:
+        verdicts = validate_dispositions(read_files(args.dispositions, "--dispositions"))
+    else:
+        verdicts = dispositions.current(lake)
+        if verdicts.height == 0:
+            raise LookupError(
+                f"calibrate: no verdicts recorded in the lake at {settings.lake.url} (record them "
+                "with `case dispose` or `case dispositions --import`, or pass --dispositions)"
+            )
     prior = {t.name: t.confidence for t in catalog.typologies}
     fitted = fit_confidences(alerts, verdicts, prior, args.prior_weight)
     tag = f"fitted-{datetime.now(UTC):%Y%m%d}"
     confidences = dict(zip(fitted["typology"], fitted["fitted"], strict=True))
     source = settings.typologies_path or "the default catalog"
     header = (
-        f"# Written by analytics-platform calibrate from {args.dispositions} "
+        f"# Written by analytics-platform calibrate from "
+        f"{args.dispositions or 'the verdicts recorded in the lake'} "
         f"(--prior-weight {args.prior_weight:g}): the confidences refitted to those "
         f"dispositions, everything else as in {source}.\n"
     )
@@ -307,6 +338,43 @@ def _calibrate(settings, args: argparse.Namespace) -> int:
     print(
         f"{unmatched(alerts, verdicts)} disposition(s) matched no stored case; wrote "
         f"{args.out} (set typologies_path to it, then re-materialise typology_alerts)"
+    )
+    return 0
+
+
+def _dispositions(settings, args: argparse.Namespace) -> int:
+    """``case dispose`` and ``case dispositions [--import]``."""
+    import polars as pl
+
+    from analytics_platform import dispositions
+    from analytics_platform.case_view import find_case
+    from analytics_platform.lake_manager import lake_of
+    from analytics_platform.lake_sql import LakeSql
+    from analytics_platform.sources import read_files
+
+    settings.network(args.network)
+    lake = LakeSql(settings.lake.url, args.network)
+    if args.case_command == "dispose":
+        address, day = find_case(lake, args.ref, args.date, "case dispose")
+        verdicts = pl.DataFrame(
+            {"date": [str(day)], "address": [address], "disposition": [args.disposition],
+             "note": [args.note]}
+        )  # fmt: skip
+    elif args.import_path:
+        verdicts = read_files(args.import_path, "--import")
+    else:
+        verdicts = None
+    if verdicts is not None:
+        done = dispositions.record(lake_of(settings), args.network, verdicts, analyst=args.analyst)
+        print(
+            f"recorded {done.rows} verdict(s), {done.unchanged} unchanged"
+            + (f" -> {done.path}" if done.path else "")
+        )
+    now = dispositions.current(lake)
+    counts = now.group_by("disposition").len().sort("disposition")
+    print(
+        f"{now.height} case(s) with a verdict in the lake: "
+        + (", ".join(f"{n} {d}" for d, n in counts.iter_rows()) or "none")
     )
     return 0
 

@@ -20,10 +20,15 @@ DISPOSITIONS = ("confirmed", "dismissed")
 """An analyst's verdict on a case: suspicious activity confirmed (filed, escalated) or not."""
 
 
+OPTIONAL = ("note", "analyst")
+"""Columns a dispositions file may add, kept as text."""
+
+
 def validate_dispositions(raw: pl.DataFrame) -> pl.DataFrame:
-    """date, address, disposition; one verdict per case (address and day), the last row of a
-    case wins (a file of dispositions is a log: a review that changed its mind comes later).
-    Errors name the column and the first bad value."""
+    """date, address, disposition (and :data:`OPTIONAL` columns present); one verdict per
+    case (address and day), the last row of a case wins (a file of dispositions is a log: a
+    review that changed its mind comes later). Errors name the column and the first bad
+    value."""
     missing = {"date", "address", "disposition"} - set(raw.columns)
     if missing:
         raise ValueError(f"dispositions: missing columns {sorted(missing)}")
@@ -31,6 +36,7 @@ def validate_dispositions(raw: pl.DataFrame) -> pl.DataFrame:
         pl.col("date").cast(pl.String).str.to_date("%Y-%m-%d", strict=False).alias("date"),
         pl.col("address").cast(pl.String),
         pl.col("disposition").cast(pl.String).str.strip_chars().str.to_lowercase(),
+        *(pl.col(c).cast(pl.String) for c in OPTIONAL if c in raw.columns),
         pl.col("date").cast(pl.String).alias("_raw_date"),
     )
     bad_date = rows.filter(pl.col("date").is_null())

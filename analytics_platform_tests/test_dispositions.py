@@ -1,0 +1,137 @@
+"""Analysts' verdicts kept in the lake: recorded once, a changed mind appended, a verdict on no
+stored case refused whole, and read back by the cases view."""
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from upath import UPath
+
+from analytics_platform import case_view, dispositions
+from analytics_platform.domain.typologies import load_catalog
+from analytics_platform.lake_sql import LakeSql
+from analytics_platform.storage.lake import partition_file, write_atomic
+
+DAY = date(2026, 3, 2)
+
+
+@pytest.fixture
+def lake(tmp_path) -> UPath:
+    """A lake holding one day of alerts: two cases (0xa with two alerts, 0xb with one)."""
+    root = UPath(str(tmp_path / "lake"))
+    alerts = pl.DataFrame(
+        {
+            "network": ["torus"] * 3,
+            "date": [DAY] * 3,
+            "alert_id": ["al-1", "al-2", "al-3"],
+            "typology": ["rapid_fan_out", "peel_chain", "round_tripping"],
+            "address": ["0xa", "0xa", "0xb"],
+            "severity": ["high", "low", "medium"],
+            "score": [0.9, 0.4, 0.6],
+            "pattern_ids": [["p1"], ["p2"], ["p3"]],
+            "explanation": ["fan", "peel", "round trip"],
+            "case_id": ["case-a", "case-a", "case-b"],
+            "case_score": [0.9, 0.9, 0.6],
+            "case_rank": [1, 1, 2],
+            "in_budget": [True, True, False],
+        }
+    )
+    write_atomic(alerts, partition_file(root, "typology_alerts", "torus", DAY))
+    return root
+
+
+def verdicts(*rows: tuple[str, str, str]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(str(DAY), a, d, n) for a, d, n in rows],
+        schema=["date", "address", "disposition", "note"],
+        orient="row",
+    )
+
+
+def files(root: UPath) -> list[str]:
+    folder = root / dispositions.TABLE / "network=torus"
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_verdicts_are_recorded_once_and_a_changed_mind_is_appended(lake: UPath):
+    first = datetime(2026, 3, 3, 9, tzinfo=UTC)
+    done = dispositions.record(
+        lake, "torus", verdicts(("0xa", "Confirmed", "mule"), ("0xb", "dismissed", "")),
+        analyst="kim", now=first,
+    )  # fmt: skip
+    assert (done.rows, done.unchanged) == (2, 0) and len(files(lake)) == 1
+    sql = LakeSql(str(lake), "torus")
+    now = dispositions.current(sql)
+    assert dict(now.select("address", "case_id").iter_rows()) == {"0xa": "case-a", "0xb": "case-b"}
+    assert now["analyst"].to_list() == ["kim", "kim"] and now["disposition"][0] == "confirmed"
+
+    # The same import again writes nothing.
+    again = dispositions.record(
+        lake, "torus", verdicts(("0xa", "confirmed", "mule"), ("0xb", "dismissed", "")),
+        analyst="kim",
+    )  # fmt: skip
+    assert (again.rows, again.unchanged, again.path) == (0, 2, None) and len(files(lake)) == 1
+
+    # A review that changes its mind on 0xb is one new row; the case shows the latest verdict.
+    later = dispositions.record(
+        lake, "torus", verdicts(("0xb", "confirmed", "second look")), analyst="lee",
+        now=datetime(2026, 3, 4, tzinfo=UTC),
+    )  # fmt: skip
+    assert later.rows == 1 and len(files(lake)) == 2
+    assert dispositions.history(sql).height == 3
+    day, cases = case_view.day_cases(str(lake), "torus", DAY)
+    assert dict(cases.select("address", "disposition").iter_rows()) == {
+        "0xa": "confirmed",
+        "0xb": "confirmed",
+    }
+    assert "second look" in dispositions.current(sql)["note"].to_list()
+    assert "confirmed" in case_view.render(day, cases)
+
+
+def test_a_file_with_a_verdict_on_no_case_is_refused_whole(lake: UPath):
+    bad = verdicts(("0xa", "confirmed", ""), ("0xnot-a-case", "dismissed", ""))
+    with pytest.raises(LookupError, match=r"no case for address 0xnot-a-case on 2026-03-02"):
+        dispositions.record(lake, "torus", bad)
+    with pytest.raises(ValueError, match=r"dispositions.disposition: .* got 'maybe'"):
+        dispositions.record(lake, "torus", verdicts(("0xa", "maybe", "")))
+    assert files(lake) == []
+    _, cases = case_view.day_cases(str(lake), "torus", DAY)
+    assert cases["disposition"].is_null().all()  # open cases
+
+
+def test_the_cli_disposes_a_case_by_id_and_calibrate_reads_the_lake(
+    lake: UPath, monkeypatch, capsys
+):
+    from analytics_platform.cli import main
+
+    home = UPath(str(lake)).parent  # the lake is the home's default one
+    (home / "config.yaml").write_text("networks:\n  torus:\n    start_date: '2026-03-01'\n")
+    monkeypatch.setenv("ANALYTICS_HOME", str(home))
+    monkeypatch.setenv("ANALYTICS_CONFIG", str(home / "config.yaml"))
+    monkeypatch.delenv("ANALYTICS_LAKE_URL", raising=False)
+    out = home / "fitted.yaml"
+    # Nothing recorded yet: calibrate says where verdicts come from.
+    assert main(["calibrate", "--out", str(out)]) == 2 and not out.exists()
+    assert "no verdicts recorded in the lake" in capsys.readouterr().err
+    assert main(["case", "dispose", "case-a", "confirmed", "--analyst", "kim"]) == 0
+    assert main(["case", "dispose", "0xb", "dismissed", "--note", "payroll"]) == 0
+    assert main(["case", "dispose", "0xzz", "confirmed"]) == 2
+    assert "case dispose: no alert in the lake" in capsys.readouterr().err
+    now = dispositions.current(LakeSql(str(lake), "torus"))
+    assert dict(now.select("address", "disposition").iter_rows()) == {
+        "0xa": "confirmed",
+        "0xb": "dismissed",
+    }
+    # A team's file: re-importing it records nothing new.
+    team = home / "verdicts.csv"
+    team.write_text(f"date,address,disposition,analyst\n{DAY},0xa,confirmed,kim\n")
+    assert main(["case", "dispositions", "--import", str(team)]) == 0
+    assert "recorded 0 verdict(s), 1 unchanged" in capsys.readouterr().out
+    assert main(["calibrate", "--out", str(out), "--prior-weight", "1"]) == 0
+    assert out.read_text().startswith("# Written by analytics-platform calibrate from the verdicts")
+    prior = {t.name: t.confidence for t in load_catalog().typologies}
+    fitted = {t.name: t.confidence for t in load_catalog(Path(str(out))).typologies}
+    for name in ("rapid_fan_out", "peel_chain"):  # in the confirmed case
+        assert fitted[name] == pytest.approx(round((1 + prior[name]) / 2, 3)), name
+    assert fitted["round_tripping"] == pytest.approx(round(prior["round_tripping"] / 2, 3))
