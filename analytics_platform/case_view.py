@@ -28,7 +28,35 @@ def day_cases(lake_url: str, network: str, day: date | None = None) -> tuple[dat
         )
     verdicts = dispositions.current(lake).select("date", "address", "disposition")
     cases = case_table(alerts).with_columns(pl.col("date").cast(pl.Date))
-    return day, cases.join(verdicts, on=["date", "address"], how="left", maintain_order="left")
+    cases = cases.join(verdicts, on=["date", "address"], how="left", maintain_order="left")
+    return day, cases.join(
+        _history(lake, day, cases["address"], verdicts), on="address", how="left",
+        maintain_order="left",
+    )  # fmt: skip
+
+
+def _history(lake: LakeSql, day: date, addresses: pl.Series, verdicts: pl.DataFrame):
+    """Per address, what came before ``day``: ``earlier_cases`` (days it had a case),
+    ``previous_case`` (the latest of them), and the verdict on its latest judged case
+    (``last_verdict``, on ``last_verdict_date``): a re-alert of an address an analyst
+    dismissed last week reads differently from a first one."""
+    earlier = lake.query_as(
+        {"address": pl.String, "earlier_cases": pl.Int64, "previous_case": pl.Date},
+        "SELECT address, count(DISTINCT date) AS earlier_cases, max(date) AS previous_case "
+        f"FROM {lake.table('typology_alerts')} "
+        "WHERE date < ? AND list_contains(?::VARCHAR[], address) GROUP BY address",
+        day, addresses.unique().to_list(),
+    )  # fmt: skip
+    judged = (
+        verdicts.filter(pl.col("date") < day)
+        .sort("date")
+        .group_by("address")
+        .agg(
+            pl.col("disposition").last().alias("last_verdict"),
+            pl.col("date").last().alias("last_verdict_date"),
+        )
+    )
+    return earlier.join(judged, on="address", how="full", coalesce=True)
 
 
 def find_case(lake: LakeSql, ref: str, day: date | None, what: str) -> tuple[str, date]:
@@ -63,10 +91,15 @@ def render(day: date, cases: pl.DataFrame, top: int = 20) -> str:
         "severity",
         pl.when("in_budget").then(pl.lit("")).otherwise(pl.lit("below budget")).alias("cut"),
         pl.col("disposition").fill_null("open").alias("verdict"),
+        pl.col("earlier_cases").fill_null(0).alias("earlier cases"),
+        pl.format("{} {}", "last_verdict", "last_verdict_date")
+        .fill_null("")
+        .alias("judged before"),
         pl.col("explanation").list.first().alias("strongest alert"),
     )
     with pl.Config(
         tbl_rows=top,
+        tbl_cols=20,
         tbl_hide_dataframe_shape=True,
         tbl_hide_column_data_types=True,
         fmt_str_lengths=140,

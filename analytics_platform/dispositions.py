@@ -51,14 +51,7 @@ class Recorded:
 
 def history(lake: LakeSql) -> pl.DataFrame:
     """Every recorded verdict, oldest first (an empty frame of :data:`SCHEMA` when none)."""
-    return _typed(lake.query(f"SELECT * FROM {lake.table(TABLE)} ORDER BY recorded_at"), SCHEMA)
-
-
-def _typed(rows: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """``rows`` in ``schema`` (a query of files not written yet has no columns at all)."""
-    if rows.height == 0:
-        return pl.DataFrame(schema=schema)
-    return rows.select(pl.col(c).cast(t) for c, t in schema.items())
+    return lake.query_as(SCHEMA, f"SELECT * FROM {lake.table(TABLE)} ORDER BY recorded_at")
 
 
 def current(lake: LakeSql) -> pl.DataFrame:
@@ -84,14 +77,14 @@ def record(
         pl.col(c).fill_null(default) if c in valid.columns else pl.lit(default).alias(c)
         for c, default in (("note", ""), ("analyst", analyst))
     )
-    cases = lake.query(
+    cases = lake.query_as(
+        {"date": pl.Date, "address": pl.String, "case_id": pl.String},
         f"SELECT DISTINCT date, address, case_id FROM {lake.table('typology_alerts')} "
         "WHERE list_contains(?::DATE[], date) AND list_contains(?::VARCHAR[], address)",
         valid["date"].unique().to_list(),
         valid["address"].unique().to_list(),
     )
-    keys = {"date": pl.Date, "address": pl.String, "case_id": pl.String}
-    found = valid.join(_typed(cases, keys), on=["date", "address"], how="left")
+    found = valid.join(cases, on=["date", "address"], how="left")
     missing = found.filter(pl.col("case_id").is_null())
     if missing.height:
         first = missing.row(0, named=True)
@@ -104,7 +97,9 @@ def record(
     if new.height == 0:
         return Recorded(0, found.height, None)
     now = now or datetime.now(UTC)
-    rows = _typed(new.with_columns(pl.lit(now).alias("recorded_at")), SCHEMA)
+    rows = new.with_columns(pl.lit(now).alias("recorded_at")).select(
+        pl.col(c).cast(t) for c, t in SCHEMA.items()
+    )
     digest = hashlib.sha256(rows.drop("recorded_at").write_csv().encode()).hexdigest()[:12]
     path = table_dir(root, TABLE, network) / f"{now:%Y%m%dT%H%M%S%fZ}-{digest}.parquet"
     write_atomic(rows, path)

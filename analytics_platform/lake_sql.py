@@ -52,3 +52,11 @@ class LakeSql:
             if "No files found" in str(exc):
                 return pl.DataFrame()
             raise
+
+    def query_as(self, schema: dict[str, pl.DataType], sql: str, *params) -> pl.DataFrame:
+        """:meth:`query` with its columns cast to ``schema``; no rows (or no files yet, which
+        gives no columns at all) is an empty frame of ``schema``."""
+        rows = self.query(sql, *params)
+        if rows.height == 0:
+            return pl.DataFrame(schema=schema)
+        return rows.select(pl.col(c).cast(t) for c, t in schema.items())

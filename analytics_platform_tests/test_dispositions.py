@@ -1,7 +1,7 @@
 """Analysts' verdicts kept in the lake: recorded once, a changed mind appended, a verdict on no
 stored case refused whole, and read back by the cases view."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -135,3 +135,22 @@ def test_the_cli_disposes_a_case_by_id_and_calibrate_reads_the_lake(
     for name in ("rapid_fan_out", "peel_chain"):  # in the confirmed case
         assert fitted[name] == pytest.approx(round((1 + prior[name]) / 2, 3)), name
     assert fitted["round_tripping"] == pytest.approx(round(prior["round_tripping"] / 2, 3))
+
+
+def test_a_re_alert_shows_the_address_cases_and_verdict_before(lake: UPath):
+    alerts = pl.read_parquet(str(partition_file(lake, "typology_alerts", "torus", DAY)))
+    next_day = DAY + timedelta(days=1)
+    again = alerts.filter(pl.col("address") == "0xa").with_columns(
+        pl.lit(next_day).alias("date"), pl.lit("case-a2").alias("case_id")
+    )
+    write_atomic(again, partition_file(lake, "typology_alerts", "torus", next_day))
+    dispositions.record(lake, "torus", verdicts(("0xa", "dismissed", "payroll")))
+    day, cases = case_view.day_cases(str(lake), "torus")
+    assert day == next_day and cases.height == 1
+    row = cases.row(0, named=True)
+    assert row["disposition"] is None  # today's case is open
+    assert (row["earlier_cases"], row["previous_case"]) == (1, DAY)
+    assert (row["last_verdict"], row["last_verdict_date"]) == ("dismissed", DAY)
+    assert f"dismissed {DAY}" in case_view.render(day, cases)
+    _, first = case_view.day_cases(str(lake), "torus", DAY)
+    assert first["earlier_cases"].is_null().all() and first["last_verdict"].is_null().all()
