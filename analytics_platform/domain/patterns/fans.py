@@ -27,9 +27,7 @@ from analytics_platform.domain.patterns.limits import PatternLimits
 def detect_fans(span: Span, kind: str, lim: PatternLimits) -> pl.DataFrame:
     t = span.t
     center, other = ("src", "dst") if kind == "fan_out" else ("dst", "src")
-    sizes = t.group_by(center).agg(pl.col(other).n_unique().alias("n"))
-    span.hit(f"{kind}_over_max_fan", int((sizes["n"] > lim.max_fan).sum()))
-    candidates = sizes.filter(pl.col("n").is_between(lim.min_fan, lim.max_fan))[center]
+    candidates = _below_max_fan(span, t, kind, lim).filter(pl.col("n") >= lim.min_fan)[center]
     rows = (
         t.filter(pl.col(center).is_in(candidates.implode()))
         .rename({center: "center", other: "other"})
@@ -57,6 +55,16 @@ def detect_fans(span: Span, kind: str, lim: PatternLimits) -> pl.DataFrame:
         (span_s / 3600).round(2).alias("span_hours"),
     ).with_columns(json_details("fan", "span_hours", "one_off_share"))
     return finish(found, span, kind)
+
+
+def _below_max_fan(span: Span, t: pl.DataFrame, kind: str, lim: PatternLimits) -> pl.DataFrame:
+    """The centres of ``t``'s transfers (senders of a fan-out, recipients of a fan-in) with
+    their ``n`` distinct counterparties, those over ``max_fan`` dropped and counted as
+    ``<kind>_over_max_fan``."""
+    center, other = ("src", "dst") if kind == "fan_out" else ("dst", "src")
+    sizes = t.group_by(center).agg(pl.col(other).n_unique().alias("n"))
+    span.hit(f"{kind}_over_max_fan", int((sizes["n"] > lim.max_fan).sum()))
+    return sizes.filter(pl.col("n") <= lim.max_fan)
 
 
 def _funnel_leg() -> pl.Expr:
@@ -89,14 +97,8 @@ def detect_funnels(
     t = memory.t
     today = judge(t.filter(pl.col("time").dt.date() == memory.day))
     collectors = today.filter(_funnel_leg())["dst"].unique()
-    sizes = (
-        span.t.filter(pl.col("dst").is_in(collectors.implode()))
-        .group_by("dst")
-        .agg(pl.col("src").n_unique().alias("n"))
-    )
-    over = sizes.filter(pl.col("n") > lim.max_fan)["dst"]
-    span.hit("fan_in_over_max_fan", over.len())
-    collectors = collectors.filter(~collectors.is_in(over.implode()))
+    paid = span.t.filter(pl.col("dst").is_in(collectors.implode()))
+    collectors = _below_max_fan(span, paid, "fan_in", lim)["dst"]
     legs = judge(t.filter(pl.col("dst").is_in(collectors.implode()))).filter(_funnel_leg())
     gathered = _scatter_gather_payers(legs, t, judge, dormancy_days)
     legs = legs.join(gathered, on=["dst", "src"], how="anti").sort("time", "tx")
