@@ -200,6 +200,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--home", type=Path, help="keep the run's store here (default: temporary)")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument("--plot", type=Path, help="also draw the result as a PNG here")
     return parser
 
 
@@ -454,6 +455,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         progress=None,  # a bar on a terminal, lines on stderr otherwise
     )
     print(to_json(result) if args.json else to_text(result))
+    if args.plot:
+        from analytics_platform.evaluation_plot import plot_evaluation
+
+        print(f"plot: {plot_evaluation(result, args.plot)}", file=sys.stderr)
     return 0
 
 

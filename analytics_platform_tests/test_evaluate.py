@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import matplotlib.image
 import polars as pl
 import pytest
 import yaml
 
 from analytics_platform.config import load_settings
 from analytics_platform.demo import default_config
-from analytics_platform.domain.evaluation import type_by_size
+from analytics_platform.domain.evaluation import account_scores, type_by_size
 from analytics_platform.evaluate import (
     PROFILES,
     dataset_config,
@@ -21,6 +22,7 @@ from analytics_platform.evaluate import (
     to_text,
     write_synthetic_dataset,
 )
+from analytics_platform.evaluation_plot import plot_evaluation
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES.glob("*.yaml")), ids=lambda p: p.stem)
@@ -74,6 +76,9 @@ def test_the_whole_graph_is_scored_with_look_alikes_apart(tmp_path):
     assert result["calibration_later_days_refit"]["cases"].sum() == later
     assert result["calibration_error_later_days_refit"] < result["calibration_error_later_days"]
     assert "Precision of each day's top k cases" in to_text(result)
+    picture = plot_evaluation(result, tmp_path / "evaluation.png")
+    height, width, _ = matplotlib.image.imread(picture).shape
+    assert (width, height) == (1200, 850)
 
 
 def test_right_type_is_reported_by_the_planted_pattern_size():
@@ -107,3 +112,25 @@ def test_right_type_is_reported_by_the_planted_pattern_size():
     assert (by_size["3+"]["found"], by_size["3+"]["right_type"]) == (1, 1.0)
     assert (by_size["2"]["found_any_type"], by_size["2"]["right_type"]) == (1, 0.0)
     assert (by_size["1"]["recall_any_type"], by_size["1"]["found"]) == (1.0, 0)
+
+
+def test_a_chain_counts_for_planted_chains_and_for_random_walks():
+    """Account level: a detected layering chain is scored against planted layering chains
+    (the generator's name) and against RANDOM walks (AMLworld's), not only the latter."""
+    truth = pl.DataFrame(
+        [("L", "layering_chain", True, a) for a in "abcd"]
+        + [("R", "RANDOM", True, a) for a in "wxyz"],
+        schema=["pattern_id", "pattern_type", "is_sar", "address"],
+        orient="row",
+    )
+    detected = pl.DataFrame(
+        {
+            "pattern_id": ["c1", "c2"],
+            "pattern_type": ["layering_chain", "peel_chain"],
+            "members": [list("abcd"), list("wxyz")],
+        }
+    )
+    scores = {r["pattern_type"]: r for r in account_scores(truth, detected).to_dicts()}
+    assert (scores["layering_chain"]["true_hits"], scores["layering_chain"]["recall"]) == (4, 1.0)
+    assert (scores["random"]["true_hits"], scores["random"]["false_hits"]) == (4, 4)
+    assert scores["peel_chain"]["members"] == 0

@@ -179,16 +179,19 @@ def account_scores(truth: pl.DataFrame, detected: pl.DataFrame) -> pl.DataFrame:
     truth = truth.with_columns(normalise_type(pl.col("pattern_type")))
     alias_rows = [(d, p) for p, ds in TYPE_ALIASES.items() for d in ds]
     mapping = pl.DataFrame(alias_rows, schema=["detected_type", "pattern_type"], orient="row")
-    flagged = (
-        detected.select(
-            pl.col("pattern_type").alias("detected_type"), pl.col("members").alias("address")
-        )
-        .explode("address", empty_as_null=False)
-        .join(mapping, on="detected_type", how="left")
-        .with_columns(pl.coalesce("pattern_type", "detected_type").alias("pattern_type"))
-        .select("pattern_type", "address")
-        .unique()
-    )
+    members = detected.select(
+        pl.col("pattern_type").alias("detected_type"), pl.col("members").alias("address")
+    ).explode("address", empty_as_null=False)
+    # A detection counts for its own type and for the dataset's types that accept it (a
+    # layering chain is a layering chain, and a RANDOM walk where the truth has those).
+    flagged = pl.concat(
+        [
+            members.select(pl.col("detected_type").alias("pattern_type"), "address"),
+            members.join(mapping, on="detected_type")
+            .join(truth.select("pattern_type").unique(), on="pattern_type", how="semi")
+            .select("pattern_type", "address"),
+        ]
+    ).unique()
     sar = truth.filter(pl.col("is_sar")).select("pattern_type", "address").unique()
     decoy = (
         truth.filter(~pl.col("is_sar"))
