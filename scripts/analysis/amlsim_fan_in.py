@@ -39,7 +39,8 @@ def planted_leg_flags() -> pl.DataFrame:
     return flags.group_by("payer_dormant", "new_pair").len().sort("payer_dormant", "new_pair")
 
 
-def alerted_fan_in_members(home: Path) -> pl.DataFrame:
+def stored_tables(home: Path, *tables: str) -> dict[str, pl.DataFrame]:
+    """The rows an ``evaluate ... --home DIR`` run stored, every day, per table."""
     from analytics_platform.config import load_settings
     from analytics_platform.storage import clickhouse as ch
     from analytics_platform.storage.tables import TABLES
@@ -48,11 +49,15 @@ def alerted_fan_in_members(home: Path) -> pl.DataFrame:
     (network,) = yaml.safe_load(config.read_text())["networks"]
     settings = load_settings({"ANALYTICS_HOME": str(home), "ANALYTICS_CONFIG": str(config)})
     with ch.session(settings.clickhouse) as client:
-        stored = {
+        return {
             table: ch.read_days(client, network, table, schema=TABLES[table].schema,
                                 cluster=settings.clickhouse.cluster)
-            for table in ("structural_patterns", "typology_alerts")
+            for table in tables
         }  # fmt: skip
+
+
+def alerted_fan_in_members(home: Path) -> pl.DataFrame:
+    stored = stored_tables(home, "structural_patterns", "typology_alerts")
     patterns = alerted_patterns(stored["structural_patterns"], stored["typology_alerts"])
     members = (
         patterns.filter(pl.col("pattern_type") == "fan_in")

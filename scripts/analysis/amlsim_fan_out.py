@@ -1,0 +1,123 @@
+"""Why AMLSim's fan-out F1 through the alerts stays low, from a kept evaluation store
+(``evaluate ../shared/datasets/amlsim_s1 --home DIR``): who the alerted fan-out centres are in
+the ground truth, and two what-ifs over the stored alerts that were not adopted (dropping a
+fan-out that an alerted scatter-gather or gather-scatter of the same centre and day explains;
+suppressing an address's re-alerts of a typology within a quiet period).
+
+    .venv/bin/python scripts/analysis/amlsim_fan_out.py --home DIR
+"""
+
+import argparse
+from pathlib import Path
+
+import polars as pl
+from amlsim_fan_in import DATA, stored_tables  # this folder is on sys.path when run
+
+from analytics_platform.domain.evaluation import account_scores, alerted_patterns, planted_alerted
+
+TYPES = ["cycle", "fan_in", "fan_out", "gather_scatter", "scatter_gather"]
+
+
+def planted_sources() -> pl.Series:
+    """Each planted fan-out's paying account."""
+    gt = pl.read_csv(DATA / "gt_transactions.csv.gz")
+    fan_out = gt.filter(pl.col("is_sar") & (pl.col("pattern_type") == "fan_out"))
+    return fan_out.group_by("pattern_id").agg(pl.col("from_address").mode().first())["from_address"]
+
+
+def centres_by_role(fan_outs: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """The alerted fan-outs' centres: a planted fan-out's source, else what the ground truth
+    says the account is (its first pattern), else outside every pattern."""
+    first_role = truth.group_by("address").agg(pl.col("pattern_type", "is_sar").first())
+    centres = fan_outs.group_by("center_address").agg(pl.len().alias("alert_days"))
+    return (
+        centres.join(first_role, left_on="center_address", right_on="address", how="left")
+        .with_columns(
+            pl.when(pl.col("center_address").is_in(planted_sources().implode()))
+            .then(pl.lit("planted fan-out source"))
+            .when(pl.col("pattern_type").is_null())
+            .then(pl.lit("outside every pattern"))
+            .otherwise(
+                pl.format(
+                    "{} member{}",
+                    "pattern_type",
+                    pl.when("is_sar").then(pl.lit("")).otherwise(pl.lit(" (look-alike)")),
+                )
+            )
+            .alias("centre")
+        )
+        .group_by("centre")
+        .agg(pl.len().alias("centres"), pl.col("alert_days").sum())
+        .sort("centres", descending=True)
+    )
+
+
+def f1s(truth: pl.DataFrame, patterns: pl.DataFrame, alerts: pl.DataFrame) -> pl.DataFrame:
+    scored = account_scores(truth, alerted_patterns(patterns, alerts))
+    return scored.filter(pl.col("pattern_type").is_in(TYPES)).select(
+        "pattern_type", "flagged", "precision", "recall", "f1"
+    )
+
+
+def explained_fan_outs(patterns: pl.DataFrame, alerts: pl.DataFrame) -> pl.Series:
+    """Alerted fan-outs sharing a transfer with an alerted scatter-gather or gather-scatter
+    that has the fan-out's centre as a member on the same day."""
+    alerted = alerted_patterns(patterns, alerts)
+    fan_out = alerted.filter(pl.col("pattern_type") == "fan_out").select(
+        "pattern_id", "date", "center_address", pl.col("tx_hashes").alias("fan_tx")
+    )
+    flows = (
+        alerted.filter(pl.col("pattern_type").is_in(["scatter_gather", "gather_scatter"]))
+        .select("date", pl.col("members").alias("member"), pl.col("tx_hashes").alias("flow_tx"))
+        .explode("member", empty_as_null=False)
+    )
+    both = fan_out.join(
+        flows, left_on=["date", "center_address"], right_on=["date", "member"]
+    ).filter(pl.col("fan_tx").list.set_intersection("flow_tx").list.len() > 0)
+    return both["pattern_id"].unique()
+
+
+def first_after_quiet(alerts: pl.DataFrame, quiet_days: int) -> pl.DataFrame:
+    """Alerts of an (address, typology) not alerted in the ``quiet_days`` before."""
+    previous = pl.col("date").shift(1).over("address", "typology")
+    return alerts.sort("address", "typology", "date").filter(
+        previous.is_null() | ((pl.col("date") - previous).dt.total_days() > quiet_days)
+    )
+
+
+def main(home: Path) -> None:
+    stored = stored_tables(home, "structural_patterns", "typology_alerts")
+    patterns, alerts = stored["structural_patterns"], stored["typology_alerts"]
+    truth = pl.read_csv(DATA / "gt_accounts.csv.gz")
+    transactions = pl.read_csv(DATA / "gt_transactions.csv.gz").select(
+        "pattern_id", "pattern_type", "is_sar", "tx_hash"
+    )
+    fan_outs = alerted_patterns(patterns, alerts).filter(pl.col("pattern_type") == "fan_out")
+    with pl.Config(
+        tbl_rows=30, tbl_hide_dataframe_shape=True, float_precision=3, fmt_str_lengths=40
+    ):
+        print(f"alerted fan-out patterns: {fan_outs.height}, by their centre:")
+        print(centres_by_role(fan_outs, truth))
+        print("account level through the alerts, as stored:")
+        print(f1s(truth, patterns, alerts))
+        explained = explained_fan_outs(patterns, alerts)
+        print(f"without the {explained.len()} fan-outs a scatter-gather/gather-scatter explains:")
+        print(f1s(truth, patterns.filter(~pl.col("pattern_id").is_in(explained.implode())), alerts))
+        for quiet in (7, 30):
+            kept = first_after_quiet(alerts, quiet)
+            cases = kept.select("date", "address").n_unique()
+            print(
+                f"re-alerts suppressed for {quiet} days: {kept.height} of {alerts.height} alerts, "
+                f"{cases} of {alerts.select('date', 'address').n_unique()} cases"
+            )
+            print(f1s(truth, patterns, kept))
+            alerted = planted_alerted(transactions, kept).filter(
+                pl.col("planted_as") == "suspicious"
+            )
+            print(alerted.select("pattern_type", "patterns", "alerted"))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, required=True, help="an evaluate --home store")
+    main(parser.parse_args().home)
