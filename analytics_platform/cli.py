@@ -122,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
         help="CSV/Parquet file(s) (local or s3://): date, address, disposition, optional note "
         "and analyst; the last row of a case wins, and a file naming no stored case is refused",
     )
+    verdicts.add_argument(
+        "--compact",
+        action="store_true",
+        help="merge the log's files into one (every row kept; one file per recording otherwise)",
+    )
     for p in (dispose, verdicts):
         p.add_argument("--network", default="torus")
         p.add_argument("--analyst", default="", help="who decided (default: the file's column)")
@@ -371,6 +376,8 @@ def _dispositions(settings, args: argparse.Namespace) -> int:
             f"recorded {done.rows} verdict(s), {done.unchanged} unchanged"
             + (f" -> {done.path}" if done.path else "")
         )
+    if getattr(args, "compact", False):
+        print(f"merged {dispositions.compact(lake_of(settings), args.network)} file(s) into one")
     now = dispositions.current(lake)
     counts = now.group_by("disposition").len().sort("disposition")
     print(

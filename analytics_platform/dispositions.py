@@ -26,7 +26,7 @@ from upath import UPath
 
 from analytics_platform.domain.calibration import validate_dispositions
 from analytics_platform.lake_sql import LakeSql
-from analytics_platform.storage.lake import table_dir, write_atomic
+from analytics_platform.storage.lake import read_file, table_dir, write_atomic
 
 TABLE = "case_dispositions"
 SCHEMA = {
@@ -50,8 +50,13 @@ class Recorded:
 
 
 def history(lake: LakeSql) -> pl.DataFrame:
-    """Every recorded verdict, oldest first (an empty frame of :data:`SCHEMA` when none)."""
-    return lake.query_as(SCHEMA, f"SELECT * FROM {lake.table(TABLE)} ORDER BY recorded_at")
+    """Every recorded verdict, oldest first (an empty frame of :data:`SCHEMA` when none). A
+    row read twice (from a file :func:`compact` is merging and from the merged one) is one."""
+    return lake.query_as(
+        SCHEMA,
+        f"SELECT DISTINCT * FROM {lake.table(TABLE)} "
+        "ORDER BY recorded_at, date, address, disposition, analyst, note",
+    )
 
 
 def current(lake: LakeSql) -> pl.DataFrame:
@@ -104,3 +109,26 @@ def record(
     path = table_dir(root, TABLE, network) / f"{now:%Y%m%dT%H%M%S%fZ}-{digest}.parquet"
     write_atomic(rows, path)
     return Recorded(rows.height, found.height - rows.height, str(path))
+
+
+def compact(root: UPath, network: str) -> int:
+    """Merge the log's files into one, every row kept, so that readers list one file rather
+    than one per recording; returns how many files were merged. Safe beside writers: the
+    merged file is in place before exactly the files it holds are removed (a recording made
+    meanwhile is a file it never read), and :func:`history` reads a row seen twice once."""
+    folder = table_dir(root, TABLE, network)
+    files = sorted(p for p in folder.iterdir() if p.suffix == ".parquet") if folder.exists() else []
+    if len(files) < 2:
+        return 0
+    rows = pl.concat([read_file(p) for p in files], how="vertical_relaxed").unique(
+        maintain_order=True
+    )
+    rows = rows.select(pl.col(c).cast(t) for c, t in SCHEMA.items()).sort("recorded_at")
+    digest = hashlib.sha256(rows.write_csv().encode()).hexdigest()[:12]
+    last = rows["recorded_at"].max()
+    merged = f"{last:%Y%m%dT%H%M%S%fZ}-compacted-{digest}.parquet"
+    write_atomic(rows, folder / merged)
+    for path in files:
+        if path.name != merged:  # the same rows merged again land on the same name
+            path.unlink()
+    return len(files)

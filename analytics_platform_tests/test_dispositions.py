@@ -128,6 +128,9 @@ def test_the_cli_disposes_a_case_by_id_and_calibrate_reads_the_lake(
     team.write_text(f"date,address,disposition,analyst\n{DAY},0xa,confirmed,kim\n")
     assert main(["case", "dispositions", "--import", str(team)]) == 0
     assert "recorded 0 verdict(s), 1 unchanged" in capsys.readouterr().out
+    assert main(["case", "dispositions", "--compact"]) == 0
+    said = capsys.readouterr().out
+    assert "merged 2 file(s) into one" in said and "2 case(s) with a verdict" in said
     assert main(["calibrate", "--out", str(out), "--prior-weight", "1"]) == 0
     assert out.read_text().startswith("# Written by analytics-platform calibrate from the verdicts")
     prior = {t.name: t.confidence for t in load_catalog().typologies}
@@ -154,3 +157,28 @@ def test_a_re_alert_shows_the_address_cases_and_verdict_before(lake: UPath):
     assert f"dismissed {DAY}" in case_view.render(day, cases)
     _, first = case_view.day_cases(str(lake), "torus", DAY)
     assert first["earlier_cases"].is_null().all() and first["last_verdict"].is_null().all()
+
+
+def test_compaction_keeps_every_verdict_in_one_file(lake: UPath):
+    for hour, verdict in enumerate(("confirmed", "dismissed", "confirmed"), start=9):
+        dispositions.record(
+            lake,
+            "torus",
+            verdicts(("0xa", verdict, "")),
+            now=datetime(2026, 3, 3, hour, tzinfo=UTC),
+        )
+    dispositions.record(lake, "torus", verdicts(("0xb", "dismissed", "")))
+    sql = LakeSql(str(lake), "torus")
+    before = dispositions.history(sql)
+    assert len(files(lake)) == before.height == 4
+    assert dispositions.compact(lake, "torus") == 4
+    assert len(files(lake)) == 1 and "compacted" in files(lake)[0]
+    assert dispositions.history(sql).equals(before)
+    assert dispositions.compact(lake, "torus") == 0  # one file: nothing to merge
+    # A recording after the merge is its own file again, and the log reads both.
+    dispositions.record(lake, "torus", verdicts(("0xa", "dismissed", "")))
+    assert len(files(lake)) == 2
+    assert dict(dispositions.current(sql).select("address", "disposition").iter_rows()) == {
+        "0xa": "dismissed",
+        "0xb": "dismissed",
+    }
