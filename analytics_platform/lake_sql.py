@@ -4,7 +4,9 @@ one process at a time), locally or on S3, without loading a table."""
 
 from __future__ import annotations
 
+import importlib
 import os
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -16,16 +18,47 @@ def connect(lake_url: str) -> duckdb.DuckDBPyConnection:
     """DuckDB reading the lake, with S3 credentials and endpoint from the environment."""
     con = duckdb.connect()
     if lake_url.startswith("s3://"):
-        # httpfs reads S3 with the standard AWS variables; an endpoint (MinIO, moto) as well.
-        con.execute("INSTALL httpfs; LOAD httpfs")
-        con.execute("CREATE SECRET lake (TYPE s3, PROVIDER credential_chain)")
+        # httpfs reads S3; aws finds credentials the way the AWS SDK does (environment, web
+        # identity, instance role), so none pass through this code.
+        for extension in ("httpfs", "aws"):
+            _load(con, extension)
+        options = ["TYPE s3", "PROVIDER credential_chain"]
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if region:
+            options.append(f"REGION {_literal(region)}")
         endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
-        if endpoint:
-            host = endpoint.split("://", 1)[-1]
-            con.execute(f"SET s3_endpoint = '{host}'")
-            con.execute("SET s3_url_style = 'path'")
-            con.execute(f"SET s3_use_ssl = {str(endpoint.startswith('https')).lower()}")
+        if endpoint:  # MinIO, moto: the secret's own endpoint, path-style URLs
+            options += [
+                f"ENDPOINT {_literal(endpoint.split('://', 1)[-1])}",
+                "URL_STYLE 'path'",
+                f"USE_SSL {str(endpoint.startswith('https')).lower()}",
+            ]
+        con.execute(f"CREATE SECRET lake ({', '.join(options)})")
     return con
+
+
+def _literal(text: str) -> str:
+    """``text`` as a SQL string literal (DDL options take no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _load(con: duckdb.DuckDBPyConnection, extension: str) -> None:
+    """A DuckDB extension from its PyPI package (``duckdb-extension-<name>``, built for this
+    DuckDB), loaded by path: ``INSTALL`` downloads it, which an air-gapped cluster (or this
+    project's CI) cannot. Without the package, DuckDB's own repository."""
+    try:
+        package = importlib.import_module(f"duckdb_extension_{extension}")
+    except ImportError:
+        con.execute(f"INSTALL {extension}; LOAD {extension}")
+        return
+    folder = Path(package.__file__).parent / "extensions"
+    path = folder / f"v{duckdb.__version__}" / f"{extension}.duckdb_extension"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"duckdb-extension-{extension}: no extension for DuckDB {duckdb.__version__} at "
+            f"{path} (install the package of the same version as duckdb)"
+        )
+    con.execute(f"LOAD {_literal(str(path))}")
 
 
 class LakeSql:

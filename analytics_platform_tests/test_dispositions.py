@@ -11,15 +11,28 @@ from upath import UPath
 from analytics_platform import case_view, dispositions
 from analytics_platform.domain.typologies import load_catalog
 from analytics_platform.lake_sql import LakeSql
-from analytics_platform.storage.lake import partition_file, write_atomic
+from analytics_platform.storage.lake import lake_root, partition_file, write_atomic
 
 DAY = date(2026, 3, 2)
 
 
 @pytest.fixture
 def lake(tmp_path) -> UPath:
-    """A lake holding one day of alerts: two cases (0xa with two alerts, 0xb with one)."""
-    root = UPath(str(tmp_path / "lake"))
+    """A local lake holding one day of alerts: two cases (0xa with two alerts, 0xb with
+    one)."""
+    return with_alerts(UPath(str(tmp_path / "lake")))
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_lake(request, tmp_path) -> UPath:
+    """The same lake in a local folder and on S3 (a moto server)."""
+    if request.param == "local":
+        return with_alerts(UPath(str(tmp_path / "lake")))
+    endpoint = request.getfixturevalue("s3_endpoint")
+    return with_alerts(lake_root("s3://lake/analytics", region="us-east-1", endpoint_url=endpoint))
+
+
+def with_alerts(root: UPath) -> UPath:
     alerts = pl.DataFrame(
         {
             "network": ["torus"] * 3,
@@ -54,7 +67,8 @@ def files(root: UPath) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
 
 
-def test_verdicts_are_recorded_once_and_a_changed_mind_is_appended(lake: UPath):
+def test_verdicts_are_recorded_once_and_a_changed_mind_is_appended(any_lake: UPath):
+    lake = any_lake
     first = datetime(2026, 3, 3, 9, tzinfo=UTC)
     done = dispositions.record(
         lake, "torus", verdicts(("0xa", "Confirmed", "mule"), ("0xb", "dismissed", "")),
@@ -159,7 +173,8 @@ def test_a_re_alert_shows_the_address_cases_and_verdict_before(lake: UPath):
     assert first["earlier_cases"].is_null().all() and first["last_verdict"].is_null().all()
 
 
-def test_compaction_keeps_every_verdict_in_one_file(lake: UPath):
+def test_compaction_keeps_every_verdict_in_one_file(any_lake: UPath):
+    lake = any_lake
     for hour, verdict in enumerate(("confirmed", "dismissed", "confirmed"), start=9):
         dispositions.record(
             lake,
