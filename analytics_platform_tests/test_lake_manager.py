@@ -145,11 +145,13 @@ def test_the_cleanup_job_applies_the_retention_on_its_schedule(retention_lake):
 
     settings, root, days = retention_lake
     defs = build_definitions(settings)
+    # Loadable as a code location (an op named like its job is refused there, not here).
+    dg.Definitions.validate_loadable(defs)
     schedule = defs.resolve_schedule_def("torus__lake_cleanup_schedule")
     assert schedule.cron_schedule == "0 3 * * 0"
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
     job = defs.resolve_job_def("torus__lake_cleanup")
-    config = {"ops": {"torus__lake_cleanup": {"config": {"as_of": days[-1].isoformat()}}}}
+    config = {"ops": {"torus__apply_lake_retention": {"config": {"as_of": days[-1].isoformat()}}}}
     result = job.execute_in_process(run_config=config)
     assert result.success
     left = dict(lake_manager.summary(root, ["torus"]).select("table", "partitions").iter_rows())

@@ -23,7 +23,7 @@ class CleanupConfig(dg.Config):
 
 def lake_cleanup_job(net: NetworkConfig, settings: Settings) -> dg.JobDefinition:
     @dg.op(
-        name=f"{net.name}__lake_cleanup",
+        name=f"{net.name}__apply_lake_retention",  # not the job's name: Dagster refuses both
         description=f"Delete {net.name}'s lake partitions past lake_retention that no kept "
         "partition reads.",
         tags={"analytics/network": net.name},
