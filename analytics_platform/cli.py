@@ -293,56 +293,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _calibrate(settings, args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
     import polars as pl
 
-    from analytics_platform import dispositions
-    from analytics_platform.domain.calibration import (
-        fit_confidences,
-        unmatched,
-        validate_dispositions,
-    )
-    from analytics_platform.domain.typologies import catalog_with_confidences, load_catalog
-    from analytics_platform.lake_sql import LakeSql
-    from analytics_platform.sources import read_files
+    from analytics_platform.recalibration import refit_catalog
 
-    settings.network(args.network)
-    catalog = load_catalog(settings.typologies_path)
-    lake = LakeSql(settings.lake.url, args.network)
-    alerts = lake.query(
-        f"SELECT DISTINCT date, address, typology FROM {lake.table('typology_alerts')}"
+    refit = refit_catalog(
+        settings, args.network, dispositions_path=args.dispositions, prior_weight=args.prior_weight
     )
-    if alerts.height == 0:
-        raise LookupError(f"calibrate: no alerts in the lake at {settings.lake.url}")
-    if args.dispositions:
-        verdicts = validate_dispositions(read_files(args.dispositions, "--dispositions"))
-    else:
-        verdicts = dispositions.current(lake)
-        if verdicts.height == 0:
-            raise LookupError(
-                f"calibrate: no verdicts recorded in the lake at {settings.lake.url} (record them "
-                "with `case dispose` or `case dispositions --import`, or pass --dispositions)"
-            )
-    prior = {t.name: t.confidence for t in catalog.typologies}
-    fitted = fit_confidences(alerts, verdicts, prior, args.prior_weight)
-    tag = f"fitted-{datetime.now(UTC):%Y%m%d}"
-    confidences = dict(zip(fitted["typology"], fitted["fitted"], strict=True))
-    source = settings.typologies_path or "the default catalog"
-    header = (
-        f"# Written by analytics-platform calibrate from "
-        f"{args.dispositions or 'the verdicts recorded in the lake'} "
-        f"(--prior-weight {args.prior_weight:g}): the confidences refitted to those "
-        f"dispositions, everything else as in {source}.\n"
-    )
-    fitted_yaml = catalog_with_confidences(settings.typologies_path, confidences, tag)
-    args.out.write_text(header + fitted_yaml)
+    args.out.write_text(refit.catalog_yaml)
     with pl.Config(
-        tbl_rows=len(prior), tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True
-    ):
-        print(fitted)
+        tbl_rows=refit.fitted.height, tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+    ):  # fmt: skip
+        print(refit.fitted)
     print(
-        f"{unmatched(alerts, verdicts)} disposition(s) matched no stored case; wrote "
+        f"{refit.unmatched} disposition(s) matched no stored case; wrote "
         f"{args.out} (set typologies_path to it, then re-materialise typology_alerts)"
     )
     return 0

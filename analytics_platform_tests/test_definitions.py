@@ -95,7 +95,7 @@ def test_a_network_declared_as_a_component_yaml(tmp_path, monkeypatch):
     assert mapping.start_offset == -1  # pattern_span_days 2
     features = graph.get(dg.AssetKey(["ether", "address_features"]))
     assert "[7] days" in features.description.replace("(7,)", "[7]")
-    assert {j.name for j in defs.jobs} == {"ether__daily", "ether__labels"}
+    assert {j.name for j in defs.jobs} == {"ether__daily", "ether__labels", "ether__calibrate"}
 
 
 def test_a_network_that_judges_dormancy_reads_the_edges_before_its_span(tmp_path, monkeypatch):

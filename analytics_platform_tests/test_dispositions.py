@@ -197,3 +197,30 @@ def test_compaction_keeps_every_verdict_in_one_file(any_lake: UPath):
         "0xa": "dismissed",
         "0xb": "dismissed",
     }
+
+
+def test_the_calibrate_job_refits_from_the_dagster_ui(lake: UPath, monkeypatch):
+    """``torus__calibrate``, as launched from the UI: the verdicts recorded in the lake in, a
+    catalog copy and the table of confidences in the run's metadata out."""
+    from analytics_platform.config import load_settings
+    from analytics_platform.definitions import build_definitions
+
+    home = Path(str(lake)).parent  # the lake is the home's default one
+    (home / "config.yaml").write_text("networks:\n  torus:\n    start_date: '2026-03-01'\n")
+    monkeypatch.setenv("ANALYTICS_HOME", str(home))
+    monkeypatch.setenv("ANALYTICS_CONFIG", str(home / "config.yaml"))
+    monkeypatch.delenv("ANALYTICS_LAKE_URL", raising=False)
+    dispositions.record(lake, "torus", verdicts(("0xa", "confirmed", ""), ("0xb", "dismissed", "")))
+    job = build_definitions(load_settings()).resolve_job_def("torus__calibrate")
+    out = home / "fitted.yaml"
+    config = {"ops": {"torus__refit_catalog": {"config": {"out": str(out), "prior_weight": 1.0}}}}
+    result = job.execute_in_process(run_config=config)
+    assert result.success
+    prior = {t.name: t.confidence for t in load_catalog().typologies}
+    fitted = {t.name: t.confidence for t in load_catalog(out).typologies}
+    assert fitted["rapid_fan_out"] == pytest.approx(round((1 + prior["rapid_fan_out"]) / 2, 3))
+    (output,) = [e for e in result.all_events if e.is_successful_output]
+    metadata = output.event_specific_data.metadata
+    assert (metadata["verdicts"].value, metadata["unmatched_verdicts"].value) == (2, 0)
+    assert metadata["typologies_refitted"].value == 3  # rapid_fan_out, peel_chain, round_tripping
+    assert "| rapid_fan_out |" in metadata["confidences"].value

@@ -28,19 +28,20 @@ from analytics_platform.defs.kafka import (
     late_data_sensor,
 )
 from analytics_platform.defs.network import build_freshness, build_network_assets
+from analytics_platform.defs.network.calibrate import calibrate_job
 from analytics_platform.defs.network.lake_cleanup import lake_cleanup_job, lake_cleanup_schedule
 from analytics_platform.defs.network.late_prices import late_prices_sensor
 from analytics_platform.defs.schedules import daily_job, daily_schedule, labels_job
 
 
 def network_definitions(net: NetworkConfig, settings: Settings) -> dg.Definitions:
-    """One network: its assets and checks, daily and labels jobs, schedule, freshness sensor,
-    for a Kafka source the ingestion asset, job and sensors, and with a lake retention the
-    cleanup job and its schedule."""
+    """One network: its assets and checks, daily, labels and calibrate jobs, schedule,
+    freshness sensor, for a Kafka source the ingestion asset, job and sensors, and with a lake
+    retention the cleanup job and its schedule."""
     assets: list[Any] = build_network_assets(net, settings)
     freshness, freshness_sensor = build_freshness(net)
     daily = daily_job(net, engine=settings.features.engine, freshness=freshness)
-    jobs: list[Any] = [daily, labels_job(net)]
+    jobs: list[Any] = [daily, labels_job(net), calibrate_job(net, settings)]
     sensors = [freshness_sensor]
     if net.prices_path:
         sensors.append(late_prices_sensor(net, daily))
