@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from analytics_platform import dispositions
 from analytics_platform.lake_sql import LakeSql
 
 
@@ -27,6 +28,7 @@ class AddressView:
     patterns: pl.DataFrame
     features: pl.DataFrame
     counterparties: pl.DataFrame
+    verdicts: pl.DataFrame
 
 
 def address_view(lake_url: str, network: str, address: str, days: int = 30) -> AddressView:
@@ -75,9 +77,16 @@ def address_view(lake_url: str, network: str, address: str, days: int = 30) -> A
         f"AND date BETWEEN ? AND ? GROUP BY ALL ORDER BY usd DESC NULLS LAST, transfers DESC",
         address, address, address, address, first, last,
     )  # fmt: skip
-    return AddressView(
-        address, network, first, last, labels, alerts, patterns, features, counterparties
+    # Every verdict ever recorded on the address's cases, whatever the days shown.
+    verdicts = (
+        dispositions.history(lake, address)
+        .select("date", "disposition", "analyst", "note", "recorded_at")
+        .reverse()
     )
+    return AddressView(
+        address, network, first, last, labels, alerts, patterns, features, counterparties,
+        verdicts,
+    )  # fmt: skip
 
 
 def render(view: AddressView, top: int = 15) -> str:
@@ -96,6 +105,7 @@ def render(view: AddressView, top: int = 15) -> str:
             ("patterns (role of this address)", view.patterns),
             ("latest features per window", view.features),
             ("counterparties", view.counterparties),
+            ("verdicts on its cases (latest first)", view.verdicts),
         ):
             lines.append(f"\n{title}: {frame.height}")
             if frame.height:

@@ -5,7 +5,8 @@ to a folder as Parquet and CSV with its evidence pictures and one self-contained
 is every alert of one address on one day (``domain.cases``); an address without ``--date``
 means its latest day with alerts. The folder holds ``alerts``, ``patterns``, ``transfers``
 (every transfer an alert or pattern names), ``features`` (the address's features that day,
-every window) and ``labels``, each as ``.parquet`` and ``.csv``; ``evidence/<alert_id>.png``
+every window), ``labels`` and ``verdicts`` (those recorded on the case, ``dispositions``),
+each as ``.parquet`` and ``.csv``; ``evidence/<alert_id>.png``
 for every alert with pattern evidence (copied from the lake, drawn when the lake has none);
 and ``report.html``, which embeds the pictures so it can be mailed or attached as one file.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
+from analytics_platform import dispositions
 from analytics_platform.case_view import find_case
 from analytics_platform.domain.typologies import PATTERN_EVIDENCE
 from analytics_platform.evidence_store import render_alert
@@ -76,12 +78,14 @@ def export_case(
         address, day,
     )  # fmt: skip
     labels = query(f"SELECT * FROM {table('address_labels')} WHERE address = ?", address)
+    verdicts = dispositions.history(lake, address).filter(pl.col("date") == day)
     frames = {
         "alerts": alerts,
         "patterns": patterns,
         "transfers": transfers,
         "features": features,
         "labels": labels,
+        "verdicts": verdicts,
     }
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in frames.items():
@@ -142,7 +146,7 @@ def _table(frame: pl.DataFrame, columns: list[str], limit: int = 500) -> str:
 
 def render_html(export: CaseExport, network: str) -> str:
     """One self-contained page: the case, its alerts with explanations, the evidence pictures
-    (embedded), patterns, transfers, features and labels."""
+    (embedded), patterns, transfers, features, labels and the verdicts recorded on it."""
     alerts = export.frames["alerts"]
     first = alerts.row(0, named=True)
     typologies = ", ".join(dict.fromkeys(alerts["typology"].to_list()))
@@ -199,5 +203,7 @@ img {{ max-width: 640px; border: 1px solid #ddd; }} .none {{ color: #777; }}
 {_table(features, ["window_days", *feature_columns])}
 <h2>Labels</h2>
 {_table(export.frames["labels"], ["label", "category", "source", "valid_from", "valid_to"])}
+<h2>Verdicts (oldest first)</h2>
+{_table(export.frames["verdicts"], ["recorded_at", "disposition", "analyst", "note"])}
 </body></html>
 """

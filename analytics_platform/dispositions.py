@@ -49,13 +49,16 @@ class Recorded:
     path: str | None  # the file written, None when nothing was
 
 
-def history(lake: LakeSql) -> pl.DataFrame:
-    """Every recorded verdict, oldest first (an empty frame of :data:`SCHEMA` when none). A
-    row read twice (from a file :func:`compact` is merging and from the merged one) is one."""
+def history(lake: LakeSql, address: str | None = None) -> pl.DataFrame:
+    """Every recorded verdict (on ``address``'s cases only, if given), oldest first; an empty
+    frame of :data:`SCHEMA` when none. A row read twice (from a file :func:`compact` is
+    merging and from the merged one) is one."""
+    where, params = ("WHERE address = ? ", [address]) if address is not None else ("", [])
     return lake.query_as(
         SCHEMA,
-        f"SELECT DISTINCT * FROM {lake.table(TABLE)} "
+        f"SELECT DISTINCT * FROM {lake.table(TABLE)} {where}"
         "ORDER BY recorded_at, date, address, disposition, analyst, note",
+        *params,
     )
 
 

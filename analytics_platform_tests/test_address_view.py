@@ -53,6 +53,7 @@ def test_an_alerted_address_as_the_lake_shows_it(home: Path):
     assert int(view.counterparties["transfers"].sum()) == int(edges["n"][0])
     text = render(view)
     assert address in text and "counterparties:" in text and mine["typology"][0] in text
+    assert "verdicts on its cases (latest first): 0" in text
 
     # The day's cases: one per alerted address, ranked 1..n, with every typology that fired.
     day, cases = case_view.day_cases(settings.lake.url, "torus")
@@ -91,6 +92,10 @@ def test_an_alerted_address_as_the_lake_shows_it(home: Path):
         cases = confirmed + int(name in bottom["typologies"])
         assert fitted[name] == pytest.approx(round((confirmed + weight) / (cases + 1), 3)), name
     assert any(fitted[name] != prior[name] for name in worked)
+    # A verdict recorded on the top case shows in the address's view.
+    assert main(["case", "dispose", top["address"], "dismissed", "--note", "payroll"]) == 0
+    verdicts = address_view(settings.lake.url, "torus", top["address"]).verdicts
+    assert verdicts.select("date", "disposition", "note").rows() == [(last, "dismissed", "payroll")]
 
 
 def test_an_empty_lake_is_a_clear_error(tmp_path):
@@ -124,8 +129,12 @@ def test_a_case_exported_from_the_lake_opens_in_a_browser(home: Path, tmp_path: 
     day, cases = case_view.day_cases(settings.lake.url, "torus")
     top = cases.row(0, named=True)
 
+    # An analyst's verdict on the case travels with it.
+    assert main(["case", "dispose", top["case_id"], "confirmed", "--note", "mule hub"]) == 0
     out = tmp_path / "case"
     done = export_case(settings.lake.url, "torus", top["address"], out)
+    verdicts = pl.read_parquet(out / "verdicts.parquet")
+    assert verdicts.select("disposition", "note").rows() == [("confirmed", "mule hub")]
     assert (done.day, done.case_id) == (day, top["case_id"])
     alerts = pl.read_parquet(out / "alerts.parquet")
     assert sorted(set(alerts["typology"])) == sorted(top["typologies"])
@@ -137,6 +146,7 @@ def test_a_case_exported_from_the_lake_opens_in_a_browser(home: Path, tmp_path: 
     assert {p.stem for p in (out / "evidence").glob("*.png")} == set(with_evidence)
     page = done.report.read_text()
     assert top["address"] in page and all(t in page for t in top["typologies"])
+    assert "mule hub" in page
     assert page.count("data:image/png;base64,") == with_evidence.len()
     # The same case by its id, through the CLI.
     assert main(["case", "export", top["case_id"], "--out", str(tmp_path / "again")]) == 0
