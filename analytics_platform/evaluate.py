@@ -323,6 +323,10 @@ def to_text(result: dict[str, Any]) -> str:
             "case score calibration error on the later half of the days: "
             f"{result['calibration_error_later_days']:.3f} with the catalog's confidences, "
             f"{result['calibration_error_later_days_refit']:.3f} refitted to the first half",
+            f"workload: {result['workload']['cases']} cases on "
+            f"{result['workload']['addresses']} addresses; {result['workload']['repeat_cases']} "
+            f"({result['workload']['repeat_share']:.1%}) on an address with a case in the 7 days "
+            "before",
             f"alerted outside every planted pattern: at most {result['outside_share_max']:.2%} "
             f"of a day's active addresses ({result['outside_share_in_budget_max']:.2%} within "
             "the case budget)",

@@ -3,7 +3,7 @@ what the platform stored."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import matplotlib.image
@@ -13,7 +13,7 @@ import yaml
 
 from analytics_platform.config import load_settings
 from analytics_platform.demo import default_config
-from analytics_platform.domain.evaluation import account_scores, type_by_size
+from analytics_platform.domain.evaluation import account_scores, repeat_cases, type_by_size
 from analytics_platform.evaluate import (
     PROFILES,
     dataset_config,
@@ -134,3 +134,19 @@ def test_a_chain_counts_for_planted_chains_and_for_random_walks():
     assert (scores["layering_chain"]["true_hits"], scores["layering_chain"]["recall"]) == (4, 1.0)
     assert (scores["random"]["true_hits"], scores["random"]["false_hits"]) == (4, 4)
     assert scores["peel_chain"]["members"] == 0
+
+
+def test_repeat_cases_count_an_address_met_again_within_a_week():
+    day = date(2026, 3, 1)
+    alerts = pl.DataFrame(
+        {
+            "address": ["a", "a", "a", "a", "b"],
+            "date": [day, day, day + timedelta(days=3), day + timedelta(days=20), day],
+        }
+    )  # a: two alerts on day 1 (one case), again on day 4 (a repeat) and day 21 (not)
+    assert repeat_cases(alerts) == {
+        "cases": 4,
+        "addresses": 2,
+        "repeat_cases": 1,
+        "repeat_share": 0.25,
+    }

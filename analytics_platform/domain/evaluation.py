@@ -365,6 +365,21 @@ def precision_at_k(
     )
 
 
+def repeat_cases(alerts: pl.DataFrame, within_days: int = 7) -> dict[str, float | int]:
+    """The analysts' workload: ``cases``, alerted ``addresses``, and ``repeat_cases``, the
+    cases of an address that already had one in the ``within_days`` days before (a re-alert
+    an analyst meets again), with their share of all cases."""
+    cases = alerts.select("address", "date").unique().sort("address", "date")
+    before = pl.col("date").shift(1).over("address")
+    repeat = cases.filter((pl.col("date") - before).dt.total_days() <= within_days).height
+    return {
+        "cases": cases.height,
+        "addresses": cases["address"].n_unique(),
+        "repeat_cases": repeat,
+        "repeat_share": repeat / cases.height if cases.height else 0.0,
+    }
+
+
 def outside_share(truth: pl.DataFrame, alerts: pl.DataFrame, active: pl.DataFrame) -> pl.DataFrame:
     """Per day: addresses alerted outside every planted pattern (suspicious or look-alike),
     all alerts and the cases within the budget, as a share of the day's active addresses
@@ -460,7 +475,8 @@ def product_scores(
 ) -> dict:
     """What an analyst would see, scored: planted patterns alerted (``transactions``:
     pattern_id, pattern_type, is_sar, tx_hash), alerted addresses per typology, the precision
-    of each day's top cases, the case-score calibration and the outside share per day
+    of each day's top cases, the case-score calibration, the workload (repeat cases) and the
+    outside share per day
     (``active``: date, active)."""
     per_day = outside_share(truth, alerts, active)
     return {
@@ -468,6 +484,7 @@ def product_scores(
         "alert_level": alert_scores(truth, alerts),
         "precision_at_k": precision_at_k(truth, alerts),
         "calibration": calibration(truth, alerts),
+        "workload": repeat_cases(alerts),
         "outside_share_max": float(per_day["share"].max() or 0.0),
         "outside_share_in_budget_max": float(per_day["share_in_budget"].max() or 0.0),
         "outside_per_day": per_day,
