@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
 from analytics_platform import dispositions
-from analytics_platform.domain.cases import case_table
+from analytics_platform.domain.cases import case_table, episodes
 from analytics_platform.lake_sql import LakeSql
 
 
@@ -57,6 +57,59 @@ def _history(lake: LakeSql, day: date, addresses: pl.Series, verdicts: pl.DataFr
         )
     )
     return earlier.join(judged, on="address", how="full", coalesce=True)
+
+
+def open_episodes(
+    lake_url: str, network: str, day: date | None = None, gap_days: int = 7
+) -> tuple[date, pl.DataFrame]:
+    """The open work as of ``day`` (default: the lake's latest alert day): the addresses'
+    episodes (``domain.cases.episodes``) with no verdict yet whose last case is at most
+    ``gap_days`` old, best first. Read from the last ``EPISODE_LOOKBACK_DAYS`` of alerts."""
+    lake = LakeSql(lake_url, network)
+    source = lake.table("typology_alerts")
+    if day is None:
+        latest = lake.query(f"SELECT max(date) AS d FROM {source}")
+        day = latest["d"][0] if latest.height else None
+    if day is None:
+        raise LookupError(f"cases: no alerts in the lake at {lake_url} for network {network!r}")
+    cases = lake.query_as(
+        {"date": pl.Date, "address": pl.String, "case_score": pl.Float64,
+         "typologies": pl.List(pl.String)},
+        "SELECT date, address, max(case_score) AS case_score, list(DISTINCT typology) AS "
+        f"typologies FROM {source} WHERE date BETWEEN ? AND ? GROUP BY date, address",
+        day - timedelta(days=EPISODE_LOOKBACK_DAYS), day,
+    )  # fmt: skip
+    verdicts = dispositions.current(lake)
+    work = episodes(cases, gap_days, verdicts).filter(
+        pl.col("disposition").is_null() & (pl.col("last") >= day - timedelta(days=gap_days))
+    )
+    return day, work
+
+
+EPISODE_LOOKBACK_DAYS = 90
+"""How far back ``open_episodes`` reads alerts: an episode longer than this starts late."""
+
+
+def render_episodes(day: date, work: pl.DataFrame, gap_days: int = 7, top: int = 20) -> str:
+    """The first ``top`` open episodes as a table."""
+    shown = work.head(top).select(
+        pl.int_range(1, pl.len() + 1).alias("rank"),
+        pl.col("best_score").round(3).alias("best score"),
+        "address",
+        "first",
+        "last",
+        pl.col("cases").alias("days alerted"),
+        pl.col("typologies").list.join(", "),
+    )
+    with pl.Config(
+        tbl_rows=top, tbl_cols=20, tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True, fmt_str_lengths=120, tbl_width_chars=220,
+    ):  # fmt: skip
+        return (
+            f"{work.height} open episodes as of {day} (an address's cases at most "
+            f"{gap_days} days apart, no verdict yet; top {min(top, work.height)} "
+            f"shown)\n{shown}"
+        )
 
 
 def find_case(lake: LakeSql, ref: str, day: date | None, what: str) -> tuple[str, date]:

@@ -80,6 +80,13 @@ def _parser() -> argparse.ArgumentParser:
     cases.add_argument("--network", default="torus")
     cases.add_argument("--date", type=_date, help="default: the latest day with alerts")
     cases.add_argument("--top", type=int, default=20)
+    cases.add_argument(
+        "--open",
+        action="store_true",
+        help="the open work instead: one row per address episode (its cases at most "
+        "--gap-days apart) without a verdict, best first",
+    )
+    cases.add_argument("--gap-days", type=int, default=7)
     calibrate = sub.add_parser(
         "calibrate",
         help="refit each typology's confidence to analysts' dispositions of stored cases",
@@ -263,6 +270,13 @@ def _run(args: argparse.Namespace) -> int:
         return _lake(settings, args)
     if args.command == "calibrate":
         return _calibrate(settings, args)
+    if args.command == "cases" and args.open:
+        from analytics_platform.case_view import open_episodes, render_episodes
+
+        settings.network(args.network)
+        day, work = open_episodes(settings.lake.url, args.network, args.date, args.gap_days)
+        print(render_episodes(day, work, args.gap_days, args.top))
+        return 0
     if args.command == "cases":
         from analytics_platform.case_view import day_cases, render
 

@@ -326,7 +326,8 @@ def to_text(result: dict[str, Any]) -> str:
             f"workload: {result['workload']['cases']} cases on "
             f"{result['workload']['addresses']} addresses; {result['workload']['repeat_cases']} "
             f"({result['workload']['repeat_share']:.1%}) on an address with a case in the 7 days "
-            "before",
+            f"before; {result['workload']['episodes']} episodes (an address's cases at most 7 "
+            "days apart)",
             f"alerted outside every planted pattern: at most {result['outside_share_max']:.2%} "
             f"of a day's active addresses ({result['outside_share_in_budget_max']:.2%} within "
             "the case budget)",

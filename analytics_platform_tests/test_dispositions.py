@@ -130,6 +130,8 @@ def test_the_cli_disposes_a_case_by_id_and_calibrate_reads_the_lake(
     assert "no verdicts recorded in the lake" in capsys.readouterr().err
     assert main(["case", "dispose", "case-a", "confirmed", "--analyst", "kim"]) == 0
     assert main(["case", "dispose", "0xb", "dismissed", "--note", "payroll"]) == 0
+    assert main(["cases", "--open"]) == 0  # both cases judged: no open work
+    assert "0 open episodes as of 2026-03-02" in capsys.readouterr().out
     assert main(["case", "dispose", "0xzz", "confirmed"]) == 2
     assert "case dispose: no alert in the lake" in capsys.readouterr().err
     now = dispositions.current(LakeSql(str(lake), "torus"))
@@ -224,3 +226,25 @@ def test_the_calibrate_job_refits_from_the_dagster_ui(lake: UPath, monkeypatch):
     assert (metadata["verdicts"].value, metadata["unmatched_verdicts"].value) == (2, 0)
     assert metadata["typologies_refitted"].value == 3  # rapid_fan_out, peel_chain, round_tripping
     assert "| rapid_fan_out |" in metadata["confidences"].value
+
+
+def test_the_open_work_is_one_episode_per_address_until_a_verdict(lake: UPath):
+    alerts = pl.read_parquet(str(partition_file(lake, "typology_alerts", "torus", DAY)))
+    next_day = DAY + timedelta(days=1)
+    again = alerts.filter(pl.col("address") == "0xa").with_columns(
+        pl.lit(next_day).alias("date"), pl.lit("case-a2").alias("case_id")
+    )
+    write_atomic(again, partition_file(lake, "typology_alerts", "torus", next_day))
+
+    def work() -> dict[str, tuple[date, date, int]]:
+        day, open_ = case_view.open_episodes(str(lake), "torus")
+        assert day == next_day
+        return {r["address"]: (r["first"], r["last"], r["cases"]) for r in open_.to_dicts()}
+
+    # Three cases, two pieces of work: 0xa's re-alert joins its open episode.
+    assert work() == {"0xa": (DAY, next_day, 2), "0xb": (DAY, DAY, 1)}
+    # A verdict on 0xa's first case closes that episode; the re-alert after it is new work.
+    dispositions.record(lake, "torus", verdicts(("0xa", "dismissed", ""), ("0xb", "confirmed", "")))
+    assert work() == {"0xa": (next_day, next_day, 1)}
+    _, open_ = case_view.open_episodes(str(lake), "torus")
+    assert "1 open episodes as of" in case_view.render_episodes(next_day, open_)

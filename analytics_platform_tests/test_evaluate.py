@@ -13,7 +13,7 @@ import yaml
 
 from analytics_platform.config import load_settings
 from analytics_platform.demo import default_config
-from analytics_platform.domain.evaluation import account_scores, repeat_cases, type_by_size
+from analytics_platform.domain.evaluation import account_scores, type_by_size, workload
 from analytics_platform.evaluate import (
     PROFILES,
     dataset_config,
@@ -136,17 +136,20 @@ def test_a_chain_counts_for_planted_chains_and_for_random_walks():
     assert scores["peel_chain"]["members"] == 0
 
 
-def test_repeat_cases_count_an_address_met_again_within_a_week():
+def test_the_workload_counts_repeat_cases_and_the_episodes_they_make():
     day = date(2026, 3, 1)
     alerts = pl.DataFrame(
         {
             "address": ["a", "a", "a", "a", "b"],
             "date": [day, day, day + timedelta(days=3), day + timedelta(days=20), day],
+            "typology": ["x", "y", "x", "z", "x"],
+            "case_score": [0.5, 0.5, 0.9, 0.3, 0.7],
         }
     )  # a: two alerts on day 1 (one case), again on day 4 (a repeat) and day 21 (not)
-    assert repeat_cases(alerts) == {
+    assert workload(alerts) == {
         "cases": 4,
         "addresses": 2,
         "repeat_cases": 1,
         "repeat_share": 0.25,
+        "episodes": 3,  # a: days 1-4, day 21; b: day 1
     }

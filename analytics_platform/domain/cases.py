@@ -90,3 +90,43 @@ def case_table(alerts: pl.DataFrame) -> pl.DataFrame:
         )
         .sort("date", "case_rank")
     )
+
+
+def episodes(
+    cases: pl.DataFrame, gap_days: int = 7, verdicts: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """An address's cases on nearby days as one piece of work, an *episode*: a case joins the
+    address's episode when it comes within ``gap_days`` days of the episode's last case and no
+    verdict has closed it (a verdict on a case closes its episode; a later alert opens a new
+    one). Re-alerts then add to the work an analyst already has instead of queueing again.
+
+    ``cases``: date, address, case_score, typologies (one row per case); ``verdicts``: date,
+    address, disposition. One row per episode: address, episode (1, 2, ... per address),
+    first, last, cases, typologies, best_score and disposition (its latest verdict; null while
+    open), best first."""
+    rows = cases.select("date", "address", "case_score", "typologies")
+    if verdicts is not None:
+        judged = verdicts.select("date", "address", "disposition")
+        rows = rows.join(judged, on=["date", "address"], how="left")
+    else:
+        rows = rows.with_columns(pl.lit(None, pl.String).alias("disposition"))
+    previous = pl.col("date").shift(1).over("address")
+    starts = (
+        previous.is_null()
+        | ((pl.col("date") - previous).dt.total_days() > gap_days)
+        | pl.col("disposition").shift(1).over("address").is_not_null()
+    )
+    return (
+        rows.sort("address", "date")
+        .with_columns(starts.cum_sum().over("address").cast(pl.Int32).alias("episode"))
+        .group_by("address", "episode")
+        .agg(
+            pl.col("date").min().alias("first"),
+            pl.col("date").max().alias("last"),
+            pl.len().alias("cases"),
+            pl.col("typologies").flatten().unique(maintain_order=True),
+            pl.col("case_score").max().alias("best_score"),
+            pl.col("disposition").drop_nulls().last(),
+        )
+        .sort(["best_score", "last", "address"], descending=[True, True, False])
+    )

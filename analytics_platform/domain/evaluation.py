@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from analytics_platform.domain.calibration import fit_confidences
-from analytics_platform.domain.cases import with_cases
+from analytics_platform.domain.cases import episodes, with_cases
 
 # Dataset type -> the detector types that count as that type.
 TYPE_ALIASES: dict[str, tuple[str, ...]] = {"random": ("layering_chain", "peel_chain")}
@@ -365,11 +365,16 @@ def precision_at_k(
     )
 
 
-def repeat_cases(alerts: pl.DataFrame, within_days: int = 7) -> dict[str, float | int]:
-    """The analysts' workload: ``cases``, alerted ``addresses``, and ``repeat_cases``, the
-    cases of an address that already had one in the ``within_days`` days before (a re-alert
-    an analyst meets again), with their share of all cases."""
-    cases = alerts.select("address", "date").unique().sort("address", "date")
+def workload(alerts: pl.DataFrame, within_days: int = 7) -> dict[str, float | int]:
+    """The analysts' workload: ``cases``, alerted ``addresses``, ``repeat_cases`` (cases of an
+    address that had one in the ``within_days`` days before: a re-alert an analyst meets
+    again) with their share of all cases, and the ``episodes`` those cases make
+    (:func:`~analytics_platform.domain.cases.episodes`, none closed by a verdict)."""
+    cases = (
+        alerts.group_by("address", "date")
+        .agg(pl.col("case_score").max(), pl.col("typology").unique().alias("typologies"))
+        .sort("address", "date")
+    )
     before = pl.col("date").shift(1).over("address")
     repeat = cases.filter((pl.col("date") - before).dt.total_days() <= within_days).height
     return {
@@ -377,6 +382,7 @@ def repeat_cases(alerts: pl.DataFrame, within_days: int = 7) -> dict[str, float 
         "addresses": cases["address"].n_unique(),
         "repeat_cases": repeat,
         "repeat_share": repeat / cases.height if cases.height else 0.0,
+        "episodes": episodes(cases, within_days).height,
     }
 
 
@@ -484,7 +490,7 @@ def product_scores(
         "alert_level": alert_scores(truth, alerts),
         "precision_at_k": precision_at_k(truth, alerts),
         "calibration": calibration(truth, alerts),
-        "workload": repeat_cases(alerts),
+        "workload": workload(alerts),
         "outside_share_max": float(per_day["share"].max() or 0.0),
         "outside_share_in_budget_max": float(per_day["share_in_budget"].max() or 0.0),
         "outside_per_day": per_day,
