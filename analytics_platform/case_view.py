@@ -1,5 +1,5 @@
-"""An analyst's work list: one day's cases, best first, read from the Parquet lake with DuckDB
-(``lake_sql``)."""
+"""An analyst's work list, read from the Parquet lake with DuckDB (``lake_sql``): one day's
+cases, best first, or the open episodes (an address's cases on nearby days, not yet judged)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,16 @@ from analytics_platform import dispositions
 from analytics_platform.domain.cases import case_table, episodes
 from analytics_platform.lake_sql import LakeSql
 
+EPISODE_LOOKBACK_DAYS = 90
+"""How far back ``open_episodes`` reads alerts: an episode longer than this starts late."""
+
 
 def day_cases(lake_url: str, network: str, day: date | None = None) -> tuple[date, pl.DataFrame]:
     """The cases of ``day`` (default: the lake's latest alert partition), ranked, with the
     analysts' verdicts (``disposition``, null while a case is open)."""
     lake = LakeSql(lake_url, network)
     source = lake.table("typology_alerts")
-    if day is None:
-        latest = lake.query(f"SELECT max(date) AS d FROM {source}")
-        day = latest["d"][0] if latest.height else None
+    day = day or _latest_alert_day(lake)
     alerts = lake.query(f"SELECT * FROM {source} WHERE date = ?", day) if day else pl.DataFrame()
     if day is None or alerts.height == 0:
         raise LookupError(
@@ -33,6 +34,11 @@ def day_cases(lake_url: str, network: str, day: date | None = None) -> tuple[dat
         _history(lake, day, cases["address"], verdicts), on="address", how="left",
         maintain_order="left",
     )  # fmt: skip
+
+
+def _latest_alert_day(lake: LakeSql) -> date | None:
+    latest = lake.query(f"SELECT max(date) AS d FROM {lake.table('typology_alerts')}")
+    return latest["d"][0] if latest.height else None
 
 
 def _history(lake: LakeSql, day: date, addresses: pl.Series, verdicts: pl.DataFrame):
@@ -67,9 +73,7 @@ def open_episodes(
     ``gap_days`` old, best first. Read from the last ``EPISODE_LOOKBACK_DAYS`` of alerts."""
     lake = LakeSql(lake_url, network)
     source = lake.table("typology_alerts")
-    if day is None:
-        latest = lake.query(f"SELECT max(date) AS d FROM {source}")
-        day = latest["d"][0] if latest.height else None
+    day = day or _latest_alert_day(lake)
     if day is None:
         raise LookupError(f"cases: no alerts in the lake at {lake_url} for network {network!r}")
     cases = lake.query_as(
@@ -84,10 +88,6 @@ def open_episodes(
         pl.col("disposition").is_null() & (pl.col("last") >= day - timedelta(days=gap_days))
     )
     return day, work
-
-
-EPISODE_LOOKBACK_DAYS = 90
-"""How far back ``open_episodes`` reads alerts: an episode longer than this starts late."""
 
 
 def render_episodes(day: date, work: pl.DataFrame, gap_days: int = 7, top: int = 20) -> str:

@@ -54,6 +54,17 @@ def with_alerts(root: UPath) -> UPath:
     return root
 
 
+def realert(lake: UPath) -> date:
+    """0xa's alerts again on the next day (a new case); returns that day."""
+    alerts = pl.read_parquet(str(partition_file(lake, "typology_alerts", "torus", DAY)))
+    next_day = DAY + timedelta(days=1)
+    again = alerts.filter(pl.col("address") == "0xa").with_columns(
+        pl.lit(next_day).alias("date"), pl.lit("case-a2").alias("case_id")
+    )
+    write_atomic(again, partition_file(lake, "typology_alerts", "torus", next_day))
+    return next_day
+
+
 def verdicts(*rows: tuple[str, str, str]) -> pl.DataFrame:
     return pl.DataFrame(
         [(str(DAY), a, d, n) for a, d, n in rows],
@@ -157,12 +168,7 @@ def test_the_cli_disposes_a_case_by_id_and_calibrate_reads_the_lake(
 
 
 def test_a_re_alert_shows_the_address_cases_and_verdict_before(lake: UPath):
-    alerts = pl.read_parquet(str(partition_file(lake, "typology_alerts", "torus", DAY)))
-    next_day = DAY + timedelta(days=1)
-    again = alerts.filter(pl.col("address") == "0xa").with_columns(
-        pl.lit(next_day).alias("date"), pl.lit("case-a2").alias("case_id")
-    )
-    write_atomic(again, partition_file(lake, "typology_alerts", "torus", next_day))
+    next_day = realert(lake)
     dispositions.record(lake, "torus", verdicts(("0xa", "dismissed", "payroll")))
     day, cases = case_view.day_cases(str(lake), "torus")
     assert day == next_day and cases.height == 1
@@ -229,12 +235,7 @@ def test_the_calibrate_job_refits_from_the_dagster_ui(lake: UPath, monkeypatch):
 
 
 def test_the_open_work_is_one_episode_per_address_until_a_verdict(lake: UPath):
-    alerts = pl.read_parquet(str(partition_file(lake, "typology_alerts", "torus", DAY)))
-    next_day = DAY + timedelta(days=1)
-    again = alerts.filter(pl.col("address") == "0xa").with_columns(
-        pl.lit(next_day).alias("date"), pl.lit("case-a2").alias("case_id")
-    )
-    write_atomic(again, partition_file(lake, "typology_alerts", "torus", next_day))
+    next_day = realert(lake)
 
     def work() -> dict[str, tuple[date, date, int]]:
         day, open_ = case_view.open_episodes(str(lake), "torus")
