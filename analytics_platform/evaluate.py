@@ -327,7 +327,8 @@ def to_text(result: dict[str, Any]) -> str:
             f"{result['workload']['addresses']} addresses; {result['workload']['repeat_cases']} "
             f"({result['workload']['repeat_share']:.1%}) on an address with a case in the 7 days "
             f"before; {result['workload']['episodes']} episodes (an address's cases at most 7 "
-            "days apart)",
+            f"days apart), {result['workload']['episode_precision'] or 0:.1%} of them on planted "
+            "members",
             f"alerted outside every planted pattern: at most {result['outside_share_max']:.2%} "
             f"of a day's active addresses ({result['outside_share_in_budget_max']:.2%} within "
             "the case budget)",

@@ -146,10 +146,14 @@ def test_the_workload_counts_repeat_cases_and_the_episodes_they_make():
             "case_score": [0.5, 0.5, 0.9, 0.3, 0.7],
         }
     )  # a: two alerts on day 1 (one case), again on day 4 (a repeat) and day 21 (not)
-    assert workload(alerts) == {
+    truth = pl.DataFrame(
+        {"pattern_id": ["P"], "pattern_type": ["fan_in"], "is_sar": [True], "address": ["a"]}
+    )
+    assert workload(alerts, truth) == {
         "cases": 4,
         "addresses": 2,
         "repeat_cases": 1,
         "repeat_share": 0.25,
         "episodes": 3,  # a: days 1-4, day 21; b: day 1
+        "episode_precision": 2 / 3,  # a's two episodes are on a planted member, b's is not
     }

@@ -365,11 +365,14 @@ def precision_at_k(
     )
 
 
-def workload(alerts: pl.DataFrame, within_days: int = 7) -> dict[str, float | int]:
+def workload(
+    alerts: pl.DataFrame, truth: pl.DataFrame | None = None, within_days: int = 7
+) -> dict[str, float | int | None]:
     """The analysts' workload: ``cases``, alerted ``addresses``, ``repeat_cases`` (cases of an
     address that had one in the ``within_days`` days before: a re-alert an analyst meets
-    again) with their share of all cases, and the ``episodes`` those cases make
-    (:func:`~analytics_platform.domain.cases.episodes`, none closed by a verdict)."""
+    again) with their share of all cases, the ``episodes`` those cases make
+    (:func:`~analytics_platform.domain.cases.episodes`, none closed by a verdict) and, given
+    the ``truth``, the share of episodes on members of a planted pattern."""
     cases = (
         alerts.group_by("address", "date")
         .agg(pl.col("case_score").max(), pl.col("typology").unique().alias("typologies"))
@@ -377,12 +380,18 @@ def workload(alerts: pl.DataFrame, within_days: int = 7) -> dict[str, float | in
     )
     before = pl.col("date").shift(1).over("address")
     repeat = cases.filter((pl.col("date") - before).dt.total_days() <= within_days).height
+    work = episodes(cases, within_days)
     return {
         "cases": cases.height,
         "addresses": cases["address"].n_unique(),
         "repeat_cases": repeat,
         "repeat_share": repeat / cases.height if cases.height else 0.0,
-        "episodes": episodes(cases, within_days).height,
+        "episodes": work.height,
+        "episode_precision": (
+            float((_tagged(truth, work)["kind"] == "planted").mean())
+            if truth is not None and work.height
+            else None
+        ),
     }
 
 
@@ -490,7 +499,7 @@ def product_scores(
         "alert_level": alert_scores(truth, alerts),
         "precision_at_k": precision_at_k(truth, alerts),
         "calibration": calibration(truth, alerts),
-        "workload": workload(alerts),
+        "workload": workload(alerts, truth),
         "outside_share_max": float(per_day["share"].max() or 0.0),
         "outside_share_in_budget_max": float(per_day["share_in_budget"].max() or 0.0),
         "outside_per_day": per_day,
