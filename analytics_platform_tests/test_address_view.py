@@ -106,6 +106,8 @@ def test_an_empty_lake_is_a_clear_error(tmp_path):
 def test_cases_of_an_empty_lake_are_a_clear_error(tmp_path):
     with pytest.raises(LookupError, match="cases: no alerts in the lake"):
         case_view.day_cases(str(tmp_path / "lake"), "torus")
+    with pytest.raises(LookupError, match="cases: no alerts in the lake"):
+        case_view.open_episodes(str(tmp_path / "lake"), "torus")
 
 
 CHROMIUM_FLAGS = (
