@@ -373,14 +373,13 @@ def workload(
     again) with their share of all cases, the ``episodes`` those cases make
     (:func:`~analytics_platform.domain.cases.episodes`, none closed by a verdict) and, given
     the ``truth``, the share of episodes on members of a planted pattern."""
-    cases = (
-        alerts.group_by("address", "date")
-        .agg(pl.col("case_score").max(), pl.col("typology").unique().alias("typologies"))
-        .sort("address", "date")
+    cases = alerts.group_by("address", "date").agg(
+        pl.col("case_score").max(), pl.col("typology").unique().alias("typologies")
     )
-    before = pl.col("date").shift(1).over("address")
-    repeat = cases.filter((pl.col("date") - before).dt.total_days() <= within_days).height
     work = episodes(cases, within_days)
+    # Without verdicts an episode starts exactly where an address had no case in the
+    # within_days before: every other case is a repeat.
+    repeat = cases.height - work.height
     return {
         "cases": cases.height,
         "addresses": cases["address"].n_unique(),
