@@ -350,7 +350,9 @@ def _dispositions(settings, args: argparse.Namespace) -> int:
     else:
         verdicts = None
     if verdicts is not None:
-        done = dispositions.record(lake_of(settings), args.network, verdicts, analyst=args.analyst)
+        done = dispositions.record(
+            lake_of(settings), args.network, verdicts, analyst=args.analyst, lake=lake
+        )
         print(
             f"recorded {done.rows} verdict(s), {done.unchanged} unchanged"
             + (f" -> {done.path}" if done.path else "")

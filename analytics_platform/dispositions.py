@@ -74,12 +74,14 @@ def record(
     *,
     analyst: str = "",
     now: datetime | None = None,
+    lake: LakeSql | None = None,
 ) -> Recorded:
     """Append ``verdicts`` (date, address, disposition; optional note and analyst, the latter
     defaulting to ``analyst``) to the log of ``network`` in the lake at ``root``. Raises
     ``ValueError`` for a bad date or disposition (``validate_dispositions``) and
-    ``LookupError`` naming the first verdict that matches no stored case."""
-    lake = LakeSql(str(root), network)
+    ``LookupError`` naming the first verdict that matches no stored case. ``lake``: a reader
+    of the same lake already open (on S3 each one loads DuckDB's httpfs and aws extensions)."""
+    lake = lake or LakeSql(str(root), network)
     valid = validate_dispositions(verdicts)
     valid = valid.with_columns(
         pl.col(c).fill_null(default) if c in valid.columns else pl.lit(default).alias(c)

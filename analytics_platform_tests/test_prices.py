@@ -13,6 +13,7 @@ from analytics_platform.domain.activity import aggregate_address_activity
 from analytics_platform.domain.edges import aggregate_daily_edges
 from analytics_platform.domain.features import compute_address_features
 from analytics_platform.domain.patterns import detect_patterns
+from analytics_platform.domain.patterns.limits import PatternLimits
 from analytics_platform.domain.prices import normalise_prices
 from analytics_platform.domain.typologies import score_alerts
 from analytics_platform.engines import get_engine
@@ -113,3 +114,66 @@ def test_bad_price_rows_name_the_column_or_row():
             network="torus",
             days=[DAY],
         )
+
+
+def _hub_alerts(t: pl.DataFrame, prices: pl.DataFrame | None) -> tuple[dict, set[str]]:
+    found = detect_patterns(
+        t, network="torus", day=DAY, prices=prices, types=["gather_scatter"]
+    ).patterns
+    alerts = score_alerts(
+        network="torus",
+        day=DAY,
+        patterns=found,
+        features=features_of(t, prices if prices is not None else PRICES),
+        labels=pl.DataFrame(schema=s.ADDRESS_LABELS),
+        transfers=t,
+    )
+    (details,) = found["details"].to_list()
+    return json.loads(details), set(alerts["typology"])
+
+
+def test_a_hub_that_changes_asset_is_measured_in_usd_and_unknown_without_a_price():
+    # A hub gathers 4 x 1,000 TOR (1 USD) and pays on in WETH (2,500 USD).
+    gather = [(10 + i, 1, 1000.0, i * 0.2) for i in range(4)]
+    forwards = two_assets(gather, [(1, 20 + i, 0.388, 2 + i * 0.2) for i in range(4)])
+    details, typologies = _hub_alerts(forwards, PRICES)
+    assert details["flow_through"] == 0.97  # 3,880 USD of 4,000, not 1.552 WETH over 4,000 TOR
+    assert "collect_and_redistribute" in typologies
+    keeps = two_assets(gather, [(1, 20 + i, 0.036, 2 + i * 0.2) for i in range(4)])
+    details, typologies = _hub_alerts(keeps, PRICES)
+    assert details["flow_through"] == 0.09
+    assert "collect_and_redistribute" not in typologies
+    # Without prices a sum of WETH over a sum of TOR means nothing: unknown, and the hub of
+    # one-off counterparties alerts on its shape (the catalog's `unknown: pass`).
+    details, typologies = _hub_alerts(keeps, None)
+    assert details["flow_through"] is None
+    assert "collect_and_redistribute" in typologies
+    # One asset throughout is compared in native units, priced or not.
+    one_asset = transfers(gather + [(1, 20 + i, 90.0, 2 + i * 0.2) for i in range(4)])
+    assert _hub_alerts(one_asset, None)[0]["flow_through"] == 0.09
+
+
+def test_pass_through_and_cycle_ratios_compare_like_with_like():
+    # 1,000 TOR in, 0.396 WETH (990 USD) out within the hour; a cycle back in WETH.
+    rows = two_assets([(1, 2, 1000.0, 0.0)], [(2, 3, 0.396, 0.5), (3, 1, 0.392, 1.0)])
+    found = detect_patterns(
+        rows, network="torus", day=DAY, prices=PRICES, types=["rapid_pass_through", "cycle"]
+    ).patterns
+    ratio = {
+        (r["pattern_type"], r["center_address"]): json.loads(r["details"])
+        for r in found.iter_rows(named=True)
+    }
+    assert ratio["rapid_pass_through", addr(2)]["pass_ratio"] == 0.99  # USD: TOR in, WETH out
+    assert ratio["rapid_pass_through", addr(3)]["pass_ratio"] == 0.9899  # WETH: native units
+    assert ratio["cycle", addr(1)]["return_ratio"] == 0.98
+    unpriced = detect_patterns(
+        rows, network="torus", day=DAY, types=["rapid_pass_through", "cycle"]
+    ).patterns
+    # Without prices the TOR-to-WETH hops cannot be measured: no such pass-through (its ratio
+    # is its test), no cycle under a hop-ratio band; the WETH-only pass-through as it was.
+    kept = {(r[0], r[1]) for r in unpriced.select("pattern_type", "center_address").rows()}
+    assert kept == {("rapid_pass_through", addr(3))}
+    # With the band off (as bank profiles set it) the cycle stands, of unknown return ratio.
+    no_band = PatternLimits(min_hop_ratio=None, max_hop_ratio=None)
+    cycle = detect_patterns(rows, network="torus", day=DAY, types=["cycle"], limits=no_band)
+    assert json.loads(cycle.patterns["details"][0])["return_ratio"] is None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+import numba
 import numpy as np
 import polars as pl
 
@@ -77,7 +78,8 @@ def prepare(
 def address_ids(t: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
     """``t`` as integers, for detectors whose joins and lists are cheaper on them: ``src``/
     ``dst`` become address ids (rank in address order), ``tx`` the transfer's row; with the
-    addresses by id. Rows stay in ``t``'s order (``tx`` indexes ``t["tx"]``)."""
+    addresses by id. Rows stay in ``t``'s order (``tx`` indexes ``t["tx"]``). ``usd`` and
+    ``asset_id`` (the asset's rank) travel along for :func:`side_values`."""
     names = pl.concat([t["src"], t["dst"]]).unique().sort()
     index = pl.DataFrame({"a": names, "id": pl.int_range(names.len(), dtype=pl.UInt32, eager=True)})
     coded = (
@@ -89,9 +91,67 @@ def address_ids(t: pl.DataFrame) -> tuple[pl.DataFrame, pl.Series]:
             pl.col("row").alias("tx"),
             "time",
             "amt",
+            "usd",
+            pl.col("asset").rank("dense").alias("asset_id"),
         )
     )
     return coded, names
+
+
+def side_values(side: str, legs: Callable[[pl.Expr], pl.Expr] = lambda c: c) -> list[pl.Expr]:
+    """Aggregations of one side of a flow (what a centre received, or paid on): its native
+    total ``side`` and what :func:`comparable_ratio` needs (its USD total, whether every leg
+    has a price, its lowest and highest asset). ``legs`` picks the side's transfers of the
+    group (default all; e.g. ``lambda c: c.first()``)."""
+    return [
+        legs(pl.col("amt")).sum().alias(side),
+        legs(pl.col("usd")).sum().alias(f"_{side}_usd"),
+        legs(pl.col("usd")).is_not_null().all().alias(f"_{side}_priced"),
+        legs(pl.col("asset_id")).min().alias(f"_{side}_lo"),
+        legs(pl.col("asset_id")).max().alias(f"_{side}_hi"),
+    ]
+
+
+def comparable_ratio(num: str, den: str) -> pl.Expr:
+    """``num / den`` of two :func:`side_values` sides: in native units where every leg of both
+    moves one asset (exact, whatever its price did), else in USD where every leg has a price,
+    else null: a sum of euros over a sum of yuan says nothing about what was passed on."""
+    lo, hi = (lambda s: pl.col(f"_{s}_lo")), (lambda s: pl.col(f"_{s}_hi"))
+    one_asset = (lo(num) == hi(num)) & (lo(den) == hi(den)) & (lo(num) == lo(den))
+    priced = pl.col(f"_{num}_priced") & pl.col(f"_{den}_priced")
+    return (
+        pl.when(one_asset)
+        .then(pl.col(num) / pl.col(den))
+        .when(priced)
+        .then(pl.col(f"_{num}_usd") / pl.col(f"_{den}_usd"))
+        .otherwise(None)
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def hop_ratio(amts, usd, assets, a, b):
+    """Transfer ``b``'s value over transfer ``a``'s, like :func:`comparable_ratio`: in native
+    units when both move one asset, else in USD when both have a price (``usd`` NaN where
+    not), else infinite: not measurable, so never a peel and outside any bounded band."""
+    if assets[a] == assets[b]:
+        return amts[b] / amts[a] if amts[a] > 0 else np.inf
+    if usd[a] > 0 and usd[b] == usd[b]:
+        return usd[b] / usd[a]
+    return np.inf
+
+
+def hop_values(edges: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``amts, usd, assets`` arrays :func:`hop_ratio` reads, from coded transfers."""
+    return (
+        edges["amt"].to_numpy(),
+        edges["usd"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        edges["asset_id"].to_numpy().astype(np.int64),
+    )
+
+
+def side_helpers(*sides: str) -> list[str]:
+    """The helper columns :func:`side_values` adds for ``sides``, to drop once compared."""
+    return [f"_{s}_{k}" for s in sides for k in ("usd", "priced", "lo", "hi")]
 
 
 def decode_ids(df: pl.DataFrame, values: dict[str, pl.Series]) -> pl.DataFrame:
@@ -124,14 +184,14 @@ def decode_ids(df: pl.DataFrame, values: dict[str, pl.Series]) -> pl.DataFrame:
 
 def walk_hops(found: np.ndarray, edges: pl.DataFrame, span: Span) -> pl.DataFrame:
     """Walks a compiled search found (rows of indices into ``edges``, -1 padded) as one row per
-    hop, in walk order: walk, src, dst (addresses), tx (hash), time, amt. Only the hops kept
-    are decoded."""
+    hop, in walk order: walk, src, dst (addresses), tx (hash), time, amt, usd, asset_id. Only
+    the hops kept are decoded."""
     hops = (found >= 0).sum(axis=1)
     flat = pl.DataFrame(
         {"walk": np.repeat(np.arange(found.shape[0]), hops), "edge": found[found >= 0]}
     )
     rows = flat.join(
-        edges.select("src", "dst", "tx", "time", "amt")
+        edges.select("src", "dst", "tx", "time", "amt", "usd", "asset_id")
         .with_row_index("edge")
         .with_columns(pl.col("edge").cast(pl.Int64)),
         on="edge",

@@ -3,10 +3,11 @@
 A cycle is ``min_cycle_length``..``max_cycle_length`` hops through distinct addresses that
 returns to its origin within ``cycle_window`` of its first transfer; each hop leaves no earlier
 than the previous one arrived and passes on ``min_hop_ratio``..``max_hop_ratio`` of it (``None``
-turns the amount test off). Only cycles closing on the span's day are reported. With
-``cycle_order: any`` the hops may come in any time order (a ring of accounts paying each other
-within the window, as bank-ledger typologies define a cycle); the walk then starts at the
-cycle's first transfer and the cycle belongs to the day of its last.
+turns the amount test off; in USD where the asset changes, and failed where that has no price:
+:func:`~analytics_platform.domain.patterns.common.hop_ratio`). Only cycles closing on the
+span's day are reported. With ``cycle_order: any`` the hops may come in any time order (a ring
+of accounts paying each other within the window, as bank-ledger typologies define a cycle); the
+walk then starts at the cycle's first transfer and the cycle belongs to the day of its last.
 
 Why hand-written (numba) rather than a polars join per hop: a join materialises every partial
 path of every origin before filtering on time and amount, which took 20 s and most of the
@@ -29,9 +30,14 @@ import polars as pl
 
 from analytics_platform.domain.patterns.common import (
     Span,
+    comparable_ratio,
     csr_offsets,
     finish,
+    hop_ratio,
+    hop_values,
     json_details,
+    side_helpers,
+    side_values,
     walk_hops,
 )
 from analytics_platform.domain.patterns.limits import PatternLimits
@@ -41,7 +47,7 @@ MAX_CYCLES = 1_000_000
 
 @numba.njit(cache=True, nogil=True)
 def _enumerate(
-    offsets, dst, times, txs, amts, n_edges, src_of, max_len, min_len, window, lo, hi,
+    offsets, dst, times, txs, amts, usd, assets, n_edges, src_of, max_len, min_len, window, lo, hi,
     use_ratio, budget, close_from, close_to, max_out, any_order,
 ):  # fmt: skip
     """Cycles as rows of edge indices (-1 padded), and how often the budget was hit.
@@ -88,7 +94,7 @@ def _enumerate(
                 if any_order and t_last >= close_to:
                     continue  # would end after the span's day
                 if use_ratio:
-                    ratio = amts[e] / amts[last] if amts[last] > 0 else np.inf
+                    ratio = hop_ratio(amts, usd, assets, last, e)
                     if ratio < lo or ratio > hi:
                         continue
                 nxt = dst[e]
@@ -148,7 +154,7 @@ def detect_cycles(span: Span, lim: PatternLimits) -> pl.DataFrame:
         edges["dst"].to_numpy().astype(np.int64),
         edges["ms"].to_numpy(),
         edges["tx"].to_numpy().astype(np.int64),
-        edges["amt"].to_numpy(),
+        *hop_values(edges),
         edges.height,
         src,
         lim.max_cycle_length,
@@ -176,9 +182,12 @@ def detect_cycles(span: Span, lim: PatternLimits) -> pl.DataFrame:
             pl.col("time").min().alias("first_time"),  # the walk's first hop
             pl.col("time").max().alias("last_time"),
             pl.col("amt").sum().alias("total_amount"),
-            (pl.col("amt").last() / pl.col("amt").first()).alias("return_ratio"),
+            *side_values("returned", lambda c: c.last()),
+            *side_values("sent", lambda c: c.first()),
             pl.len().alias("hops"),
         )
+        .with_columns(comparable_ratio("returned", "sent").alias("return_ratio"))
+        .drop("returned", "sent", *side_helpers("returned", "sent"))
     )
     found_df = cycles.with_columns(
         pl.col("members").list.first().alias("center_address"),
@@ -186,7 +195,8 @@ def detect_cycles(span: Span, lim: PatternLimits) -> pl.DataFrame:
             pl.lit("source"), pl.col("members").list.slice(1).list.eval(pl.lit("intermediate"))
         ).alias("roles"),
         (
-            0.6 * pl.col("return_ratio").clip(0.0, 1.0)
+            # a ratio across assets without prices is unknown: neither kept nor lost, half
+            0.6 * pl.col("return_ratio").clip(0.0, 1.0).fill_null(0.5)
             + 0.4 * ((pl.col("hops") - 1) / 5).clip(0.0, 1.0)
         ).alias("score"),
         pl.col("return_ratio").round(4),

@@ -18,10 +18,13 @@ from analytics_platform.domain.edges import is_structuring_amount, is_structurin
 from analytics_platform.domain.patterns.common import (
     Span,
     busiest_windows,
+    comparable_ratio,
     decode_ids,
     finish,
     json_details,
     roles_list,
+    side_helpers,
+    side_values,
 )
 from analytics_platform.domain.patterns.limits import PatternLimits
 
@@ -33,14 +36,18 @@ def detect_pass_through(span: Span, lim: PatternLimits) -> pl.DataFrame:
         pl.col("src").alias("sender"),
         pl.col("time").alias("t_in"),
         pl.col("tx").alias("tx_in"),
-        pl.col("amt").alias("amt_in"),
+        "amt",
+        "usd",
+        "asset_id",
     )
     outs = t.select(
         pl.col("src").alias("address"),
         pl.col("dst").alias("recipient"),
         pl.col("time").alias("t_out"),
         pl.col("tx").alias("tx_out"),
-        pl.col("amt").alias("amt_out"),
+        "amt",
+        "usd",
+        "asset_id",
     )
     both = ins.select("address").unique().join(outs.select("address").unique(), on="address")
     outs = outs.join(both, on="address").sort("t_out")
@@ -60,7 +67,7 @@ def detect_pass_through(span: Span, lim: PatternLimits) -> pl.DataFrame:
         matched.with_columns(pl.col("t_out").dt.date().alias("day"))
         .group_by("address", "day")
         .agg(
-            pl.col("amt_out").sum().alias("amount_out"),
+            *side_values("amount_out"),
             pl.col("t_matched").is_null().sum().alias("unmatched"),
             (pl.col("t_out") - pl.col("t_matched")).dt.total_seconds().max().alias("max_hold_s"),
             pl.col("recipient").unique(maintain_order=True).alias("recipients"),
@@ -80,7 +87,7 @@ def detect_pass_through(span: Span, lim: PatternLimits) -> pl.DataFrame:
         )
         .group_by("address", "day")
         .agg(
-            pl.col("amt_in").sum().alias("amount_in"),
+            *side_values("amount_in"),
             pl.col("sender").unique(maintain_order=True).alias("senders"),
             pl.col("tx_in").alias("tx_in"),
             pl.col("t_in").min().alias("first_time"),
@@ -89,8 +96,9 @@ def detect_pass_through(span: Span, lim: PatternLimits) -> pl.DataFrame:
     flows = (
         per.join(got, on=["address", "day"])
         .with_columns(
-            (pl.col("amount_out") / pl.col("amount_in")).alias("pass_ratio"),
+            comparable_ratio("amount_out", "amount_in").alias("pass_ratio"),
         )
+        .drop(side_helpers("amount_in", "amount_out"))
         .filter(
             pl.col("pass_ratio").is_between(lim.min_pass_ratio, lim.max_pass_ratio)
             & (pl.col("amount_in") >= lim.min_pass_amount)

@@ -25,12 +25,15 @@ from scipy.sparse.csgraph import connected_components
 
 from analytics_platform.domain.patterns.common import (
     Span,
+    comparable_ratio,
     csr_offsets,
     decode_ids,
     finish,
     json_details,
     low_degree,
     roles_list,
+    side_helpers,
+    side_values,
     with_one_off_share,
 )
 from analytics_platform.domain.patterns.limits import PatternLimits
@@ -287,11 +290,12 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
     t, names = span.coded()
     window = pl.duration(seconds=int(lim.flow_window.total_seconds()))
     t = t.with_columns(pl.col("time").dt.epoch("us").alias("us"))
+    value = ("amt", "usd", "asset_id")
     ins = t.select(
-        pl.col("dst").alias("center"), pl.col("src").alias("other"), "time", "us", "tx", "amt"
+        pl.col("dst").alias("center"), pl.col("src").alias("other"), "time", "us", "tx", *value
     )
     outs = t.select(
-        pl.col("src").alias("center"), pl.col("dst").alias("other"), "time", "us", "tx", "amt"
+        pl.col("src").alias("center"), pl.col("dst").alias("other"), "time", "us", "tx", *value
     )
     n_in = ins.group_by("center").agg(pl.col("other").n_unique().alias("n_in"))
     n_out = outs.group_by("center").agg(pl.col("other").n_unique().alias("n_out"))
@@ -332,7 +336,7 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
         .agg(
             pl.col("other").unique(maintain_order=True).alias("senders"),
             pl.col("tx").alias("tx_in"),
-            pl.col("amt").sum().alias("amount_in"),
+            *side_values("amount_in"),
             pl.col("time").min().alias("first_time"),
         )
     )
@@ -344,7 +348,7 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
         .agg(
             pl.col("other").unique(maintain_order=True).alias("recipients"),
             pl.col("tx").alias("tx_out"),
-            pl.col("amt").sum().alias("amount_out"),
+            *side_values("amount_out"),
             pl.col("time").max().alias("last_time"),
         )
     )
@@ -372,20 +376,31 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
         (pl.concat_list("center"), "intermediate"),
         (pl.col("recipients"), "sink"),
     )
-    found = best.with_columns(
-        members.alias("members"),
-        roles.alias("roles"),
-        pl.col("center").alias("center_address"),
-        pl.concat_list("tx_in", "tx_out").alias("tx_hashes"),
-        (pl.col("amount_in") + pl.col("amount_out")).alias("total_amount"),
-        _flow_score(pl.col("width"), pl.col("first_time"), pl.col("last_time"), lim).alias("score"),
-        pl.col("senders").list.len().alias("senders_n"),
-        pl.col("recipients").list.len().alias("recipients_n"),
-        # What the centre passed on of what it collected: a mule keeps little.
-        (pl.col("amount_out") / pl.col("amount_in")).round(3).alias("flow_through"),
-    ).with_columns(
-        json_details(
-            "senders_n", "recipients_n", "amount_in", "amount_out", "flow_through", "one_off_share"
+    found = (
+        best.with_columns(
+            members.alias("members"),
+            roles.alias("roles"),
+            pl.col("center").alias("center_address"),
+            pl.concat_list("tx_in", "tx_out").alias("tx_hashes"),
+            (pl.col("amount_in") + pl.col("amount_out")).alias("total_amount"),
+            _flow_score(pl.col("width"), pl.col("first_time"), pl.col("last_time"), lim).alias(
+                "score"
+            ),
+            pl.col("senders").list.len().alias("senders_n"),
+            pl.col("recipients").list.len().alias("recipients_n"),
+            # What the centre passed on of what it collected: a mule keeps little.
+            comparable_ratio("amount_out", "amount_in").round(3).alias("flow_through"),
+        )
+        .drop(side_helpers("amount_in", "amount_out"))
+        .with_columns(
+            json_details(
+                "senders_n",
+                "recipients_n",
+                "amount_in",
+                "amount_out",
+                "flow_through",
+                "one_off_share",
+            )
         )
     )
     return finish(found, span, "gather_scatter")

@@ -22,10 +22,15 @@ import polars as pl
 
 from analytics_platform.domain.patterns.common import (
     Span,
+    comparable_ratio,
     csr_offsets,
     finish,
+    hop_ratio,
+    hop_values,
     json_details,
     low_degree,
+    side_helpers,
+    side_values,
     walk_hops,
 )
 from analytics_platform.domain.patterns.limits import PatternLimits
@@ -33,8 +38,8 @@ from analytics_platform.domain.patterns.limits import PatternLimits
 
 @numba.njit(cache=True, nogil=True)
 def _walk(
-    offsets, dst, times, amts, src_of, inner, in_offsets, in_times, min_hops, max_hops, hop,
-    budget, close_from, close_to,
+    offsets, dst, times, amts, usd, assets, src_of, inner, in_offsets, in_times, min_hops,
+    max_hops, hop, budget, close_from, close_to,
 ):  # fmt: skip
     """Maximal chains ending on the day: edge indices per hop (-1 padded), the smallest and
     largest hop-to-hop amount ratio (both start at 1), and how often the budget was hit."""
@@ -96,7 +101,7 @@ def _walk(
                         budget_hits += 1
                         depth = -1  # abandon this start transfer
                         break
-                    ratio = amts[e] / amts[last] if amts[last] > 0 else np.inf
+                    ratio = hop_ratio(amts, usd, assets, last, e)
                     path[depth] = e
                     nodes[depth + 1] = nxt
                     lo_r[depth + 1] = min(lo_r[depth], ratio)
@@ -144,7 +149,7 @@ def detect_chains(span: Span, lim: PatternLimits) -> pl.DataFrame:
     close_from = int(span.start.timestamp() * 1000)
     found, r_min, r_max, budget_hits = _walk(
         csr_offsets(src, names.len()), edges["dst"].to_numpy().astype(np.int64),
-        edges["ms"].to_numpy(), edges["amt"].to_numpy(), src, inner,
+        edges["ms"].to_numpy(), *hop_values(edges), src, inner,
         csr_offsets(into["dst"].to_numpy(), names.len()),
         into["ms"].to_numpy(), lim.min_chain_hops, lim.max_chain_hops,
         int(lim.chain_hop_window.total_seconds() * 1000), lim.chain_origin_budget, close_from,
@@ -164,9 +169,12 @@ def detect_chains(span: Span, lim: PatternLimits) -> pl.DataFrame:
             pl.col("time").first().alias("first_time"),
             pl.col("time").last().alias("last_time"),
             pl.col("amt").sum().alias("total_amount"),
-            (pl.col("amt").last() / pl.col("amt").first()).round(4).alias("kept_ratio"),
+            *side_values("kept", lambda c: c.last()),
+            *side_values("sent", lambda c: c.first()),
             pl.len().alias("hops"),
         )
+        .with_columns(comparable_ratio("kept", "sent").round(4).alias("kept_ratio"))
+        .drop("kept", "sent", *side_helpers("kept", "sent"))
         .sort("walk")
         .with_columns(pl.Series("ratio_min", r_min), pl.Series("ratio_max", r_max))
     )
