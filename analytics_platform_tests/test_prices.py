@@ -129,7 +129,8 @@ def _hub_alerts(t: pl.DataFrame, prices: pl.DataFrame | None) -> tuple[dict, set
         transfers=t,
     )
     (details,) = found["details"].to_list()
-    return json.loads(details), set(alerts["typology"])
+    hub = alerts.filter(pl.col("typology") == "collect_and_redistribute")["explanation"]
+    return {**json.loads(details), "explanation": hub.first()}, set(alerts["typology"])
 
 
 def test_a_hub_that_changes_asset_is_measured_in_usd_and_unknown_without_a_price():
@@ -139,6 +140,7 @@ def test_a_hub_that_changes_asset_is_measured_in_usd_and_unknown_without_a_price
     details, typologies = _hub_alerts(forwards, PRICES)
     assert details["flow_through"] == 0.97  # 3,880 USD of 4,000, not 1.552 WETH over 4,000 TOR
     assert "collect_and_redistribute" in typologies
+    assert "passed 0.97 of it on (USD)" in details["explanation"]
     keeps = two_assets(gather, [(1, 20 + i, 0.036, 2 + i * 0.2) for i in range(4)])
     details, typologies = _hub_alerts(keeps, PRICES)
     assert details["flow_through"] == 0.09
@@ -148,9 +150,11 @@ def test_a_hub_that_changes_asset_is_measured_in_usd_and_unknown_without_a_price
     details, typologies = _hub_alerts(keeps, None)
     assert details["flow_through"] is None
     assert "collect_and_redistribute" in typologies
+    assert "(no common unit: currencies without prices)" in details["explanation"]
     # One asset throughout is compared in native units, priced or not.
     one_asset = transfers(gather + [(1, 20 + i, 90.0, 2 + i * 0.2) for i in range(4)])
-    assert _hub_alerts(one_asset, None)[0]["flow_through"] == 0.09
+    details = _hub_alerts(one_asset, None)[0]
+    assert (details["flow_through"], details["flow_unit"]) == (0.09, "native units")
 
 
 def test_pass_through_and_cycle_ratios_compare_like_with_like():

@@ -112,19 +112,36 @@ def side_values(side: str, legs: Callable[[pl.Expr], pl.Expr] = lambda c: c) -> 
     ]
 
 
+def _comparable(num: str, den: str) -> tuple[pl.Expr, pl.Expr]:
+    """Whether two :func:`side_values` sides move one asset, and whether all are priced."""
+    lo, hi = (lambda s: pl.col(f"_{s}_lo")), (lambda s: pl.col(f"_{s}_hi"))
+    one_asset = (lo(num) == hi(num)) & (lo(den) == hi(den)) & (lo(num) == lo(den))
+    return one_asset, pl.col(f"_{num}_priced") & pl.col(f"_{den}_priced")
+
+
 def comparable_ratio(num: str, den: str) -> pl.Expr:
     """``num / den`` of two :func:`side_values` sides: in native units where every leg of both
     moves one asset (exact, whatever its price did), else in USD where every leg has a price,
     else null: a sum of euros over a sum of yuan says nothing about what was passed on."""
-    lo, hi = (lambda s: pl.col(f"_{s}_lo")), (lambda s: pl.col(f"_{s}_hi"))
-    one_asset = (lo(num) == hi(num)) & (lo(den) == hi(den)) & (lo(num) == lo(den))
-    priced = pl.col(f"_{num}_priced") & pl.col(f"_{den}_priced")
+    one_asset, priced = _comparable(num, den)
     return (
         pl.when(one_asset)
         .then(pl.col(num) / pl.col(den))
         .when(priced)
         .then(pl.col(f"_{num}_usd") / pl.col(f"_{den}_usd"))
         .otherwise(None)
+    )
+
+
+def ratio_unit(num: str, den: str) -> pl.Expr:
+    """What :func:`comparable_ratio` of the same sides was measured in, for the analyst."""
+    one_asset, priced = _comparable(num, den)
+    return (
+        pl.when(one_asset)
+        .then(pl.lit("native units"))
+        .when(priced)
+        .then(pl.lit("USD"))
+        .otherwise(pl.lit("no common unit: currencies without prices"))
     )
 
 

@@ -31,6 +31,7 @@ from analytics_platform.domain.patterns.common import (
     finish,
     json_details,
     low_degree,
+    ratio_unit,
     roles_list,
     side_helpers,
     side_values,
@@ -390,6 +391,7 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
             pl.col("recipients").list.len().alias("recipients_n"),
             # What the centre passed on of what it collected: a mule keeps little.
             comparable_ratio("amount_out", "amount_in").round(3).alias("flow_through"),
+            ratio_unit("amount_out", "amount_in").alias("flow_unit"),
         )
         .drop(side_helpers("amount_in", "amount_out"))
         .with_columns(
@@ -399,6 +401,7 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
                 "amount_in",
                 "amount_out",
                 "flow_through",
+                "flow_unit",
                 "one_off_share",
             )
         )
