@@ -181,3 +181,53 @@ def test_pass_through_and_cycle_ratios_compare_like_with_like():
     no_band = PatternLimits(min_hop_ratio=None, max_hop_ratio=None)
     cycle = detect_patterns(rows, network="torus", day=DAY, types=["cycle"], limits=no_band)
     assert json.loads(cycle.patterns["details"][0])["return_ratio"] is None
+
+
+def _hub_case(t: pl.DataFrame, prices: pl.DataFrame | None, **kwargs) -> pl.DataFrame:
+    found = detect_patterns(
+        t, network="torus", day=DAY, prices=prices, types=["gather_scatter"]
+    ).patterns
+    return score_alerts(
+        network="torus",
+        day=DAY,
+        patterns=found,
+        features=features_of(t, prices if prices is not None else PRICES),
+        labels=pl.DataFrame(schema=s.ADDRESS_LABELS),
+        transfers=t,
+        **kwargs,
+    ).filter(pl.col("typology") == "collect_and_redistribute")
+
+
+def test_an_amount_across_unpriced_assets_is_shown_per_asset_and_weighs_nothing():
+    # A hub gathers 4 x 10,000 TOR and pays on 4 x 4 WETH: 40,000 and 40,000 USD when priced.
+    hub = two_assets(
+        [(10 + i, 1, 10_000.0, i * 0.2) for i in range(4)],
+        [(1, 20 + i, 4.0, 2 + i * 0.2) for i in range(4)],
+    )
+    priced, unpriced = _hub_case(hub, PRICES), _hub_case(hub, None)
+    (row,) = unpriced.rows(named=True)
+    assert "(40000.0 TOR + 16.0 WETH moved" in row["explanation"]
+    details = json.loads(json.loads(row["evidence"])["details"])
+    assert (details["assets_n"], details["amounts"]) == (2, "40000.0 TOR + 16.0 WETH")
+    # 80,000 USD is a high amount; 40,016 "native units" of two currencies is no amount at all:
+    # the score alone sets the severity, and a materiality floor cannot judge it.
+    assert priced["severity"].to_list() == ["critical"]
+    assert row["severity"] == "high"
+    assert _hub_case(hub, PRICES, min_value=100_000).height == 0
+    assert _hub_case(hub, None, min_value=100_000).height == 1
+    # One asset, unpriced: its native total is the amount, named.
+    tor = transfers(
+        [(10 + i, 1, 10_000.0, i * 0.2) for i in range(4)]
+        + [(1, 20 + i, 9_900.0, 2 + i * 0.2) for i in range(4)]
+    )
+    (one,) = _hub_case(tor, None).rows(named=True)
+    assert "(79600.0 TOR moved" in one["explanation"]
+    assert one["severity"] == "critical"
+
+
+def test_an_asset_name_with_quotes_keeps_the_details_json():
+    t = transfers([(1, 2, 5.0, 0.0), (2, 3, 4.9, 0.5), (3, 1, 4.8, 1.0)]).with_columns(
+        pl.lit('USD "bridged" \\ v2').alias("asset")
+    )
+    (details,) = detect_patterns(t, network="torus", day=DAY, types=["cycle"]).patterns["details"]
+    assert json.loads(details)["amounts"] == '14.7 USD "bridged" \\ v2'

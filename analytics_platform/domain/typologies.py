@@ -219,7 +219,8 @@ def score_alerts(
     """Alerts for ``day`` from its patterns, features, labels (as of the day) and transfers,
     grouped into ranked cases (``domain.cases``) cut at ``case_budget`` a day. Labelled
     services and the addresses in ``services`` (attributed to one) are never alerted; patterns
-    that moved less than ``min_value`` (USD where priced) only by typologies exempt from
+    that moved less than ``min_value`` (USD where priced, else the units of their one asset;
+    a value across unpriced assets is unknown and kept) only by typologies exempt from
     materiality; typologies that need history stay silent before ``history_start`` (the
     network's first day) plus the feature window."""
     catalog = catalog or load_catalog()
@@ -265,19 +266,32 @@ def _details(patterns: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _comparable_value() -> pl.Expr:
+    """A pattern's value where it means something: USD where every transfer is priced, else
+    the native total where the transfers move one asset (or the pattern predates
+    ``details.assets_n``), else unknown: a sum of yen and euros is no amount."""
+    single = pl.col("assets_n").cast(pl.Int64, strict=False).fill_null(1) <= 1
+    return pl.coalesce("total_amount_usd", pl.when(single).then(pl.col("total_amount")))
+
+
 def _pattern_alerts(
     typ: Typology, network, day, patterns: pl.DataFrame, services, min_value: float | None
 ) -> pl.DataFrame:
-    value = pl.coalesce("total_amount_usd", "total_amount")
     p = patterns.filter(
         pl.col("pattern_type").is_in(list(typ.patterns))
         & (pl.col("score") >= typ.min_score)
         & ~pl.col("center_address").is_in(services.implode())
-        & (value >= min_value if min_value is not None else pl.lit(True))
     )
     if p.height == 0:
         return empty(ALERT_COLUMNS)
     p = _details(p)
+    for key in ("assets_n", "amounts"):
+        if key not in p.columns:
+            p = p.with_columns(pl.lit(None, pl.String).alias(key))
+    p = p.with_columns(_comparable_value().alias("_value"))
+    if min_value is not None:
+        # A value that cannot be known (currencies without prices) is not known to be small.
+        p = p.filter(pl.col("_value").is_null() | (pl.col("_value") >= min_value))
     for key, rule in typ.where.items():
         if key not in p.columns:
             if rule.get("unknown") == "pass":
@@ -289,7 +303,8 @@ def _pattern_alerts(
     p = p.with_columns(
         pl.col("center_address").alias("address"),
         (pl.col("members").list.len() - 1).alias("n"),
-        pl.col("total_amount").round(2).alias("amount"),
+        # per asset where the pattern mixes them (or names its asset); else the native total
+        pl.coalesce("amounts", pl.col("total_amount").round(2).cast(pl.String)).alias("amount"),
         pl.when(pl.col("total_amount_usd").is_null())
         .then(pl.lit("USD value unknown: no price"))
         .otherwise(pl.format("{} USD", pl.col("total_amount_usd").round(2)))
@@ -300,12 +315,9 @@ def _pattern_alerts(
     evidence = pl.struct(*PATTERN_EVIDENCE).struct.json_encode()
     out = p.with_columns(
         pl.lit(typ.name).alias("typology"),
-        # high_amount is in USD where the pattern is priced, else in native units.
-        _severity(
-            pl.col("score"),
-            pl.coalesce("total_amount_usd", "total_amount"),
-            typ.high_amount,
-        ).alias("severity"),
+        # high_amount is in USD where the pattern is priced, else in its one asset's units; an
+        # amount across unpriced assets is unknown and leaves severity to the score.
+        _severity(pl.col("score"), pl.col("_value"), typ.high_amount).alias("severity"),
         pl.concat_list("pattern_id").alias("pattern_ids"),
         evidence.alias("evidence"),
         _explain(typ.explanation, p.schema).alias("explanation"),

@@ -27,6 +27,7 @@ from analytics_platform.domain.patterns.common import (
     pattern_id,
     prepare,
     unusual_legs,
+    with_amounts,
     with_dormancy,
     with_novel_share,
     with_usd_totals,
@@ -200,10 +201,10 @@ def _with_leg_values(
     timer: StageTimer,
     judge: Callable[[pl.DataFrame], pl.DataFrame] | None,
 ) -> pl.DataFrame:
-    """USD totals, novel share and (with ``judge``) dormancy shares of ``patterns`` from their
-    transfers in ``t``."""
-    with timer.stage("usd_totals"):
-        patterns = with_usd_totals(patterns, t)
+    """USD totals, amounts per asset, novel share and (with ``judge``) dormancy shares of
+    ``patterns`` from their transfers in ``t``."""
+    with timer.stage("amounts"):
+        patterns = with_amounts(with_usd_totals(patterns, t), t)
     with timer.stage("novel_share"):
         patterns = conform(with_novel_share(patterns, t), STRUCTURAL_PATTERNS)
     if judge is not None:

@@ -313,6 +313,17 @@ def pattern_legs(patterns: pl.DataFrame, t: pl.DataFrame, *columns: str) -> pl.D
     )
 
 
+def member_legs(patterns: pl.DataFrame, t: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """:func:`pattern_legs` between two members of the pattern: the transfers its
+    ``total_amount`` sums (a funnel's or a proximity path's own legs, not the other traffic
+    of its transfers' senders)."""
+    keyed = patterns.select("members").with_row_index("_p").explode("members", empty_as_null=False)
+    legs = pattern_legs(patterns, t, "src", "dst", *columns)
+    for side in ("src", "dst"):
+        legs = legs.join(keyed.rename({"members": side}), on=["_p", side])
+    return legs
+
+
 def with_usd_totals(patterns: pl.DataFrame, t: pl.DataFrame) -> pl.DataFrame:
     """``total_amount_usd``: the USD value of the pattern's transfers between its members (the
     transfers its total_amount sums); null when one of them has no price.
@@ -321,21 +332,8 @@ def with_usd_totals(patterns: pl.DataFrame, t: pl.DataFrame) -> pl.DataFrame:
     second currency through its joins."""
     if patterns.height == 0:
         return patterns.with_columns(pl.lit(None, pl.Float64).alias("total_amount_usd"))
-    keyed = patterns.select("members").with_row_index("_p")
     legs = (
-        pattern_legs(patterns, t, "src", "dst", "usd")
-        .join(
-            keyed.select("_p", "members")
-            .explode("members", empty_as_null=False)
-            .rename({"members": "src"}),
-            on=["_p", "src"],
-        )
-        .join(
-            keyed.select("_p", "members")
-            .explode("members", empty_as_null=False)
-            .rename({"members": "dst"}),
-            on=["_p", "dst"],
-        )
+        member_legs(patterns, t, "usd")
         .group_by("_p")
         .agg(
             pl.when(pl.col("usd").is_null().any())
@@ -350,6 +348,28 @@ def with_usd_totals(patterns: pl.DataFrame, t: pl.DataFrame) -> pl.DataFrame:
         .join(legs, on="_p", how="left", maintain_order="left")
         .drop("_p")
     )
+
+
+def with_amounts(patterns: pl.DataFrame, t: pl.DataFrame) -> pl.DataFrame:
+    """``details`` gain ``assets_n`` (how many assets the pattern's transfers move) and
+    ``amounts`` (what ``total_amount`` sums, per asset: "4000.0 TOR + 1.55 WETH"), so an
+    alert shows and weighs amounts an analyst can read rather than a sum across currencies."""
+    if patterns.height == 0:
+        return patterns
+    per_asset = (
+        member_legs(patterns, t, "amt", "asset")
+        .group_by("_p", "asset")
+        .agg(pl.col("amt").sum())
+        .sort("_p", "asset")
+    )
+    amt = pl.col("amt")
+    # cents for amounts of 1 and more; 3 significant digits below (0.00412 WETH, not 0.0)
+    readable = pl.when(amt >= 1).then(amt.round(2)).otherwise(amt.round_sig_figs(3))
+    values = per_asset.group_by("_p").agg(
+        pl.len().alias("assets_n"),
+        pl.format("{} {}", readable, pl.col("asset")).str.join(" + ").alias("amounts"),
+    )
+    return with_details(patterns, values)
 
 
 def roles_list(*parts: tuple[pl.Expr, str]) -> tuple[pl.Expr, pl.Expr]:
@@ -422,13 +442,19 @@ def with_novel_share(patterns: pl.DataFrame, t: pl.DataFrame) -> pl.DataFrame:
 
 def with_details(patterns: pl.DataFrame, values: pl.DataFrame) -> pl.DataFrame:
     """``details`` (JSON) gains the columns of ``values`` (``_p``: the pattern's row; one
-    numeric column per key). A pattern without a value for a key keeps its details as they were."""
+    numeric or text column per key). A pattern without a value for a key keeps its details as
+    they were."""
     keys = [c for c in values.columns if c != "_p"]
     joined = patterns.with_row_index("_p").join(values, on="_p", how="left", maintain_order="left")
     details = pl.col("details")
     for key in keys:
         body = details.fill_null("{}").str.strip_chars()
-        item = pl.format(f'"{key}": {{}}', pl.col(key).cast(pl.String))
+        value = pl.col(key).cast(pl.String)
+        if values.schema[key] == pl.String:
+            # A JSON string literal: polars escapes text only inside json_encode, so encode a
+            # one-field struct ('{"v":"..."}') and keep its value.
+            value = pl.struct(value.alias("v")).struct.json_encode().str.slice(5).str.head(-1)
+        item = pl.format(f'"{key}": {{}}', value)
         details = (
             pl.when(pl.col(key).is_null())
             .then(details)
