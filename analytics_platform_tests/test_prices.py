@@ -231,3 +231,16 @@ def test_an_asset_name_with_quotes_keeps_the_details_json():
     )
     (details,) = detect_patterns(t, network="torus", day=DAY, types=["cycle"]).patterns["details"]
     assert json.loads(details)["amounts"] == '14.7 USD "bridged" \\ v2'
+
+
+def test_an_exposure_path_is_valued_at_its_subjects_own_transfer():
+    # mixer -> 1 -> 2 -> 3: addr(3) received 800 TOR; the hops before moved the same funds.
+    risky = pl.DataFrame({"address": [addr(9)], "category": ["mixer"]})
+    rows = transfers([(9, 1, 1000.0, 0.0), (1, 2, 900.0, 1.0), (2, 3, 800.0, 2.0)])
+    found = detect_patterns(
+        rows, network="torus", day=DAY, prices=PRICES, risky=risky, types=["risky_proximity"]
+    ).patterns
+    third = found.filter(pl.col("center_address") == addr(3)).row(0, named=True)
+    assert third["total_amount"] == 800.0
+    assert third["total_amount_usd"] == 800.0  # not 2,700: the path's hops summed
+    assert json.loads(third["details"])["amounts"] == "800.0 TOR"

@@ -313,27 +313,35 @@ def pattern_legs(patterns: pl.DataFrame, t: pl.DataFrame, *columns: str) -> pl.D
     )
 
 
-def member_legs(patterns: pl.DataFrame, t: pl.DataFrame, *columns: str) -> pl.DataFrame:
-    """:func:`pattern_legs` between two members of the pattern: the transfers its
-    ``total_amount`` sums (a funnel's or a proximity path's own legs, not the other traffic
-    of its transfers' senders)."""
+def valued_legs(patterns: pl.DataFrame, t: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """:func:`pattern_legs` of the transfers a pattern's ``total_amount`` sums: those between
+    two of its members (a funnel's own legs, not the other traffic of its transfers' senders),
+    and of a ``risky_proximity`` path only the subject's own transfer (its last hop: the
+    amount the exposure is about; the hops before it move the same funds again)."""
     keyed = patterns.select("members").with_row_index("_p").explode("members", empty_as_null=False)
-    legs = pattern_legs(patterns, t, "src", "dst", *columns)
+    proximity = pl.col("pattern_type") == "risky_proximity"
+    valued = patterns.with_columns(
+        pl.when(proximity)
+        .then(pl.col("tx_hashes").list.tail(1))
+        .otherwise(pl.col("tx_hashes"))
+        .alias("tx_hashes")
+    )
+    legs = pattern_legs(valued, t, "src", "dst", *columns)
     for side in ("src", "dst"):
         legs = legs.join(keyed.rename({"members": side}), on=["_p", side])
     return legs
 
 
 def with_usd_totals(patterns: pl.DataFrame, t: pl.DataFrame) -> pl.DataFrame:
-    """``total_amount_usd``: the USD value of the pattern's transfers between its members (the
-    transfers its total_amount sums); null when one of them has no price.
+    """``total_amount_usd``: the USD value of the transfers the pattern's total_amount sums
+    (:func:`valued_legs`); null when one of them has no price.
 
     Computed once for every detector from the pattern's transfers, so no detector carries a
     second currency through its joins."""
     if patterns.height == 0:
         return patterns.with_columns(pl.lit(None, pl.Float64).alias("total_amount_usd"))
     legs = (
-        member_legs(patterns, t, "usd")
+        valued_legs(patterns, t, "usd")
         .group_by("_p")
         .agg(
             pl.when(pl.col("usd").is_null().any())
@@ -357,7 +365,7 @@ def with_amounts(patterns: pl.DataFrame, t: pl.DataFrame) -> pl.DataFrame:
     if patterns.height == 0:
         return patterns
     per_asset = (
-        member_legs(patterns, t, "amt", "asset")
+        valued_legs(patterns, t, "amt", "asset")
         .group_by("_p", "asset")
         .agg(pl.col("amt").sum())
         .sort("_p", "asset")
