@@ -244,3 +244,18 @@ def test_an_exposure_path_is_valued_at_its_subjects_own_transfer():
     assert third["total_amount"] == 800.0
     assert third["total_amount_usd"] == 800.0  # not 2,700: the path's hops summed
     assert json.loads(third["details"])["amounts"] == "800.0 TOR"
+
+
+def test_an_exposure_path_carries_value_across_priced_assets():
+    # mixer -> 1: 1,000 TOR; 1 -> 2: 0.39 WETH (975 USD). Priced, the value carried on.
+    risky = pl.DataFrame({"address": [addr(9)], "category": ["mixer"]})
+    rows = two_assets([(9, 1, 1000.0, 0.0)], [(1, 2, 0.39, 1.0)])
+
+    def carried(prices: pl.DataFrame | None) -> float:
+        found = detect_patterns(
+            rows, network="torus", day=DAY, prices=prices, risky=risky, types=["risky_proximity"]
+        ).patterns.filter(pl.col("center_address") == addr(2))
+        return json.loads(found["details"][0])["carried_ratio"]
+
+    assert carried(PRICES) == 0.975
+    assert carried(None) == 0.0  # TOR against WETH without prices: nothing shown to carry

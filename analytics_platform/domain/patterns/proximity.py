@@ -4,9 +4,10 @@ Funds are followed in time order: *downstream* of a risky address (it paid a, a 
 ...) and *upstream* of it (x paid y, y later paid the risky address). An address reached in
 ``h`` hops gets one pattern per direction, for its nearest risky counterparty, scored
 ``category weight * proximity_decay ** (h - 1)``; ``carried_ratio`` (details) is the smallest
-ratio of consecutive hops' amounts along the path, smaller over larger (null for one hop, 0
-across assets). Exchanges and addresses with more than
-``max_proximity_degree`` counterparties are not passed through (they pool unrelated funds);
+ratio of consecutive hops' values along the path, smaller over larger, compared as ``hop_ratio``
+compares them (native units within one asset, USD across priced assets, 0 across unpriced
+ones; null for one hop). Exchanges and addresses with more than ``max_proximity_degree``
+counterparties are not passed through (they pool unrelated funds);
 the frontier is capped at ``proximity_budget`` paths per hop.
 """
 
@@ -48,7 +49,7 @@ def _follow(span: Span, lim: PatternLimits, risky, passable, *, downstream: bool
     # backward in time towards it. ``near`` is the end already on the path.
     near, far = ("src", "dst") if downstream else ("dst", "src")
     e = span.t.select(
-        pl.col(near).alias("near"), pl.col(far).alias("far"), "time", "tx", "amt", "asset"
+        pl.col(near).alias("near"), pl.col(far).alias("far"), "time", "tx", "amt", "usd", "asset"
     )
     labelled = risky["risky"].implode()
     frontier = (
@@ -64,7 +65,8 @@ def _follow(span: Span, lim: PatternLimits, risky, passable, *, downstream: bool
             pl.col("time").alias("t_min"),
             pl.col("time").alias("t_max"),
             pl.col("amt").alias("amount"),
-            pl.col("asset").alias("path_asset"),
+            pl.col("usd").alias("amount_usd"),
+            pl.col("asset").alias("hop_asset"),
             pl.lit(None, pl.Float64).alias("carried_ratio"),
             pl.lit(1).alias("hops"),
         )
@@ -94,7 +96,8 @@ def _follow(span: Span, lim: PatternLimits, risky, passable, *, downstream: bool
                 pl.min_horizontal("t_min", "time").alias("t_min"),
                 pl.max_horizontal("t_max", "time").alias("t_max"),
                 pl.col("amt").alias("amount"),
-                "path_asset",
+                pl.col("usd").alias("amount_usd"),
+                pl.col("asset").alias("hop_asset"),
                 _carried().alias("carried_ratio"),
                 pl.lit(hop).alias("hops"),
             )
@@ -144,12 +147,17 @@ def _follow(span: Span, lim: PatternLimits, risky, passable, *, downstream: bool
 
 def _carried() -> pl.Expr:
     """How well the value carried from hop to hop: the smallest ratio of consecutive hops'
-    amounts, smaller over larger (0 once the asset changes). A path whose hops move about the
-    same amount traces funds (at least half of what arrived went on, and what went on was not
-    mostly other money); one whose amounts are unrelated is only contact. ``amount`` is the
-    previous hop's (nearer the risky address), ``amt`` the new one's."""
-    small = pl.min_horizontal(pl.col("amt"), pl.col("amount"))
-    large = pl.max_horizontal(pl.col("amt"), pl.col("amount"))
+    values, smaller over larger. A path whose hops move about the same value traces funds (at
+    least half of what arrived went on, and what went on was not mostly other money); one
+    whose amounts are unrelated is only contact. Values compare as in ``hop_ratio``: native
+    amounts within one asset, USD where the asset changes and both hops are priced, else not
+    at all (0: a hop that cannot be shown to carry the funds carries nothing). ``amount``,
+    ``amount_usd`` and ``hop_asset`` are the previous hop's (nearer the risky address);
+    ``amt``, ``usd`` and ``asset`` the new one's."""
+    same = pl.col("asset") == pl.col("hop_asset")
+    priced = pl.col("usd").is_not_null() & pl.col("amount_usd").is_not_null()
+    before = pl.when(same).then(pl.col("amount")).when(priced).then(pl.col("amount_usd"))
+    after = pl.when(same).then(pl.col("amt")).when(priced).then(pl.col("usd"))
+    small, large = pl.min_horizontal(before, after), pl.max_horizontal(before, after)
     ratio = pl.when(large > 0).then(small / large).otherwise(0.0)
-    ratio = pl.when(pl.col("asset") == pl.col("path_asset")).then(ratio).otherwise(0.0)
     return pl.min_horizontal(pl.col("carried_ratio").fill_null(float("inf")), ratio)
