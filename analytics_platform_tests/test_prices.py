@@ -139,6 +139,8 @@ def test_a_hub_that_changes_asset_is_measured_in_usd_and_unknown_without_a_price
     forwards = two_assets(gather, [(1, 20 + i, 0.388, 2 + i * 0.2) for i in range(4)])
     details, typologies = _hub_alerts(forwards, PRICES)
     assert details["flow_through"] == 0.97  # 3,880 USD of 4,000, not 1.552 WETH over 4,000 TOR
+    # the amounts it divides, in its unit (not 4,000 "in" against 1.552 "out")
+    assert (details["amount_in"], details["amount_out"]) == pytest.approx((4000.0, 3880.0))
     assert "collect_and_redistribute" in typologies
     assert "passed 0.97 of it on (USD)" in details["explanation"]
     keeps = two_assets(gather, [(1, 20 + i, 0.036, 2 + i * 0.2) for i in range(4)])
@@ -149,12 +151,14 @@ def test_a_hub_that_changes_asset_is_measured_in_usd_and_unknown_without_a_price
     # one-off counterparties alerts on its shape (the catalog's `unknown: pass`).
     details, typologies = _hub_alerts(keeps, None)
     assert details["flow_through"] is None
+    assert (details["amount_in"], details["amount_out"]) == (None, None)
     assert "collect_and_redistribute" in typologies
     assert "(no common unit: currencies without prices)" in details["explanation"]
     # One asset throughout is compared in native units, priced or not.
     one_asset = transfers(gather + [(1, 20 + i, 90.0, 2 + i * 0.2) for i in range(4)])
     details = _hub_alerts(one_asset, None)[0]
     assert (details["flow_through"], details["flow_unit"]) == (0.09, "native units")
+    assert (details["amount_in"], details["amount_out"]) == (4000.0, 360.0)
 
 
 def test_pass_through_and_cycle_ratios_compare_like_with_like():
@@ -169,6 +173,9 @@ def test_pass_through_and_cycle_ratios_compare_like_with_like():
     }
     assert ratio["rapid_pass_through", addr(2)]["pass_ratio"] == 0.99  # USD: TOR in, WETH out
     assert ratio["rapid_pass_through", addr(3)]["pass_ratio"] == 0.9899  # WETH: native units
+    usd, native = ratio["rapid_pass_through", addr(2)], ratio["rapid_pass_through", addr(3)]
+    assert (usd["amount_in"], usd["amount_out"], usd["pass_unit"]) == (1000.0, 990.0, "USD")
+    assert (native["amount_in"], native["pass_unit"]) == (0.396, "native units")
     assert ratio["cycle", addr(1)]["return_ratio"] == 0.98
     unpriced = detect_patterns(
         rows, network="torus", day=DAY, types=["rapid_pass_through", "cycle"]

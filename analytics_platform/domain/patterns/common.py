@@ -145,6 +145,17 @@ def ratio_unit(num: str, den: str) -> pl.Expr:
     )
 
 
+def in_ratio_unit(num: str, den: str) -> list[pl.Expr]:
+    """The ``num`` and ``den`` sides' totals in the unit :func:`comparable_ratio` divides them
+    in (native where every leg moves one asset, USD where every leg is priced, else null), so
+    a flow's details show the two amounts its ratio is made of, not sums across currencies."""
+    one_asset, priced = _comparable(num, den)
+    return [
+        pl.when(one_asset).then(pl.col(side)).when(priced).then(pl.col(f"_{side}_usd")).alias(side)
+        for side in (num, den)
+    ]
+
+
 @numba.njit(cache=True, nogil=True)
 def hop_ratio(amts, usd, assets, a, b):
     """Transfer ``b``'s value over transfer ``a``'s, like :func:`comparable_ratio`: in native

@@ -21,7 +21,9 @@ from analytics_platform.domain.patterns.common import (
     comparable_ratio,
     decode_ids,
     finish,
+    in_ratio_unit,
     json_details,
+    ratio_unit,
     roles_list,
     side_helpers,
     side_values,
@@ -97,7 +99,10 @@ def detect_pass_through(span: Span, lim: PatternLimits) -> pl.DataFrame:
         per.join(got, on=["address", "day"])
         .with_columns(
             comparable_ratio("amount_out", "amount_in").alias("pass_ratio"),
+            ratio_unit("amount_out", "amount_in").alias("pass_unit"),
+            (pl.col("amount_in") + pl.col("amount_out")).alias("total_amount"),
         )
+        .with_columns(in_ratio_unit("amount_out", "amount_in"))
         .drop(side_helpers("amount_in", "amount_out"))
         .filter(
             pl.col("pass_ratio").is_between(lim.min_pass_ratio, lim.max_pass_ratio)
@@ -127,14 +132,15 @@ def detect_pass_through(span: Span, lim: PatternLimits) -> pl.DataFrame:
         roles.alias("roles"),
         pl.col("address").alias("center_address"),
         pl.concat_list("tx_in", "tx_out").alias("tx_hashes"),
-        (pl.col("amount_in") + pl.col("amount_out")).alias("total_amount"),
         (
             0.5 * (1 - hold).clip(0, 1)
             + 0.5 * (1 - (1 - pl.col("pass_ratio")).abs() * 10).clip(0, 1)
         ).alias("score"),
         (pl.col("max_hold_s") / 3600).round(2).alias("max_hold_hours"),
         pl.col("pass_ratio").round(4),
-    ).with_columns(json_details("amount_in", "amount_out", "pass_ratio", "max_hold_hours"))
+    ).with_columns(
+        json_details("amount_in", "amount_out", "pass_ratio", "pass_unit", "max_hold_hours")
+    )
     return finish(found, span, "rapid_pass_through")
 
 

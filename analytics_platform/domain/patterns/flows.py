@@ -29,6 +29,7 @@ from analytics_platform.domain.patterns.common import (
     csr_offsets,
     decode_ids,
     finish,
+    in_ratio_unit,
     json_details,
     low_degree,
     ratio_unit,
@@ -393,6 +394,7 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
             comparable_ratio("amount_out", "amount_in").round(3).alias("flow_through"),
             ratio_unit("amount_out", "amount_in").alias("flow_unit"),
         )
+        .with_columns(in_ratio_unit("amount_out", "amount_in"))
         .drop(side_helpers("amount_in", "amount_out"))
         .with_columns(
             json_details(

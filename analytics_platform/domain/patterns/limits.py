@@ -52,7 +52,7 @@ class PatternLimits:
     pass_window: timedelta = timedelta(hours=6)
     min_pass_ratio: float = 0.9
     max_pass_ratio: float = 1.02
-    min_pass_amount: float = 0.0
+    min_pass_amount: float = 0.0  # amount received, in the unit of pass_ratio (pass_unit)
     # structuring: >= min_structuring transfers just under a reporting threshold
     min_structuring: int = 3
     structuring_window: timedelta = timedelta(hours=24)
