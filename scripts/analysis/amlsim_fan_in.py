@@ -1,7 +1,9 @@
 """Why AMLSim's planted fan-ins are (not) funnels: the product's own leg flags
 (``leg_dormancy``, 30-day look-back, judged from the dataset's 31st day) of the planted fan-in
 transfers, and, given a kept evaluation store (``evaluate ... --home DIR``), what the members
-of the alerted fan-in patterns are in the ground truth.
+of the alerted fan-in patterns are in the ground truth, and how many of the alerted funnels
+are hubs that a later gather-scatter alert shows passing the money on (a what-if: fan-in F1
+with those counted as the gather-scatter's, which no partition can know on the funnel's day).
 
     .venv/bin/python scripts/analysis/amlsim_fan_in.py [--home DIR]
 """
@@ -76,6 +78,34 @@ def alerted_fan_in_members(home: Path) -> pl.DataFrame:
     )
 
 
+def funnels_before_hubs(home: Path) -> None:
+    """Alerted funnels whose collector is later alerted as a gather-scatter hub: how many, how
+    many days before, and fan-in F1 through the alerts without them."""
+    from amlsim_fan_out import f1s  # this folder is on sys.path when run
+
+    stored = stored_tables(home, "structural_patterns", "typology_alerts")
+    patterns, alerts = stored["structural_patterns"], stored["typology_alerts"]
+    alerted = alerted_patterns(patterns, alerts)
+    hubs = (
+        alerted.filter(pl.col("pattern_type") == "gather_scatter")
+        .group_by("center_address")
+        .agg(pl.col("date").min().alias("hub_day"))
+    )
+    funnels = alerted.filter(pl.col("pattern_type") == "fan_in").join(hubs, on="center_address")
+    later = funnels.filter(pl.col("hub_day") > pl.col("date"))
+    days = (later["hub_day"] - later["date"]).dt.total_days()
+    print(
+        f"{funnels.height} alerted funnels on {funnels['center_address'].n_unique()} later "
+        f"gather-scatter hubs; {later.height} of them before the hub's first alert "
+        f"({days.min()}-{days.max()} days before)"
+    )
+    truth = pl.read_csv(DATA / "gt_accounts.csv.gz")
+    kept = patterns.filter(~pl.col("pattern_id").is_in(funnels["pattern_id"].implode()))
+    print("fan-in through the alerts, as stored and with those funnels counted as the hub's:")
+    print(f1s(truth, patterns, alerts).filter(pl.col("pattern_type") == "fan_in"))
+    print(f1s(truth, kept, alerts).filter(pl.col("pattern_type") == "fan_in"))
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, help="an evaluate --home store of amlsim_s1")
@@ -85,3 +115,4 @@ if __name__ == "__main__":
     if args.home:
         print("alerted fan-in members that are not planted fan-in members, by what they are:")
         print(alerted_fan_in_members(args.home))
+        funnels_before_hubs(args.home)
