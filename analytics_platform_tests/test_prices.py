@@ -95,7 +95,8 @@ def test_structuring_by_a_usd_threshold_is_explained_in_usd():
         transfers=t,
     )
     text = alerts.filter(pl.col("typology") == "structuring")["explanation"][0]
-    assert "reporting threshold of 10000.0 USD" in text and "39000.0 USD in total" in text
+    assert "reporting threshold of 10000.0 USD" in text
+    assert "(15.60 WETH, 39,000.00 USD in total" in text  # the asset named once
     # Without prices nothing is structuring: the USD rule never guesses a value.
     none = detect_patterns(
         t, network="torus", day=DAY, reporting_threshold_usd=10_000.0, types=["structuring"]
@@ -213,9 +214,11 @@ def test_an_amount_across_unpriced_assets_is_shown_per_asset_and_weighs_nothing(
     )
     priced, unpriced = _hub_case(hub, PRICES), _hub_case(hub, None)
     (row,) = unpriced.rows(named=True)
-    assert "(40000.0 TOR + 16.0 WETH moved" in row["explanation"]
+    assert (
+        "to 4 recipients within 2.6 hours (40,000.00 TOR + 16.00 WETH moved" in row["explanation"]
+    )
     details = json.loads(json.loads(row["evidence"])["details"])
-    assert (details["assets_n"], details["amounts"]) == (2, "40000.0 TOR + 16.0 WETH")
+    assert (details["assets_n"], details["amounts"]) == (2, "40,000.00 TOR + 16.00 WETH")
     # 80,000 USD is a high amount; 40,016 "native units" of two currencies is no amount at all:
     # the score alone sets the severity, and a materiality floor cannot judge it.
     assert priced["severity"].to_list() == ["critical"]
@@ -228,7 +231,7 @@ def test_an_amount_across_unpriced_assets_is_shown_per_asset_and_weighs_nothing(
         + [(1, 20 + i, 9_900.0, 2 + i * 0.2) for i in range(4)]
     )
     (one,) = _hub_case(tor, None).rows(named=True)
-    assert "(79600.0 TOR moved" in one["explanation"]
+    assert "(79,600.00 TOR moved" in one["explanation"]
     assert one["severity"] == "critical"
 
 
@@ -237,7 +240,7 @@ def test_an_asset_name_with_quotes_keeps_the_details_json():
         pl.lit('USD "bridged" \\ v2').alias("asset")
     )
     (details,) = detect_patterns(t, network="torus", day=DAY, types=["cycle"]).patterns["details"]
-    assert json.loads(details)["amounts"] == '14.7 USD "bridged" \\ v2'
+    assert json.loads(details)["amounts"] == '14.70 USD "bridged" \\ v2'
 
 
 def test_an_exposure_path_is_valued_at_its_subjects_own_transfer():
@@ -250,7 +253,7 @@ def test_an_exposure_path_is_valued_at_its_subjects_own_transfer():
     third = found.filter(pl.col("center_address") == addr(3)).row(0, named=True)
     assert third["total_amount"] == 800.0
     assert third["total_amount_usd"] == 800.0  # not 2,700: the path's hops summed
-    assert json.loads(third["details"])["amounts"] == "800.0 TOR"
+    assert json.loads(third["details"])["amounts"] == "800.00 TOR"
 
 
 def test_an_exposure_path_carries_value_across_priced_assets():

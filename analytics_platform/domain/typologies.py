@@ -23,6 +23,7 @@ import yaml
 
 from analytics_platform.domain.attribution import labelled_services
 from analytics_platform.domain.cases import DEFAULT_CONFIDENCE, with_cases
+from analytics_platform.domain.readable import amount_text, duration_text
 from analytics_platform.domain.schemas import ALERT_COLUMNS, PATTERN_TYPE_NAMES, conform, empty
 
 DEFAULT_CATALOG = Path(__file__).resolve().parents[1] / "typologies.yaml"
@@ -304,11 +305,14 @@ def _pattern_alerts(
         pl.col("center_address").alias("address"),
         (pl.col("members").list.len() - 1).alias("n"),
         # per asset where the pattern mixes them (or names its asset); else the native total
-        pl.coalesce("amounts", pl.col("total_amount").round(2).cast(pl.String)).alias("amount"),
+        pl.coalesce("amounts", amount_text(pl.col("total_amount"))).alias("amount"),
         pl.when(pl.col("total_amount_usd").is_null())
         .then(pl.lit("USD value unknown: no price"))
-        .otherwise(pl.format("{} USD", pl.col("total_amount_usd").round(2)))
+        .otherwise(pl.format("{} USD", amount_text(pl.col("total_amount_usd"))))
         .alias("amount_usd"),
+        duration_text((pl.col("last_time") - pl.col("first_time")).dt.total_seconds()).alias(
+            "span"
+        ),
         pl.col("first_time").dt.strftime("%Y-%m-%d %H:%M").alias("first"),
         pl.col("last_time").dt.strftime("%Y-%m-%d %H:%M").alias("last"),
     )

@@ -11,6 +11,7 @@ import numpy as np
 import polars as pl
 
 from analytics_platform.domain.prices import with_usd
+from analytics_platform.domain.readable import amount_text
 from analytics_platform.domain.schemas import STRUCTURAL_PATTERNS, conform, empty
 
 
@@ -371,7 +372,7 @@ def with_usd_totals(patterns: pl.DataFrame, t: pl.DataFrame) -> pl.DataFrame:
 
 def with_amounts(patterns: pl.DataFrame, t: pl.DataFrame) -> pl.DataFrame:
     """``details`` gain ``assets_n`` (how many assets the pattern's transfers move) and
-    ``amounts`` (what ``total_amount`` sums, per asset: "4000.0 TOR + 1.55 WETH"), so an
+    ``amounts`` (what ``total_amount`` sums, per asset: "4,000.00 TOR + 1.55 WETH"), so an
     alert shows and weighs amounts an analyst can read rather than a sum across currencies."""
     if patterns.height == 0:
         return patterns
@@ -380,13 +381,10 @@ def with_amounts(patterns: pl.DataFrame, t: pl.DataFrame) -> pl.DataFrame:
         .group_by("_p", "asset")
         .agg(pl.col("amt").sum())
         .sort("_p", "asset")
+        .with_columns(pl.format("{} {}", amount_text(pl.col("amt")), "asset").alias("text"))
     )
-    amt = pl.col("amt")
-    # cents for amounts of 1 and more; 3 significant digits below (0.00412 WETH, not 0.0)
-    readable = pl.when(amt >= 1).then(amt.round(2)).otherwise(amt.round_sig_figs(3))
-    values = per_asset.group_by("_p").agg(
-        pl.len().alias("assets_n"),
-        pl.format("{} {}", readable, pl.col("asset")).str.join(" + ").alias("amounts"),
+    values = per_asset.group_by("_p", maintain_order=True).agg(
+        pl.len().alias("assets_n"), pl.col("text").str.join(" + ").alias("amounts")
     )
     return with_details(patterns, values)
 

@@ -1,0 +1,39 @@
+"""How amounts and durations read in an alert's explanation: as an analyst writes them.
+
+Polars formats numbers without thousands separators and has no humanised durations, so the
+amounts go through Python's format mini-language (a batch per call, a few per alert day).
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+
+def _amount(value: float | None) -> str | None:
+    if value is None or not math.isfinite(value):
+        return None
+    if abs(value) >= 1:
+        return f"{value:,.2f}"  # cents and thousands: 40,210.21
+    return f"{value:.3g}" if value else "0"  # small values keep 3 digits: 0.00412
+
+
+def amount_text(amount: pl.Expr) -> pl.Expr:
+    """``amount`` as text: thousands separated with cents from 1 up, 3 significant digits
+    below (a WETH amount of 0.00412 is not 0.00); null stays null."""
+    return amount.cast(pl.Float64).map_batches(
+        lambda s: pl.Series([_amount(v) for v in s.to_list()], dtype=pl.String),
+        return_dtype=pl.String,
+    )
+
+
+def duration_text(seconds: pl.Expr) -> pl.Expr:
+    """A span as it is said: minutes under an hour, hours under two days, else days."""
+    return (
+        pl.when(seconds < 3600)
+        .then(pl.format("{} minutes", (seconds / 60).round(0).cast(pl.Int64)))
+        .when(seconds < 48 * 3600)
+        .then(pl.format("{} hours", (seconds / 3600).round(1)))
+        .otherwise(pl.format("{} days", (seconds / 86400).round(1)))
+    )

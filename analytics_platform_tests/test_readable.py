@@ -1,0 +1,17 @@
+"""Amounts and durations in explanations read as an analyst writes them."""
+
+import polars as pl
+
+from analytics_platform.domain.readable import amount_text, duration_text
+
+
+def test_amounts_keep_cents_thousands_and_small_digits():
+    values = pl.DataFrame({"v": [40210.214, 1500.0, 0.004123, 0.0, None]})
+    text = values.select(amount_text(pl.col("v")))["v"].to_list()
+    assert text == ["40,210.21", "1,500.00", "0.00412", "0", None]
+
+
+def test_durations_use_minutes_hours_or_days():
+    seconds = pl.DataFrame({"s": [120.0, 5.7 * 3600, 47 * 3600, 28 * 86400]})
+    text = seconds.select(duration_text(pl.col("s")))["s"].to_list()
+    assert text == ["2 minutes", "5.7 hours", "47.0 hours", "28.0 days"]
