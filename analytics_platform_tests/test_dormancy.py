@@ -64,7 +64,8 @@ def test_a_payment_older_than_the_look_back_does_not_count():
     # They last paid 35 days ago: with a 30-day look-back they are dormant, with 40 not.
     old = [(s, 99, 100.0, -24.0 * 35) for s in SENDERS] + _daily([(98, 1)])
     t, edges = _fan_in(old)
-    assert _fan_details(t, edges, dormancy_days=30)["dormant_payer_share"] == 1.0
+    judged = _fan_details(t, edges, dormancy_days=30)
+    assert (judged["dormant_payer_share"], judged["dormancy_days"]) == (1.0, 30)
     assert _fan_details(t, edges, dormancy_days=40)["dormant_payer_share"] == 0.0
 
 
@@ -79,7 +80,7 @@ def test_a_ring_of_dormant_accounts_is_alerted_and_one_of_habitual_partners_is_n
     catalog = load_catalog()
     habit = [(a, b, 50.0, -24.0 * d) for d in range(1, 40) for a, b, _, _ in RING]
     received = [(99, a, 50.0, -24.0 * d) for d in range(1, 40) for a in (1, 2, 3)]
-    typologies = []
+    typologies, explained = [], []
     for history in (habit, received):
         t = transfers(history + RING)
         p = _cycles(t, history=aggregate_daily_edges(t), history_start=date(2026, 1, 1))
@@ -88,9 +89,12 @@ def test_a_ring_of_dormant_accounts_is_alerted_and_one_of_habitual_partners_is_n
             labels=pl.DataFrame(schema=s.ADDRESS_LABELS), transfers=t, catalog=catalog,
         )  # fmt: skip
         typologies.append(set(alerts["typology"]))
+        relay = alerts.filter(pl.col("typology") == "dormant_accounts_relay")
+        explained.extend(relay["explanation"].to_list())
     assert "dormant_accounts_relay" not in typologies[0]
     assert "round_tripping" in typologies[0]  # still a round trip, on its own confidence
     assert {"dormant_accounts_relay", "round_tripping"} <= typologies[1]
+    assert "had not paid or been paid for 30 days" in explained[0]  # the network's look-back
 
 
 def test_a_rule_can_pass_what_was_not_judged():

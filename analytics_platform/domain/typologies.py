@@ -304,7 +304,7 @@ def _pattern_alerts(
     p = p.with_columns(
         pl.col("center_address").alias("address"),
         (pl.col("members").list.len() - 1).alias("n"),
-        # per asset where the pattern mixes them (or names its asset); else the native total
+        # per asset and named (details.amounts); a pattern stored before those: its native total
         pl.coalesce("amounts", amount_text(pl.col("total_amount"))).alias("amount"),
         pl.when(pl.col("total_amount_usd").is_null())
         .then(pl.lit("USD value unknown: no price"))

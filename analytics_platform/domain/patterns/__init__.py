@@ -15,7 +15,7 @@ transfers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 
 import polars as pl
@@ -199,7 +199,7 @@ def _with_leg_values(
     patterns: pl.DataFrame,
     t: pl.DataFrame,
     timer: StageTimer,
-    judge: Callable[[pl.DataFrame], pl.DataFrame] | None,
+    judge: LegJudge | None,
 ) -> pl.DataFrame:
     """USD totals, amounts per asset, novel share and (with ``judge``) dormancy shares of
     ``patterns`` from their transfers in ``t``."""
@@ -210,5 +210,6 @@ def _with_leg_values(
     if judge is not None:
         with timer.stage("dormancy"):
             used = patterns.select(pl.col("tx_hashes").explode(empty_as_null=False).alias("tx"))
-            patterns = with_dormancy(patterns, judge(t.join(used, on="tx", how="semi")))
+            flags = judge(t.join(used, on="tx", how="semi"))
+            patterns = with_dormancy(patterns, flags, judge.dormancy_days)
     return patterns

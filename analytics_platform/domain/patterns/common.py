@@ -563,13 +563,14 @@ class LegJudge:
         return t.join(self._judged, on=key, how="left", maintain_order="left").drop("_on")
 
 
-def with_dormancy(patterns: pl.DataFrame, flags: pl.DataFrame) -> pl.DataFrame:
+def with_dormancy(patterns: pl.DataFrame, flags: pl.DataFrame, dormancy_days: int) -> pl.DataFrame:
     """``details`` gains the dormancy shares of the pattern's transfers: ``dormant_payer_share``,
-    ``dormant_payee_share`` and ``dormant_party_share`` (either). An account that only
-    receives and suddenly pays a stranger, or a payee nobody paid for a month, is the "dormant
-    account activity" red flag; salaried, paying and trading accounts have a habit in both
-    directions. ``flags``: :func:`leg_dormancy` of (at least) the patterns' transfers; shares
-    are over the transfers judged, none judged: no key."""
+    ``dormant_payee_share`` and ``dormant_party_share`` (either), and the look-back they were
+    judged over (``dormancy_days``). An account that only receives and suddenly pays a
+    stranger, or a payee nobody paid for a month, is the "dormant account activity" red flag;
+    salaried, paying and trading accounts have a habit in both directions. ``flags``:
+    :func:`leg_dormancy` of (at least) the patterns' transfers; shares are over the transfers
+    judged, none judged: no key."""
     if patterns.height == 0:
         return patterns
     payer, payee = pl.col("payer_dormant"), pl.col("payee_dormant")
@@ -581,6 +582,7 @@ def with_dormancy(patterns: pl.DataFrame, flags: pl.DataFrame) -> pl.DataFrame:
             payer.mean().round(3).alias(DORMANCY_KEYS[0]),
             payee.mean().round(3).alias(DORMANCY_KEYS[1]),
             (payer | payee).mean().round(3).alias(DORMANCY_KEYS[2]),
+            pl.lit(dormancy_days).alias("dormancy_days"),
         )
     )
     if shares.height == 0:
