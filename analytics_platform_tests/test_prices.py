@@ -117,7 +117,8 @@ def test_bad_price_rows_name_the_column_or_row():
         )
 
 
-def _hub_alerts(t: pl.DataFrame, prices: pl.DataFrame | None) -> tuple[dict, set[str]]:
+def _scored_hubs(t: pl.DataFrame, prices: pl.DataFrame | None, **kwargs):
+    """The gather-scatter patterns of ``t`` and the alerts scored from them."""
     found = detect_patterns(
         t, network="torus", day=DAY, prices=prices, types=["gather_scatter"]
     ).patterns
@@ -128,7 +129,13 @@ def _hub_alerts(t: pl.DataFrame, prices: pl.DataFrame | None) -> tuple[dict, set
         features=features_of(t, prices if prices is not None else PRICES),
         labels=pl.DataFrame(schema=s.ADDRESS_LABELS),
         transfers=t,
+        **kwargs,
     )
+    return found, alerts
+
+
+def _hub_alerts(t: pl.DataFrame, prices: pl.DataFrame | None) -> tuple[dict, set[str]]:
+    found, alerts = _scored_hubs(t, prices)
     (details,) = found["details"].to_list()
     hub = alerts.filter(pl.col("typology") == "collect_and_redistribute")["explanation"]
     return {**json.loads(details), "explanation": hub.first()}, set(alerts["typology"])
@@ -192,18 +199,8 @@ def test_pass_through_and_cycle_ratios_compare_like_with_like():
 
 
 def _hub_case(t: pl.DataFrame, prices: pl.DataFrame | None, **kwargs) -> pl.DataFrame:
-    found = detect_patterns(
-        t, network="torus", day=DAY, prices=prices, types=["gather_scatter"]
-    ).patterns
-    return score_alerts(
-        network="torus",
-        day=DAY,
-        patterns=found,
-        features=features_of(t, prices if prices is not None else PRICES),
-        labels=pl.DataFrame(schema=s.ADDRESS_LABELS),
-        transfers=t,
-        **kwargs,
-    ).filter(pl.col("typology") == "collect_and_redistribute")
+    alerts = _scored_hubs(t, prices, **kwargs)[1]
+    return alerts.filter(pl.col("typology") == "collect_and_redistribute")
 
 
 def test_an_amount_across_unpriced_assets_is_shown_per_asset_and_weighs_nothing():
