@@ -94,7 +94,10 @@ def test_a_ring_of_dormant_accounts_is_alerted_and_one_of_habitual_partners_is_n
     assert "dormant_accounts_relay" not in typologies[0]
     assert "round_tripping" in typologies[0]  # still a round trip, on its own confidence
     assert {"dormant_accounts_relay", "round_tripping"} <= typologies[1]
-    assert "had not paid or been paid for 30 days" in explained[0]  # the network's look-back
+    assert (
+        "in which 100% of the transfers woke an account that had not paid or been paid for 30 days"
+        in explained[0]
+    )
 
 
 def test_a_rule_can_pass_what_was_not_judged():

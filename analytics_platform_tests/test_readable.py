@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from analytics_platform.domain.readable import amount_text, duration_text
+from analytics_platform.domain.readable import amount_text, duration_text, share_text
 
 
 def test_amounts_keep_cents_thousands_and_small_digits():
@@ -15,3 +15,10 @@ def test_durations_use_minutes_hours_or_days():
     seconds = pl.DataFrame({"s": [120.0, 5.7 * 3600, 47 * 3600, 28 * 86400]})
     text = seconds.select(duration_text(pl.col("s")))["s"].to_list()
     assert text == ["2 minutes", "5.7 hours", "47.0 hours", "28.0 days"]
+
+
+def test_shares_read_as_whole_percentages_from_numbers_or_details_text():
+    numbers = pl.DataFrame({"s": [1.0, 0.333, None]}).select(share_text(pl.col("s")))
+    text = pl.DataFrame({"s": ["0.5", "0.667"]}).select(share_text(pl.col("s")))
+    assert numbers["s"].to_list() == ["100%", "33%", None]
+    assert text["s"].to_list() == ["50%", "67%"]

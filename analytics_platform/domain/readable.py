@@ -1,4 +1,4 @@
-"""How amounts and durations read in an alert's explanation: as an analyst writes them.
+"""How amounts, shares and durations read in an alert's explanation: as an analyst writes them.
 
 Polars formats numbers without thousands separators and has no humanised durations, so the
 amounts go through Python's format mini-language (a batch per call, a few per alert day).
@@ -37,3 +37,9 @@ def duration_text(seconds: pl.Expr) -> pl.Expr:
         .then(pl.format("{} hours", (seconds / 3600).round(1)))
         .otherwise(pl.format("{} days", (seconds / 86400).round(1)))
     )
+
+
+def share_text(share: pl.Expr) -> pl.Expr:
+    """A share (0..1, or its text from a pattern's details) as a whole percentage: "67%"."""
+    percent = (share.cast(pl.Float64, strict=False) * 100).round(0).cast(pl.Int64)
+    return pl.format("{}%", percent)

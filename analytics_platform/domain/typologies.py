@@ -23,7 +23,7 @@ import yaml
 
 from analytics_platform.domain.attribution import labelled_services
 from analytics_platform.domain.cases import DEFAULT_CONFIDENCE, with_cases
-from analytics_platform.domain.readable import amount_text, duration_text
+from analytics_platform.domain.readable import amount_text, duration_text, share_text
 from analytics_platform.domain.schemas import ALERT_COLUMNS, PATTERN_TYPE_NAMES, conform, empty
 
 DEFAULT_CATALOG = Path(__file__).resolve().parents[1] / "typologies.yaml"
@@ -184,8 +184,8 @@ def _rule(col: pl.Expr, rule: Mapping[str, Any]) -> pl.Expr:
 
 
 def _explain(template: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
-    """``template`` with {key} filled from columns (missing keys left as written; floats to
-    three decimals)."""
+    """``template`` with {key} filled from columns (missing keys left as written; shares, the
+    ``*_share`` keys, as percentages; other floats to three decimals)."""
     parts, args = [], []
     pos = 0
     for m in _PLACEHOLDER.finditer(template):
@@ -194,7 +194,9 @@ def _explain(template: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
         parts.append(template[pos : m.start()].replace("{", "{{").replace("}", "}}"))
         parts.append("{}")
         value = pl.col(m.group(1))
-        if schema[m.group(1)].is_float():
+        if m.group(1).endswith("_share"):
+            value = share_text(value)
+        elif schema[m.group(1)].is_float():
             value = value.round(3)
         args.append(value.cast(pl.String).fill_null("?"))
         pos = m.end()
