@@ -15,7 +15,7 @@ from analytics_platform.domain.features import compute_address_features
 from analytics_platform.domain.patterns import detect_patterns
 from analytics_platform.domain.patterns.limits import PatternLimits
 from analytics_platform.domain.prices import normalise_prices
-from analytics_platform.domain.typologies import score_alerts
+from analytics_platform.domain.typologies import load_catalog, score_alerts
 from analytics_platform.engines import get_engine
 
 from .graphs import addr, transfers
@@ -36,7 +36,7 @@ def two_assets(rows_tor, rows_weth) -> pl.DataFrame:
     return t.with_columns(pl.when(weth).then(pl.lit("WETH")).otherwise("asset").alias("asset"))
 
 
-def features_of(t: pl.DataFrame, prices: pl.DataFrame) -> pl.DataFrame:
+def features_of(t: pl.DataFrame, prices: pl.DataFrame | None) -> pl.DataFrame:
     return compute_address_features(
         aggregate_daily_edges(t, prices=prices),
         aggregate_address_activity(t),
@@ -266,3 +266,32 @@ def test_an_exposure_path_carries_value_across_priced_assets():
 
     assert carried(PRICES) == 0.975
     assert carried(None) == 0.0  # TOR against WETH without prices: nothing shown to carry
+
+
+def test_a_feature_alert_weighs_and_shows_usd_never_a_sum_of_currencies(tmp_path):
+    # addr(1) receives 2 x 5,000 TOR and 4 WETH in a day: 20,000 USD, or 10,004 "units".
+    t = two_assets([(10, 1, 5000.0, 0.0), (11, 1, 5000.0, 1.0)], [(12, 1, 4.0, 2.0)])
+    path = tmp_path / "typologies.yaml"
+    path.write_text(
+        'version: "t"\nfeature_window: 7\ntypologies:\n  busy:\n    description: d\n'
+        "    source: feature\n    where: {in_count: {min: 3}}\n    high_amount: 10000\n"
+        '    explanation: "({amount} received)"\n'
+    )
+
+    def busy(prices: pl.DataFrame | None) -> dict:
+        alerts = score_alerts(
+            network="torus",
+            day=DAY,
+            patterns=pl.DataFrame(schema=s.STRUCTURAL_PATTERNS),
+            features=features_of(t, prices),
+            labels=pl.DataFrame(schema=s.ADDRESS_LABELS),
+            transfers=t,
+            catalog=load_catalog(path),
+        )
+        return alerts.filter(pl.col("address") == addr(1)).row(0, named=True)
+
+    priced, unpriced = busy(PRICES), busy(None)
+    assert priced["explanation"] == "(20,000.00 USD received)"
+    assert priced["severity"] == "high"  # 20,000 USD >= 10,000
+    assert unpriced["explanation"] == "(unpriced amounts in 2 assets received)"
+    assert unpriced["severity"] == "medium"  # the score alone: 10,004 mixed units weigh nothing

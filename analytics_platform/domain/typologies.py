@@ -382,20 +382,30 @@ def _feature_alerts(typ: Typology, network, day, feats: pl.DataFrame) -> pl.Data
             parts.append((1 - pl.col(key) / float(rule["max"])).clip(0, 1))
     score = (0.5 + 0.5 * pl.mean_horizontal(parts)) if parts else pl.lit(0.5)
     keys = [k for k in typ.where]
+    one_asset = pl.col("asset_count") <= 1
+    received = (
+        pl.when(pl.col("in_volume_usd").is_not_null())
+        .then(pl.format("{} USD", amount_text(pl.col("in_volume_usd"))))
+        .when(one_asset)
+        .then(amount_text(pl.col("in_volume")))
+        .otherwise(pl.format("unpriced amounts in {} assets", "asset_count"))
+    )
+    # As for patterns: USD where priced, native for one asset, else unknown (the score alone).
+    value = pl.coalesce(
+        pl.col("in_volume_usd") + pl.col("out_volume_usd"),
+        pl.when(one_asset).then(pl.col("total_volume")),
+    )
     out = (
-        f.with_columns(
-            score.alias("score"),
-            pl.col("in_volume").round(2).alias("amount"),
-        )
+        f.with_columns(score.alias("score"), received.alias("amount"))
         .filter(pl.col("score") >= typ.min_score)
         .with_columns(
             pl.lit(typ.name).alias("typology"),
             pl.lit(network).alias("network"),
             pl.lit(day).alias("date"),
-            _severity(pl.col("score"), pl.col("total_volume"), typ.high_amount).alias("severity"),
+            _severity(pl.col("score"), value, typ.high_amount).alias("severity"),
             pl.lit([], dtype=pl.List(pl.String)).alias("pattern_ids"),
             pl.struct([*keys, "window"]).struct.json_encode().alias("evidence"),
-            _explain(typ.explanation, {**f.schema, "amount": pl.Float64()}).alias("explanation"),
+            _explain(typ.explanation, {**f.schema, "amount": pl.String()}).alias("explanation"),
         )
         .with_columns(_alert_id(network, typ.name).alias("alert_id"))
     )
