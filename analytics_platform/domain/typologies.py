@@ -269,12 +269,11 @@ def _details(patterns: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _comparable_value() -> pl.Expr:
-    """A pattern's value where it means something: USD where every transfer is priced, else
-    the native total where the transfers move one asset (or the pattern predates
-    ``details.assets_n``), else unknown: a sum of yen and euros is no amount."""
-    single = pl.col("assets_n").cast(pl.Int64, strict=False).fill_null(1) <= 1
-    return pl.coalesce("total_amount_usd", pl.when(single).then(pl.col("total_amount")))
+def _comparable_value(usd: pl.Expr, native: pl.Expr, assets: pl.Expr) -> pl.Expr:
+    """A value where it means something, for severity and materiality: ``usd`` where every
+    transfer is priced, else the ``native`` total where the transfers move one asset (or the
+    row predates its asset count), else unknown: a sum of yen and euros is no amount."""
+    return pl.coalesce(usd, pl.when(assets.fill_null(1) <= 1).then(native))
 
 
 def _pattern_alerts(
@@ -291,7 +290,9 @@ def _pattern_alerts(
     for key in ("assets_n", "amounts"):
         if key not in p.columns:
             p = p.with_columns(pl.lit(None, pl.String).alias(key))
-    p = p.with_columns(_comparable_value().alias("_value"))
+    assets = pl.col("assets_n").cast(pl.Int64, strict=False)
+    value = _comparable_value(pl.col("total_amount_usd"), pl.col("total_amount"), assets)
+    p = p.with_columns(value.alias("_value"))
     if min_value is not None:
         # A value that cannot be known (currencies without prices) is not known to be small.
         p = p.filter(pl.col("_value").is_null() | (pl.col("_value") >= min_value))
@@ -390,10 +391,10 @@ def _feature_alerts(typ: Typology, network, day, feats: pl.DataFrame) -> pl.Data
         .then(amount_text(pl.col("in_volume")))
         .otherwise(pl.format("unpriced amounts in {} assets", "asset_count"))
     )
-    # As for patterns: USD where priced, native for one asset, else unknown (the score alone).
-    value = pl.coalesce(
+    value = _comparable_value(
         pl.col("in_volume_usd") + pl.col("out_volume_usd"),
-        pl.when(one_asset).then(pl.col("total_volume")),
+        pl.col("total_volume"),
+        pl.col("asset_count"),
     )
     out = (
         f.with_columns(score.alias("score"), received.alias("amount"))
