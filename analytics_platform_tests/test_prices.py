@@ -295,3 +295,62 @@ def test_a_feature_alert_weighs_and_shows_usd_never_a_sum_of_currencies(tmp_path
     assert priced["severity"] == "high"  # 20,000 USD >= 10,000
     assert unpriced["explanation"] == "(unpriced amounts in 2 assets received)"
     assert unpriced["severity"] == "medium"  # the score alone: 10,004 mixed units weigh nothing
+
+
+def test_a_fresh_cash_out_is_judged_by_value_not_by_a_sum_of_units():
+    # addr(1): receives 2 WETH (5,000 USD), sends 1.9 WETH to exchange addr(50) and 100 TOR on.
+    # addr(2): receives 5,000 DUST (0.50 USD) and sends it all to the exchange.
+    t = transfers(
+        [(10, 1, 2.0, 0.0), (1, 50, 1.9, 1.0), (1, 20, 100.0, 2.0)]
+        + [(11, 2, 5000.0, 0.0), (2, 50, 5000.0, 1.0)]
+    ).with_columns(pl.Series("asset", ["WETH", "WETH", "TOR", "DUST", "DUST"]))
+    prices = normalise_prices(
+        pl.DataFrame({"date": ["2026-10-01"] * 3, "asset": ["TOR", "WETH", "DUST"]}).with_columns(
+            usd_price=pl.Series([1.0, 2500.0, 0.0001])
+        ),
+        network="torus",
+        days=[DAY],
+    )
+    exchange = pl.DataFrame({"address": [addr(50)], "category": ["exchange"]})
+    labels = exchange.with_columns(network=pl.lit("torus"), label=pl.lit("X"), source=pl.lit("t"))
+
+    def features(prices: pl.DataFrame | None) -> pl.DataFrame:
+        edges = aggregate_daily_edges(t, prices=prices)
+        activity = aggregate_address_activity(t)
+        return compute_address_features(
+            edges,
+            activity,
+            exchange,
+            network="torus",
+            day=DAY,
+            windows=(7,),
+            engine=get_engine("cpu"),
+        )
+
+    def cash_outs(prices: pl.DataFrame | None) -> dict[str, str]:
+        alerts = score_alerts(
+            network="torus",
+            day=DAY,
+            patterns=pl.DataFrame(schema=s.STRUCTURAL_PATTERNS),
+            features=features(prices),
+            labels=labels,
+            transfers=t,
+        ).filter(pl.col("typology") == "fresh_address_to_exchange")
+        return dict(zip(alerts["address"], alerts["explanation"], strict=True))
+
+    one = features(prices).filter(pl.col("address") == addr(1)).row(0, named=True)
+    assert one["out_exchange_volume"] == 1.9
+    assert one["out_exchange_volume_usd"] == 4750.0
+    assert one["in_exchange_volume_usd"] == 0.0  # nothing received from it: 0 USD, not unknown
+    assert features(None).filter(pl.col("address") == addr(1))[
+        "out_exchange_volume_usd"
+    ].to_list() == [None]
+
+    priced = cash_outs(prices)
+    # 4,750 of the 4,850 USD sent went to the exchange (natively 1.9 of 101.9 "units"), and
+    # 5,000 DUST are 0.50 USD: one cash-out, not the other
+    assert set(priced) == {addr(1)}
+    assert "sent 98% of its outgoing value to exchanges (5,000.00 USD received)" in priced[addr(1)]
+    # Without prices addr(1)'s share across WETH and TOR is unknown, so it is not judged;
+    # addr(2) moved one asset and is weighed in its units (5,000 DUST).
+    assert set(cash_outs(None)) == {addr(2)}

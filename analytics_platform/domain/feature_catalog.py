@@ -3,8 +3,9 @@
 Every engine (CPU, GPU, and the NetworkX benchmark baseline) produces exactly these columns;
 the table schema, the pandera checks and the README table are derived from this list.
 Window = the ``window_days`` UTC days ending on the partition date (``domain.windows``).
-Volumes are summed in each asset's native units (no prices are applied anywhere, so no
-threshold ever mixes native amounts with USD).
+Volumes are summed in each asset's native units; the ``*_usd`` columns value each day's
+amount at that day's USD price and are null where one transfer had no price, never a partial
+sum (a rule that weighs across assets reads them: a sum of yen and euros is no amount).
 """
 
 from __future__ import annotations
@@ -360,20 +361,24 @@ _CORE: tuple[Feature, ...] = (
     _f("in_2hop_volume", _F, "native", "volume received by the address's senders", "reach"),
 )
 
+
+def _exposure(direction: str, cat: str, what: str) -> Feature:
+    verb = "received from" if direction == "in" else "sent to"
+    if what == "count":
+        definition = f"transfers {verb} addresses labelled {cat} as of the window end"
+        return _f(f"{direction}_{cat}_count", _I, "transfers", definition, "exposure")
+    if what == "volume":
+        definition = f"volume {verb} {cat} addresses"
+        return _f(f"{direction}_{cat}_volume", _F, "native", definition, "exposure")
+    definition = f"volume {verb} {cat} addresses in USD; null if one transfer had no price"
+    return _f(f"{direction}_{cat}_volume_usd", _F, "USD", definition, "exposure", nullable=True)
+
+
 _EXPOSURE: tuple[Feature, ...] = tuple(
-    _f(
-        f"{direction}_{cat}_{what}",
-        _I if what == "count" else _F,
-        "transfers" if what == "count" else "native",
-        f"transfers {'received from' if direction == 'in' else 'sent to'} addresses labelled "
-        f"{cat} as of the window end"
-        if what == "count"
-        else f"volume {'received from' if direction == 'in' else 'sent to'} {cat} addresses",
-        "exposure",
-    )
+    _exposure(direction, cat, what)
     for cat in EXPOSURE_CATEGORIES
     for direction in ("in", "out")
-    for what in ("count", "volume")
+    for what in ("count", "volume", "volume_usd")
 ) + (
     _f("labelled_counterparties", _I, "addresses", "counterparties carrying any label", "exposure"),
     _f(

@@ -286,6 +286,7 @@ def _flows(e: pl.LazyFrame) -> pl.LazyFrame:
         .agg(
             pl.col("transfer_count").sum().alias("count"),
             pl.col("exact_volume").sum().cast(pl.Float64).alias("volume"),
+            _usd_sum().alias("volume_usd"),
             pl.col("date").min().alias("first_day"),
             pl.col("date").max().alias("last_day"),
         )
@@ -307,6 +308,13 @@ def _usd_sum() -> pl.Expr:
     """Sum of ``amount_usd``; null as soon as one edge had no price (never a partial sum)."""
     usd = pl.col("amount_usd")
     return pl.when(usd.count() == pl.len()).then(usd.sum()).otherwise(None)
+
+
+def _usd_sum_where(usd: pl.Expr, condition: pl.Expr) -> pl.Expr:
+    """:func:`_usd_sum` of the rows where ``condition`` holds, in a group-by (0 where it never
+    does): null as soon as one of them had no price."""
+    unpriced = _sum_where(usd.is_null().cast(pl.Int64), condition)
+    return pl.when(unpriced == 0).then(_sum_where(usd, condition)).otherwise(None)
 
 
 def _volume_features(e: pl.LazyFrame) -> pl.LazyFrame:
@@ -548,7 +556,8 @@ def _reach_features(flows: pl.LazyFrame, one_step: pl.LazyFrame) -> pl.LazyFrame
 
 
 def _exposure_features(flows: pl.LazyFrame, lab: pl.LazyFrame) -> pl.LazyFrame:
-    """Counts and volumes exchanged directly with labelled addresses, per category."""
+    """Counts and volumes (native, and USD where every transfer is priced) exchanged directly
+    with labelled addresses, per category."""
 
     def side(key: str, other: str, direction: str) -> pl.LazyFrame:
         tagged = flows.join(lab.rename({"id": other}), on=other, how="inner")
@@ -558,6 +567,7 @@ def _exposure_features(flows: pl.LazyFrame, lab: pl.LazyFrame) -> pl.LazyFrame:
             aggs += [
                 _sum_where(pl.col("count"), hit).alias(f"{direction}_{cat}_count"),
                 _sum_where(pl.col("volume"), hit).alias(f"{direction}_{cat}_volume"),
+                _usd_sum_where(pl.col("volume_usd"), hit).alias(f"{direction}_{cat}_volume_usd"),
             ]
         risky = pl.col("category").is_in(list(RISKY_CATEGORIES))
         aggs.append(_sum_where(pl.col("volume"), risky).alias(f"_{direction}_risky"))
@@ -676,12 +686,8 @@ def _assemble(
     for part in parts:
         feats = feats.join(part, on="id", how="left")
     feats = feats.join(lab.collect(), on="id", how="left").rename({"category": "label_category"})
-    exposure_cols = [
-        f"{d}_{c}_{w}"
-        for c in EXPOSURE_CATEGORIES
-        for d in ("in", "out")
-        for w in ("count", "volume")
-    ]
+    exposure_sides = [f"{d}_{c}" for c in EXPOSURE_CATEGORIES for d in ("in", "out")]
+    exposure_cols = [f"{side}_{w}" for side in exposure_sides for w in ("count", "volume")]
     zero_float = [
         "in_volume",
         "out_volume",
@@ -721,7 +727,7 @@ def _assemble(
             .then(0.0)
             .otherwise(pl.col(f"{side}_volume_usd"))
             .alias(f"{side}_volume_usd")
-            for side in ("in", "out")
+            for side in ("in", "out", *exposure_sides)
         ],
         total_volume.alias("total_volume"),
         (pl.col("in_volume") - pl.col("out_volume")).alias("net_flow"),

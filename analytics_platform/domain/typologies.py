@@ -32,7 +32,7 @@ PATTERN_EVIDENCE = (
     "first_time", "last_time", "details",
 )  # fmt: skip
 """The pattern columns a pattern alert carries as evidence (and a case report shows)."""
-DERIVED_FEATURES = ("day_event_count", "day_event_ratio", "exchange_out_share")
+DERIVED_FEATURES = ("day_event_count", "day_event_ratio", "exchange_out_share", "in_value")
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -276,6 +276,16 @@ def _comparable_value(usd: pl.Expr, native: pl.Expr, assets: pl.Expr) -> pl.Expr
     return pl.coalesce(usd, pl.when(assets.fill_null(1) <= 1).then(native))
 
 
+def _comparable_share(
+    part_usd: pl.Expr, whole_usd: pl.Expr, native_share: pl.Expr, assets: pl.Expr
+) -> pl.Expr:
+    """A share in the unit :func:`_comparable_value` weighs: of USD where both are priced,
+    else the ``native_share`` where one asset moves, else unknown."""
+    usd_share = pl.when(whole_usd > 0).then(part_usd / whole_usd)
+    one_asset = assets.fill_null(1) <= 1
+    return pl.coalesce(usd_share, pl.when(one_asset).then(native_share)).fill_nan(None)
+
+
 def _pattern_alerts(
     typ: Typology, network, day, patterns: pl.DataFrame, services, min_value: float | None
 ) -> pl.DataFrame:
@@ -354,10 +364,17 @@ def _derived_features(features, transfers, labels, window: int, day: date) -> pl
             (pl.col("day_event_count") / pl.col("mean_daily_count"))
             .round(2)
             .alias("day_event_ratio"),
-            (pl.col("out_exchange_volume") / pl.col("out_volume"))
-            .fill_nan(None)
+            _comparable_share(
+                pl.col("out_exchange_volume_usd"),
+                pl.col("out_volume_usd"),
+                pl.col("out_exchange_volume") / pl.col("out_volume"),
+                pl.col("asset_count"),
+            )
             .round(3)
             .alias("exchange_out_share"),
+            _comparable_value(pl.col("in_volume_usd"), pl.col("in_volume"), pl.col("asset_count"))
+            .round(2)
+            .alias("in_value"),
             pl.lit(window).alias("window"),
         )
         .filter(~pl.col("address").is_in(labels["address"].implode()))
