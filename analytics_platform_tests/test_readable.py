@@ -12,9 +12,16 @@ def test_amounts_keep_cents_thousands_and_small_digits():
 
 
 def test_durations_use_minutes_hours_or_days():
-    seconds = pl.DataFrame({"s": [120.0, 5.7 * 3600, 47 * 3600, 28 * 86400]})
-    text = seconds.select(duration_text(pl.col("s")))["s"].to_list()
-    assert text == ["2 minutes", "5.7 hours", "47.0 hours", "28.0 days"]
+    seconds = pl.DataFrame({"s": [0.0, 40.0, 120.0, 5.7 * 3600, 47 * 3600, 28 * 86400]})
+    text = seconds.select(duration_text(pl.col("s")).alias("s"))["s"].to_list()
+    assert text == [
+        "the same timestamp",  # one day's transfers in day-resolution data: not "0 minutes"
+        "a minute",
+        "2 minutes",
+        "5.7 hours",
+        "47.0 hours",
+        "28.0 days",
+    ]
 
 
 def test_shares_read_as_whole_percentages_from_numbers_or_details_text():

@@ -29,9 +29,15 @@ def amount_text(amount: pl.Expr) -> pl.Expr:
 
 
 def duration_text(seconds: pl.Expr) -> pl.Expr:
-    """A span as it is said: minutes under an hour, hours under two days, else days."""
+    """A span as it is said after "within": minutes under an hour, hours under two days, else
+    days; none at all is "the same timestamp" (day-resolution data stamps a day's transfers
+    alike, and "0 minutes" would claim a precision it does not have)."""
     return (
-        pl.when(seconds < 3600)
+        pl.when(seconds == 0)
+        .then(pl.lit("the same timestamp"))
+        .when(seconds < 90)
+        .then(pl.lit("a minute"))
+        .when(seconds < 3600)
         .then(pl.format("{} minutes", (seconds / 60).round(0).cast(pl.Int64)))
         .when(seconds < 48 * 3600)
         .then(pl.format("{} hours", (seconds / 3600).round(1)))
