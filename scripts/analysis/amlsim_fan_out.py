@@ -1,8 +1,9 @@
 """Why AMLSim's fan-out F1 through the alerts stays low, from a kept evaluation store
 (``evaluate ../shared/datasets/amlsim_s1 --home DIR``): who the alerted fan-out centres are in
-the ground truth, and two what-ifs over the stored alerts that were not adopted (dropping a
+the ground truth, and three what-ifs over the stored alerts that were not adopted (dropping a
 fan-out that an alerted scatter-gather or gather-scatter of the same centre and day explains;
-suppressing an address's re-alerts of a typology within a quiet period).
+suppressing an address's re-alerts of a typology within a quiet period; keeping of each fan
+only the payees its centre had not paid in the year before).
 
     .venv/bin/python scripts/analysis/amlsim_fan_out.py --home DIR
 """
@@ -77,6 +78,59 @@ def explained_fan_outs(patterns: pl.DataFrame, alerts: pl.DataFrame) -> pl.Serie
     return both["pattern_id"].unique()
 
 
+def new_payees_only(fan_outs: pl.DataFrame, memory_days: int) -> pl.DataFrame:
+    """``fan_outs`` with their members cut to the centre and the payees it had not paid in the
+    ``memory_days`` before its first payment to them in the fan (from the dataset's transfers):
+    an established payee, paid on schedule for months, is no part of a new fan."""
+    pays = (
+        pl.read_csv(DATA / "transfers.csv.gz")
+        .select(
+            pl.col("from_address").alias("center_address"),
+            pl.col("to_address").alias("payee"),
+            pl.col("block_time").str.slice(0, 10).str.to_date().alias("day"),
+        )
+        .unique()
+    )
+    slots = (
+        fan_outs.select(
+            "pattern_id",
+            "center_address",
+            pl.col("members").alias("payee"),
+            pl.col("first_time").dt.date().alias("first"),
+            pl.col("last_time").dt.date().alias("last"),
+        )
+        .explode("payee", empty_as_null=False)
+        .filter(pl.col("payee") != pl.col("center_address"))
+        .join(pays, on=["center_address", "payee"], how="left")
+    )
+    in_fan = pl.col("day").is_between(pl.col("first"), pl.col("last"))
+    leg = pl.col("day").filter(in_fan).min().over("pattern_id", "payee")
+    known = (
+        slots.with_columns(leg.alias("leg"))
+        .filter(
+            (pl.col("day") < pl.col("leg"))
+            & (pl.col("day") >= pl.col("leg") - pl.duration(days=memory_days))
+        )
+        .select("pattern_id", "payee")
+        .unique()
+    )
+    kept = (
+        slots.select("pattern_id", "payee")
+        .unique()
+        .join(known, on=["pattern_id", "payee"], how="anti")
+        .group_by("pattern_id")
+        .agg("payee")
+    )
+    return (
+        fan_outs.drop("members")
+        .join(kept, on="pattern_id", how="left")
+        .with_columns(
+            pl.concat_list(pl.col("center_address"), pl.col("payee").fill_null([])).alias("members")
+        )
+        .drop("payee")
+    )
+
+
 def first_after_quiet(alerts: pl.DataFrame, quiet_days: int) -> pl.DataFrame:
     """Alerts of an (address, typology) not alerted in the ``quiet_days`` before."""
     previous = pl.col("date").shift(1).over("address", "typology")
@@ -103,6 +157,10 @@ def main(home: Path) -> None:
         explained = explained_fan_outs(patterns, alerts)
         print(f"without the {explained.len()} fan-outs a scatter-gather/gather-scatter explains:")
         print(f1s(truth, patterns.filter(~pl.col("pattern_id").is_in(explained.implode())), alerts))
+        trimmed = new_payees_only(fan_outs, 365)
+        others = patterns.filter(~pl.col("pattern_id").is_in(fan_outs["pattern_id"].implode()))
+        print("alerted fan-outs cut to the payees their centre had not paid in the year before:")
+        print(f1s(truth, pl.concat([others, trimmed.select(others.columns)]), alerts))
         for quiet in (7, 30):
             kept = first_after_quiet(alerts, quiet)
             cases = kept.select("date", "address").n_unique()
