@@ -190,6 +190,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --dormancy-days: fan-ins as funnels over the whole span (funnel_days)",
     )
+    pats.add_argument(
+        "--relationship-days",
+        type=int,
+        default=None,
+        help="with --dormancy-days: how far back a payment makes a pair established "
+        "(relationship_days; default: the dormancy days)",
+    )
     pats.add_argument("--folder", default=".analytics/bench")
     pats.add_argument("--json", action="store_true", help="print one JSON object")
     kafka = bench_sub.add_parser(
@@ -463,6 +470,7 @@ def _bench_patterns(args: argparse.Namespace) -> int:
         Path(args.folder).resolve(),
         dormancy_days=args.dormancy_days,
         funnels=args.funnels,
+        relationship_days=args.relationship_days,
     )
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0

@@ -201,10 +201,17 @@ class NetworkConfig(StrictModel):
     by default, as at chain scale that is the largest input of the step). ``null``: off."""
     funnel_days: PositiveInt | None = None
     """Funnel accounts: fan-ins are counted over the one-off payments from dormant payers (a
-    pair's first transfer in ``dormancy_days`` from an account that had paid no one in them)
+    new pair, see ``relationship_days``, from an account that had paid no one in ``dormancy_days``)
     of this many days, instead of every payment within ``patterns.fan_window``; see
     ``patterns.fans.detect_funnels``. Patterns then read this many days of transfers. Needs
     ``dormancy_days``. ``null``: off (fan-ins over ``fan_window``)."""
+    relationship_days: PositiveInt | None = None
+    """How far back one payment makes a pair established: a transfer is a new pair (the unusual
+    legs of ``patterns.dormant_legs_only``, a funnel's legs) when its sender had not paid that
+    recipient in this many days. An account that pays its usual counterparty again after a
+    quiet spell starts no new relationship. Patterns then read this many days of
+    ``daily_edges`` before their transfers. Needs ``dormancy_days``, and at least as many days.
+    ``null``: ``dormancy_days``."""
     backfill_days_per_run: NonNegativeInt = 0
     """Backfills: 0 = one run for the whole range; N = one run per N days (runs fan out across
     pods/GPUs, bounded by the run queue's limits)."""
@@ -302,8 +309,10 @@ class NetworkConfig(StrictModel):
 
     @property
     def pattern_history_days(self) -> int:
-        """Days a day's patterns depend on: their transfers and the dormancy look-back."""
-        return self.pattern_transfer_days + (self.dormancy_days or 0)
+        """Days a day's patterns depend on: their transfers and the longer of the dormancy and
+        relationship look-backs."""
+        look_back = max(self.dormancy_days or 0, self.relationship_days or 0)
+        return self.pattern_transfer_days + look_back
 
     @model_validator(mode="after")
     def _dormancy_users_need_dormancy(self) -> NetworkConfig:
@@ -316,6 +325,13 @@ class NetworkConfig(StrictModel):
             raise ValueError(
                 "funnel_days: needs dormancy_days (how long a payer must have been quiet), "
                 f"got funnel_days={self.funnel_days}"
+            )
+        if self.relationship_days is not None and (
+            self.dormancy_days is None or self.relationship_days < self.dormancy_days
+        ):
+            raise ValueError(
+                "relationship_days: needs dormancy_days and at least as many days, got "
+                f"relationship_days={self.relationship_days}, dormancy_days={self.dormancy_days}"
             )
         return self
 

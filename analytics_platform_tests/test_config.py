@@ -49,6 +49,11 @@ def settings_from(tmp_path: Path, text: str):
             "networks.torus.patterns.dormant_legs_only: needs dormancy_days",
         ),
         (
+            "networks:\n  torus:\n    dormancy_days: 30\n    relationship_days: 7\n",
+            "networks.torus.relationship_days: needs dormancy_days and at least as many days, "
+            "got relationship_days=7, dormancy_days=30",
+        ),
+        (
             "networks:\n  torus:\n    patterns: {cycle_order: backwards}\n",
             "networks.torus.patterns.cycle_order: expected time or any, got 'backwards'",
         ),
@@ -82,3 +87,12 @@ def test_a_valid_file_reads_every_section(tmp_path):
     assert net.pattern_limits.fan_window.total_seconds() == 12 * 3600
     assert net.source.kind == "kafka" and net.source.kafka.topic == "transfers"
     assert settings.features.betweenness_samples == 8 and settings.labels_path == "labels.csv"
+
+
+def test_patterns_read_the_longest_look_back_before_their_transfers(tmp_path):
+    net = "networks:\n  torus:\n    pattern_span_days: 30\n    dormancy_days: 30\n"
+    assert settings_from(tmp_path, net).networks[0].pattern_history_days == 60
+    funnels = net + "    funnel_days: 365\n"
+    assert settings_from(tmp_path, funnels).networks[0].pattern_history_days == 395
+    remembered = funnels + "    relationship_days: 365\n"
+    assert settings_from(tmp_path, remembered).networks[0].pattern_history_days == 730

@@ -178,6 +178,25 @@ def test_detectors_on_dormant_legs_skip_rings_of_habitual_partners():
     assert json.loads(found["details"][0])["dormant_payer_share"] == 1.0
 
 
+def test_partners_paying_each_other_again_after_a_quiet_spell_start_no_new_ring():
+    # The three paid each other weekly until 45 days ago, then went quiet: with a 30-day
+    # memory for pairs the ring's legs are new pairs of dormant accounts, and a ring is found;
+    # remembering a year of relationships, they are the old partners, and none is.
+    habit = [(a, b, 50.0, -24.0 * d) for d in range(45, 120, 7) for a, b, _, _ in RING]
+    t = transfers(habit + RING)
+    kw = {
+        "history": aggregate_daily_edges(t),
+        "history_start": date(2026, 1, 1),
+        "limits": {"dormant_legs_only": ("cycle",)},
+    }
+    assert _cycles(t, **kw).height == 1
+    assert _cycles(t, relationship_days=365, **kw).height == 0
+    # Accounts with no such past make the ring whatever the memory.
+    fresh = transfers([(99, a, 50.0, -24.0 * 60) for a in (1, 2, 3)] + RING)
+    kw["history"] = aggregate_daily_edges(fresh)
+    assert _cycles(fresh, relationship_days=365, **kw).height == 1
+
+
 def test_bad_detector_modes_name_the_setting():
     with pytest.raises(ValueError, match="patterns.cycle_order: expected time or any"):
         PatternLimits(cycle_order="random")

@@ -52,13 +52,17 @@ def run_pattern_bench(
     folder: Path,
     dormancy_days: int = 0,
     funnels: bool = False,
+    relationship_days: int | None = None,
 ) -> dict:
     """``dormancy_days`` > 0: also the dormancy shares, judged on the span's days after the
     first ``dormancy_days`` (their ``daily_edges``, built untimed, are the history), and
     cycles and gather-scatter on the unusual legs only, as the AMLSim profile runs them;
-    ``funnels``: fan-ins as funnels over the span (``funnel_days`` = ``days``)."""
+    ``funnels``: fan-ins as funnels over the span (``funnel_days`` = ``days``);
+    ``relationship_days``: how far back a payment makes a pair established."""
     if funnels and not dormancy_days:
         raise ValueError("funnels: needs dormancy_days > 0")
+    if relationship_days is not None and not dormancy_days:
+        raise ValueError("relationship_days: needs dormancy_days > 0")
     from analytics_platform.domain.edges import aggregate_daily_edges
     from analytics_platform.domain.evaluation import match_planted
     from analytics_platform.domain.patterns import PatternLimits, detect_patterns
@@ -79,6 +83,7 @@ def run_pattern_bench(
             "history_start": t["date"].min(),
             "limits": PatternLimits(dormant_legs_only=("cycle", "gather_scatter")),
             "funnel_days": days if funnels else None,
+            "relationship_days": relationship_days,
         }
     timer = StageTimer(on_stage=lambda name, secs: say(f"  {name}: {secs:.2f} s"))
     started = time.perf_counter()
@@ -102,6 +107,7 @@ def run_pattern_bench(
         "days": days,
         "dormancy_days": dormancy_days,
         "funnels": funnels,
+        "relationship_days": relationship_days,
         "seconds": round(seconds, 2),
         "transfers_per_second": round(t.height / seconds),
         "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),

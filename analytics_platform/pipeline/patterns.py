@@ -74,4 +74,5 @@ def _dormancy(net: NetworkConfig, edges: pl.DataFrame | None, day: date) -> dict
         "dormancy_days": net.dormancy_days,
         "history_start": net.start_date,
         "funnel_days": net.funnel_days,
+        "relationship_days": net.relationship_days,
     }

@@ -77,6 +77,7 @@ def detect_patterns(
     dormancy_days: int = 30,
     history_start: date | None = None,
     funnel_days: int | None = None,
+    relationship_days: int | None = None,
 ) -> PatternResult:
     """Patterns of partition ``day``: ending on ``day``, built from the transfers of the
     ``span_days`` days ending with it (other rows of ``transfers`` are ignored).
@@ -90,7 +91,9 @@ def detect_patterns(
     (the network's first day: before it nothing is known), and the unusual legs that the
     detectors named in ``limits.dormant_legs_only`` see instead of the whole span;
     ``funnel_days`` (with ``history`` covering them too): fan-ins are funnels over that many
-    days of ``transfers`` (:func:`detect_funnels`).
+    days of ``transfers`` (:func:`detect_funnels`); ``relationship_days`` (``history`` covering
+    them too): how far back a payment makes a pair established, not new (default
+    ``dormancy_days``; see :func:`leg_dormancy`).
     """
     lim = limits or PatternLimits()
     timer = timer or StageTimer()
@@ -115,7 +118,7 @@ def detect_patterns(
     judged = None  # where the network judges dormancy: each leg once per partition
     if history is not None:
         known_from = (history_start or date.min) + timedelta(days=dormancy_days)
-        judged = LegJudge(history, dormancy_days, known_from)
+        judged = LegJudge(history, dormancy_days, known_from, relationship_days)
 
     spans = {kind: span for kind in PATTERN_TYPES}
     if lim.dormant_legs_only and judged is not None:

@@ -487,12 +487,19 @@ LEG_FLAGS = ("payer_dormant", "payee_dormant", "new_pair")
 
 
 def leg_dormancy(
-    t: pl.DataFrame, history: pl.DataFrame, *, dormancy_days: int, known_from: date
+    t: pl.DataFrame,
+    history: pl.DataFrame,
+    *,
+    dormancy_days: int,
+    known_from: date,
+    relationship_days: int | None = None,
 ) -> pl.DataFrame:
     """``t`` (src, dst, time) with, per transfer, ``payer_dormant`` (the sender had paid no one
     in the ``dormancy_days`` days before the transfer's day), ``payee_dormant`` (nobody had
-    paid the recipient) and ``new_pair`` (the sender had not paid this recipient in those
-    days); null on days before ``known_from``, where the history does not cover the look-back.
+    paid the recipient) and ``new_pair`` (the sender had not paid this recipient in the
+    ``relationship_days`` before, by default the same days: with a longer memory, an account
+    that pays an established counterparty again after a quiet spell starts no new pair); null
+    on days before ``known_from``, where the history does not cover the dormancy look-back.
     ``history``: date, from_address, to_address (``daily_edges``) of those days."""
     history = history.filter(pl.col("from_address") != pl.col("to_address"))
     legs = t.with_row_index("_leg").with_columns(
@@ -500,14 +507,14 @@ def leg_dormancy(
         (pl.col("time").dt.date() - timedelta(days=1)).alias("_before"),
     )
     known = pl.col("_day") >= known_from
-    since = pl.col("_day") - timedelta(days=dormancy_days)
     out = legs.sort("_before")
-    sides = (  # the span's columns and the history's, per flag of LEG_FLAGS
-        (["src"], ["from_address"]),
-        (["dst"], ["to_address"]),
-        (["src", "dst"], ["from_address", "to_address"]),
+    sides = (  # the span's columns and the history's, and the look-back, per flag of LEG_FLAGS
+        (["src"], ["from_address"], dormancy_days),
+        (["dst"], ["to_address"], dormancy_days),
+        (["src", "dst"], ["from_address", "to_address"], relationship_days or dormancy_days),
     )
-    for (by, columns), flag in zip(sides, LEG_FLAGS, strict=True):
+    for (by, columns, days), flag in zip(sides, LEG_FLAGS, strict=True):
+        since = pl.col("_day") - timedelta(days=days)
         active = (
             history.select(pl.col("date").alias("_last"), *columns)
             .rename(dict(zip(columns, by, strict=True)))
@@ -542,6 +549,7 @@ class LegJudge:
     history: pl.DataFrame
     dormancy_days: int
     known_from: date
+    relationship_days: int | None = None
     _judged: pl.DataFrame | None = None  # src, dst, _on (the day) and LEG_FLAGS
 
     def __call__(self, t: pl.DataFrame) -> pl.DataFrame:
@@ -558,6 +566,7 @@ class LegJudge:
                 self.history,
                 dormancy_days=self.dormancy_days,
                 known_from=self.known_from,
+                relationship_days=self.relationship_days,
             ).drop("time")
             self._judged = judged if self._judged is None else pl.concat([self._judged, judged])
         return t.join(self._judged, on=key, how="left", maintain_order="left").drop("_on")

@@ -68,7 +68,7 @@ def _below_max_fan(span: Span, t: pl.DataFrame, kind: str, lim: PatternLimits) -
 
 
 def _funnel_leg() -> pl.Expr:
-    """A pair's first payment in the dormancy look-back, from a payer that had paid no one."""
+    """A new pair (no payment in the relationship look-back) from a payer that had paid no one."""
     return (pl.col("new_pair") & pl.col("payer_dormant")).fill_null(False)
 
 
@@ -89,7 +89,7 @@ def detect_funnels(
 
     Reported on the day of a new such payment. Not funnels: collectors paid by more than
     ``max_fan`` accounts within ``span`` (businesses; counted as ``fan_in_over_max_fan``), and
-    payers that one account newly funded (its first payment to them in ``dormancy_days``,
+    payers that one account newly funded (a new pair, see :func:`leg_dormancy`,
     within ``dormancy_days`` before they paid) together with another payer of the same
     collector: that is the gather side of a scatter-gather, which its own detector reports.
     ``judge``: :func:`leg_dormancy` flags of some of ``memory``'s transfers.
