@@ -26,11 +26,13 @@ def _ledger(extra=()):
     return transfers(rows + list(extra))
 
 
-def _patterns(t, day=DAY, funnel_days=365, start=DAY - timedelta(days=420), **limits):
+def _patterns(
+    t, day=DAY, funnel_days=365, start=DAY - timedelta(days=420), relationship_days=None, **limits
+):
     return detect_patterns(
         t, network="torus", day=day, history=aggregate_daily_edges(t), dormancy_days=30,
-        history_start=start, funnel_days=funnel_days, types=["fan_in"],
-        limits=PatternLimits(min_fan=4, **limits),
+        history_start=start, funnel_days=funnel_days, relationship_days=relationship_days,
+        types=["fan_in"], limits=PatternLimits(min_fan=4, **limits),
     )  # fmt: skip
 
 
@@ -81,6 +83,21 @@ def test_payers_funded_by_one_account_are_a_scatter_gather_not_a_funnel():
     # 77 pays each of the five a few days before it pays the collector: a scatter-gather.
     funding = [(77, p, 490.0, 24.0 * (w - 3)) for p, w in zip(FUNNEL, WAKE, strict=True)]
     assert _members(_patterns(_ledger(funding))) == []
+
+
+def test_a_payer_that_paid_the_collector_within_the_relationship_memory_is_no_funnel_leg():
+    # 10 had paid the collector 100 days before it woke, a day after paying 98 (so not then
+    # dormant): with a 30-day memory for pairs its payment on waking is still a new pair from a
+    # dormant payer; with a year's, it is an old relationship.
+    earlier = [
+        (FUNNEL[0], 98, 10.0, 24.0 * (WAKE[0] - 101)),
+        (FUNNEL[0], 1, 300.0, 24.0 * (WAKE[0] - 100)),
+    ]
+    t = _ledger(earlier)
+    assert _members(_patterns(t)) == [{addr(1), *map(addr, FUNNEL)}]
+    assert _members(_patterns(t, relationship_days=365)) == [
+        {addr(1), *map(addr, FUNNEL)} - {addr(FUNNEL[0])}
+    ]
 
 
 def test_a_collector_paid_by_more_than_max_fan_accounts_is_a_business():
