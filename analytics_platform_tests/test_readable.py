@@ -2,7 +2,14 @@
 
 import polars as pl
 
-from analytics_platform.domain.readable import amount_text, duration_text, share_text
+from analytics_platform.domain.readable import (
+    PATTERN_TYPE_TEXT,
+    amount_text,
+    duration_text,
+    pattern_type_text,
+    share_text,
+)
+from analytics_platform.domain.schemas import PATTERN_TYPE_NAMES
 
 
 def test_amounts_keep_cents_thousands_and_small_digits():
@@ -29,3 +36,10 @@ def test_shares_read_as_whole_percentages_from_numbers_or_details_text():
     text = pl.DataFrame({"s": ["0.5", "0.667"]}).select(share_text(pl.col("s")))
     assert numbers["s"].to_list() == ["100%", "33%", None]
     assert text["s"].to_list() == ["50%", "67%"]
+
+
+def test_every_pattern_type_is_named_in_words():
+    assert set(PATTERN_TYPE_TEXT) == set(PATTERN_TYPE_NAMES)
+    types = pl.DataFrame({"t": ["gather_scatter", "rapid_pass_through", "someday_new"]})
+    text = types.select(pattern_type_text(pl.col("t")))["t"].to_list()
+    assert text == ["gather-scatter", "rapid pass-through", "someday_new"]  # unknown: as is

@@ -49,3 +49,25 @@ def share_text(share: pl.Expr) -> pl.Expr:
     """A share (0..1, or its text from a pattern's details) as a whole percentage: "67%"."""
     percent = (share.cast(pl.Float64, strict=False) * 100).round(0).cast(pl.Int64)
     return pl.format("{}%", percent)
+
+
+PATTERN_TYPE_TEXT = {
+    "fan_in": "fan-in",
+    "fan_out": "fan-out",
+    "cycle": "cycle",
+    "scatter_gather": "scatter-gather",
+    "gather_scatter": "gather-scatter",
+    "bipartite": "bipartite layering",
+    "stack": "stack of layers",
+    "layering_chain": "layering chain",
+    "peel_chain": "peel chain",
+    "rapid_pass_through": "rapid pass-through",
+    "structuring": "structuring",
+    "risky_proximity": "path to a risky address",
+}
+"""Each pattern type as an explanation names it ("a gather-scatter", not "a gather_scatter")."""
+
+
+def pattern_type_text(pattern_type: pl.Expr) -> pl.Expr:
+    """``pattern_type`` in words (:data:`PATTERN_TYPE_TEXT`); a type it does not know as is."""
+    return pattern_type.replace(PATTERN_TYPE_TEXT)

@@ -23,7 +23,12 @@ import yaml
 
 from analytics_platform.domain.attribution import labelled_services
 from analytics_platform.domain.cases import DEFAULT_CONFIDENCE, with_cases
-from analytics_platform.domain.readable import amount_text, duration_text, share_text
+from analytics_platform.domain.readable import (
+    amount_text,
+    duration_text,
+    pattern_type_text,
+    share_text,
+)
 from analytics_platform.domain.schemas import ALERT_COLUMNS, PATTERN_TYPE_NAMES, conform, empty
 
 DEFAULT_CATALOG = Path(__file__).resolve().parents[1] / "typologies.yaml"
@@ -185,7 +190,8 @@ def _rule(col: pl.Expr, rule: Mapping[str, Any]) -> pl.Expr:
 
 def _explain(template: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
     """``template`` with {key} filled from columns (missing keys left as written; shares, the
-    ``*_share`` keys, as percentages; other floats to three decimals)."""
+    ``*_share`` keys, as percentages; the pattern type in words; other floats to three
+    decimals)."""
     parts, args = [], []
     pos = 0
     for m in _PLACEHOLDER.finditer(template):
@@ -196,6 +202,8 @@ def _explain(template: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
         value = pl.col(m.group(1))
         if m.group(1).endswith("_share"):
             value = share_text(value)
+        elif m.group(1) == "pattern_type":
+            value = pattern_type_text(value)
         elif schema[m.group(1)].is_float():
             value = value.round(3)
         args.append(value.cast(pl.String).fill_null("?"))
@@ -317,6 +325,7 @@ def _pattern_alerts(
     p = p.with_columns(
         pl.col("center_address").alias("address"),
         (pl.col("members").list.len() - 1).alias("n"),
+        pl.col("members").list.len().alias("members_n"),
         # per asset and named (details.amounts); a pattern stored before those: its native total
         pl.coalesce("amounts", amount_text(pl.col("total_amount"))).alias("amount"),
         pl.when(pl.col("total_amount_usd").is_null())
