@@ -36,11 +36,15 @@ def two_assets(rows_tor, rows_weth) -> pl.DataFrame:
     return t.with_columns(pl.when(weth).then(pl.lit("WETH")).otherwise("asset").alias("asset"))
 
 
-def features_of(t: pl.DataFrame, prices: pl.DataFrame | None) -> pl.DataFrame:
+def features_of(
+    t: pl.DataFrame, prices: pl.DataFrame | None, labels: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """``t``'s 7-day features; ``labels`` (address, category): none by default."""
+    no_labels = pl.DataFrame(schema={"address": pl.String, "category": pl.String})
     return compute_address_features(
         aggregate_daily_edges(t, prices=prices),
         aggregate_address_activity(t),
-        pl.DataFrame(schema={"address": pl.String, "category": pl.String}),
+        no_labels if labels is None else labels,
         network="torus",
         day=DAY,
         windows=(7,),
@@ -314,35 +318,22 @@ def test_a_fresh_cash_out_is_judged_by_value_not_by_a_sum_of_units():
     exchange = pl.DataFrame({"address": [addr(50)], "category": ["exchange"]})
     labels = exchange.with_columns(network=pl.lit("torus"), label=pl.lit("X"), source=pl.lit("t"))
 
-    def features(prices: pl.DataFrame | None) -> pl.DataFrame:
-        edges = aggregate_daily_edges(t, prices=prices)
-        activity = aggregate_address_activity(t)
-        return compute_address_features(
-            edges,
-            activity,
-            exchange,
-            network="torus",
-            day=DAY,
-            windows=(7,),
-            engine=get_engine("cpu"),
-        )
-
     def cash_outs(prices: pl.DataFrame | None) -> dict[str, str]:
         alerts = score_alerts(
             network="torus",
             day=DAY,
             patterns=pl.DataFrame(schema=s.STRUCTURAL_PATTERNS),
-            features=features(prices),
+            features=features_of(t, prices, exchange),
             labels=labels,
             transfers=t,
         ).filter(pl.col("typology") == "fresh_address_to_exchange")
         return dict(zip(alerts["address"], alerts["explanation"], strict=True))
 
-    one = features(prices).filter(pl.col("address") == addr(1)).row(0, named=True)
+    one = features_of(t, prices, exchange).filter(pl.col("address") == addr(1)).row(0, named=True)
     assert one["out_exchange_volume"] == 1.9
     assert one["out_exchange_volume_usd"] == 4750.0
     assert one["in_exchange_volume_usd"] == 0.0  # nothing received from it: 0 USD, not unknown
-    assert features(None).filter(pl.col("address") == addr(1))[
+    assert features_of(t, None, exchange).filter(pl.col("address") == addr(1))[
         "out_exchange_volume_usd"
     ].to_list() == [None]
 
