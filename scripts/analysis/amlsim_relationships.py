@@ -1,0 +1,54 @@
+"""What a year's relationship memory (``relationship_days: 365``) changes on AMLSim's legs: the
+product's own flags (``leg_dormancy``, 30-day dormancy, judged from the dataset's 31st day) of
+every transfer, with a pair's memory of 30 and of 365 days, counted by what the ground truth
+says the transfer is. Unusual legs (the cycle, gather-scatter and layering detectors' input)
+are new pairs with a dormant payer or payee; funnel legs are new pairs from a dormant payer.
+
+    .venv/bin/python scripts/analysis/amlsim_relationships.py
+"""
+
+from datetime import timedelta
+
+import polars as pl
+from amlsim_fan_in import DATA  # this folder is on sys.path when run
+
+from analytics_platform.domain.patterns.common import leg_dormancy
+
+
+def legs_by_kind() -> pl.DataFrame:
+    t = pl.read_csv(DATA / "transfers.csv.gz").with_columns(
+        pl.col("block_time").str.slice(0, 10).str.to_date().alias("date")
+    )
+    truth = pl.read_csv(DATA / "gt_transactions.csv.gz").select(
+        "tx_hash",
+        pl.when("is_sar").then("pattern_type").otherwise(pl.lit("look-alike")).alias("kind"),
+    )
+    legs = t.select(
+        "tx_hash",
+        pl.col("from_address").alias("src"),
+        pl.col("to_address").alias("dst"),
+        pl.col("date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("time"),
+    )
+    history = t.select("date", "from_address", "to_address").unique()
+    known_from = t["date"].min() + timedelta(days=30)
+    counts = []
+    for memory in (30, 365):
+        flags = leg_dormancy(
+            legs, history, dormancy_days=30, known_from=known_from, relationship_days=memory
+        ).drop_nulls("new_pair")
+        dormant = pl.col("payer_dormant") | pl.col("payee_dormant")
+        counts.append(
+            flags.join(truth, on="tx_hash", how="left")
+            .with_columns(pl.col("kind").fill_null("background"))
+            .group_by("kind")
+            .agg(
+                (pl.col("new_pair") & dormant).sum().alias(f"unusual_{memory}d"),
+                (pl.col("new_pair") & pl.col("payer_dormant")).sum().alias(f"funnel_{memory}d"),
+            )
+        )
+    return counts[0].join(counts[1], on="kind").sort("kind")
+
+
+if __name__ == "__main__":
+    with pl.Config(tbl_rows=20, tbl_hide_dataframe_shape=True):
+        print(legs_by_kind())
