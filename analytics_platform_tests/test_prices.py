@@ -154,7 +154,7 @@ def test_a_hub_that_changes_asset_is_measured_in_usd_and_unknown_without_a_price
     # the amounts it divides, in its unit (not 4,000 "in" against 1.552 "out")
     assert (details["amount_in"], details["amount_out"]) == pytest.approx((4000.0, 3880.0))
     assert "collect_and_redistribute" in typologies
-    assert "passed 0.97 of it on (USD)" in details["explanation"]
+    assert "passed 97% of it on (USD)" in details["explanation"]
     keeps = two_assets(gather, [(1, 20 + i, 0.036, 2 + i * 0.2) for i in range(4)])
     details, typologies = _hub_alerts(keeps, PRICES)
     assert details["flow_through"] == 0.09

@@ -119,6 +119,7 @@ def test_catalog_typologies_fire_on_their_patterns_only():
     assert (
         by["peel_chain"]["address"] == addr(1)
         and "5-hop peel chain" in by["peel_chain"]["explanation"]
+        and "keeping 66% of the first amount" in by["peel_chain"]["explanation"]  # 656 of 1000
     )
     assert set(a["severity"]) <= set(s.SEVERITIES) and a["score"].is_between(0, 1).all()
 
