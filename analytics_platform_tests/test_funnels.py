@@ -85,6 +85,21 @@ def test_payers_funded_by_one_account_are_a_scatter_gather_not_a_funnel():
     assert _members(_patterns(_ledger(funding))) == []
 
 
+def test_payers_their_usual_funder_paid_before_they_paid_stay_a_funnel_with_a_long_memory():
+    # 77 pays each of the five every 40 days, the last time 3 days before it pays the
+    # collector. With a 30-day memory for pairs each of those payments is a new pair, as a
+    # scatter-gather's are; with a year's, 77 is the payers' usual funder, not one account
+    # that newly funded them, and the funnel stands.
+    funding = [
+        (77, p, 490.0, 24.0 * (w - 3 - 40 * k))
+        for p, w in zip(FUNNEL, WAKE, strict=True)
+        for k in range(5)
+    ]
+    t = _ledger(funding)
+    assert _members(_patterns(t)) == []
+    assert _members(_patterns(t, relationship_days=365)) == [{addr(1), *map(addr, FUNNEL)}]
+
+
 def test_a_payer_that_paid_the_collector_within_the_relationship_memory_is_no_funnel_leg():
     # 10 had paid the collector 100 days before it woke, a day after paying 98 (so not then
     # dormant): with a 30-day memory for pairs its payment on waking is still a new pair from a
