@@ -99,7 +99,7 @@ def test_structuring_by_a_usd_threshold_is_explained_in_usd():
         transfers=t,
     )
     text = alerts.filter(pl.col("typology") == "structuring")["explanation"][0]
-    assert "reporting threshold of 10000.0 USD" in text
+    assert "reporting threshold of 10,000.00 USD" in text
     assert "(15.60 WETH, 39,000.00 USD in total" in text  # the asset named once
     # Without prices nothing is structuring: the USD rule never guesses a value.
     none = detect_patterns(

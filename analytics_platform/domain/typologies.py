@@ -38,7 +38,7 @@ PATTERN_EVIDENCE = (
 )  # fmt: skip
 """The pattern columns a pattern alert carries as evidence (and a case report shows)."""
 DERIVED_FEATURES = ("day_event_count", "day_event_ratio", "exchange_out_share", "in_value")
-_PLACEHOLDER = re.compile(r"\{(\w+)(:%)?\}")
+_PLACEHOLDER = re.compile(r"\{(\w+)(?::([%,]))?\}")  # {key}, {key:%}, {key:,}
 
 
 @dataclass(frozen=True)
@@ -190,8 +190,8 @@ def _rule(col: pl.Expr, rule: Mapping[str, Any]) -> pl.Expr:
 
 def _explain(template: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
     """``template`` with {key} filled from columns (missing keys left as written; shares, the
-    ``*_share`` keys and any written ``{key:%}``, as percentages; the pattern type in words;
-    other floats to three decimals)."""
+    ``*_share`` keys and any written ``{key:%}``, as percentages; ``{key:,}`` as an amount
+    with thousands separated; the pattern type in words; other floats to three decimals)."""
     parts, args = [], []
     pos = 0
     for m in _PLACEHOLDER.finditer(template):
@@ -200,8 +200,10 @@ def _explain(template: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
         parts.append(template[pos : m.start()].replace("{", "{{").replace("}", "}}"))
         parts.append("{}")
         value = pl.col(m.group(1))
-        if m.group(1).endswith("_share") or m.group(2):
+        if m.group(1).endswith("_share") or m.group(2) == "%":
             value = share_text(value)
+        elif m.group(2) == ",":
+            value = amount_text(value)
         elif m.group(1) == "pattern_type":
             value = pattern_type_text(value)
         elif schema[m.group(1)].is_float():
