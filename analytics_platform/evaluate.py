@@ -90,7 +90,7 @@ def load_truth_transactions(folder: Path, truth: pl.DataFrame) -> pl.DataFrame:
 
 def resolve_profile(profile: str | None, folder: Path) -> Path:
     """A profile path, a profile name, or (none given) the profile whose name starts the
-    dataset directory's name (``amlsim_s1`` -> ``amlsim``)."""
+    dataset directory's name, whatever its case (``amlsim_s1``, ``AMLSim-10K`` -> ``amlsim``)."""
     known = sorted(p.stem for p in PROFILES.glob("*.yaml"))
     if profile and Path(profile).is_file():
         return Path(profile)
@@ -99,7 +99,7 @@ def resolve_profile(profile: str | None, folder: Path) -> Path:
             raise FileNotFoundError(f"--profile: no profile {profile!r} (known: {known})")
         return PROFILES / f"{profile}.yaml"
     for name in sorted(known, key=len, reverse=True):
-        if folder.name.startswith(name):
+        if folder.name.lower().startswith(name):
             return PROFILES / f"{name}.yaml"
     raise FileNotFoundError(
         f"--profile: none given and none named like {folder.name!r} (known: {known})"

@@ -38,6 +38,7 @@ def test_every_profile_is_a_config_a_user_could_deploy(profile: Path, tmp_path):
 
 def test_the_profile_is_chosen_by_name_or_by_the_dataset_directory(tmp_path):
     assert resolve_profile(None, tmp_path / "amlsim_s7").stem == "amlsim"
+    assert resolve_profile(None, tmp_path / "AMLSim-10K").stem == "amlsim"
     assert resolve_profile("amlworld", tmp_path).stem == "amlworld"
     with pytest.raises(FileNotFoundError, match="--profile: no profile 'nope'"):
         resolve_profile("nope", tmp_path)
