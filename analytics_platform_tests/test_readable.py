@@ -10,6 +10,7 @@ from analytics_platform.domain.readable import (
     share_text,
 )
 from analytics_platform.domain.schemas import PATTERN_TYPE_NAMES
+from analytics_platform.domain.typologies import _explain
 
 
 def test_amounts_keep_cents_thousands_and_small_digits():
@@ -43,3 +44,13 @@ def test_every_pattern_type_is_named_in_words():
     types = pl.DataFrame({"t": ["gather_scatter", "rapid_pass_through", "someday_new"]})
     text = types.select(pattern_type_text(pl.col("t")))["t"].to_list()
     assert text == ["gather-scatter", "rapid pass-through", "someday_new"]  # unknown: as is
+
+
+def test_catalog_placeholders_read_ratios_as_percentages_and_amounts_with_separators():
+    rows = pl.DataFrame(
+        {"kept_ratio": ["0.4823"], "threshold": [10000.0], "address": ["0xab"], "hops": [7]}
+    )
+    template = "{address:,} kept {kept_ratio:%} of {threshold:,} in {hops} hops, {missing:%}"
+    (text,) = rows.select(_explain(template, rows.schema).alias("t"))["t"]
+    # an amount spec on text is no number ("?"); an unknown key stays as written
+    assert text == "? kept 48% of 10,000.00 in 7 hops, (missing:%)"

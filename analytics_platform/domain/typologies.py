@@ -202,8 +202,8 @@ def _explain(template: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
         value = pl.col(m.group(1))
         if m.group(1).endswith("_share") or m.group(2) == "%":
             value = share_text(value)
-        elif m.group(2) == ",":
-            value = amount_text(value)
+        elif m.group(2) == ",":  # a value that is no number reads "?", as a missing one does
+            value = amount_text(value.cast(pl.Float64, strict=False))
         elif m.group(1) == "pattern_type":
             value = pattern_type_text(value)
         elif schema[m.group(1)].is_float():
