@@ -327,6 +327,8 @@ def _calibrate(settings, args: argparse.Namespace) -> int:
         tbl_hide_column_data_types=True,
     ):  # fmt: skip
         print(refit.fitted)
+    print(f"case score map ({len(refit.score_map)} steps, case score -> share confirmed): "
+          + ", ".join(f"{a:.2f} -> {b:.2f}" for a, b in refit.score_map))  # fmt: skip
     print(
         f"{refit.unmatched} disposition(s) matched no stored case; wrote "
         f"{args.out} (set typologies_path to it, then re-materialise typology_alerts)"

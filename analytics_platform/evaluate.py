@@ -270,7 +270,7 @@ SECTIONS = (
      "the labels (planted members confirmed, others dismissed):", "refit_confidences"),
     ("Later days' case score calibration with the catalog's confidences:",
      "calibration_later_days"),
-    ("Later days' case score calibration with the refitted confidences:",
+    ("Later days' case score calibration with the refitted confidences and score map:",
      "calibration_later_days_refit"),
     ("Pattern level (planted found by a detection sharing > half its members):",
      "pattern_level"),
@@ -322,7 +322,8 @@ def to_text(result: dict[str, Any]) -> str:
             f"({_right_type_of_larger(result['type_by_size']):.3f} of those of 3+ transfers)",
             "case score calibration error on the later half of the days: "
             f"{result['calibration_error_later_days']:.3f} with the catalog's confidences, "
-            f"{result['calibration_error_later_days_refit']:.3f} refitted to the first half",
+            f"{result['calibration_error_later_days_refit']:.3f} with its confidences and score "
+            "map refitted to the first half",
             f"workload: {result['workload']['cases']} cases on "
             f"{result['workload']['addresses']} addresses; {result['workload']['repeat_cases']} "
             f"({result['workload']['repeat_share']:.1%}) on an address with a case in the 7 days "

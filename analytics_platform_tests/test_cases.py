@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import polars as pl
+import pytest
 
 from analytics_platform.domain.cases import case_table, with_cases
 from analytics_platform.domain.schemas import ALERT_COLUMNS, TypologyAlertsSchema
@@ -88,3 +89,19 @@ def test_the_budget_cuts_each_day_at_the_score_and_keeps_every_row():
 def test_no_alerts_no_cases():
     out = with_cases(alerts([]), network="torus", confidence=CONFIDENCE, budget=5)
     assert out.height == 0 and case_table(out).height == 0
+
+
+def test_a_score_map_sets_the_stored_score_and_never_the_ranking():
+    rows = [(D1, f"x{i}", "structuring", 0.3 + i / 10) for i in range(5)]
+    plain = with_cases(alerts(rows), network="torus", confidence=CONFIDENCE, budget=2)
+    points = ((0.3, 0.5), (0.5, 0.9))  # a steep map: 0.24 -> 0.4, 0.32 -> 0.54
+    mapped = with_cases(
+        alerts(rows), network="torus", confidence=CONFIDENCE, budget=2, score_map=points
+    )
+    columns = ["address", "case_rank", "in_budget"]
+    assert mapped.select(columns).sort("address").equals(plain.select(columns).sort("address"))
+    raw = dict(plain.select("address", "case_score").iter_rows())
+    now = dict(mapped.select("address", "case_score").iter_rows())
+    assert raw["x0"] == pytest.approx(0.8 * 0.3) and now["x0"] == pytest.approx(0.4)
+    assert raw["x1"] == pytest.approx(0.8 * 0.4) and now["x1"] == pytest.approx(0.54)
+    assert now["x4"] == pytest.approx(0.9 + (0.8 * 0.7 - 0.5) / 0.5 * 0.1)  # toward (1, 1)

@@ -165,6 +165,9 @@ def test_the_cli_disposes_a_case_by_id_and_calibrate_reads_the_lake(
     for name in ("rapid_fan_out", "peel_chain"):  # in the confirmed case
         assert fitted[name] == pytest.approx(round((1 + prior[name]) / 2, 3)), name
     assert fitted["round_tripping"] == pytest.approx(round(prior["round_tripping"] / 2, 3))
+    # and the case score those confidences give, read as the share confirmed (one of two)
+    assert "case score map (" in capsys.readouterr().out
+    assert load_catalog(Path(str(out))).score_map
 
 
 def test_a_re_alert_shows_the_address_cases_and_verdict_before(lake: UPath):

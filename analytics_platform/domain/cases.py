@@ -7,7 +7,10 @@ catalog (the share of that typology's alerts analysts confirm)::
     case_score = 1 - prod_t (1 - confidence_t * max score of typology t)
 
 so two independent typologies on one address rank above either alone, and a typology that is
-often benign needs support from another to reach the top. Cases are ranked within the day
+often benign needs support from another to reach the top. A catalog refitted to verdicts
+also carries a *score map* (``domain.calibration``): the stored ``case_score`` is then that
+score read through it, the share of such cases analysts confirmed; the ranking is the same
+either way (the map never reorders). Cases are ranked within the day
 (score descending, address ascending: a stable order) and the network's ``case_budget`` (at
 most N cases a day an analyst team can work) marks the ones above the cut ``in_budget``; the
 rest stay stored, below the cut.
@@ -19,6 +22,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from analytics_platform.domain.calibration import ScoreMap, apply_score_map, fit_score_map
 from analytics_platform.domain.schemas import TYPOLOGY_ALERTS, conform
 
 DEFAULT_CONFIDENCE = 0.5
@@ -29,40 +33,62 @@ def case_id(network: str) -> pl.Expr:
     return pl.format("case-{}", key.hash(seed=2207).cast(pl.String))
 
 
+def noisy_or(alerts: pl.DataFrame, confidence: Mapping[str, float]) -> pl.DataFrame:
+    """date, address, case_score: the noisy-OR of each case's typologies (their highest
+    score, weighted by ``confidence``), before any score map."""
+    weights = pl.DataFrame(
+        {"typology": list(confidence), "_confidence": [float(v) for v in confidence.values()]},
+        schema={"typology": pl.String, "_confidence": pl.Float64},
+    )
+    weight = pl.col("_confidence").fill_null(DEFAULT_CONFIDENCE)
+    return (
+        alerts.group_by("date", "address", "typology")
+        .agg(pl.col("score").max())
+        .join(weights, on="typology", how="left")
+        .group_by("date", "address")
+        .agg((1 - (1 - weight * pl.col("score")).product()).clip(0, 1).round(6).alias("case_score"))
+    )
+
+
+def fit_case_score_map(
+    alerts: pl.DataFrame,
+    verdicts: pl.DataFrame,
+    confidence: Mapping[str, float],
+    weight: float = 20.0,
+) -> ScoreMap:
+    """The score map (:func:`domain.calibration.fit_score_map`) of the dispositioned cases'
+    noisy-OR under ``confidence``: ``alerts`` date, address, typology, score; ``verdicts``
+    date, address, disposition."""
+    worked = noisy_or(alerts, confidence).join(verdicts, on=["date", "address"])
+    return fit_score_map(
+        worked["case_score"], (worked["disposition"] == "confirmed").to_list(), weight
+    )
+
+
 def with_cases(
     alerts: pl.DataFrame,
     *,
     network: str,
     confidence: Mapping[str, float],
     budget: int | None = None,
+    score_map: ScoreMap = (),
 ) -> pl.DataFrame:
-    """``alerts`` (one day's or many) with ``case_id``, ``case_score``, ``case_rank`` and
-    ``in_budget``; ranks count within each day."""
-    weights = pl.DataFrame(
-        {"typology": list(confidence), "_confidence": [float(v) for v in confidence.values()]},
-        schema={"typology": pl.String, "_confidence": pl.Float64},
-    )
-    per_typology = (
-        alerts.group_by("date", "address", "typology")
-        .agg(pl.col("score").max())
-        .join(weights, on="typology", how="left")
-        .with_columns(
-            (1 - pl.col("_confidence").fill_null(DEFAULT_CONFIDENCE) * pl.col("score")).alias(
-                "_miss"
-            )
-        )
-    )
+    """``alerts`` (one day's or many) with ``case_id``, ``case_score`` (read through
+    ``score_map`` where one is given), ``case_rank`` and ``in_budget``; ranks count within
+    each day."""
     cases = (
-        per_typology.group_by("date", "address")
-        .agg((1 - pl.col("_miss").product()).clip(0, 1).round(6).alias("case_score"))
-        .sort("date", pl.col("case_score"), "address", descending=[False, True, False])
+        noisy_or(alerts, confidence)
+        .rename({"case_score": "_raw"})
+        .sort("date", pl.col("_raw"), "address", descending=[False, True, False])
         .with_columns(pl.int_range(1, pl.len() + 1).over("date").alias("case_rank"))
         .with_columns(
+            apply_score_map(pl.col("_raw"), score_map).alias("case_score"),
             (pl.col("case_rank") <= budget if budget is not None else pl.lit(True)).alias(
                 "in_budget"
             ),
             case_id(network).alias("case_id"),
         )
+        .drop("_raw")
     )
     return conform(alerts.join(cases, on=["date", "address"], how="left"), TYPOLOGY_ALERTS)
 

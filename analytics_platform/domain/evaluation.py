@@ -21,7 +21,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from analytics_platform.domain.calibration import fit_confidences
-from analytics_platform.domain.cases import episodes, with_cases
+from analytics_platform.domain.cases import episodes, fit_case_score_map, with_cases
 
 # Dataset type -> the detector types that count as that type.
 TYPE_ALIASES: dict[str, tuple[str, ...]] = {"random": ("layering_chain", "peel_chain")}
@@ -442,10 +442,11 @@ def refit_calibration(
 ) -> dict[str, pl.DataFrame]:
     """What dispositions would do for the case score: the cases of the first half of the days
     dispositioned from the labels (members of a planted suspicious pattern confirmed, every
-    other case dismissed), the typologies' confidences refitted to them
-    (:func:`fit_confidences`), and the cases of the later days rescored with those as the
-    product scores them (:func:`with_cases`). Returns the fitted confidences and the later
-    days' calibration before and after."""
+    other case dismissed), the typologies' confidences and the case score map refitted to them
+    as ``calibrate`` does (:func:`fit_confidences`, :func:`fit_case_score_map`), and the cases
+    of the later days rescored with those as the product scores them (:func:`with_cases`).
+    Returns the fitted confidences and score map and the later days' calibration before and
+    after."""
     days = alerts["date"].unique().sort()
     cut = days[len(days) // 2]
     first, later = alerts.filter(pl.col("date") < cut), alerts.filter(pl.col("date") >= cut)
@@ -458,14 +459,18 @@ def refit_calibration(
         .alias("disposition"),
     )
     fitted = fit_confidences(first, verdicts, prior, weight)
+    confidence = dict(zip(fitted["typology"], fitted["fitted"], strict=True))
+    score_map = fit_case_score_map(first, verdicts, confidence, weight)
     rescored = with_cases(
         later.drop("case_id", "case_score", "case_rank", "in_budget"),
         network=later["network"][0],
-        confidence=dict(zip(fitted["typology"], fitted["fitted"], strict=True)),
+        confidence=confidence,
+        score_map=score_map,
     )
     before, after = calibration(truth, later), calibration(truth, rescored)
     return {
         "refit_confidences": fitted,
+        "refit_score_map": [list(p) for p in score_map],
         "calibration_later_days": before,
         "calibration_later_days_refit": after,
         "calibration_error_later_days": calibration_error(before),

@@ -22,6 +22,7 @@ import polars as pl
 import yaml
 
 from analytics_platform.domain.attribution import labelled_services
+from analytics_platform.domain.calibration import ScoreMap, validate_score_map
 from analytics_platform.domain.cases import DEFAULT_CONFIDENCE, with_cases
 from analytics_platform.domain.readable import (
     amount_text,
@@ -67,6 +68,9 @@ class Catalog:
     version: str
     feature_window: int
     typologies: tuple[Typology, ...]
+    score_map: ScoreMap = ()
+    """The case score mapped onto the share of cases confirmed (written by ``calibrate``;
+    none in the shipped catalog: its confidences are priors)."""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -77,6 +81,7 @@ class Catalog:
                     {**t.__dict__, "patterns": list(t.patterns), "where": dict(t.where)}
                     for t in self.typologies
                 ],
+                "score_map": [list(p) for p in self.score_map],
             },
             indent=1,
         )
@@ -130,13 +135,22 @@ def load_catalog(path: str | Path | None = None) -> Catalog:
                     f"got {rule['unknown']!r}"
                 )
         items.append(typ)
-    return Catalog(str(raw["version"]), int(raw.get("feature_window", 7)), tuple(items))
+    return Catalog(
+        str(raw["version"]),
+        int(raw.get("feature_window", 7)),
+        tuple(items),
+        validate_score_map(raw.get("score_map"), "score_map"),
+    )
 
 
 def catalog_with_confidences(
-    path: str | Path | None, confidences: Mapping[str, float], tag: str
+    path: str | Path | None,
+    confidences: Mapping[str, float],
+    tag: str,
+    score_map: ScoreMap = (),
 ) -> str:
-    """The catalog at ``path`` as YAML with the named typologies' ``confidence`` replaced and
+    """The catalog at ``path`` as YAML with the named typologies' ``confidence`` replaced, its
+    ``score_map`` set (none given: none kept, as it was fitted to the old confidences) and
     its ``version`` tagged ``<version>+<tag>`` (every alert scored with it says which)."""
     path = Path(path) if path else DEFAULT_CATALOG
     load_catalog(path)  # a broken catalog is named before anything is written
@@ -145,6 +159,9 @@ def catalog_with_confidences(
         if name not in raw["typologies"]:
             raise ValueError(f"typologies.{name}: not in the catalog {path}")
         raw["typologies"][name]["confidence"] = float(value)
+    raw.pop("score_map", None)
+    if score_map:
+        raw["score_map"] = [[float(a), float(b)] for a, b in score_map]
     raw["version"] = f"{raw['version']}+{tag}"
     return yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, width=100)
 
@@ -260,7 +277,13 @@ def score_alerts(
         else empty(ALERT_COLUMNS)
     )
     confidence = {t.name: t.confidence for t in catalog.typologies}
-    return with_cases(alerts, network=network, confidence=confidence, budget=case_budget)
+    return with_cases(
+        alerts,
+        network=network,
+        confidence=confidence,
+        budget=case_budget,
+        score_map=catalog.score_map,
+    )
 
 
 def _details(patterns: pl.DataFrame) -> pl.DataFrame:

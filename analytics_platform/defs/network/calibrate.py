@@ -56,6 +56,7 @@ def calibrate_job(net: NetworkConfig, settings: Settings) -> dg.JobDefinition:
                 "unmatched_verdicts": result.unmatched,
                 "typologies_refitted": worked.height,
                 "confidences": dg.MetadataValue.md(_markdown(result.fitted)),
+                "score_map_steps": len(result.score_map),
             }
         )
 
