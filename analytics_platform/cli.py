@@ -89,7 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     cases.add_argument("--gap-days", type=int, default=7)
     calibrate = sub.add_parser(
         "calibrate",
-        help="refit each typology's confidence to analysts' dispositions of stored cases",
+        help="refit each typology's confidence, and the map of the case score onto the share "
+        "confirmed, to analysts' dispositions of stored cases",
     )
     calibrate.add_argument("--network", default="torus")
     calibrate.add_argument(
