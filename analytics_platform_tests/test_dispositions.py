@@ -212,7 +212,7 @@ def test_compaction_keeps_every_verdict_in_one_file(any_lake: UPath):
 
 def test_the_calibrate_job_refits_from_the_dagster_ui(lake: UPath, monkeypatch):
     """``torus__calibrate``, as launched from the UI: the verdicts recorded in the lake in, a
-    catalog copy and the table of confidences in the run's metadata out."""
+    catalog copy, the table of confidences and the score map in the run's metadata out."""
     from analytics_platform.config import load_settings
     from analytics_platform.definitions import build_definitions
 
@@ -235,6 +235,8 @@ def test_the_calibrate_job_refits_from_the_dagster_ui(lake: UPath, monkeypatch):
     assert (metadata["verdicts"].value, metadata["unmatched_verdicts"].value) == (2, 0)
     assert metadata["typologies_refitted"].value == 3  # rapid_fan_out, peel_chain, round_tripping
     assert "| rapid_fan_out |" in metadata["confidences"].value
+    steps = metadata["score_map"].value.splitlines()[2:]  # one row per step of the fitted map
+    assert len(steps) == len(load_catalog(out).score_map) >= 1
 
 
 def test_the_open_work_is_one_episode_per_address_until_a_verdict(lake: UPath):

@@ -56,7 +56,7 @@ def calibrate_job(net: NetworkConfig, settings: Settings) -> dg.JobDefinition:
                 "unmatched_verdicts": result.unmatched,
                 "typologies_refitted": worked.height,
                 "confidences": dg.MetadataValue.md(_markdown(result.fitted)),
-                "score_map_steps": len(result.score_map),
+                "score_map": dg.MetadataValue.md(_map_markdown(result.score_map)),
             }
         )
 
@@ -79,3 +79,9 @@ def _markdown(fitted) -> str:
     ]
     head = "| typology | prior | cases | confirmed | fitted |\n|---|---:|---:|---:|---:|"
     return "\n".join([head, *rows])
+
+
+def _map_markdown(score_map) -> str:
+    """The case score map as a table: what a case score now reads as."""
+    rows = [f"| {raw:.3f} | {share:.3f} |" for raw, share in score_map]
+    return "\n".join(["| case score | share confirmed |\n|---:|---:|", *rows])
