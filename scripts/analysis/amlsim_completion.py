@@ -13,11 +13,10 @@ detected. For fan-ins the same completion adds the collector's active new payers
 """
 
 import argparse
-from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
-from amlsim_fan_in import DATA, stored_tables  # this folder is on sys.path when run
+from amlsim_fan_in import DATA, dataset_legs, stored_tables  # this folder is on sys.path when run
 
 from analytics_platform.domain.evaluation import account_scores, alerted_patterns
 from analytics_platform.domain.patterns.common import leg_dormancy
@@ -25,23 +24,13 @@ from analytics_platform.domain.patterns.common import leg_dormancy
 
 def new_pairs() -> pl.DataFrame:
     """src, dst, date of every transfer that is a new pair with a 365-day memory."""
-    t = pl.read_csv(DATA / "transfers.csv.gz").with_columns(
-        pl.col("block_time").str.slice(0, 10).str.to_date().alias("date")
-    )
-    legs = t.select(
-        pl.col("from_address").alias("src"),
-        pl.col("to_address").alias("dst"),
-        pl.col("date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("time"),
-        "date",
-    )
+    legs, history, known_from = dataset_legs()
     flags = leg_dormancy(
-        legs,
-        t.select("date", "from_address", "to_address").unique(),
-        dormancy_days=30,
-        known_from=t["date"].min() + timedelta(days=30),
-        relationship_days=365,
+        legs, history, dormancy_days=30, known_from=known_from, relationship_days=365
     )
-    return flags.filter(pl.col("new_pair").fill_null(False)).select("src", "dst", "date")
+    return flags.filter(pl.col("new_pair").fill_null(False)).select(
+        "src", "dst", pl.col("time").dt.date().alias("date")
+    )
 
 
 def completed(patterns: pl.DataFrame, pairs: pl.DataFrame, sides: tuple[str, ...]) -> pl.DataFrame:
@@ -53,10 +42,11 @@ def completed(patterns: pl.DataFrame, pairs: pl.DataFrame, sides: tuple[str, ...
         pl.col("first_time").dt.date().alias("first"),
         pl.col("last_time").dt.date().alias("last"),
     )
+    ends = {"in": ("dst", "src"), "out": ("src", "dst")}  # (the centre, the other) per side
     by_side = {
-        "in": pairs.select(pl.col("dst").alias("center_address"), pl.col("src").alias("other"), "date"),
-        "out": pairs.select(pl.col("src").alias("center_address"), pl.col("dst").alias("other"), "date"),
-    }  # fmt: skip
+        side: pairs.select(pl.col(c).alias("center_address"), pl.col(o).alias("other"), "date")
+        for side, (c, o) in ends.items()
+    }
     extra = (
         pl.concat([days.join(by_side[side], on="center_address") for side in sides])
         .filter(pl.col("date").is_between("first", "last"))

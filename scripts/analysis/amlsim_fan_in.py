@@ -9,7 +9,7 @@ with those counted as the gather-scatter's, which no partition can know on the f
 """
 
 import argparse
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -21,7 +21,10 @@ from analytics_platform.domain.patterns.common import leg_dormancy
 DATA = Path("../shared/datasets/amlsim_s1")
 
 
-def planted_leg_flags() -> pl.DataFrame:
+def dataset_legs() -> tuple[pl.DataFrame, pl.DataFrame, date]:
+    """Every transfer of the dataset as a leg (tx_hash, src, dst, time: its day), the daily
+    edges ``leg_dormancy`` reads as history, and the first day it judges (the 31st: the
+    30-day look-back is covered from then)."""
     t = pl.read_csv(DATA / "transfers.csv.gz").with_columns(
         pl.col("block_time").str.slice(0, 10).str.to_date().alias("date")
     )
@@ -31,12 +34,15 @@ def planted_leg_flags() -> pl.DataFrame:
         pl.col("to_address").alias("dst"),
         pl.col("date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("time"),
     )
+    history = t.select("date", "from_address", "to_address").unique()
+    return legs, history, t["date"].min() + timedelta(days=30)
+
+
+def planted_leg_flags() -> pl.DataFrame:
+    legs, history, known_from = dataset_legs()
     truth = pl.read_csv(DATA / "gt_transactions.csv.gz")
     fan_in = truth.filter(pl.col("is_sar") & (pl.col("pattern_type") == "fan_in"))
     planted = legs.join(fan_in.select("tx_hash").unique(), on="tx_hash")
-    history = t.select("date", "from_address", "to_address").unique()
-    start = t["date"].min()
-    known_from = date.fromordinal(start.toordinal() + 30)
     flags = leg_dormancy(planted, history, dormancy_days=30, known_from=known_from)
     return flags.group_by("payer_dormant", "new_pair").len().sort("payer_dormant", "new_pair")
 

@@ -7,30 +7,18 @@ are new pairs with a dormant payer or payee; funnel legs are new pairs from a do
     .venv/bin/python scripts/analysis/amlsim_relationships.py
 """
 
-from datetime import timedelta
-
 import polars as pl
-from amlsim_fan_in import DATA  # this folder is on sys.path when run
+from amlsim_fan_in import DATA, dataset_legs  # this folder is on sys.path when run
 
 from analytics_platform.domain.patterns.common import leg_dormancy
 
 
 def legs_by_kind() -> pl.DataFrame:
-    t = pl.read_csv(DATA / "transfers.csv.gz").with_columns(
-        pl.col("block_time").str.slice(0, 10).str.to_date().alias("date")
-    )
+    legs, history, known_from = dataset_legs()
     truth = pl.read_csv(DATA / "gt_transactions.csv.gz").select(
         "tx_hash",
         pl.when("is_sar").then("pattern_type").otherwise(pl.lit("look-alike")).alias("kind"),
     )
-    legs = t.select(
-        "tx_hash",
-        pl.col("from_address").alias("src"),
-        pl.col("to_address").alias("dst"),
-        pl.col("date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("time"),
-    )
-    history = t.select("date", "from_address", "to_address").unique()
-    known_from = t["date"].min() + timedelta(days=30)
     counts = []
     for memory in (30, 365):
         flags = leg_dormancy(
