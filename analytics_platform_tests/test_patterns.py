@@ -55,6 +55,35 @@ def test_time_ordered_cycle_found_and_out_of_order_is_not():
     assert detect([(1, 2, 10, 1), (2, 3, 1000, 2), (3, 1, 990, 3)], ["cycle"]).height == 0
 
 
+def test_a_ring_closed_through_several_transfers_is_one_cycle_with_its_best_walk():
+    ring = [
+        (1, 2, 1000, 1),
+        (2, 3, 990, 2),
+        (2, 3, 985, 2.5),  # a second payment on the same hop
+        (3, 1, 980, 3),
+        (3, 1, 700, 4),  # a second, smaller way back
+    ]
+    for order in ("time", "any"):
+        p = detect(ring, ["cycle"], limits=PatternLimits(cycle_order=order))
+        # Four walks through the same three accounts: one round trip with all their
+        # transfers, the best walk's first (98% back; the 990 and 985 walks tie, the first
+        # transfers by id win) and its return ratio.
+        assert p.height == 1, (order, p)
+        row = p.row(0, named=True)
+        assert row["members"] == [addr(1), addr(2), addr(3)]
+        assert row["tx_hashes"] == ["0xtx0", "0xtx1", "0xtx3", "0xtx2", "0xtx4"]
+        assert row["total_amount"] == 1000 + 990 + 985 + 980 + 700
+        assert (row["first_time"].hour, row["last_time"].hour) == (9, 12)
+        assert '"return_ratio":0.98' in row["details"]
+    # The same accounts the other way round are another ring, and each ring is kept once.
+    both_ways = detect([*ring, (1, 3, 1000, 5), (3, 2, 990, 6), (2, 1, 980, 7)], ["cycle"])
+    rings = both_ways.select("center_address", "members")
+    assert rings.is_unique().all(), rings
+    assert {(addr(1), addr(2), addr(3)), (addr(1), addr(3), addr(2))} <= {
+        tuple(m) for m in rings["members"]
+    }
+
+
 def test_pattern_ids_are_deterministic_and_patterns_belong_to_their_last_day():
     rows = [(1, 2, 1000, 1), (2, 3, 990, 2), (3, 1, 980, 3)]
     a, b = detect(rows), detect(rows)

@@ -8,6 +8,8 @@ turns the amount test off; in USD where the asset changes, and failed where that
 span's day are reported. With ``cycle_order: any`` the hops may come in any time order (a ring
 of accounts paying each other within the window, as bank-ledger typologies define a cycle); the
 walk then starts at the cycle's first transfer and the cycle belongs to the day of its last.
+A ring closed through several transfers between the same accounts is one cycle
+(:func:`one_per_ring`), not one per combination of them.
 
 Why hand-written (numba) rather than a polars join per hop: a join materialises every partial
 path of every origin before filtering on time and amount, which took 20 s and most of the
@@ -181,7 +183,7 @@ def detect_cycles(span: Span, lim: PatternLimits) -> pl.DataFrame:
             pl.col("tx").alias("tx_hashes"),
             pl.col("time").min().alias("first_time"),  # the walk's first hop
             pl.col("time").max().alias("last_time"),
-            pl.col("amt").sum().alias("total_amount"),
+            pl.col("amt").alias("hop_amounts"),
             *side_values("returned", lambda c: c.last()),
             *side_values("sent", lambda c: c.first()),
             pl.len().alias("hops"),
@@ -201,4 +203,33 @@ def detect_cycles(span: Span, lim: PatternLimits) -> pl.DataFrame:
         ).alias("score"),
         pl.col("return_ratio").round(4),
     ).with_columns(json_details("hops", "return_ratio"))
-    return finish(found_df, span, "cycle")
+    return finish(one_per_ring(found_df), span, "cycle")
+
+
+def one_per_ring(cycles: pl.DataFrame) -> pl.DataFrame:
+    """One cycle per ring: the same accounts in the same order from the same origin, closed
+    again through other transfers between them (two payments each way make four walks), is one
+    round trip to an analyst. Its transfers, times and total are those of all its walks; its
+    score and return ratio those of its best walk (then the earliest, then the first transfers
+    by id: the same choice in any run), whose transfers come first."""
+    walks = cycles.sort(
+        ["score", "first_time", "last_time", pl.col("tx_hashes").list.join(",")],
+        descending=[True, False, False, False],
+    ).with_columns(pl.col("members").list.join("|").alias("_ring"))  # members[0]: the origin
+    moved = (
+        walks.select("_ring", "tx_hashes", "hop_amounts")
+        .explode("tx_hashes", "hop_amounts", empty_as_null=False)
+        .unique(["_ring", "tx_hashes"], keep="first", maintain_order=True)
+        .group_by("_ring", maintain_order=True)
+        .agg(pl.col("tx_hashes"), pl.col("hop_amounts").sum().alias("total_amount"))
+    )
+    return (
+        walks.group_by("_ring", maintain_order=True)
+        .agg(
+            pl.all().exclude("tx_hashes", "hop_amounts", "first_time", "last_time").first(),
+            pl.col("first_time").min(),
+            pl.col("last_time").max(),
+        )
+        .join(moved, on="_ring", maintain_order="left")
+        .drop("_ring")
+    )
