@@ -114,7 +114,7 @@ def test_catalog_typologies_fire_on_their_patterns_only():
     _, _, _, a = pipeline(ping)
     assert "ping_pong" in set(a["typology"]) and "round_tripping" not in set(a["typology"])
     (pong,) = a.filter(pl.col("typology") == "ping_pong")["explanation"]
-    assert "came straight back from its counterparty, 99% of them" in pong  # 990 of 1000
+    assert "came straight back from its counterparty: 99% of the amount sent" in pong  # 990 of 1000
     peel = [(i + 1, i + 2, amt, i) for i, amt in enumerate([1000, 900, 810, 729, 656])]
     _, _, _, a = pipeline(peel)
     by = {r["typology"]: r for r in a.iter_rows(named=True)}
