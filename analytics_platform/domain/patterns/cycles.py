@@ -208,10 +208,10 @@ def detect_cycles(span: Span, lim: PatternLimits) -> pl.DataFrame:
 
 def one_per_ring(cycles: pl.DataFrame) -> pl.DataFrame:
     """One cycle per ring: the same accounts in the same order from the same origin, closed
-    again through other transfers between them (two payments each way make four walks), is one
-    round trip to an analyst. Its transfers, times and total are those of all its walks; its
-    score and return ratio those of its best walk (then the earliest, then the first transfers
-    by id: the same choice in any run), whose transfers come first."""
+    again through other transfers between them (two payments on each of two hops make four
+    walks), is one round trip to an analyst. Its transfers, times and total are those of all
+    its walks; its score and return ratio those of its best walk (then the earliest, then the
+    first transfers by id: the same choice in any run), whose transfers come first."""
     walks = cycles.sort(
         ["score", "first_time", "last_time", pl.col("tx_hashes").list.join(",")],
         descending=[True, False, False, False],
