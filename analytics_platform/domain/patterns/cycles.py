@@ -215,21 +215,21 @@ def one_per_ring(cycles: pl.DataFrame) -> pl.DataFrame:
     walks = cycles.sort(
         ["score", "first_time", "last_time", pl.col("tx_hashes").list.join(",")],
         descending=[True, False, False, False],
-    ).with_columns(pl.col("members").list.join("|").alias("_ring"))  # members[0]: the origin
+    )
+    ring = "members"  # in walk order from the origin (members[0], the centre)
     moved = (
-        walks.select("_ring", "tx_hashes", "hop_amounts")
+        walks.select(ring, "tx_hashes", "hop_amounts")
         .explode("tx_hashes", "hop_amounts", empty_as_null=False)
-        .unique(["_ring", "tx_hashes"], keep="first", maintain_order=True)
-        .group_by("_ring", maintain_order=True)
+        .unique([ring, "tx_hashes"], keep="first", maintain_order=True)
+        .group_by(ring, maintain_order=True)
         .agg(pl.col("tx_hashes"), pl.col("hop_amounts").sum().alias("total_amount"))
     )
     return (
-        walks.group_by("_ring", maintain_order=True)
+        walks.group_by(ring, maintain_order=True)
         .agg(
             pl.all().exclude("tx_hashes", "hop_amounts", "first_time", "last_time").first(),
             pl.col("first_time").min(),
             pl.col("last_time").max(),
         )
-        .join(moved, on="_ring", maintain_order="left")
-        .drop("_ring")
+        .join(moved, on=ring, maintain_order="left")
     )
