@@ -14,6 +14,7 @@ import yaml
 from analytics_platform.config import load_settings
 from analytics_platform.demo import default_config
 from analytics_platform.domain.evaluation import account_scores, type_by_size, workload
+from analytics_platform.domain.typologies import _PLACEHOLDER, load_catalog
 from analytics_platform.evaluate import (
     PROFILES,
     dataset_config,
@@ -23,6 +24,8 @@ from analytics_platform.evaluate import (
     write_synthetic_dataset,
 )
 from analytics_platform.evaluation_plot import plot_evaluation
+from analytics_platform.storage import clickhouse as ch
+from analytics_platform.storage.tables import TABLES
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES.glob("*.yaml")), ids=lambda p: p.stem)
@@ -80,6 +83,27 @@ def test_the_whole_graph_is_scored_with_look_alikes_apart(tmp_path):
     picture = plot_evaluation(result, tmp_path / "evaluation.png")
     height, width, _ = matplotlib.image.imread(picture).shape
     assert (width, height) == (1200, 850)
+    _assert_explanations_filled(tmp_path / "home")
+
+
+def _assert_explanations_filled(home: Path) -> None:
+    """Every stored explanation has each placeholder of its typology's sentence filled in (a
+    key no column carries is left as written, "(key)": a hole an analyst would read)."""
+    settings = load_settings(
+        {"ANALYTICS_HOME": str(home), "ANALYTICS_CONFIG": str(home / "config.yaml")}
+    )
+    with ch.session(settings.clickhouse) as client:
+        alerts = ch.read_days(
+            client, "torus", "typology_alerts", schema=TABLES["typology_alerts"].schema,
+            cluster="",
+        )  # fmt: skip
+    fired = set(alerts["typology"])
+    assert len(fired) >= 5, fired
+    for typology in load_catalog().typologies:
+        texts = alerts.filter(pl.col("typology") == typology.name)["explanation"]
+        for key, spec in _PLACEHOLDER.findall(typology.explanation):
+            hole = f"({key}:{spec})" if spec else f"({key})"
+            assert not texts.str.contains(hole, literal=True).any(), (typology.name, hole)
 
 
 def test_right_type_is_reported_by_the_planted_pattern_size():
