@@ -14,7 +14,7 @@ import yaml
 from analytics_platform.config import load_settings
 from analytics_platform.demo import default_config
 from analytics_platform.domain.evaluation import account_scores, type_by_size, workload
-from analytics_platform.domain.typologies import _PLACEHOLDER, load_catalog
+from analytics_platform.domain.typologies import _PLACEHOLDER, _explain, load_catalog
 from analytics_platform.evaluate import (
     PROFILES,
     dataset_config,
@@ -101,8 +101,8 @@ def _assert_explanations_filled(home: Path) -> None:
     assert len(fired) >= 5, fired
     for typology in load_catalog().typologies:
         texts = alerts.filter(pl.col("typology") == typology.name)["explanation"]
-        for key, spec in _PLACEHOLDER.findall(typology.explanation):
-            hole = f"({key}:{spec})" if spec else f"({key})"
+        for placeholder in _PLACEHOLDER.finditer(typology.explanation):
+            hole = pl.select(_explain(placeholder[0], {})).item()  # as _explain leaves it
             assert not texts.str.contains(hole, literal=True).any(), (typology.name, hole)
 
 

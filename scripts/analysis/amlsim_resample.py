@@ -14,8 +14,7 @@ import shutil
 from pathlib import Path
 
 import polars as pl
-
-DATA = Path("../shared/datasets/amlsim_s1")
+from amlsim_fan_in import DATA  # this folder is on sys.path when run
 
 
 def resample(out: Path, drop: float, seed: int) -> tuple[Path, int, int]:
