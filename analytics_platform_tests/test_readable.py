@@ -33,10 +33,10 @@ def test_durations_use_minutes_hours_or_days():
 
 
 def test_shares_read_as_whole_percentages_from_numbers_or_details_text():
-    numbers = pl.DataFrame({"s": [1.0, 0.333, None]}).select(share_text(pl.col("s")))
-    text = pl.DataFrame({"s": ["0.5", "0.667"]}).select(share_text(pl.col("s")))
-    assert numbers["s"].to_list() == ["100%", "33%", None]
-    assert text["s"].to_list() == ["50%", "67%"]
+    numbers = pl.DataFrame({"s": [1.0, 0.333, None, 32409.53]}).select(share_text(pl.col("s")))
+    text = pl.DataFrame({"s": ["0.5", "0.667", "n/a"]}).select(share_text(pl.col("s")))
+    assert numbers["s"].to_list() == ["100%", "33%", None, "3,240,953%"]
+    assert text["s"].to_list() == ["50%", "67%", None]
 
 
 def test_every_pattern_type_is_named_in_words():

@@ -1,7 +1,8 @@
 """How amounts, shares and durations read in an alert's explanation: as an analyst writes them.
 
 Polars formats numbers without thousands separators and has no humanised durations, so the
-amounts go through Python's format mini-language (a batch per call, a few per alert day).
+amounts and shares go through Python's format mini-language (a batch per call, a few per alert
+day).
 """
 
 from __future__ import annotations
@@ -45,10 +46,19 @@ def duration_text(seconds: pl.Expr) -> pl.Expr:
     )
 
 
+def _percent(value: float | None) -> str | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return f"{round(value * 100):,}%"  # thousands separated: a 32,410-fold return is 3,240,953%
+
+
 def share_text(share: pl.Expr) -> pl.Expr:
-    """A share (0..1, or its text from a pattern's details) as a whole percentage: "67%"."""
-    percent = (share.cast(pl.Float64, strict=False) * 100).round(0).cast(pl.Int64)
-    return pl.format("{}%", percent)
+    """A share (0..1, or its text from a pattern's details) as a whole percentage: "67%"; a
+    ratio far above one keeps its thousands apart ("3,240,953%"); no number: null."""
+    return share.cast(pl.Float64, strict=False).map_batches(
+        lambda s: pl.Series([_percent(v) for v in s.to_list()], dtype=pl.String),
+        return_dtype=pl.String,
+    )
 
 
 PATTERN_TYPE_TEXT = {
