@@ -11,7 +11,8 @@ gives every setting; evaluate only points its one network at the dataset's files
 whole asset graph runs through Dagster on an embedded store (transfers to typology alerts, one
 ranged run, as a backfill does), and what it stored is scored (``domain.evaluation``):
 patterns, alerted addresses per typology, planted patterns alerted (look-alikes apart), the
-precision of each day's top k cases, and alerts outside every planted pattern per day.
+precision of each day's top k cases, and alerts outside every planted pattern per day; beside
+the right type, how much of it the planted patterns' shapes show (``domain.shapes``).
 
 ``synthetic`` writes the project's generator output (every type planted, with benign
 look-alikes) as such a directory first, and evaluates it with the ``synthetic`` profile.
@@ -38,6 +39,7 @@ from analytics_platform.domain.evaluation import (
     refit_calibration,
     type_by_size,
 )
+from analytics_platform.domain.shapes import shape_ambiguity
 from analytics_platform.domain.typologies import load_catalog
 
 if TYPE_CHECKING:
@@ -230,7 +232,11 @@ def evaluate(
         started = time.perf_counter()
         stored = run_graph(folder, home or Path(tmp) / "home", profile_path, progress)
         seconds = time.perf_counter() - started
-        transfers = pl.read_csv(folder / "transfers.csv.gz", columns=["tx_hash"]).height
+        edges = pl.read_csv(
+            folder / "transfers.csv.gz",
+            columns=["tx_hash", "from_address", "to_address"],
+            infer_schema_length=0,
+        )
     # the catalog the run scored with (dataset_config reads the transfers: not again for this)
     catalog = load_catalog((yaml.safe_load(profile_path.read_text()) or {}).get("typologies_path"))
     prior = {t.name: t.confidence for t in catalog.typologies}
@@ -241,7 +247,7 @@ def evaluate(
     return {
         "dataset": folder.name,
         "profile": str(profile_path),
-        "transfers": transfers,
+        "transfers": edges.height,
         "planted_patterns": planted,
         "decoy_patterns": truth.filter(~pl.col("is_sar"))["pattern_id"].n_unique(),
         "detections": patterns.height,
@@ -252,6 +258,7 @@ def evaluate(
         "right_type_share": per_pattern["found"].sum() / found_any if found_any else None,
         "pattern_level": per_pattern,
         "type_by_size": type_by_size(truth, truth_transactions, patterns),
+        "shape_ambiguity": shape_ambiguity(truth_transactions.join(edges, on="tx_hash")),
         "account_level": account_scores(truth, patterns),
         "alerted_account_level": account_scores(truth, alerted_patterns(patterns, alerts)),
         **product_scores(truth, truth_transactions, alerts, stored["active"]),
@@ -276,6 +283,10 @@ SECTIONS = (
      "pattern_level"),
     ("Pattern level by the planted pattern's transfers (one payment shows no shape):",
      "type_by_size"),
+    ("Planted patterns by shape (their transfers' graph, times and amounts left out): those "
+     "whose shape the dataset also gives another type, and the right type read from the shape "
+     "alone had all been found (each shape named as its most common type):",
+     "shape_ambiguity"),
     ("Account level through the alerts (members of the patterns behind an alert, by pattern "
      "type; look-alike hits apart):", "alerted_account_level"),
     ("Account level of the detectors (members of every detection of each type):",
@@ -296,6 +307,11 @@ def _right_type_of_larger(by_size: pl.DataFrame) -> float:
     larger = by_size.filter(pl.col("transfers") == "3+")
     found_any = larger["found_any_type"].sum()
     return larger["found"].sum() / found_any if found_any else 0.0
+
+
+def _right_type_by_shape(result: dict[str, Any]) -> float:
+    everything = result["shape_ambiguity"].filter(pl.col("transfers") == "all")
+    return everything["right_type_by_shape"].item() if everything.height else 0.0
 
 
 def to_text(result: dict[str, Any]) -> str:
@@ -319,7 +335,8 @@ def to_text(result: dict[str, Any]) -> str:
             f"({result['graph_seconds']} s through the graph)",
             f"patterns: recall (any type) {result['recall_any_type'] or 0:.3f}; right type for "
             f"{result['right_type_share'] or 0:.3f} of those found "
-            f"({_right_type_of_larger(result['type_by_size']):.3f} of those of 3+ transfers)",
+            f"({_right_type_of_larger(result['type_by_size']):.3f} of those of 3+ transfers; "
+            f"read from the shapes alone at most {_right_type_by_shape(result):.3f})",
             "case score calibration error on the later half of the days: "
             f"{result['calibration_error_later_days']:.3f} with the catalog's confidences, "
             f"{result['calibration_error_later_days_refit']:.3f} with its confidences and score "

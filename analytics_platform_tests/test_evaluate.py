@@ -80,6 +80,11 @@ def test_the_whole_graph_is_scored_with_look_alikes_apart(tmp_path):
     assert result["calibration_later_days_refit"]["cases"].sum() == later
     assert result["calibration_error_later_days_refit"] < result["calibration_error_later_days"]
     assert "Precision of each day's top k cases" in to_text(result)
+    # Every planted pattern has a shape, and a type is read from its shape at most as often.
+    shapes = {r["transfers"]: r for r in result["shape_ambiguity"].to_dicts()}
+    assert shapes["all"]["planted"] == suspicious["patterns"].sum(), (shapes, suspicious)
+    assert 0 < shapes["all"]["right_type_by_shape"] <= 1
+    assert "read from the shapes alone at most" in to_text(result)
     picture = plot_evaluation(result, tmp_path / "evaluation.png")
     height, width, _ = matplotlib.image.imread(picture).shape
     assert (width, height) == (1200, 850)
