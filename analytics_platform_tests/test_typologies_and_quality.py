@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import date
 
 import polars as pl
@@ -8,7 +9,7 @@ from analytics_platform.domain.activity import aggregate_address_activity
 from analytics_platform.domain.edges import aggregate_daily_edges
 from analytics_platform.domain.features import compute_address_features
 from analytics_platform.domain.patterns import detect_patterns
-from analytics_platform.domain.typologies import score_alerts
+from analytics_platform.domain.typologies import load_catalog, score_alerts
 from analytics_platform.engines import get_engine
 from analytics_platform.pipeline.labels import service_addresses
 
@@ -71,6 +72,29 @@ def test_round_trip_and_sanctioned_exposure_alerts_carry_evidence():
     # Planted bad data: an alert pointing at a pattern that does not exist.
     bad = a.with_columns(pl.lit(["nope"]).alias("pattern_ids"))
     assert not q.alerts_reference_evidence(bad, p, f["address"]).passed
+
+
+def test_an_explanation_key_no_column_carries_fails_the_check_naming_it():
+    rows = [(1, 2, 1000, 1), (2, 3, 990, 2), (3, 1, 980, 3)]
+    t, f, p, a = pipeline(rows)
+    shipped = load_catalog()
+    assert "round_tripping" in set(a["typology"])
+    assert q.explanations_filled(a, shipped).passed
+    typos = tuple(
+        replace(typ, explanation=typ.explanation.replace("{hops}", "{hop_count}"))
+        if typ.name == "round_tripping"
+        else typ
+        for typ in shipped.typologies
+    )
+    broken = replace(shipped, typologies=typos)
+    no_labels = pl.DataFrame(schema=s.ADDRESS_LABELS)
+    rescored = score_alerts(
+        network="torus", day=DAY, patterns=p, features=f, labels=no_labels, transfers=t,
+        catalog=broken,
+    )  # fmt: skip
+    outcome = q.explanations_filled(rescored, broken)
+    assert not outcome.passed
+    assert "typologies.round_tripping.explanation: {hop_count}" in outcome.description
 
 
 def test_checks_fail_on_planted_bad_data_and_pass_on_good():

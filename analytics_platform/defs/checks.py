@@ -158,4 +158,9 @@ TYPOLOGY_ALERTS = (
           lambda alerts, patterns, features, **_: q.alerts_reference_evidence(
               alerts, patterns, features["address"].unique()),
           level="error"),
+    Check("explanations_filled",
+          "every explanation has its typology's placeholders filled in (catalog keys that no "
+          "pattern detail or feature carries)",
+          lambda alerts, catalog, **_: q.explanations_filled(alerts, catalog),
+          level="error"),
 )  # fmt: skip

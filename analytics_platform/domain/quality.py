@@ -12,6 +12,7 @@ from pandera.errors import SchemaErrors
 
 from analytics_platform.domain.prices import unpriced
 from analytics_platform.domain.schemas import TransfersQualitySchema
+from analytics_platform.domain.typologies import Catalog, unfilled_placeholders
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,21 @@ def alerts_reference_evidence(
             },
         )
     return CheckOutcome(True, f"{alerts.height} alerts reference existing patterns and addresses")
+
+
+def explanations_filled(alerts: pl.DataFrame, catalog: Catalog) -> CheckOutcome:
+    """Every alert's explanation has each placeholder of its typology's sentence filled in (a
+    catalog key that no pattern detail or feature carries leaves "(key)" in the text)."""
+    holes = unfilled_placeholders(alerts, catalog)
+    if holes.height:
+        first = holes.row(0, named=True)
+        return CheckOutcome(
+            False,
+            f"{holes['alerts'].sum()} explanation(s) leave a placeholder unfilled, e.g. "
+            f"typologies.{first['typology']}.explanation: {{{first['key']}}}",
+            {"unfilled": str(holes.to_dicts()[:10])},
+        )
+    return CheckOutcome(True, f"{alerts.height} explanations have every placeholder filled in")
 
 
 def row_count_sane(counts: dict[date, int], minimum: int = 1) -> CheckOutcome:

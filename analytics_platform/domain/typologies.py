@@ -232,6 +232,25 @@ def _explain(template: str, schema: Mapping[str, pl.DataType]) -> pl.Expr:
     return pl.format(fmt, *args) if args else pl.lit(fmt)
 
 
+def unfilled_placeholders(alerts: pl.DataFrame, catalog: Catalog) -> pl.DataFrame:
+    """Per typology, each placeholder of its explanation that stored explanations leave as
+    written ("(key)": what :func:`_explain` makes of a key no column carries, a hole an analyst
+    would read), with how many alerts show it. Empty when every explanation is filled in."""
+    rows = []
+    for typ in catalog.typologies:
+        texts = alerts.filter(pl.col("typology") == typ.name)["explanation"]
+        if texts.is_empty():
+            continue
+        for placeholder in _PLACEHOLDER.finditer(typ.explanation):
+            hole = pl.select(_explain(placeholder[0], {})).item()
+            shown = int(texts.str.contains(hole, literal=True).sum())
+            if shown:
+                rows.append((typ.name, placeholder[1], shown))
+    return pl.DataFrame(
+        rows, schema={"typology": pl.String, "key": pl.String, "alerts": pl.Int64}, orient="row"
+    )
+
+
 def score_alerts(
     *,
     network: str,

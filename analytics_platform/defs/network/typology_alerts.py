@@ -69,6 +69,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             alerts=alerts,
             patterns=patterns,
             features=features,
+            catalog=catalog,
         )
 
     return typology_alerts
