@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import random
+from collections import Counter
+
 import polars as pl
 
 from analytics_platform.domain.shapes import canonical_shape, shape_ambiguity
@@ -18,6 +22,37 @@ def test_the_shape_is_the_graph_up_to_names_with_direction_multiplicity_and_self
     fan_in = [(f"p{i}", "c") for i in range(4)]
     fan_out = [("c", f"p{i}") for i in range(4)]
     assert canonical_shape(fan_in) != canonical_shape(fan_out)
+
+
+def _isomorphic(a: list[tuple[str, str]], b: list[tuple[str, str]]) -> bool:
+    """By brute force over every renaming of ``a``'s accounts onto ``b``'s (small graphs)."""
+    names_a = sorted({x for pair in a for x in pair})
+    names_b = sorted({x for pair in b for x in pair})
+    if len(names_a) != len(names_b):
+        return False
+    target = Counter(b)
+    return any(
+        Counter((m[x], m[y]) for x, y in a) == target
+        for m in (dict(zip(names_a, p, strict=True)) for p in itertools.permutations(names_b))
+    )
+
+
+def test_the_key_agrees_with_a_brute_force_isomorphism_test_on_random_graphs():
+    rng = random.Random(7)
+
+    def graph(prefix: str) -> list[tuple[str, str]]:
+        n, m = rng.randint(2, 5), rng.randint(1, 7)
+        return [(f"{prefix}{rng.randrange(n)}", f"{prefix}{rng.randrange(n)}") for _ in range(m)]
+
+    for _ in range(200):
+        a = graph("a")
+        names = sorted({x for p in a for x in p})
+        renamed = dict(zip(names, rng.sample(range(100), len(names)), strict=True))
+        shuffled = [(f"b{renamed[x]}", f"b{renamed[y]}") for x, y in a]
+        rng.shuffle(shuffled)
+        assert canonical_shape(a) == canonical_shape(shuffled), (a, shuffled)
+        other = graph("c")
+        assert (canonical_shape(a) == canonical_shape(other)) == _isomorphic(a, other), (a, other)
 
 
 def _transfers(patterns: dict[str, tuple[str, list[tuple[str, str]]]], sar=True) -> pl.DataFrame:

@@ -14,6 +14,7 @@ gather-scatter. :func:`shape_ambiguity` reports this next to the right type meas
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 
 import igraph as ig
 import polars as pl
@@ -29,9 +30,7 @@ def canonical_shape(pairs: list[tuple[str, str]]) -> str:
     simple coloured graphs) also tells two payments apart from one and keeps self-transfers.
     Exact, unlike a hash of degrees or Weisfeiler-Lehman labels, which let different shapes
     collide; planted patterns are small, so labelling each is cheap."""
-    counts: dict[tuple[str, str], int] = {}
-    for pair in pairs:
-        counts[pair] = counts.get(pair, 0) + 1
+    counts = Counter(pairs)
     accounts = sorted({a for pair in counts for a in pair})
     index = {a: i for i, a in enumerate(accounts)}
     colours = [0] * len(accounts)
@@ -40,12 +39,10 @@ def canonical_shape(pairs: list[tuple[str, str]]) -> str:
         node = len(colours)
         colours.append(n)  # a pair node: how many transfers it carried
         edges += [(index[payer], node), (node, index[payee])]
-    graph = ig.Graph(n=len(colours), edges=edges, directed=True)
-    order = graph.canonical_permutation(color=colours)
-    canon = graph.permute_vertices(order)
-    placed = [0] * len(colours)
-    for old, new in enumerate(order):
-        placed[new] = colours[old]
+    graph = ig.Graph(n=len(colours), edges=edges, directed=True, vertex_attrs={"c": colours})
+    # permute_vertices moves the colours with their vertices, as it moves the edges
+    canon = graph.permute_vertices(graph.canonical_permutation(color=colours))
+    placed = canon.vs["c"]
     text = f"{placed}|{sorted(canon.get_edgelist())}"
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
