@@ -8,13 +8,24 @@ day).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import polars as pl
 
 
-def _amount(value: float | None) -> str | None:
-    if value is None or not math.isfinite(value):
-        return None
+def _python_text(value: pl.Expr, write: Callable[[float], str]) -> pl.Expr:
+    """``value`` (Float64) written by ``write``; null or not finite: null."""
+
+    def written(v: float | None) -> str | None:
+        return write(v) if v is not None and math.isfinite(v) else None
+
+    return value.map_batches(
+        lambda s: pl.Series([written(v) for v in s.to_list()], dtype=pl.String),
+        return_dtype=pl.String,
+    )
+
+
+def _amount(value: float) -> str:
     if abs(value) >= 1:
         return f"{value:,.2f}"  # cents and thousands: 40,210.21
     return f"{value:.3g}" if value else "0"  # small values keep 3 digits: 0.00412
@@ -23,10 +34,7 @@ def _amount(value: float | None) -> str | None:
 def amount_text(amount: pl.Expr) -> pl.Expr:
     """``amount`` as text: thousands separated with cents from 1 up, 3 significant digits
     below (a WETH amount of 0.00412 is not 0.00); null stays null."""
-    return amount.cast(pl.Float64).map_batches(
-        lambda s: pl.Series([_amount(v) for v in s.to_list()], dtype=pl.String),
-        return_dtype=pl.String,
-    )
+    return _python_text(amount.cast(pl.Float64), _amount)
 
 
 def duration_text(seconds: pl.Expr) -> pl.Expr:
@@ -46,19 +54,14 @@ def duration_text(seconds: pl.Expr) -> pl.Expr:
     )
 
 
-def _percent(value: float | None) -> str | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return f"{round(value * 100):,}%"  # thousands separated: a 32,410-fold return is 3,240,953%
+def _percent(value: float) -> str:
+    return f"{round(value * 100):,}%"  # thousands apart: a 32,410-fold return is 3,240,953%
 
 
 def share_text(share: pl.Expr) -> pl.Expr:
     """A share (0..1, or its text from a pattern's details) as a whole percentage: "67%"; a
     ratio far above one keeps its thousands apart ("3,240,953%"); no number: null."""
-    return share.cast(pl.Float64, strict=False).map_batches(
-        lambda s: pl.Series([_percent(v) for v in s.to_list()], dtype=pl.String),
-        return_dtype=pl.String,
-    )
+    return _python_text(share.cast(pl.Float64, strict=False), _percent)
 
 
 PATTERN_TYPE_TEXT = {
