@@ -237,10 +237,11 @@ def unfilled_placeholders(alerts: pl.DataFrame, catalog: Catalog) -> pl.DataFram
     written ("(key)": what :func:`_explain` makes of a key no column carries, a hole an analyst
     would read), with how many alerts show it. Empty when every explanation is filled in."""
     rows = []
+    by_typology = alerts.select("typology", "explanation").partition_by("typology", as_dict=True)
     for typ in catalog.typologies:
-        texts = alerts.filter(pl.col("typology") == typ.name)["explanation"]
-        if texts.is_empty():
+        if (typ.name,) not in by_typology:
             continue
+        texts = by_typology[(typ.name,)]["explanation"]
         for placeholder in _PLACEHOLDER.finditer(typ.explanation):
             hole = pl.select(_explain(placeholder[0], {})).item()
             shown = int(texts.str.contains(hole, literal=True).sum())
