@@ -159,12 +159,22 @@ class SourceConfig(StrictModel):
     table: str | None = None
     dsn_env: str | None = None
     kafka: KafkaSourceConfig | None = None
+    outside_partitions: Literal["reject", "ignore"] = "reject"
+    """Rows dated outside the network's partitions (``start_date..end_date``): ``reject`` puts
+    each in the dead letters, under its file's day or else the nearest partition, so every row
+    the source hands over ends in one place; ``ignore`` leaves them to the source unread, for a
+    source that holds more history than the network covers on purpose (a multi-year file
+    behind a network of a few days)."""
 
     @model_validator(mode="before")
     @classmethod
     def _kafka_settings_beside_kind(cls, raw: Any) -> Any:
         if isinstance(raw, dict) and raw.get("kind") == "kafka" and "kafka" not in raw:
-            return {"kind": "kafka", "kafka": {k: v for k, v in raw.items() if k != "kind"}}
+            own = ("kind", "outside_partitions")
+            return {
+                **{k: raw[k] for k in own if k in raw},
+                "kafka": {k: v for k, v in raw.items() if k not in own},
+            }
         return raw
 
     @model_validator(mode="after")
@@ -250,6 +260,13 @@ class NetworkConfig(StrictModel):
     timeliness_target_minutes: PositiveInt = 60
     """Kafka sources: a transfer ingested later than this after its block time counts against
     the day's quality score (``transfers_quality.timeliness``)."""
+    max_amounts: dict[str, PositiveFloat] = Field(default_factory=dict)
+    """Per asset, the largest single transfer that is plausible, in native units (e.g.
+    ``{WETH: 1000000}``): a stored transfer above it fails the ``amounts_plausible`` warning
+    on ``transfers`` (a decimals mix-up or a corrupt feed; the transfer itself is kept)."""
+    max_transfer_usd: PositiveFloat | None = 1e10
+    """A pair's largest transfer of a day worth more than this in USD fails the
+    ``usd_plausible`` warning on ``daily_edges`` (no transfer ever moved $10B). ``null``: off."""
     min_quality_score: float = Field(0.9, ge=0, le=1)
     """A day whose ingestion quality score is below this fails the ``quality_score`` warning."""
     late_prices_horizon_days: NonNegativeInt = 7
@@ -301,6 +318,14 @@ class NetworkConfig(StrictModel):
     @property
     def max_window(self) -> int:
         return max(self.windows)
+
+    @property
+    def row_bounds(self) -> tuple[date | None, date | None]:
+        """The first and last day a source row may be dated and still be read: the partitions,
+        or no bounds when the source's ``outside_partitions`` is ``ignore``."""
+        if self.source is not None and self.source.outside_partitions == "ignore":
+            return None, None
+        return self.start_date, self.end_date
 
     @property
     def pattern_transfer_days(self) -> int:

@@ -43,7 +43,12 @@ def test_amlsim_csv_through_the_graph(tmp_path: Path, monkeypatch):
                     "amlsim": {
                         "start_date": "2017-01-01",
                         "end_date": "2017-01-03",
-                        "source": {"kind": "files", "path": str(source)},
+                        # two years of transfers behind a network of three days
+                        "source": {
+                            "kind": "files",
+                            "path": str(source),
+                            "outside_partitions": "ignore",
+                        },
                         "address_pattern": r"^acct_\d+$",
                         "windows": [7],
                     }

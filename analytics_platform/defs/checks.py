@@ -81,6 +81,14 @@ TRANSFERS = (
           lambda df, **_: q.non_negative(df, "amount")),
     Check("block_time_in_partition", "block time falls on the partition day",
           lambda df, **_: q.times_inside_days(df)),
+    Check("source_files_readable",
+          "every source file that may hold the day's rows could be read (unreadable ones are "
+          "quarantined in transfers_rejected, field 'file')",
+          lambda unreadable, **_: q.files_readable(unreadable),
+          level="error"),
+    Check("amounts_plausible", "no transfer above its asset's max_amounts",
+          lambda df, max_amounts, **_: q.amounts_plausible(df, max_amounts),
+          level="warning"),
     Check("row_count", "every day has at least one transfer",
           lambda per_day, **_: q.row_count_sane(
               {date.fromisoformat(d): n for d, n in per_day.items()}),
@@ -107,6 +115,16 @@ DAILY_EDGES = (
           lambda transfers, prices, prices_configured, **_: q.every_asset_priced(
               transfers, prices, configured=prices_configured),
           level="warning"),
+    Check("usd_plausible", "no transfer worth more than max_transfer_usd",
+          lambda edges, max_transfer_usd, **_: q.usd_plausible(edges, max_transfer_usd),
+          level="warning"),
+)  # fmt: skip
+
+TRANSFERS_QUALITY = (
+    Check("counts_add_up",
+          "every day's rows read = accepted + rejected + duplicates (no row lost or doubled)",
+          lambda quality, **_: q.counts_add_up(quality),
+          level="error"),
 )  # fmt: skip
 
 QUALITY = (

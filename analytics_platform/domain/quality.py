@@ -66,6 +66,82 @@ def times_inside_days(df: pl.DataFrame, time_col: str = "block_time") -> CheckOu
     return CheckOutcome(True, f"all {time_col} inside their partition day")
 
 
+def counts_add_up(quality: pl.DataFrame) -> CheckOutcome:
+    """Every day's rows read equal those accepted, rejected and dropped as exact duplicates:
+    no row handed over by the source vanished or was counted twice."""
+    off = quality.filter(
+        pl.col("read") != pl.col("accepted") + pl.col("rejected") + pl.col("duplicates")
+    )
+    if off.height:
+        said = [
+            f"{r['date']}: read {r['read']} != {r['accepted']} accepted + {r['rejected']} "
+            f"rejected + {r['duplicates']} duplicates"
+            for r in off.head(5).iter_rows(named=True)
+        ]
+        return CheckOutcome(False, f"{off.height} day(s) lost or doubled rows: " + "; ".join(said))
+    total = int(quality["read"].sum()) if quality.height else 0
+    return CheckOutcome(
+        True,
+        f"{total} rows read on {quality.height} day(s), each accepted, rejected or a duplicate",
+    )
+
+
+def files_readable(unreadable: dict[date, list[str]]) -> CheckOutcome:
+    """No file that may hold a day's rows was unreadable (``unreadable``: per day of the run,
+    the quarantined files that name that day or no day)."""
+    found = sorted({f for files in unreadable.values() for f in files})
+    if found:
+        days = [str(d) for d, files in sorted(unreadable.items()) if files]
+        return CheckOutcome(
+            False,
+            f"{len(found)} source file(s) unreadable, quarantined in the dead letters; "
+            f"{', '.join(days[:5])}{' ...' if len(days) > 5 else ''} may miss their rows: "
+            + "; ".join(found[:3]),
+            {"files": found[:50], "days": days},
+        )
+    return CheckOutcome(True, "every source file that may hold these days was read")
+
+
+def amounts_plausible(df: pl.DataFrame, bounds: dict[str, float]) -> CheckOutcome:
+    """No transfer moves more than its asset's plausible maximum (``max_amounts``)."""
+    if not bounds:
+        return CheckOutcome(True, "no max_amounts configured")
+    limit = pl.col("asset").replace_strict(bounds, default=None, return_dtype=pl.Float64)
+    over = df.filter(pl.col("amount").cast(pl.Float64) > limit)
+    if over.height:
+        said = [
+            f"{r['tx_hash']},{r['transfer_index']} moved {r['amount']} {r['asset']} "
+            f"(max_amounts {bounds[r['asset']]:g})"
+            for r in over.head(5).iter_rows(named=True)
+        ]
+        return CheckOutcome(
+            False, f"{over.height} transfer(s) above their asset's max_amounts: " + "; ".join(said)
+        )
+    return CheckOutcome(True, f"every transfer within max_amounts ({len(bounds)} asset(s))")
+
+
+def usd_plausible(edges: pl.DataFrame, max_usd: float | None) -> CheckOutcome:
+    """No pair's largest transfer of the day is worth more than ``max_usd``."""
+    if max_usd is None:
+        return CheckOutcome(True, "max_transfer_usd is off")
+    price = pl.col("amount_usd") / pl.col("amount_sum").cast(pl.Float64)
+    over = edges.with_columns((pl.col("amount_max") * price).alias("_usd")).filter(
+        pl.col("_usd") > max_usd
+    )
+    if over.height:
+        said = [
+            f"{r['date']} {r['from_address']}->{r['to_address']} {r['amount_max']:g} {r['asset']}"
+            f" worth ${r['_usd']:.3g}"
+            for r in over.sort("_usd", descending=True).head(5).iter_rows(named=True)
+        ]
+        return CheckOutcome(
+            False,
+            f"{over.height} pair(s) with a transfer worth more than ${max_usd:g}: "
+            + "; ".join(said),
+        )
+    return CheckOutcome(True, f"every priced transfer worth at most ${max_usd:g}")
+
+
 def no_volume_anomalies(anomalies: dict[date, list[dict]]) -> CheckOutcome:
     """Passes when no day of the run has an anomalous figure; else names each with its value,
     the trailing median and the z-score."""

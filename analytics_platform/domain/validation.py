@@ -1,10 +1,24 @@
 """Turn raw transfer records into validated ``transfers`` rows plus dead letters.
 
 Table-level problems (a missing column) raise :class:`TransferInputError` naming the field.
-Row-level problems (unparsable timestamp or amount, negative amount, malformed address,
-conflicting duplicate key) reject that row into the dead-letter frame with the field, value and
-reason. Exact duplicates are dropped and counted. Invariant: ``read = accepted + rejected +
-duplicates``.
+Row-level problems (unparsable timestamp or amount, an amount the column cannot keep exactly,
+negative amount, malformed address, a block time outside the network's partitions, conflicting
+duplicate key) reject that row into the dead-letter frame with the field, value and reason.
+Exact duplicates are dropped and counted. Invariant: ``read = accepted + rejected +
+duplicates``, where ``read`` is counted from the rows handed over, before any rule.
+
+Every row ends in exactly one partition day, whatever the run's range (so a partition stays a
+pure function of its inputs):
+
+- a row with a block time inside the network's partitions belongs to that day;
+- a row whose time is unparsable or outside the partitions (1970, 2100) is dead-lettered under
+  its source file's day (the most common day among the file's rows inside the partitions) or,
+  without one, the partition day nearest to it;
+- a transfer's identity (tx_hash, transfer_index) is unique across the network: of copies with
+  different content, the first read is the transfer (sources hand rows over in a fixed order:
+  files by name then row, tables by time then content, Kafka by offset) and the others are
+  dead-lettered on their own days, naming both days. Sources hand over the rows of other days
+  that share an identity with the run's rows for that reason (files are read whole).
 """
 
 from __future__ import annotations
@@ -43,6 +57,9 @@ class ValidationResult:
     read: int
     duplicates: int
     duplicates_by_day: dict[date, int] = field(default_factory=dict)
+    read_by_day: dict[date, int] = field(default_factory=dict)
+    """Rows handed over per partition day, counted before any rule (not derived from the
+    outcome, so that ``read = accepted + rejected + duplicates`` can be checked)."""
 
     @property
     def counts(self) -> dict[str, int]:
@@ -59,7 +76,7 @@ class ValidationResult:
         rejected = int((self.rejected["date"] == day).sum())
         duplicates = self.duplicates_by_day.get(day, 0)
         return {
-            "read": accepted + rejected + duplicates,
+            "read": self.read_by_day.get(day, 0),
             "accepted": accepted,
             "rejected": rejected,
             "duplicates": duplicates,
@@ -108,17 +125,23 @@ def validate_transfers(
     day: date | None = None,
     last_day: date | None = None,
     passthrough: tuple[str, ...] = (),
+    first_partition: date | None = None,
+    last_partition: date | None = None,
+    fallback_day: date | None = None,
 ) -> ValidationResult:
     """Validate raw transfer records for ``network``.
 
     ``passthrough`` raw columns (e.g. a message's partition and offset) are appended unchanged
     to the accepted and the rejected rows, so callers can trace every row to its record.
 
-    When ``day`` is given, rows whose block time falls outside the days ``day..last_day``
-    (``last_day`` defaults to ``day``) are not part of these partitions and are dropped before
-    counting (they belong to other days). Rows whose time cannot be parsed are kept and
-    dead-lettered under ``day``.
+    ``first_partition`` / ``last_partition``: the network's partition days (start_date,
+    end_date); a row dated outside them is dead-lettered (module docstring says under which
+    day). When ``day`` is given, only the rows of the days ``day..last_day`` (``last_day``
+    defaults to ``day``) are this run's: the others are not counted or returned, but still
+    decide which copy of a transfer identity is the transfer. ``fallback_day`` (default
+    ``day``): where a row goes that has neither a usable time nor a source file day.
     """
+    fallback_day = fallback_day or day
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
         raise TransferInputError(
@@ -151,23 +174,44 @@ def validate_transfers(
         norm = pl.col(side).str.to_lowercase() if hex_like else pl.col(side)
         df = df.with_columns(norm.alias(f"_{side}"))
 
-    # The day a row belongs to: its block time's UTC day; a row whose time cannot be parsed is
-    # attributed to the most common day of its source file (SOURCE_FILE_COLUMN) or, failing
-    # that, to ``day``, so the same bad record is dead-lettered under one partition only.
+    # The day a row belongs to (see the module docstring): its block time's UTC day inside the
+    # network's partitions; else its source file's day (SOURCE_FILE_COLUMN), else the partition
+    # day nearest to it, else ``day``.
+    own = pl.col("_time").dt.date()
+    inside = own.is_not_null()
+    if first_partition is not None:
+        inside = inside & (own >= first_partition)
+    if last_partition is not None:
+        inside = inside & (own <= last_partition)
     group = pl.col(SOURCE_FILE_COLUMN) if SOURCE_FILE_COLUMN in df.columns else pl.lit(0)
-    hint = pl.col("_time").dt.date().drop_nulls().mode().first().over(group)
+    # min, not first: the most common day must not depend on how a tie is ordered
+    hint = own.filter(inside).mode().min().over(group)
+    nearest = own
+    if first_partition is not None:
+        nearest = pl.max_horizontal(nearest, pl.lit(first_partition))
+    if last_partition is not None:
+        nearest = pl.min_horizontal(nearest, pl.lit(last_partition))
     df = df.with_columns(
-        pl.coalesce(pl.col("_time").dt.date(), hint, pl.lit(day, dtype=pl.Date)).alias("_day")
+        inside.alias("_inside"),
+        pl.when(inside)
+        .then(own)
+        .otherwise(pl.coalesce(hint, nearest, pl.lit(fallback_day, dtype=pl.Date)))
+        .alias("_day"),
     )
-    if day is not None:
-        df = df.filter(pl.col("_day").is_between(day, last_day or day))
-    read = df.height
 
     # First failing rule wins; rules are ordered so the reason names the first bad field.
-    rules: list[tuple[str, pl.Expr, str]] = [
+    text = pl.col("_amount_text")
+    rules: list[tuple[str, pl.Expr, str | pl.Expr]] = [
         ("tx_hash", pl.col("tx_hash").is_null() | (pl.col("tx_hash") == ""), "missing tx hash"),
         ("block_time", pl.col("_time").is_null(), "unparsable timestamp"),
-        ("amount", pl.col("_amount").is_null(), "unparsable amount"),
+        ("block_time", ~pl.col("_inside"), _outside_reason(first_partition, last_partition)),
+        ("amount", pl.col("_amount").is_null(), _unparsable_amount(text)),
+        (
+            "amount",
+            _beyond_scale(text, pl.col("_amount")),
+            f"has more than {AMOUNT.scale} decimal places (the column keeps {AMOUNT.scale}; "
+            "it would not be stored exactly)",
+        ),
         ("amount", pl.col("_amount") < 0, "negative amount"),
         (
             "from_address",
@@ -189,8 +233,9 @@ def validate_transfers(
     field_expr = pl.lit(None, dtype=pl.String)
     reason_expr = pl.lit(None, dtype=pl.String)
     for field_name, bad, reason in reversed(rules):
+        said = pl.lit(reason) if isinstance(reason, str) else reason
         field_expr = pl.when(bad.fill_null(True)).then(pl.lit(field_name)).otherwise(field_expr)
-        reason_expr = pl.when(bad.fill_null(True)).then(pl.lit(reason)).otherwise(reason_expr)
+        reason_expr = pl.when(bad.fill_null(True)).then(said).otherwise(reason_expr)
     df = df.with_columns(field_expr.alias("_field"), reason_expr.alias("_reason"))
 
     bad_rows = df.filter(pl.col("_field").is_not_null())
@@ -210,26 +255,55 @@ def validate_transfers(
         pl.col("_from_address").alias("from_address"),
         pl.col("_to_address").alias("to_address"),
     )
-    exact = good.unique(["tx_hash", "transfer_index", *content], keep="first", maintain_order=True)
+    # One transfer per identity across every day handed over: the first copy read is the
+    # transfer (sources hand rows over in a fixed order: files by name, tables by time, Kafka
+    # by offset); exact copies are duplicates, the rest conflicts.
+    key = ["tx_hash", "transfer_index"]
+    exact = good.unique([*key, *content], keep="first", maintain_order=True)
+    first_of_key = pl.int_range(pl.len()).over(key) == 0
+    exact = exact.with_columns(
+        first_of_key.alias("_owner"), pl.col("_day").first().over(key).alias("_owner_day")
+    )
+    accepted = exact.filter(pl.col("_owner"))
+    conflicting = exact.filter(~pl.col("_owner")).with_columns(
+        pl.lit("tx_hash,transfer_index").alias("_field"),
+        pl.when(pl.col("_owner_day") == pl.col("_day"))
+        .then(pl.lit("duplicate (tx_hash, transfer_index) with different content"))
+        .otherwise(
+            pl.format(
+                "is stored on {} with other content: this copy, on {}, is a conflicting duplicate",
+                pl.col("_owner_day"),
+                pl.col("_day"),
+            )
+        )
+        .alias("_reason"),
+    )
+
+    # Only now keep the days of this run: rows of other days decided who owns an identity.
+    if day is not None:
+        run_days = pl.col("_day").is_between(day, last_day or day)
+        df = df.filter(run_days)
+        bad_rows, good, exact = (
+            bad_rows.filter(run_days),
+            good.filter(run_days),
+            exact.filter(run_days),
+        )
+        accepted, conflicting = accepted.filter(run_days), conflicting.filter(run_days)
+    read = df.height
+    read_by_day = dict(df.group_by("_day").len().iter_rows()) if read else {}
     duplicates = good.height - exact.height
     duplicates_by_day = (
         {
             d: int(n)
             for d, n in good.group_by("_day")
             .len()
-            .join(exact.group_by("_day").len(), on="_day", suffix="_kept")
-            .select("_day", pl.col("len") - pl.col("len_kept"))
+            .join(exact.group_by("_day").len(), on="_day", how="left", suffix="_kept")
+            .select("_day", pl.col("len") - pl.col("len_kept").fill_null(0))
             .iter_rows()
             if n
         }
         if duplicates
         else {}
-    )
-    first_of_key = pl.int_range(pl.len()).over(["tx_hash", "transfer_index"], order_by="_row") == 0
-    accepted = exact.filter(first_of_key)
-    conflicting = exact.filter(~first_of_key).with_columns(
-        pl.lit("tx_hash,transfer_index").alias("_field"),
-        pl.lit("duplicate (tx_hash, transfer_index) with different content").alias("_reason"),
     )
 
     kept_accepted = accepted.select(passthrough)
@@ -242,16 +316,61 @@ def validate_transfers(
     rejected = pl.concat([bad_rows, conflicting], how="diagonal_relaxed")
     kept_rejected = rejected.select(passthrough)
     raw_columns = [c for c in raw.columns if c not in passthrough]
-    rejected = _dead_letters(rejected, raw_columns, network=network, source=source, day=day)
+    rejected = _dead_letters(
+        rejected, raw_columns, network=network, source=source, day=fallback_day
+    )
     rejected = rejected.hstack(kept_rejected)
-    assert read == accepted.height + rejected.height + duplicates
+    if read != accepted.height + rejected.height + duplicates:
+        raise AssertionError(
+            f"validation lost rows: read {read} != accepted {accepted.height} + rejected "
+            f"{rejected.height} + duplicates {duplicates}"
+        )
     return ValidationResult(
         accepted=accepted,
         rejected=rejected,
         read=read,
         duplicates=duplicates,
         duplicates_by_day=duplicates_by_day,
+        read_by_day=read_by_day,
     )
+
+
+def _outside_reason(first: date | None, last: date | None) -> pl.Expr:
+    """Why a parsed block time has no partition: before the first or after the last one."""
+    before = f"is before the network's first partition {first} (start_date)"
+    after = f"is after the network's last partition {last}"
+    if first is None:
+        return pl.lit(after)
+    return pl.when(pl.col("_time").dt.date() < first).then(pl.lit(before)).otherwise(pl.lit(after))
+
+
+_PLAIN_DECIMAL = r"^[+-]?\d*\.?\d*$"
+
+
+def _unparsable_amount(text: pl.Expr) -> pl.Expr:
+    """A number too large for the column is said as such, not as unparsable."""
+    digits = AMOUNT.precision - AMOUNT.scale
+    too_large = text.str.contains(rf"^[+-]?0*\d{{{digits + 1},}}(\.\d*)?$")
+    return (
+        pl.when(too_large.fill_null(False))
+        .then(
+            pl.lit(
+                f"has more than {digits} digits before the decimal point (the column keeps "
+                f"{digits})"
+            )
+        )  # fmt: skip
+        .otherwise(pl.lit("unparsable amount"))
+    )
+
+
+def _beyond_scale(text: pl.Expr, parsed: pl.Expr) -> pl.Expr:
+    """The amount text has a non-zero digit past the column's scale, so storing it would
+    round it (``0.0000000000000000000001`` would be stored as 0). Exponent forms are checked
+    through their float value: a non-zero number stored as zero."""
+    plain = text.str.contains(_PLAIN_DECIMAL)
+    extra = text.str.contains(rf"\.\d{{{AMOUNT.scale}}}\d*[1-9]")
+    vanished = (parsed == 0) & (text.cast(pl.Float64, strict=False).fill_null(0) != 0)
+    return pl.when(plain).then(extra).otherwise(vanished)
 
 
 def _dead_letters(
@@ -282,9 +401,13 @@ def _dead_letters(
         record.alias("record"),
         pl.col("_field").alias("field"),
         value_expr.fill_null("").alias("value"),
-        pl.format(
-            "{}: {} {}", pl.col("_field"), pl.col("_reason"), value_expr.fill_null("''")
-        ).alias("reason"),
+        # "field: reason value", or "field value reason" for a reason said of the value
+        pl.when(pl.col("_reason").str.contains("^(is|has) "))
+        .then(pl.format("{} {} {}", pl.col("_field"), value_expr.fill_null("''"), "_reason"))
+        .otherwise(
+            pl.format("{}: {} {}", pl.col("_field"), pl.col("_reason"), value_expr.fill_null("''"))
+        )
+        .alias("reason"),
     )
     return conform(out, DEAD_LETTERS)
 

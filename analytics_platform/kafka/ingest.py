@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 import polars as pl
 
@@ -111,6 +111,9 @@ def _store_batch(
             address_pattern=net.address_pattern,
             source=f"kafka:{source.topic}",
             stored=lambda hashes: kafka_store.stored_transfers(client, net.name, hashes, cluster),
+            first_partition=net.row_bounds[0],
+            last_partition=net.row_bounds[1],
+            received=datetime.now(UTC).date(),
         )
         kafka_store.insert_messages(client, db, source.topic, messages, run_id)
     replayed = dict(seen.group_by("partition").len().iter_rows())

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
@@ -162,13 +162,26 @@ def classify(
     address_pattern: str,
     source: str,
     stored: pl.DataFrame | Callable[[list[str]], pl.DataFrame] | None = None,
+    first_partition: date | None = None,
+    last_partition: date | None = None,
+    received: date | None = None,
 ) -> pl.DataFrame:
     """One ``MESSAGES`` row per raw message: accepted, rejected (with reason) or duplicate.
 
     ``stored``: transfers already stored (``TRANSFERS`` columns), or a function returning those
     with the given tx hashes; a message repeating one of them is a duplicate, or rejected when
     its content differs.
+
+    ``first_partition`` / ``last_partition``: the network's partition days; ``received``: the
+    day the messages arrived. A message dated before the first partition, after the last, or
+    more than a day after it arrived (a clock that is wrong: its day has no partition yet) is
+    rejected; a rejected message without a usable date is filed under the arrival day (within
+    the partitions), so every message reaches a partition's dead letters.
     """
+    if received is not None:
+        ahead = received + timedelta(days=1)
+        last_partition = min(last_partition, ahead) if last_partition else ahead
+    fallback = _nearest(received, first_partition, last_partition)
     decoded, rejected_early = decode(raw, network)
     payloads = raw.select(
         pl.col("partition").cast(pl.Int32),
@@ -181,6 +194,9 @@ def classify(
         address_pattern=address_pattern,
         source=source,
         passthrough=("partition", "offset"),
+        first_partition=first_partition,
+        last_partition=last_partition,
+        fallback_day=fallback,
     )
     accepted = result.accepted
     rejected = result.rejected.select(
@@ -199,7 +215,9 @@ def classify(
         )
         same = pl.all_horizontal([pl.col(c) == pl.col(f"{c}_stored") for c in _CONTENT])
         repeats = matched.filter(same).select("partition", "offset")
-        conflicts = matched.filter(~same).select("partition", "offset")
+        conflicts = matched.filter(~same).select(
+            "partition", "offset", pl.col("block_time_stored").dt.date().alias("_stored_day")
+        )
         rejected = pl.concat(
             [
                 rejected,
@@ -208,9 +226,12 @@ def classify(
                     "offset",
                     pl.lit("tx_hash,transfer_index").alias("field"),
                     pl.format(
-                        "tx_hash,transfer_index: conflicts with the stored transfer {},{}",
+                        "tx_hash,transfer_index: conflicts with the stored transfer {},{} of {} "
+                        "(other content; this copy is on {})",
                         "tx_hash",
                         "transfer_index",
+                        "_stored_day",
+                        "date",
                     ).alias("reason"),
                     "date",
                     pl.lit("rejected").alias("status"),
@@ -220,7 +241,9 @@ def classify(
             how="diagonal_relaxed",
         )
         accepted = accepted.join(
-            pl.concat([repeats, conflicts]), on=["partition", "offset"], how="anti"
+            pl.concat([repeats, conflicts.select("partition", "offset")]),
+            on=["partition", "offset"],
+            how="anti",
         )
     rejected = rejected.join(payloads, on=["partition", "offset"], how="left").with_columns(
         pl.col("_payload").alias("payload")
@@ -251,9 +274,22 @@ def classify(
         ],
         how="vertical",
     ).sort("partition", "offset")
+    if fallback is not None:
+        out = out.with_columns(
+            pl.when(pl.col("date") == NO_DATE).then(fallback).otherwise("date").alias("date")
+        )
     if out.height != raw.height:  # every message is classified exactly once
         raise AssertionError(f"classified {out.height} of {raw.height} messages")
     return out
+
+
+def _nearest(day: date | None, first: date | None, last: date | None) -> date | None:
+    """``day`` moved inside the partitions ``first..last`` (either end may be open)."""
+    if day is None:
+        return None
+    if first is not None:
+        day = max(day, first)
+    return min(day, last) if last is not None else day
 
 
 def _conform(df: pl.DataFrame) -> pl.DataFrame:

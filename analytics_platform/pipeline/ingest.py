@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -13,7 +14,7 @@ from analytics_platform.domain.schemas import DEAD_LETTERS, TRANSFERS
 from analytics_platform.domain.scoring import day_quality, quality_frame
 from analytics_platform.domain.validation import ValidationResult, validate_transfers
 from analytics_platform.kafka import store as kafka_store
-from analytics_platform.sources import read_source
+from analytics_platform.sources import UnreadableFile, read_source
 from analytics_platform.storage import clickhouse as ch
 
 
@@ -25,6 +26,8 @@ class RawTransfers:
     rows: pl.DataFrame
     rejected: pl.DataFrame
     source: str
+    unreadable: tuple[UnreadableFile, ...] = ()
+    """Files of the source that could not be read (quarantined: see :func:`quarantined`)."""
 
 
 @dataclass(frozen=True)
@@ -56,10 +59,48 @@ def read_raw(net: NetworkConfig, first: date, last: date, warehouse: ch.ClickHou
             rows = kafka_store.read_accepted(client, net.name, first, last, warehouse.cluster)
             rejected = kafka_store.read_rejected(client, net.name, first, last, warehouse.cluster)
         return RawTransfers(rows, rejected, f"kafka:{net.source.kafka.topic}")
-    rows = read_source(net.source, first, last, warehouse)
-    return RawTransfers(
-        rows, pl.DataFrame(schema=DEAD_LETTERS), net.source.path or net.source.table or ""
+    bounds = net.row_bounds
+    rows, unreadable = read_source(
+        net.source, first, last, warehouse, None if bounds[0] is None else bounds
     )
+    source = net.source.path or net.source.table or ""
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return RawTransfers(rows, quarantined(net, unreadable, days, source), source, tuple(unreadable))
+
+
+def quarantine_day(net: NetworkConfig, file: UnreadableFile) -> date:
+    """The partition whose dead letters hold an unreadable file: the day its path names
+    (moved inside the network's partitions), else the network's first partition."""
+    day = file.day or net.start_date
+    day = max(day, net.start_date)
+    return min(day, net.end_date) if net.end_date else day
+
+
+def quarantined(
+    net: NetworkConfig, unreadable: list[UnreadableFile], days: list[date], source: str
+) -> pl.DataFrame:
+    """One dead letter per unreadable file whose quarantine day is one of ``days`` (field
+    ``file``, the path as value): its rows are unknown, so the file itself is the record; it
+    leaves once the file is mended or removed and the day is materialised again."""
+    rows = [
+        {
+            "network": net.name,
+            "date": quarantine_day(net, f),
+            "source": source,
+            "record": json.dumps({"file": f.path}),
+            "field": "file",
+            "value": f.path,
+            "reason": f"file {f.path} is unreadable, quarantined: {f.reason}",
+        }
+        for f in unreadable
+        if quarantine_day(net, f) in days
+    ]
+    return pl.DataFrame(rows, schema=DEAD_LETTERS)
+
+
+def files_holding(unreadable: tuple[UnreadableFile, ...], day: date) -> list[UnreadableFile]:
+    """The unreadable files that may hold rows of ``day``: those naming it or naming no day."""
+    return [f for f in unreadable if f.day in (None, day)]
 
 
 def volume_anomalies(
@@ -89,6 +130,8 @@ def ingest(net: NetworkConfig, raw: RawTransfers, days: list[date]) -> Ingested:
             source=raw.source,
             day=days[0],
             last_day=days[-1],
+            first_partition=net.row_bounds[0],
+            last_partition=net.row_bounds[1],
         )
         if raw.rows.height
         else ValidationResult(

@@ -53,6 +53,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             transfers=transfers,
             prices=prices,
             prices_configured=spec.net.prices_path is not None,
+            max_transfer_usd=spec.net.max_transfer_usd,
         )
 
     return daily_edges

@@ -17,6 +17,7 @@ from analytics_platform.defs.network.spec import SERVER_RETRIES, NetworkSpec
 from analytics_platform.defs.resources import WarehouseResource
 from analytics_platform.domain.schemas import INGESTION_SHARES
 from analytics_platform.pipeline.ingest import (
+    files_holding,
     ingest,
     quality,
     read_raw,
@@ -44,7 +45,10 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         outs={name: spec.out(name, description) for name, description in OUTPUTS.items()},
         partitions_def=spec.partitions,
         backfill_policy=spec.backfill_policy,
-        check_specs=qc.specs(key, qc.TRANSFERS),
+        check_specs=[
+            *qc.specs(key, qc.TRANSFERS),
+            *qc.specs(spec.key("transfers_quality"), qc.TRANSFERS_QUALITY),
+        ],
         op_tags=CPU_TAGS,
         retry_policy=SERVER_RETRIES,
     )
@@ -56,6 +60,8 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         except ValueError as exc:  # no source configured: not worth a retry
             raise dg.Failure(str(exc), allow_retries=False) from exc
         got = ingest(spec.net, raw, days)
+        for file in raw.unreadable:
+            context.log.warning(f"source.path: {file} (quarantined in transfers_rejected)")
         context.log.info(f"{spec.name} {days[0]}..{days[-1]}: {got.result.counts}")
         lookback = timedelta(days=spec.net.anomaly_lookback_days)
         with warehouse.session() as client:
@@ -83,7 +89,10 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             anomalies=anomalies,
             quality=scored,
             min_score=spec.net.min_quality_score,
+            unreadable={day: [f.path for f in files_holding(raw.unreadable, day)] for day in days},
+            max_amounts=spec.net.max_amounts,
         )
+        yield from qc.results(spec.key("transfers_quality"), qc.TRANSFERS_QUALITY, quality=scored)
 
     return transfers
 
