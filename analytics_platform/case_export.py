@@ -43,13 +43,55 @@ class CaseExport:
 
     @property
     def report(self) -> Path:
-        return self.folder / "report.html"
+        return self.folder / REPORT
+
+
+FRAMES = ("alerts", "patterns", "transfers", "features", "labels", "verdicts")
+EVIDENCE = "evidence"
+REPORT = "report.html"
+
+
+def owned(out: Path) -> list[Path]:
+    """The files an export writes into ``out`` (and only those): what ``--force`` clears."""
+    files = [out / f"{name}.{ext}" for name in FRAMES for ext in ("parquet", "csv")]
+    pictures = sorted((out / EVIDENCE).glob("*.png")) if (out / EVIDENCE).is_dir() else []
+    return [*files, *pictures, out / REPORT]
+
+
+def prepare_folder(out: Path, lake_url: str, *, force: bool = False) -> None:
+    """Make ``out`` ready for an export, or refuse in one line: a file, a folder inside the
+    lake (never written by hand), a non-empty folder without ``force``. With ``force`` only the
+    files an earlier export wrote there are removed (a previous case's pictures included)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out: {out} is a file, not a folder")
+    if not lake_url.startswith("s3://"):
+        lake = Path(lake_url).resolve()
+        where = out.resolve()
+        if where == lake or lake in where.parents:
+            raise ValueError(f"--out: {out} is inside the lake ({lake}); export elsewhere")
+    entries = sorted(out.iterdir()) if out.is_dir() else []
+    if entries and not force:
+        raise ValueError(
+            f"--out: {out} is not empty ({len(entries)} entries); choose an empty folder, or "
+            "pass --force to replace an earlier export there"
+        )
+    for path in owned(out):
+        path.unlink(missing_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
 
 
 def export_case(
-    lake_url: str, network: str, ref: str, out: Path, day: date | None = None
+    lake_url: str,
+    network: str,
+    ref: str,
+    out: Path,
+    day: date | None = None,
+    *,
+    force: bool = False,
 ) -> CaseExport:
-    """Export the case ``ref`` names (a case id, an alert id or an address) to ``out``."""
+    """Export the case ``ref`` names (a case id, an alert id or an address) to ``out`` (see
+    :func:`prepare_folder` for what ``out`` may be)."""
+    prepare_folder(out, lake_url, force=force)
     lake = LakeSql(lake_url, network)
     table, query = lake.table, lake.query
     address, day = find_case(lake, ref, day, "case export")
@@ -79,19 +121,12 @@ def export_case(
     )  # fmt: skip
     labels = query(f"SELECT * FROM {table('address_labels')} WHERE address = ?", address)
     verdicts = dispositions.history(lake, address).filter(pl.col("date") == day)
-    frames = {
-        "alerts": alerts,
-        "patterns": patterns,
-        "transfers": transfers,
-        "features": features,
-        "labels": labels,
-        "verdicts": verdicts,
-    }
-    out.mkdir(parents=True, exist_ok=True)
+    found = (alerts, patterns, transfers, features, labels, verdicts)
+    frames = dict(zip(FRAMES, found, strict=True))
     for name, frame in frames.items():
         frame.write_parquet(out / f"{name}.parquet")
         _flat(frame).write_csv(out / f"{name}.csv")
-    pictures = _pictures(lake_url, network, alerts, patterns, transfers, out / "evidence")
+    pictures = _pictures(lake_url, network, alerts, patterns, transfers, out / EVIDENCE)
     export = CaseExport(out, address, day, alerts["case_id"][0], frames, pictures)
     export.report.write_text(render_html(export, network))
     return export

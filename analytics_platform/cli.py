@@ -4,6 +4,7 @@ address, cases, calibrate, case export|dispose|dispositions, lake, evaluate, ben
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from datetime import date
 from pathlib import Path
@@ -16,6 +17,17 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
 
 
+def _positive(text: str) -> int:
+    """A count or a number of days: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
 # Mistakes a user can fix (config, names, dates, an empty store): one line on stderr and exit
 # code 2, no traceback unless --debug. Anything else is a bug and keeps its traceback.
 USER_ERRORS = (ValueError, LookupError, FileNotFoundError)
@@ -23,6 +35,8 @@ USER_ERRORS = (ValueError, LookupError, FileNotFoundError)
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if not args.debug:  # the driver logs a failed request before raising it, said below
+        logging.getLogger("clickhouse_connect").setLevel(logging.CRITICAL)
     try:
         return _run(args)
     except USER_ERRORS as exc:
@@ -31,11 +45,30 @@ def main(argv: list[str] | None = None) -> int:
         message = exc.args[0] if isinstance(exc, LookupError) and exc.args else exc
         print(f"analytics-platform: error: {message}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        from analytics_platform.defs.network.retries import is_transient
+
+        if args.debug or not is_transient(exc):
+            raise
+        # A store that does not answer (warehouse, lake, broker): one line, not a traceback.
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(
+            f"analytics-platform: error: a store did not answer: {type(exc).__name__}: {first}",
+            file=sys.stderr,
+        )
+        return 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a bad argument said in one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
     """Every command and option; imports nothing heavy, so ``--help`` answers at once."""
-    parser = argparse.ArgumentParser(prog="analytics-platform", description=__doc__)
+    parser = _Parser(prog="analytics-platform", description=__doc__)
     parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -45,10 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--home", default=home)
-        p.add_argument("--days", type=int, default=21)
+        p.add_argument("--days", type=_positive, default=21)
         p.add_argument("--start", type=_date, default=date(2026, 10, 1))
-        p.add_argument("--transfers-per-day", type=int, default=10_000)
-        p.add_argument("--addresses", type=int, default=5_000)
+        p.add_argument("--transfers-per-day", type=_positive, default=10_000)
+        p.add_argument("--addresses", type=_positive, default=5_000)
         p.add_argument("--seed", type=int, default=7)
 
     for name, helptext in (
@@ -63,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("--start", type=_date, required=True)
             p.add_argument("--end", type=_date, required=True)
-        p.add_argument("--chunk-days", type=int, default=7)
+        p.add_argument("--chunk-days", type=_positive, default=7)
     labels = sub.add_parser("labels", help="refresh the SCD2 address labels from labels_path")
     labels.add_argument("--network", default="torus")
     summary = sub.add_parser("summary", help="print rows per asset/day and alerts by typology")
@@ -73,20 +106,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     view.add_argument("address")
     view.add_argument("--network", default="torus")
-    view.add_argument("--days", type=int, default=30, help="days ending with the latest one")
+    view.add_argument("--days", type=_positive, default=30, help="days ending with the latest one")
     cases = sub.add_parser(
         "cases", help="one day's cases from the lake (DuckDB), best first, with the budget cut"
     )
     cases.add_argument("--network", default="torus")
     cases.add_argument("--date", type=_date, help="default: the latest day with alerts")
-    cases.add_argument("--top", type=int, default=20)
+    cases.add_argument("--top", type=_positive, default=20)
     cases.add_argument(
         "--open",
         action="store_true",
         help="the open work instead: one row per address episode (its cases at most "
         "--gap-days apart) without a verdict, best first",
     )
-    cases.add_argument("--gap-days", type=int, default=7)
+    cases.add_argument("--gap-days", type=_positive, default=7)
     calibrate = sub.add_parser(
         "calibrate",
         help="refit each typology's confidence, and the map of the case score onto the share "
@@ -114,7 +147,12 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("ref", help="an address, an alert id or a case id")
     export.add_argument("--network", default="torus")
     export.add_argument("--date", type=_date, help="for an address: default its latest alert day")
-    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--out", type=Path, required=True, help="an empty (or new) folder")
+    export.add_argument(
+        "--force",
+        action="store_true",
+        help="export into a non-empty folder, replacing only the files an export writes",
+    )
     dispose = case_sub.add_parser(
         "dispose", help="record an analyst's verdict on a case in the lake (calibrate reads it)"
     )
@@ -153,7 +191,7 @@ def _parser() -> argparse.ArgumentParser:
         cmd = lake_sub.add_parser(name, help=text)
         cmd.add_argument("--network", help="default: every configured network")
         if name == "report":
-            cmd.add_argument("--days", type=int, default=30)
+            cmd.add_argument("--days", type=_positive, default=30)
             cmd.add_argument("--plot", type=Path, help="write the rows-per-day plot here (PNG)")
         if name == "restore":
             cmd.add_argument("--tables", help="comma-separated (default: every lake table)")
@@ -161,6 +199,11 @@ def _parser() -> argparse.ArgumentParser:
             cmd.add_argument("--dry-run", action="store_true", help="show the plan, delete nothing")
             cmd.add_argument(
                 "--as-of", type=_date, help="count retention back from (default: today)"
+            )
+            cmd.add_argument(
+                "--force",
+                action="store_true",
+                help="apply a plan from a future --as-of, or one that empties a table",
             )
     bench = sub.add_parser("bench", help="benchmarks (figures printed, never asserted)")
     bench_sub = bench.add_subparsers(dest="benchmark", required=True)
@@ -267,7 +310,9 @@ def _run(args: argparse.Namespace) -> int:
         from analytics_platform.case_export import export_case
 
         settings.network(args.network)
-        done = export_case(settings.lake.url, args.network, args.ref, args.out, args.date)
+        done = export_case(
+            settings.lake.url, args.network, args.ref, args.out, args.date, force=args.force
+        )
         print(
             f"case {done.case_id} ({done.address}, {done.day}): "
             + ", ".join(f"{len(f)} {name}" for name, f in done.frames.items())
@@ -418,7 +463,9 @@ def _lake(settings, args: argparse.Namespace) -> int:
                 from datetime import UTC, datetime
 
                 as_of = args.as_of or datetime.now(UTC).date()
-                plan = lake_manager.cleanup(settings, network, as_of, dry_run=args.dry_run)
+                plan = lake_manager.cleanup(
+                    settings, network, as_of, dry_run=args.dry_run, force=args.force
+                )
                 verb = "would delete" if args.dry_run else "deleted"
                 deleted = plan.filter(pl.col("action") == "delete")
                 kept = plan.filter(

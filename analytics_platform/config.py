@@ -189,6 +189,12 @@ class SourceConfig(StrictModel):
         return self
 
 
+MAX_CASE_BUDGET = 100_000
+"""More cases a day than any team works: a larger budget is a typo (it would cut nothing)."""
+MAX_EVIDENCE_PER_DAY = 10_000
+"""Pictures take about a second each: more a day is a typo."""
+
+
 class NetworkConfig(StrictModel):
     """One chain (network): its partitions, sources, windows and detection limits."""
 
@@ -244,10 +250,10 @@ class NetworkConfig(StrictModel):
     """Materiality: a pattern that moved less than this (USD where priced, else native units)
     raises no alert, except for typologies with ``materiality: false`` in the catalog
     (exposure to sanctioned addresses counts at any amount). ``null``: every amount."""
-    evidence_per_day: NonNegativeInt = 5
+    evidence_per_day: Annotated[int, Field(ge=0, le=MAX_EVIDENCE_PER_DAY)] = 5
     """Evidence pictures (PNG, in the lake) for this many of each day's top cases; drawing
     takes about a second each, so a backfill of years may set 0."""
-    case_budget: PositiveInt | None = 50
+    case_budget: Annotated[int, Field(ge=1, le=MAX_CASE_BUDGET)] | None = 50
     """At most this many cases a day (an analyst team's capacity) are marked ``in_budget``,
     highest case score first; the rest stay stored below the cut. ``null``: no cut."""
     lake_retention: LakeRetention = Field(default_factory=LakeRetention)
@@ -307,8 +313,35 @@ class NetworkConfig(StrictModel):
     @field_validator("address_pattern")
     @classmethod
     def _pattern(cls, pattern: str) -> str:
-        re.compile(pattern)
+        try:
+            re.compile(pattern)
+        except re.error as exc:  # not a ValueError: pydantic would let it through whole
+            raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
         return pattern
+
+    @field_validator("schedule_cron", "alerts_deadline_cron", "lake_cleanup_cron")
+    @classmethod
+    def _cron(cls, cron: str) -> str:
+        # Dagster's own test: the schedules it is given are the ones Dagster will run.
+        from dagster._utils.schedules import is_valid_cron_string
+
+        if not is_valid_cron_string(cron):
+            raise ValueError(f"invalid cron expression {cron!r} (minute hour day month weekday)")
+        return cron
+
+    @field_validator("windows")
+    @classmethod
+    def _distinct_windows(cls, windows: tuple[int, ...]) -> tuple[int, ...]:
+        repeated = sorted({w for w in windows if windows.count(w) > 1})
+        if repeated:
+            raise ValueError(f"window {repeated[0]} is listed twice (got {list(windows)})")
+        return windows
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> NetworkConfig:
+        if self.end_date is not None and self.end_date < self.start_date:
+            raise ValueError(f"end_date: {self.end_date} is before start_date {self.start_date}")
+        return self
 
     @field_validator("pattern_limits", mode="before")
     @classmethod

@@ -358,10 +358,40 @@ def cleanup_plan(settings: Settings, network: str, as_of: date) -> pl.DataFrame:
     ).sort("table", "date")
 
 
-def cleanup(settings: Settings, network: str, as_of: date, *, dry_run: bool = True) -> pl.DataFrame:
+def cleanup(
+    settings: Settings,
+    network: str,
+    as_of: date,
+    *,
+    dry_run: bool = True,
+    force: bool = False,
+    today: date | None = None,
+) -> pl.DataFrame:
     """Apply (or with ``dry_run`` only show) :func:`cleanup_plan`: the lake files of the
-    partitions marked ``delete`` are removed; the warehouse is not touched."""
+    partitions marked ``delete`` are removed; the warehouse is not touched.
+
+    Refused without ``force`` (a one-line ``ValueError``): an ``as_of`` after ``today`` (UTC),
+    which counts retention back from the future, and a plan that deletes every partition of a
+    table (a mistyped date, or a network that stopped loading longer ago than its retention)."""
+    today = today or today_utc()
+    if as_of > today and not force:
+        raise ValueError(
+            f"--as-of: {as_of} is after today ({today}): retention would count back from the "
+            "future; pass --force to do so"
+        )
     plan = cleanup_plan(settings, network, as_of)
+    emptied = (
+        plan.group_by("table")
+        .agg((pl.col("action") == "delete").all().alias("all"), pl.len().alias("n"))
+        .filter(pl.col("all"))
+        .sort("table")
+    )
+    if emptied.height and not force:
+        tables = ", ".join(f"{t} ({n})" for t, _, n in emptied.iter_rows())
+        raise ValueError(
+            f"--as-of: as of {as_of} the plan deletes every partition of {tables} of "
+            f"{network}; pass --force to empty them"
+        )
     if not dry_run:
         root = lake_of(settings)
         for table, day in plan.filter(pl.col("action") == "delete").select("table", "date").rows():

@@ -72,10 +72,8 @@ class LakeSql:
     def table(self, name: str) -> str:
         """The ``FROM`` source of lake table ``name`` (every partition, columns by name)."""
         table = validate_identifier(name, "table")
-        return (
-            f"read_parquet('{self.root}/{table}/network={self.network}/**/*.parquet', "
-            "union_by_name=true)"
-        )
+        files = f"{self.root}/{table}/network={self.network}/**/*.parquet"
+        return f"read_parquet({_literal(files)}, union_by_name=true)"
 
     def query(self, sql: str, *params) -> pl.DataFrame:
         """``sql`` with ``params``; an empty frame when a table it reads has no files yet."""

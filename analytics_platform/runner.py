@@ -6,6 +6,7 @@ Runs execute in-process against a persistent ``DagsterInstance`` under ``$ANALYT
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import uuid
@@ -14,14 +15,20 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.errors import (
+    DagsterExecutionStepExecutionError,
+    DagsterMaxRetriesExceededError,
+)
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
-from analytics_platform.config import Settings
+from analytics_platform.config import CLICKHOUSE_VARIABLES, Settings
 from analytics_platform.definitions import build_definitions
+from analytics_platform.defs.network.retries import is_transient
 from analytics_platform.progress import RunProgress, progress_for
+from analytics_platform.storage import clickhouse as ch
 
 
 def console_level(level: str) -> dict:
@@ -105,6 +112,7 @@ def run_range(
     (lines on stderr otherwise). ``log_level``: what the run's own log prints (the CLI keeps it
     to ``CRITICAL`` and says what failed in one line; the UI's event log has everything)."""
     check_range(settings, network, first, last)
+    check_reachable(settings.clickhouse)
     defs = build_definitions(settings)
     instance = instance or instance_for(settings)
     job_name = f"{network}__daily"
@@ -143,6 +151,14 @@ def run_range(
                 )
             except dg.Failure as exc:  # a step said why it cannot go on (bad config, input)
                 raise RunFailedError(f"{label}: {exc.description}") from exc
+            except (DagsterExecutionStepExecutionError, DagsterMaxRetriesExceededError) as exc:
+                cause = _transient_cause(exc)
+                if cause is None:
+                    raise
+                raise RunFailedError(
+                    f"{label}: a store stayed unreachable through the step's retries: "
+                    f"{_first_line(cause)}"
+                ) from exc
             reporter.chunk_done(
                 i, len(chunks), label, result.run_id, result.success, time.perf_counter() - t0
             )
@@ -150,6 +166,50 @@ def run_range(
     finally:
         reporter.close()
     return results
+
+
+def _first_line(exc: BaseException) -> str:
+    text = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {text[:300]}"
+
+
+def _transient_cause(exc: BaseException) -> BaseException | None:
+    """The connection, timeout or throttling error behind a failed step, if that is what
+    failed it (followed through the causes Dagster wraps it in)."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        err = stack.pop()
+        if err is None or id(err) in seen:
+            continue
+        seen.add(id(err))
+        if is_transient(err):
+            return err
+        stack += [getattr(err, "user_exception", None), err.__cause__, err.__context__]
+    return None
+
+
+def check_reachable(target: ch.ClickHouseTarget) -> None:
+    """A server warehouse answers before any run starts, or one line says it does not (a
+    step would retry for a minute and fail with a long traceback). The DSN is said with its
+    password hidden. The embedded store is always there."""
+    if target.embedded:
+        return
+    driver_log = logging.getLogger("clickhouse_connect")
+    level = driver_log.level
+    driver_log.setLevel(logging.CRITICAL)  # it logs the failure again, over several lines
+    try:
+        with ch.session(target) as client:
+            client.command("SELECT 1")
+    except Exception as exc:
+        if not is_transient(exc):
+            raise
+        raise RunFailedError(
+            f"warehouse: cannot reach {target.describe()} ({CLICKHOUSE_VARIABLES['dsn']}): "
+            f"{_first_line(exc)}"
+        ) from None
+    finally:
+        driver_log.setLevel(level)
 
 
 def _step_progress(reporter: RunProgress, started: float):

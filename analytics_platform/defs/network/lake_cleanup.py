@@ -19,6 +19,8 @@ class CleanupConfig(dg.Config):
     as_of: str | None = None
     """Count retention back from this day (YYYY-MM-DD); default: the run's day (UTC)."""
     dry_run: bool = False
+    force: bool = False
+    """Apply a plan that counts from the future or empties a table (refused otherwise)."""
 
 
 def lake_cleanup_job(net: NetworkConfig, settings: Settings) -> dg.JobDefinition:
@@ -30,7 +32,12 @@ def lake_cleanup_job(net: NetworkConfig, settings: Settings) -> dg.JobDefinition
     )
     def cleanup(context: dg.OpExecutionContext, config: CleanupConfig) -> None:
         as_of = date.fromisoformat(config.as_of) if config.as_of else datetime.now(UTC).date()
-        plan = lake_manager.cleanup(settings, net.name, as_of, dry_run=config.dry_run)
+        try:
+            plan = lake_manager.cleanup(
+                settings, net.name, as_of, dry_run=config.dry_run, force=config.force
+            )
+        except ValueError as exc:  # a refusal: retrying will not change it
+            raise dg.Failure(str(exc), allow_retries=False) from exc
         deleted = plan.filter(pl.col("action") == "delete")
         kept = plan.filter(pl.col("reason").str.starts_with("input of"))
         context.log.info(
