@@ -153,6 +153,18 @@ def test_a_case_exported_from_the_lake_opens_in_a_browser(home: Path, tmp_path: 
     # The same case by its id, through the CLI.
     assert main(["case", "export", top["case_id"], "--out", str(tmp_path / "again")]) == 0
     assert (tmp_path / "again" / "report.html").read_text() == page
+    # Refused in one line: a non-empty folder, the lake's own folder, a file.
+    again = tmp_path / "again"
+    for out in (again, Path(settings.lake.url) / "case", again / "report.html"):
+        assert main(["case", "export", top["case_id"], "--out", str(out)]) == 2
+    assert not (Path(settings.lake.url) / "case").exists()
+    # --force replaces what an export wrote (a previous case's picture too), nothing else.
+    (again / "evidence" / "another-case.png").write_bytes(b"\x89PNG old")
+    (again / "notes.txt").write_text("the analyst's own notes")
+    assert main(["case", "export", top["case_id"], "--out", str(again), "--force"]) == 0
+    assert not (again / "evidence" / "another-case.png").exists()
+    assert (again / "notes.txt").read_text() == "the analyst's own notes"
+    assert (again / "report.html").read_text() == page
 
     # Headless Chromium (installed by scripts/setup.sh) renders the page to a screenshot.
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -4,7 +4,7 @@ and a restore after the warehouse is deleted that gives back every table."""
 from __future__ import annotations
 
 import shutil
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -160,3 +160,29 @@ def test_the_cleanup_job_applies_the_retention_on_its_schedule(retention_lake):
     metadata = output.event_specific_data.metadata
     tables = sum(len(t) for t in lake_manager.LAYERS.values())
     assert metadata["deleted"].value == tables * len(days) - sum(left.values()) > 0
+
+
+def test_cleanup_refuses_a_future_as_of_or_a_plan_that_empties_a_table(retention_lake):
+    settings, root, days = retention_lake
+    today = days[-1] + timedelta(days=60)
+    with pytest.raises(ValueError, match=r"^--as-of: 2999-12-31 is after today"):
+        lake_manager.cleanup(settings, "torus", date(2999, 12, 31), dry_run=False, today=today)
+    with pytest.raises(ValueError, match=r"deletes every partition of .*transfers \(10\)"):
+        lake_manager.cleanup(settings, "torus", today, dry_run=False, today=today)
+    assert lake_manager.summary(root, ["torus"])["partitions"].unique().to_list() == [10]
+    plan = lake_manager.cleanup(settings, "torus", today, dry_run=True, force=True, today=today)
+    assert plan.filter(pl.col("action") == "keep").height == 0
+    # The CLI says it in one line and deletes nothing.
+    assert main(["lake", "cleanup", "--as-of", "2999-12-31"]) == 2
+    assert lake_manager.summary(root, ["torus"])["partitions"].unique().to_list() == [10]
+
+
+def test_a_lake_path_with_a_quote_reads(tmp_path: Path):
+    from analytics_platform.lake_sql import LakeSql
+
+    root = tmp_path / "o'brien" / "lake"
+    frame = pl.DataFrame({"tx_hash": ["0x1", "0x2"]})
+    lake.write_atomic(frame, lake.partition_file(lake.lake_root(str(root)), "transfers", "torus",
+                                                  START))  # fmt: skip
+    sql = LakeSql(str(root), "torus")
+    assert sql.query(f"SELECT count(*) AS n FROM {sql.table('transfers')}")["n"].item() == 2

@@ -176,21 +176,24 @@ def validate_transfers(
 
     # The day a row belongs to (see the module docstring): its block time's UTC day inside the
     # network's partitions; else its source file's day (SOURCE_FILE_COLUMN), else the partition
-    # day nearest to it, else ``day``.
+    # day nearest to it, else ``fallback_day``.
     own = pl.col("_time").dt.date()
     inside = own.is_not_null()
     if first_partition is not None:
         inside = inside & (own >= first_partition)
     if last_partition is not None:
         inside = inside & (own <= last_partition)
-    group = pl.col(SOURCE_FILE_COLUMN) if SOURCE_FILE_COLUMN in df.columns else pl.lit(0)
-    # min, not first: the most common day must not depend on how a tie is ordered
-    hint = own.filter(inside).mode().min().over(group)
-    nearest = own
+    # A file's day is the most common day of its rows (min, not first: a tie must not depend
+    # on order). Without files there is no such day: the rows a run reads depend on its range.
+    hint = pl.lit(None, dtype=pl.Date)
+    if SOURCE_FILE_COLUMN in df.columns:
+        hint = own.filter(inside).mode().min().over(SOURCE_FILE_COLUMN)
+    nearest = own  # max/min_horizontal skip nulls: an unparsable time stays null
     if first_partition is not None:
         nearest = pl.max_horizontal(nearest, pl.lit(first_partition))
     if last_partition is not None:
         nearest = pl.min_horizontal(nearest, pl.lit(last_partition))
+    nearest = pl.when(own.is_not_null()).then(nearest)
     df = df.with_columns(
         inside.alias("_inside"),
         pl.when(inside)
