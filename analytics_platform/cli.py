@@ -47,15 +47,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Exception as exc:
         from analytics_platform.defs.network.retries import is_transient
+        from analytics_platform.runner import first_line
 
         if args.debug or not is_transient(exc):
             raise
         # A store that does not answer (warehouse, lake, broker): one line, not a traceback.
-        first = (str(exc).strip().splitlines() or [""])[0][:300]
-        print(
-            f"analytics-platform: error: a store did not answer: {type(exc).__name__}: {first}",
-            file=sys.stderr,
-        )
+        print(f"analytics-platform: error: a store did not answer: {first_line(exc)}",
+              file=sys.stderr)  # fmt: skip
         return 2
 
 

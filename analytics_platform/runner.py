@@ -157,7 +157,7 @@ def run_range(
                     raise
                 raise RunFailedError(
                     f"{label}: a store stayed unreachable through the step's retries: "
-                    f"{_first_line(cause)}"
+                    f"{first_line(cause)}"
                 ) from exc
             reporter.chunk_done(
                 i, len(chunks), label, result.run_id, result.success, time.perf_counter() - t0
@@ -168,7 +168,8 @@ def run_range(
     return results
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """An error as its type and the first line of its message (drivers add pages more)."""
     text = (str(exc).strip().splitlines() or [""])[0]
     return f"{type(exc).__name__}: {text[:300]}"
 
@@ -206,7 +207,7 @@ def check_reachable(target: ch.ClickHouseTarget) -> None:
             raise
         raise RunFailedError(
             f"warehouse: cannot reach {target.describe()} ({CLICKHOUSE_VARIABLES['dsn']}): "
-            f"{_first_line(exc)}"
+            f"{first_line(exc)}"
         ) from None
     finally:
         driver_log.setLevel(level)

@@ -377,3 +377,23 @@ def test_an_unreachable_warehouse_is_one_line_without_the_password(home: Path):
     (line,) = done.stderr.splitlines()
     assert line.startswith("analytics-platform: error: warehouse: cannot reach http://analyst:***@")
     assert "hunter2" not in done.stderr
+
+
+def test_an_unreadable_file_on_s3_is_named_and_the_others_read(s3_endpoint):
+    import io
+
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint)
+    good = io.BytesIO()
+    pl.DataFrame({"tx_hash": ["0x1", "0x2"]}).write_parquet(good)
+    s3.put_object(Bucket="lake", Key="raw/transfers-2026-10-01.parquet", Body=good.getvalue())
+    s3.put_object(Bucket="lake", Key="raw/transfers-2026-10-02.parquet", Body=b"PAR1 cut")
+    frame, unreadable = read_each("s3://lake/raw/*.parquet", "source.path")
+    assert frame["tx_hash"].to_list() == ["0x1", "0x2"]
+    assert frame["_source_file"].unique().to_list() == [
+        "s3://lake/raw/transfers-2026-10-01.parquet"
+    ]
+    (bad,) = unreadable
+    assert bad.path == "s3://lake/raw/transfers-2026-10-02.parquet"
+    assert bad.day == date(2026, 10, 2) and "\n" not in bad.reason
