@@ -263,9 +263,10 @@ def validate_transfers(
     # by offset); exact copies are duplicates, the rest conflicts.
     key = ["tx_hash", "transfer_index"]
     exact = good.unique([*key, *content], keep="first", maintain_order=True)
-    first_of_key = pl.int_range(pl.len()).over(key) == 0
+    first_of_key = pl.int_range(pl.len()).over(key, order_by="_row") == 0
     exact = exact.with_columns(
-        first_of_key.alias("_owner"), pl.col("_day").first().over(key).alias("_owner_day")
+        first_of_key.alias("_owner"),
+        pl.col("_day").sort_by("_row").first().over(key).alias("_owner_day"),
     )
     accepted = exact.filter(pl.col("_owner"))
     conflicting = exact.filter(~pl.col("_owner")).with_columns(
