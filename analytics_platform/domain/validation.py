@@ -202,6 +202,17 @@ def validate_transfers(
         .alias("_day"),
     )
 
+    run_days = pl.lit(True)
+    if day is not None:
+        # Rows of other days matter only where they share a transaction with the run's rows:
+        # the first copy of an identity owns it, and a missing transfer index counts the
+        # transaction's rows. The rest is left out before the rules, so a day's run over
+        # files of many days validates that day's rows, not every file's.
+        run_days = pl.col("_day").is_between(day, last_day or day)
+        in_run = df.filter(run_days)
+        shared = df.filter(~run_days).join(in_run.select("tx_hash"), on="tx_hash", how="semi")
+        df = pl.concat([in_run, shared]).sort("_row")
+
     # First failing rule wins; rules are ordered so the reason names the first bad field.
     text = pl.col("_amount_text")
     rules: list[tuple[str, pl.Expr, str | pl.Expr]] = [
@@ -285,7 +296,6 @@ def validate_transfers(
 
     # Only now keep the days of this run: rows of other days decided who owns an identity.
     if day is not None:
-        run_days = pl.col("_day").is_between(day, last_day or day)
         df = df.filter(run_days)
         bad_rows, good, exact = (
             bad_rows.filter(run_days),
