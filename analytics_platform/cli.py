@@ -262,6 +262,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--home", type=Path, help="keep the run's store here (default: temporary)")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--plot", type=Path, help="also draw the result as a PNG here")
+    ev.add_argument(
+        "--cutoff",
+        type=_date,
+        help="also train a risk model on the labels known by this day and judge rules, model "
+        "and both on the days after it",
+    )
     return parser
 
 
@@ -496,6 +502,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         profile=args.profile,
         home=args.home.resolve() if args.home else None,
         progress=None,  # a bar on a terminal, lines on stderr otherwise
+        cutoff=args.cutoff,
     )
     print(to_json(result) if args.json else to_text(result))
     if args.plot:

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -133,10 +134,14 @@ def dataset_config(folder: Path, profile: Path) -> tuple[dict[str, Any], str]:
 
 
 def run_graph(
-    folder: Path, home: Path, profile: Path, progress: Callable[[str], None] | None
+    folder: Path,
+    home: Path,
+    profile: Path,
+    progress: Callable[[str], None] | None,
+    tables: tuple[str, ...] = ("structural_patterns", "typology_alerts"),
 ) -> dict[str, pl.DataFrame]:
-    """Materialise every asset over the dataset's days; the stored patterns, alerts and
-    active addresses per day. ``progress``: lines, or ``None`` for a bar on a terminal."""
+    """Materialise every asset over the dataset's days; the stored ``tables`` and active
+    addresses per day. ``progress``: lines, or ``None`` for a bar on a terminal."""
     from analytics_platform.config import load_settings
     from analytics_platform.runner import instance_for, refresh_labels, run_range
     from analytics_platform.storage import clickhouse as ch
@@ -170,7 +175,7 @@ def run_graph(
         raise RuntimeError("evaluation run failed; see the Dagster run logs under the home")
     stored = {}
     with ch.session(settings.clickhouse) as client:
-        for table in ("structural_patterns", "typology_alerts"):
+        for table in tables:
             stored[table] = ch.read_days(
                 client,
                 network,
@@ -220,7 +225,14 @@ def evaluate(
     profile: str | None = None,
     home: Path | None = None,
     progress: Callable[[str], None] | None = print,
+    cutoff: date | None = None,
 ) -> dict[str, Any]:
+    """Run the graph on the dataset and score what it stored (module docstring); with a
+    ``cutoff``, also a risk model trained on the labels known then, beside the rules on the
+    days after it (``domain.risk.compare``)."""
+    tables = ("structural_patterns", "typology_alerts")
+    if cutoff is not None:
+        tables += ("address_features",)
     with tempfile.TemporaryDirectory(prefix="evaluate-") as tmp:
         if str(folder) == "synthetic":
             folder = write_synthetic_dataset(Path(tmp) / "synthetic")
@@ -230,11 +242,11 @@ def evaluate(
         truth = load_truth(folder)
         truth_transactions = load_truth_transactions(folder, truth)
         started = time.perf_counter()
-        stored = run_graph(folder, home or Path(tmp) / "home", profile_path, progress)
+        stored = run_graph(folder, home or Path(tmp) / "home", profile_path, progress, tables)
         seconds = time.perf_counter() - started
         edges = pl.read_csv(
             folder / "transfers.csv.gz",
-            columns=["tx_hash", "from_address", "to_address"],
+            columns=["tx_hash", "from_address", "to_address", "block_time"],
             infer_schema_length=0,
         )
     # the catalog the run scored with (dataset_config reads the transfers: not again for this)
@@ -244,6 +256,11 @@ def evaluate(
     per_pattern = pattern_scores(truth, patterns)
     planted = truth.filter(pl.col("is_sar"))["pattern_id"].n_unique()
     found_any = per_pattern["found_any_type"].sum()
+    risk = (
+        {}
+        if cutoff is None
+        else risk_beside_rules(truth, truth_transactions, edges, stored, cutoff, progress)
+    )
     return {
         "dataset": folder.name,
         "profile": str(profile_path),
@@ -263,6 +280,52 @@ def evaluate(
         "alerted_account_level": account_scores(truth, alerted_patterns(patterns, alerts)),
         **product_scores(truth, truth_transactions, alerts, stored["active"]),
         **refit_calibration(truth, alerts, prior),
+        **risk,
+    }
+
+
+def risk_beside_rules(
+    truth: pl.DataFrame,
+    transactions: pl.DataFrame,
+    transfers: pl.DataFrame,
+    stored: dict[str, pl.DataFrame],
+    cutoff: date,
+    progress: Callable[[str], None] | None,
+) -> dict[str, Any]:
+    """A risk model trained on what the graph stored up to ``cutoff`` and the ground truth
+    known by then, and rules / model / both on the days after it."""
+    from analytics_platform.domain.risk import compare
+    from analytics_platform.domain.risk.labels import pattern_days, planted_labels
+    from analytics_platform.domain.risk.matrix import address_days
+    from analytics_platform.domain.risk.model import train
+
+    say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    started = time.perf_counter()
+    patterns, alerts = stored["structural_patterns"], stored["typology_alerts"]
+    matrix = address_days(stored["address_features"], patterns)
+    labels = planted_labels(truth, transactions, transfers)
+    say(f"risk model: {matrix.height:,} address-days, {labels.height:,} labels; training on "
+        f"those known by {cutoff}")  # fmt: skip
+    model = train(matrix, labels, cutoff)
+    trained = time.perf_counter() - started
+    later = matrix.filter(pl.col("date") > cutoff)
+    flagged = model.flagged(later)
+    judged = compare.truth_after(truth, pattern_days(transactions, transfers), cutoff)
+    table = compare.side_by_side(
+        judged, compare.rules_after(patterns, alerts, cutoff), compare.model_after(flagged, cutoff)
+    )
+    return {
+        "cutoff": cutoff.isoformat(),
+        "risk_model": {
+            **model.metrics,
+            "classes": list(model.classes),
+            "features": len(model.features),
+            "feature_hash": model.feature_hash,
+            "thresholds": {c: round(t, 4) for c, t in model.thresholds.items()},
+            "train_seconds": round(trained, 1),
+            "scored_address_days": later.height,
+        },
+        "rules_model_both": table,
     }
 
 
@@ -351,5 +414,21 @@ def to_text(result: dict[str, Any]) -> str:
             f"of a day's active addresses ({result['outside_share_in_budget_max']:.2%} within "
             "the case budget)",
             *(line for title, key in SECTIONS for line in ("", title, table(result[key]))),
+            *(_risk_lines(result, table) if "rules_model_both" in result else []),
         ]
     )
+
+
+def _risk_lines(result: dict[str, Any], table: Callable[[pl.DataFrame], str]) -> list[str]:
+    model = result["risk_model"]
+    return [
+        "",
+        f"Rules, model and both on the days after the cutoff {result['cutoff']} (account level "
+        "per planted type, patterns not yet known at the cutoff; look-alike hits apart):",
+        table(result["rules_model_both"]),
+        f"risk model: {model['features']} features ({model['feature_hash']}), "
+        f"{model['fit_rows']:,} training rows ({model['fit_positives']:,} labelled), "
+        f"{model['validation_rows']:,} validation rows, {model['best_iteration']} rounds, "
+        f"trained in {model['train_seconds']} s; {model['scored_address_days']:,} address-days "
+        f"scored; thresholds (chosen on validation) {model['thresholds']}",
+    ]

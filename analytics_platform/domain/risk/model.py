@@ -1,0 +1,224 @@
+"""A risk model trained on the labels known at a cutoff: LightGBM over the address-day matrix.
+
+- **Rows.** An address-day of a labelled address inside its pattern's days is a positive of the
+  pattern's type; its other days are left out (the label does not say what it did then).
+  Unlabelled address-days are negatives ("none"), a fixed share of them chosen by a hash of
+  (address, day) and given a lower weight: unlabelled is not innocent (an undetected launderer
+  may be among them), and the sample keeps training small. Neither uses anything past the
+  cutoff, so neither leaks.
+- **Time-ordered validation.** The model is fitted on the days up to ``cutoff - validation_days
+  - gap_days`` and validated on the last ``validation_days`` (the gap keeps a pattern that spans
+  the boundary from being on both sides). Early stopping and every class's threshold are chosen
+  there, never on the days judged after the cutoff.
+- **Thresholds.** Per class, the probability that maximises the account-level F1 on the
+  validation days (an address is flagged when any of its days reaches it), as the product
+  judges alerts.
+- **Reproducible.** ``deterministic``, ``force_row_wise``, a fixed seed and thread count: the
+  same data gives the same trees and the same predictions.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+
+from analytics_platform.domain.risk.labels import known_by
+from analytics_platform.domain.risk.matrix import KEY, feature_hash
+
+NONE = "none"
+PARAMS: dict = {
+    "objective": "multiclass",
+    "learning_rate": 0.1,
+    "num_leaves": 15,
+    "max_bin": 63,
+    "min_data_in_leaf": 20,
+    "feature_fraction": 0.8,
+    "lambda_l2": 1.0,
+    "deterministic": True,
+    "force_row_wise": True,
+    "num_threads": 2,
+    "seed": 7,
+    "verbose": -1,
+}
+ROUNDS = 200
+EARLY_STOP = 20
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    validation_days: int = 60
+    gap_days: int = 7
+    negative_share: float = 0.2
+    """Share of unlabelled address-days kept as negatives (a hash of address and day)."""
+    negative_weight: float = 0.5
+    min_positives: int = 20
+    """Fewer labelled address-days before the validation days than this: refused."""
+
+
+@dataclass(frozen=True)
+class RiskModel:
+    booster: lgb.Booster
+    classes: tuple[str, ...]
+    features: tuple[str, ...]
+    thresholds: dict[str, float]
+    cutoff: date
+    metrics: dict = field(default_factory=dict)
+
+    @property
+    def feature_hash(self) -> str:
+        return feature_hash(list(self.features))
+
+    def probabilities(self, matrix: pl.DataFrame) -> pl.DataFrame:
+        """``KEY`` and one probability column per class for every row of ``matrix``."""
+        missing = [f for f in self.features if f not in matrix.columns]
+        if missing:
+            raise ValueError(
+                f"risk model: the data lacks {len(missing)} feature(s) it was trained on: "
+                f"{', '.join(missing[:5])}"
+            )
+        probs = self.booster.predict(_x(matrix, self.features))
+        return matrix.select(KEY).hstack(
+            pl.DataFrame(np.asarray(probs).reshape(len(matrix), -1), schema=list(self.classes))
+        )
+
+    def flagged(self, matrix: pl.DataFrame) -> pl.DataFrame:
+        """(address, date, pattern_type, probability) for each class a row reaches the
+        class's threshold in."""
+        probs = self.probabilities(matrix)
+        return pl.concat(
+            [
+                probs.filter(pl.col(c) >= t).select(
+                    *KEY, pl.lit(c).alias("pattern_type"), pl.col(c).alias("probability")
+                )
+                for c, t in self.thresholds.items()
+            ]
+        )
+
+
+def _x(matrix: pl.DataFrame, features: tuple[str, ...] | list[str]) -> np.ndarray:
+    return matrix.select(features).to_numpy().astype(np.float64)
+
+
+def _sampled(share: float) -> pl.Expr:
+    """A fixed ``share`` of rows by a hash of (address, day): the same rows every time."""
+    text = pl.format("{}|{}", "address", "date")
+    bucket = text.map_elements(lambda s: zlib.crc32(s.encode()) % 10_000, return_dtype=pl.Int64)
+    return bucket < int(share * 10_000)
+
+
+def training_rows(
+    matrix: pl.DataFrame, labels: pl.DataFrame, cutoff: date, settings: TrainingSettings
+) -> pl.DataFrame:
+    """The matrix's rows up to ``cutoff`` with ``label`` and ``weight`` (module docstring)."""
+    known = known_by(labels, cutoff)
+    rows = matrix.filter(pl.col("date") <= cutoff)
+    inside = (
+        rows.select(KEY)
+        .join(known.select("address", "pattern_type", "first_day", "last_day"), on="address")
+        .filter(pl.col("date").is_between("first_day", "last_day"))
+        .sort(*KEY, "pattern_type")
+        .unique(list(KEY), keep="first")
+        .select(*KEY, pl.col("pattern_type").alias("label"))
+    )
+    positives = rows.join(inside, on=list(KEY)).with_columns(pl.lit(1.0).alias("weight"))
+    unlabelled = rows.join(known.select("address").unique(), on="address", how="anti")
+    negatives = unlabelled.filter(_sampled(settings.negative_share)).with_columns(
+        pl.lit(NONE).alias("label"), pl.lit(settings.negative_weight).alias("weight")
+    )
+    return pl.concat([positives, negatives]).sort(*KEY)
+
+
+def train(
+    matrix: pl.DataFrame,
+    labels: pl.DataFrame,
+    cutoff: date,
+    settings: TrainingSettings | None = None,
+) -> RiskModel:
+    """Fit on the labels known at ``cutoff`` (module docstring); a clear refusal when too few
+    positives come before the validation days."""
+    settings = settings or TrainingSettings()
+    features = tuple(c for c in matrix.columns if c not in KEY)
+    rows = training_rows(matrix, labels, cutoff, settings)
+    fit_end = cutoff - timedelta(days=settings.validation_days + settings.gap_days)
+    valid_start = cutoff - timedelta(days=settings.validation_days - 1)
+    fit = rows.filter(pl.col("date") <= fit_end)
+    valid = rows.filter(pl.col("date") >= valid_start)
+    positives = fit.filter(pl.col("label") != NONE)
+    if positives.height < settings.min_positives:
+        raise ValueError(
+            f"risk model: {positives.height} labelled address-day(s) known by {cutoff} before "
+            f"the validation days (need {settings.min_positives}): too few to train"
+        )
+    classes = (NONE, *sorted(set(positives["label"].to_list())))
+    index = {c: i for i, c in enumerate(classes)}
+
+    def dataset(part: pl.DataFrame, reference: lgb.Dataset | None = None) -> lgb.Dataset:
+        part = part.filter(pl.col("label").is_in(classes))
+        y = part["label"].replace_strict(index, return_dtype=pl.Int32).to_numpy()
+        return lgb.Dataset(
+            _x(part, features), label=y, weight=part["weight"].to_numpy(),
+            feature_name=list(features), reference=reference, free_raw_data=False,
+        )  # fmt: skip
+
+    train_set = dataset(fit)
+    params = {**PARAMS, "num_class": len(classes)}
+    valid_set = dataset(valid, train_set)
+    booster = lgb.train(
+        params,
+        train_set,
+        num_boost_round=ROUNDS,
+        valid_sets=[valid_set],
+        callbacks=[lgb.early_stopping(EARLY_STOP, verbose=False)],
+    )
+    model = RiskModel(booster, classes, features, {}, cutoff)
+    window = matrix.filter(pl.col("date").is_between(valid_start, cutoff))
+    thresholds, scores = choose_thresholds(model, window, known_by(labels, cutoff))
+    return RiskModel(
+        booster,
+        classes,
+        features,
+        thresholds,
+        cutoff,
+        {
+            "fit_rows": fit.height,
+            "fit_positives": positives.height,
+            "validation_rows": valid.height,
+            "best_iteration": booster.best_iteration,
+            "validation_f1": scores,
+        },
+    )
+
+
+def choose_thresholds(
+    model: RiskModel, window: pl.DataFrame, labels: pl.DataFrame
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Per class, the threshold with the best account-level F1 over ``window`` (validation
+    days, every row: the sampled negatives would flatter precision), and that F1."""
+    probs = model.probabilities(window)
+    first = window["date"].min()
+    last = window["date"].max()
+    thresholds, scores = {}, {}
+    for c in model.classes[1:]:
+        truth = set(
+            labels.filter(
+                (pl.col("pattern_type") == c)
+                & (pl.col("first_day") <= last)
+                & (pl.col("last_day") >= first)
+            )["address"].to_list()
+        )
+        best = probs.group_by("address").agg(pl.col(c).max().alias("p"))
+        if not truth or best.height == 0:
+            thresholds[c], scores[c] = 1.0, 0.0  # nothing to learn a threshold from: off
+            continue
+        ranked = best.sort("p", descending=True)
+        hit = ranked["address"].is_in(list(truth)).cast(pl.Int64).cum_sum().to_numpy()
+        flagged = np.arange(1, len(hit) + 1)
+        f1 = 2 * hit / (flagged + len(truth))
+        k = int(np.argmax(f1))
+        thresholds[c], scores[c] = float(ranked["p"][k]), round(float(f1[k]), 4)
+    return thresholds, scores
