@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -295,7 +295,7 @@ def risk_beside_rules(
     """A risk model trained on what the graph stored up to ``cutoff`` and the ground truth
     known by then, and rules / model / both on the days after it."""
     from analytics_platform.domain.risk import compare
-    from analytics_platform.domain.risk.labels import pattern_days, planted_labels
+    from analytics_platform.domain.risk.labels import known_by, pattern_days, planted_labels
     from analytics_platform.domain.risk.matrix import address_days
     from analytics_platform.domain.risk.model import train
 
@@ -308,11 +308,23 @@ def risk_beside_rules(
         f"those known by {cutoff}")  # fmt: skip
     model = train(matrix, labels, cutoff)
     trained = time.perf_counter() - started
-    later = matrix.filter(pl.col("date") > cutoff)
-    flagged = model.flagged(later)
+    # How to combine rules and model per type: chosen on the validation days, as the
+    # thresholds were, with the labels known at the cutoff.
+    first = cutoff - timedelta(days=model.settings.validation_days - 1)
+    window = matrix.filter(pl.col("date").is_between(first, cutoff))
+    policies = compare.choose_blend(
+        compare.labels_as_truth(known_by(labels, cutoff), first, cutoff),
+        compare.rules_between(patterns, alerts, first, cutoff),
+        compare.model_between(model.flagged(window), first, cutoff),
+    )
+    after, end = cutoff + timedelta(days=1), matrix["date"].max()
+    later = matrix.filter(pl.col("date") >= after)
     judged = compare.truth_after(truth, pattern_days(transactions, transfers), cutoff)
     table = compare.side_by_side(
-        judged, compare.rules_after(patterns, alerts, cutoff), compare.model_after(flagged, cutoff)
+        judged,
+        compare.rules_between(patterns, alerts, after, end),
+        compare.model_between(model.flagged(later), after, end),
+        policies,
     )
     return {
         "cutoff": cutoff.isoformat(),

@@ -137,3 +137,29 @@ def test_too_few_positives_and_missing_features_are_refused_clearly():
     model = train(matrix, labels, START + timedelta(days=69), SETTINGS)
     with pytest.raises(ValueError, match="lacks 1 feature.*payers_once"):
         model.probabilities(matrix.drop("payers_once"))
+
+
+def test_both_combines_rules_and_model_as_the_validation_days_chose():
+    from analytics_platform.domain.risk.compare import blend, choose_blend
+
+    truth = pl.DataFrame(
+        {
+            "pattern_id": ["p"] * 3 + ["q"] * 2,
+            "pattern_type": ["fan_in"] * 3 + ["cycle"] * 2,
+            "is_sar": [True] * 5,
+            "address": ["a", "b", "c", "x", "y"],
+        }
+    )
+
+    def found(kind, *members):
+        return pl.DataFrame({"pattern_type": [kind], "members": [list(members)]})
+
+    # Rules find every cycle and two fan-in members among noise; the model the third member.
+    rules = pl.concat([found("fan_in", "a", "b", "n1", "n2"), found("cycle", "x", "y")])
+    model = pl.concat([found("fan_in", "a", "b", "c"), found("cycle", "x")])
+    policies = choose_blend(truth, rules, model)
+    assert policies == {"cycle": "rules", "fan_in": "model"}
+    chosen = blend(rules, model, policies).explode("members")
+    assert sorted(chosen.filter(pl.col("pattern_type") == "fan_in")["members"]) == ["a", "b", "c"]
+    agreeing = blend(rules, model, {"fan_in": "agreeing", "cycle": "either"}).explode("members")
+    assert sorted(agreeing["members"]) == ["a", "b", "x", "y"]

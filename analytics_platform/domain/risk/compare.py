@@ -4,8 +4,10 @@ The truth judged is the planted patterns not yet known at the cutoff (their last
 it), look-alikes of those days apart: what a model trained at the cutoff could not have seen.
 Rules are the alerts raised after the cutoff (the patterns behind them, as an analyst sees a
 case); the model flags an address for a type when one of its days after the cutoff reaches the
-type's validation threshold; *both* is either. Each is scored per type at the account level
-(``domain.evaluation.account_scores``).
+type's validation threshold. *Both* combines them per type as the validation days chose
+(:func:`choose_blend`): rules, model, either, or both agreeing, whichever had the best
+account-level F1 on the labels known at the cutoff. Each is scored per type at the account
+level (``domain.evaluation.account_scores``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import polars as pl
 
 from analytics_platform.domain.evaluation import account_scores, alerted_patterns
 
+BLENDS = ("rules", "model", "either", "agreeing")
+
 
 def truth_after(truth: pl.DataFrame, spans: pl.DataFrame, cutoff: date) -> pl.DataFrame:
     """``truth`` (pattern_id, pattern_type, is_sar, address) of the patterns whose last day
@@ -24,29 +28,93 @@ def truth_after(truth: pl.DataFrame, spans: pl.DataFrame, cutoff: date) -> pl.Da
     return truth.join(later, on="pattern_id", how="semi")
 
 
-def rules_after(patterns: pl.DataFrame, alerts: pl.DataFrame, cutoff: date) -> pl.DataFrame:
-    """The detections behind the alerts raised after ``cutoff``."""
-    after = pl.col("date") > cutoff
-    return alerted_patterns(patterns.filter(after), alerts.filter(after)).select(
+def labels_as_truth(labels: pl.DataFrame, first: date, last: date) -> pl.DataFrame:
+    """Known labels whose pattern ran within ``first..last``, shaped as a dataset's truth."""
+    return labels.filter((pl.col("first_day") <= last) & (pl.col("last_day") >= first)).select(
+        pl.format("{}|{}", "pattern_type", "known_at").alias("pattern_id"),
+        "pattern_type",
+        pl.lit(True).alias("is_sar"),
+        "address",
+    )
+
+
+def rules_between(
+    patterns: pl.DataFrame, alerts: pl.DataFrame, first: date, last: date
+) -> pl.DataFrame:
+    """The detections (pattern_type, members) behind the alerts raised on ``first..last``."""
+    days = pl.col("date").is_between(first, last)
+    return alerted_patterns(patterns.filter(days), alerts.filter(days)).select(
         "pattern_type", "members"
     )
 
 
-def model_after(flagged: pl.DataFrame, cutoff: date) -> pl.DataFrame:
-    """One detection per (type, address) the model flagged after ``cutoff``."""
+def model_between(flagged: pl.DataFrame, first: date, last: date) -> pl.DataFrame:
+    """One detection per (type, address) the model flagged on days ``first..last``."""
     return (
-        flagged.filter(pl.col("date") > cutoff)
+        flagged.filter(pl.col("date").is_between(first, last))
         .select("pattern_type", "address")
         .unique()
         .select("pattern_type", pl.concat_list("address").alias("members"))
     )
 
 
-def side_by_side(truth: pl.DataFrame, rules: pl.DataFrame, model: pl.DataFrame) -> pl.DataFrame:
-    """Per planted type: precision, recall and F1 of rules, model and both."""
+def _flags(found: pl.DataFrame) -> pl.DataFrame:
+    return (
+        found.select("pattern_type", pl.col("members").alias("address"))
+        .explode("address", empty_as_null=False)
+        .drop_nulls()
+        .unique()
+    )
+
+
+def blend(rules: pl.DataFrame, model: pl.DataFrame, policies: dict[str, str]) -> pl.DataFrame:
+    """Detections (pattern_type, members) of each type by its policy of :data:`BLENDS` (a
+    type without one: either)."""
+    key = ["pattern_type", "address"]
+    both = (
+        _flags(rules)
+        .with_columns(pl.lit(True).alias("r"))
+        .join(_flags(model).with_columns(pl.lit(True).alias("m")), on=key, how="full",
+              coalesce=True)
+        .with_columns(pl.col("r", "m").fill_null(False))
+    )  # fmt: skip
+    policy = pl.col("pattern_type").replace_strict(policies, default="either")
+    keep = (
+        pl.when(policy == "rules").then(pl.col("r"))
+        .when(policy == "model").then(pl.col("m"))
+        .when(policy == "agreeing").then(pl.col("r") & pl.col("m"))
+        .otherwise(pl.col("r") | pl.col("m"))
+    )  # fmt: skip
+    return both.filter(keep).select("pattern_type", pl.concat_list("address").alias("members"))
+
+
+def choose_blend(truth: pl.DataFrame, rules: pl.DataFrame, model: pl.DataFrame) -> dict[str, str]:
+    """Per type of ``truth`` (validation days), the policy of :data:`BLENDS` with the best
+    account-level F1 (on a tie, the earlier of :data:`BLENDS`: rules first)."""
+    types = sorted(truth["pattern_type"].unique().to_list())
+    f1 = {
+        name: dict(
+            account_scores(truth, blend(rules, model, dict.fromkeys(types, name)))
+            .select("pattern_type", pl.col("f1").fill_null(0.0))
+            .iter_rows()
+        )
+        for name in BLENDS
+    }
+    return {t: max(BLENDS, key=lambda n: (f1[n].get(t, 0.0), -BLENDS.index(n))) for t in types}
+
+
+def side_by_side(
+    truth: pl.DataFrame, rules: pl.DataFrame, model: pl.DataFrame, policies: dict[str, str]
+) -> pl.DataFrame:
+    """Per planted type: precision, recall, F1 and look-alike hits of rules, model and both
+    (combined by ``policies``), and which combination both is."""
     types = truth.select("pattern_type").unique()
     out = None
-    for name, found in (("rules", rules), ("model", model), ("both", pl.concat([rules, model]))):
+    for name, found in (
+        ("rules", rules),
+        ("model", model),
+        ("both", blend(rules, model, policies)),
+    ):
         scores = account_scores(truth, found).join(types, on="pattern_type", how="semi")
         part = scores.select(
             "pattern_type",
@@ -55,4 +123,5 @@ def side_by_side(truth: pl.DataFrame, rules: pl.DataFrame, model: pl.DataFrame) 
         )
         out = part if out is None else out.join(part, on="pattern_type", how="full", coalesce=True)
     assert out is not None
-    return out.sort("pattern_type")
+    chosen = pl.DataFrame(list(policies.items()), schema=["pattern_type", "both_is"], orient="row")
+    return out.join(chosen, on="pattern_type", how="left").sort("pattern_type")

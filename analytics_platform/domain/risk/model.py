@@ -68,6 +68,7 @@ class RiskModel:
     thresholds: dict[str, float]
     cutoff: date
     metrics: dict = field(default_factory=dict)
+    settings: TrainingSettings = field(default_factory=TrainingSettings)
 
     @property
     def feature_hash(self) -> str:
@@ -184,7 +185,8 @@ def train(
         features,
         thresholds,
         cutoff,
-        {
+        settings=settings,
+        metrics={
             "fit_rows": fit.height,
             "fit_positives": positives.height,
             "validation_rows": valid.height,
