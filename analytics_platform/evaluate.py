@@ -319,12 +319,13 @@ def risk_beside_rules(
     )
     after, end = cutoff + timedelta(days=1), matrix["date"].max()
     later = matrix.filter(pl.col("date") >= after)
-    judged = compare.truth_after(truth, pattern_days(transactions, transfers), cutoff)
+    judged, known = compare.truth_after(truth, pattern_days(transactions, transfers), cutoff)
     table = compare.side_by_side(
         judged,
         compare.rules_between(patterns, alerts, after, end),
         compare.model_between(model.flagged(later), after, end),
         policies,
+        known,
     )
     return {
         "cutoff": cutoff.isoformat(),

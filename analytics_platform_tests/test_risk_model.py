@@ -142,24 +142,29 @@ def test_too_few_positives_and_missing_features_are_refused_clearly():
 def test_both_combines_rules_and_model_as_the_validation_days_chose():
     from analytics_platform.domain.risk.compare import blend, choose_blend
 
+    fans = [f"f{i}" for i in range(10)]
     truth = pl.DataFrame(
         {
-            "pattern_id": ["p"] * 3 + ["q"] * 2,
-            "pattern_type": ["fan_in"] * 3 + ["cycle"] * 2,
-            "is_sar": [True] * 5,
-            "address": ["a", "b", "c", "x", "y"],
+            "pattern_id": ["p"] * 10 + ["q"] * 2 + ["r"] * 2,
+            "pattern_type": ["fan_in"] * 10 + ["cycle"] * 2 + ["fan_out"] * 2,
+            "is_sar": [True] * 14,
+            "address": [*fans, "x", "y", "o1", "o2"],
         }
     )
 
     def found(kind, *members):
         return pl.DataFrame({"pattern_type": [kind], "members": [list(members)]})
 
-    # Rules find every cycle and two fan-in members among noise; the model the third member.
-    rules = pl.concat([found("fan_in", "a", "b", "n1", "n2"), found("cycle", "x", "y")])
-    model = pl.concat([found("fan_in", "a", "b", "c"), found("cycle", "x")])
+    # Rules: six fan-in members among noise, every cycle, one fan-out member. The model: every
+    # fan-in member, one cycle member, both fan-out members (too few to trust: rules kept).
+    rules = pl.concat(
+        [found("fan_in", *fans[:6], "n1", "n2"), found("cycle", "x", "y"), found("fan_out", "o1")]
+    )
+    model = pl.concat([found("fan_in", *fans), found("cycle", "x"), found("fan_out", "o1", "o2")])
     policies = choose_blend(truth, rules, model)
-    assert policies == {"cycle": "rules", "fan_in": "model"}
+    assert policies == {"cycle": "rules", "fan_in": "model", "fan_out": "rules"}
     chosen = blend(rules, model, policies).explode("members")
-    assert sorted(chosen.filter(pl.col("pattern_type") == "fan_in")["members"]) == ["a", "b", "c"]
-    agreeing = blend(rules, model, {"fan_in": "agreeing", "cycle": "either"}).explode("members")
-    assert sorted(agreeing["members"]) == ["a", "b", "x", "y"]
+    assert sorted(chosen.filter(pl.col("pattern_type") == "fan_in")["members"]) == sorted(fans)
+    agreeing = blend(rules, model, {"fan_in": "agreeing"}).explode("members")
+    fan_in = agreeing.filter(pl.col("pattern_type") == "fan_in")["members"]
+    assert sorted(fan_in) == sorted(fans[:6])

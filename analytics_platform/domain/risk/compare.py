@@ -21,11 +21,24 @@ from analytics_platform.domain.evaluation import account_scores, alerted_pattern
 BLENDS = ("rules", "model", "either", "agreeing")
 
 
-def truth_after(truth: pl.DataFrame, spans: pl.DataFrame, cutoff: date) -> pl.DataFrame:
+def truth_after(
+    truth: pl.DataFrame, spans: pl.DataFrame, cutoff: date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``truth`` (pattern_id, pattern_type, is_sar, address) of the patterns whose last day
-    (``spans``: pattern_id, last_day) is after ``cutoff``."""
+    (``spans``: pattern_id, last_day) is after ``cutoff``, and the (pattern_type, address)
+    pairs known before it and not after: flagging those again is neither a hit nor a false
+    alarm (the team knew them), so :func:`side_by_side` leaves them out."""
     later = spans.filter(pl.col("last_day") > cutoff).select("pattern_id")
-    return truth.join(later, on="pattern_id", how="semi")
+    judged = truth.join(later, on="pattern_id", how="semi")
+    key = ["pattern_type", "address"]
+    earlier = (
+        truth.filter(pl.col("is_sar"))
+        .join(later, on="pattern_id", how="anti")
+        .select(key)
+        .unique()
+        .join(judged.select(key), on=key, how="anti")
+    )
+    return judged, earlier
 
 
 def labels_as_truth(labels: pl.DataFrame, first: date, last: date) -> pl.DataFrame:
@@ -69,7 +82,7 @@ def _flags(found: pl.DataFrame) -> pl.DataFrame:
 
 def blend(rules: pl.DataFrame, model: pl.DataFrame, policies: dict[str, str]) -> pl.DataFrame:
     """Detections (pattern_type, members) of each type by its policy of :data:`BLENDS` (a
-    type without one: either)."""
+    type without one: the rules)."""
     key = ["pattern_type", "address"]
     both = (
         _flags(rules)
@@ -78,7 +91,7 @@ def blend(rules: pl.DataFrame, model: pl.DataFrame, policies: dict[str, str]) ->
               coalesce=True)
         .with_columns(pl.col("r", "m").fill_null(False))
     )  # fmt: skip
-    policy = pl.col("pattern_type").replace_strict(policies, default="either")
+    policy = pl.col("pattern_type").replace_strict(policies, default="rules")
     keep = (
         pl.when(policy == "rules").then(pl.col("r"))
         .when(policy == "model").then(pl.col("m"))
@@ -88,10 +101,19 @@ def blend(rules: pl.DataFrame, model: pl.DataFrame, policies: dict[str, str]) ->
     return both.filter(keep).select("pattern_type", pl.concat_list("address").alias("members"))
 
 
+MIN_SUPPORT = 10
+"""Labelled addresses of a type the validation days need before anything but the rules is
+chosen for it: fewer, and a better F1 there is as likely luck."""
+MIN_GAIN = 0.02
+"""How much better than the rules (F1 on validation) a combination must be to be chosen."""
+
+
 def choose_blend(truth: pl.DataFrame, rules: pl.DataFrame, model: pl.DataFrame) -> dict[str, str]:
     """Per type of ``truth`` (validation days), the policy of :data:`BLENDS` with the best
-    account-level F1 (on a tie, the earlier of :data:`BLENDS`: rules first)."""
+    account-level F1, kept to the rules unless another beats them by :data:`MIN_GAIN` with
+    :data:`MIN_SUPPORT` labelled addresses (on a tie, the earlier of :data:`BLENDS`)."""
     types = sorted(truth["pattern_type"].unique().to_list())
+    support = dict(truth.group_by("pattern_type").agg(pl.col("address").n_unique()).iter_rows())
     f1 = {
         name: dict(
             account_scores(truth, blend(rules, model, dict.fromkeys(types, name)))
@@ -100,14 +122,24 @@ def choose_blend(truth: pl.DataFrame, rules: pl.DataFrame, model: pl.DataFrame) 
         )
         for name in BLENDS
     }
-    return {t: max(BLENDS, key=lambda n: (f1[n].get(t, 0.0), -BLENDS.index(n))) for t in types}
+    chosen = {}
+    for t in types:
+        best = max(BLENDS, key=lambda n: (f1[n].get(t, 0.0), -BLENDS.index(n)))
+        gain = f1[best].get(t, 0.0) - f1["rules"].get(t, 0.0)
+        chosen[t] = best if support[t] >= MIN_SUPPORT and gain >= MIN_GAIN else "rules"
+    return chosen
 
 
 def side_by_side(
-    truth: pl.DataFrame, rules: pl.DataFrame, model: pl.DataFrame, policies: dict[str, str]
+    truth: pl.DataFrame,
+    rules: pl.DataFrame,
+    model: pl.DataFrame,
+    policies: dict[str, str],
+    known: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Per planted type: precision, recall, F1 and look-alike hits of rules, model and both
-    (combined by ``policies``), and which combination both is."""
+    (combined by ``policies``), and which combination both is; flags of ``known``
+    (pattern_type, address) pairs left out."""
     types = truth.select("pattern_type").unique()
     out = None
     for name, found in (
@@ -115,6 +147,10 @@ def side_by_side(
         ("model", model),
         ("both", blend(rules, model, policies)),
     ):
+        flags = _flags(found)
+        if known is not None:
+            flags = flags.join(known, on=["pattern_type", "address"], how="anti")
+        found = flags.select("pattern_type", pl.concat_list("address").alias("members"))
         scores = account_scores(truth, found).join(types, on="pattern_type", how="semi")
         part = scores.select(
             "pattern_type",
@@ -124,4 +160,8 @@ def side_by_side(
         out = part if out is None else out.join(part, on="pattern_type", how="full", coalesce=True)
     assert out is not None
     chosen = pl.DataFrame(list(policies.items()), schema=["pattern_type", "both_is"], orient="row")
-    return out.join(chosen, on="pattern_type", how="left").sort("pattern_type")
+    return (
+        out.join(chosen, on="pattern_type", how="left")
+        .with_columns(pl.col("both_is").fill_null("rules"))
+        .sort("pattern_type")
+    )
