@@ -232,7 +232,7 @@ def evaluate(
     days after it (``domain.risk.compare``)."""
     tables = ("structural_patterns", "typology_alerts")
     if cutoff is not None:
-        tables += ("address_features",)
+        tables += ("address_features", "daily_edges")
     with tempfile.TemporaryDirectory(prefix="evaluate-") as tmp:
         if str(folder) == "synthetic":
             folder = write_synthetic_dataset(Path(tmp) / "synthetic")
@@ -297,16 +297,17 @@ def risk_beside_rules(
     from analytics_platform.domain.risk import compare
     from analytics_platform.domain.risk.labels import known_by, pattern_days, planted_labels
     from analytics_platform.domain.risk.matrix import address_days
-    from analytics_platform.domain.risk.model import train
+    from analytics_platform.domain.risk.model import TrainingSettings, train
 
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
     started = time.perf_counter()
     patterns, alerts = stored["structural_patterns"], stored["typology_alerts"]
-    matrix = address_days(stored["address_features"], patterns)
+    matrix = address_days(stored["address_features"], patterns, stored.get("daily_edges"))
     labels = planted_labels(truth, transactions, transfers)
     say(f"risk model: {matrix.height:,} address-days, {labels.height:,} labels; training on "
         f"those known by {cutoff}")  # fmt: skip
-    model = train(matrix, labels, cutoff)
+    history = (cutoff - matrix["date"].min()).days + 1
+    model = train(matrix, labels, cutoff, TrainingSettings.for_history(history))
     trained = time.perf_counter() - started
     # How to combine rules and model per type: chosen on the validation days, as the
     # thresholds were, with the labels known at the cutoff.

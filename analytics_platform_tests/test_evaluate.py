@@ -55,7 +55,16 @@ def test_the_whole_graph_is_scored_with_look_alikes_apart(tmp_path):
     assert (net["start_date"], net["end_date"]) == ("2026-02-01", "2026-02-03")
     assert config["labels_path"].endswith("labels.csv") and net["prices_path"]
 
-    result = evaluate(folder, profile="synthetic", home=tmp_path / "home", progress=lambda m: None)
+    result = evaluate(
+        folder, profile="synthetic", home=tmp_path / "home", progress=lambda m: None,
+        cutoff=date(2026, 2, 2),
+    )  # fmt: skip
+    # A risk model trained on the first days' labels, beside the rules on the last day.
+    beside = result["rules_model_both"]
+    assert {"rules_f1", "model_f1", "both_f1", "both_is"} <= set(beside.columns)
+    assert beside.height and beside["rules_f1"].drop_nulls().max() == 1.0, beside
+    assert result["risk_model"]["fit_positives"] > 0
+    assert "Rules, model and both on the days after the cutoff 2026-02-02" in to_text(result)
     planted = result["planted_alerted"]
     suspicious = planted.filter(pl.col("planted_as") == "suspicious")
     assert set(suspicious["pattern_type"]) == {*cfg.planted_types, "risky_proximity"}

@@ -103,6 +103,20 @@ def test_the_matrix_has_every_window_and_pattern_counts_in_a_fixed_order():
     )  # fmt: skip
     b = matrix.filter(pl.col("address") == "b").row(0, named=True)
     assert b["in_count_w30"] is None and b["member_fan_in"] == 0.0
+    # With the day's edges: the largest figures of the addresses paid and paying.
+    edges = pl.DataFrame({"date": [START], "from_address": ["c"], "to_address": ["a"]})
+    features = features.with_columns(
+        pl.col("in_count").alias("in_degree"), pl.col("in_count").alias("out_degree"),
+        pl.col("in_count").alias("counterparties"),
+    )  # fmt: skip
+    payer = (
+        address_days(pl.concat([features, features.head(1).with_columns(address=pl.lit("c"))]),
+                     patterns, edges)
+        .filter((pl.col("address") == "c") & (pl.col("date") == START))
+        .row(0, named=True)
+    )  # fmt: skip
+    assert payer["payee_max_in_degree_w7"] == 3.0 and payer["payee_max_centre_fan_in"] == 1.0
+    assert payer["payer_max_in_degree_w7"] == 0.0
 
 
 def test_training_is_reproducible_and_learns_the_fans():

@@ -36,9 +36,46 @@ def feature_hash(names: list[str]) -> str:
     return hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]
 
 
-def address_days(features: pl.DataFrame, patterns: pl.DataFrame) -> pl.DataFrame:
+NEIGHBOUR_SOURCES = ("in_degree", "out_degree", "counterparties")
+NEIGHBOUR_PATTERNS = ("centre_fan_in", "centre_fan_out", "member_fan_in", "member_fan_out")
+
+
+def neighbour_names(windows: list[int]) -> list[str]:
+    own = [f"{c}_w{w}" for w in sorted(windows) for c in NEIGHBOUR_SOURCES]
+    return [f"{side}_max_{c}" for side in ("payee", "payer") for c in (*own, *NEIGHBOUR_PATTERNS)]
+
+
+def with_neighbours(matrix: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
+    """``matrix`` plus, per address-day, the largest of a few figures of the addresses it paid
+    (``payee_max_*``) and was paid by (``payer_max_*``) that day (``edges``: date,
+    from_address, to_address): how connected its counterparties are (a payer into a fan-in
+    pays an address that many pay), which no feature of the address itself says."""
+    windows = sorted({int(c.rsplit("_w", 1)[1]) for c in matrix.columns if "_w" in c})
+    own = [f"{c}_w{w}" for w in windows for c in NEIGHBOUR_SOURCES]
+    sources = [c for c in (*own, *NEIGHBOUR_PATTERNS) if c in matrix.columns]
+    pairs = edges.select("date", "from_address", "to_address").unique()
+    figures = matrix.select("address", "date", *sources)
+    out = matrix
+    for side, me, other in (("payee", "from_address", "to_address"),
+                            ("payer", "to_address", "from_address")):  # fmt: skip
+        agg = (
+            pairs.join(figures, left_on=[other, "date"], right_on=["address", "date"])
+            .group_by(pl.col(me).alias("address"), "date")
+            .agg(pl.col(c).max().alias(f"{side}_max_{c}") for c in sources)
+        )
+        out = out.join(agg, on=list(KEY), how="left")
+    names = neighbour_names(windows)
+    return out.with_columns(
+        pl.col(n).fill_null(0.0) if n in out.columns else pl.lit(0.0).alias(n) for n in names
+    )
+
+
+def address_days(
+    features: pl.DataFrame, patterns: pl.DataFrame, edges: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """One row per (address, date) of ``features``: the columns of :func:`feature_names`
-    (Float64; a pattern count is 0 where the address was in no detection of that type)."""
+    (Float64; a pattern count is 0 where the address was in no detection of that type), and
+    with ``edges`` (``daily_edges``) those of :func:`with_neighbours`."""
     windows = sorted(features["window_days"].unique().to_list())
     if not windows:
         raise ValueError("address_features: no rows to build the risk matrix from")
@@ -72,9 +109,11 @@ def address_days(features: pl.DataFrame, patterns: pl.DataFrame) -> pl.DataFrame
         )
     names = feature_names(features, windows)
     missing = [n for n in names if n not in wide.columns]
-    return (
+    matrix = (
         wide.with_columns(pl.lit(None, dtype=pl.Float64).alias(n) for n in missing)
         .select(*KEY, *(pl.col(n).cast(pl.Float64) for n in names))
         .with_columns(pl.col(n).fill_null(0) for n in PATTERN_COLUMNS)
-        .sort(*KEY)
     )
+    if edges is not None:
+        matrix = with_neighbours(matrix, edges)
+    return matrix.sort(*KEY)

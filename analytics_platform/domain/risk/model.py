@@ -59,6 +59,13 @@ class TrainingSettings:
     min_positives: int = 20
     """Fewer labelled address-days before the validation days than this: refused."""
 
+    @classmethod
+    def for_history(cls, days: int) -> TrainingSettings:
+        """The defaults, with the validation days and gap cut to a quarter and a sixteenth of
+        a history of ``days`` days before the cutoff when it is short (a week of data)."""
+        validation = max(1, min(cls.validation_days, days // 4))
+        return cls(validation_days=validation, gap_days=min(cls.gap_days, validation // 4))
+
 
 @dataclass(frozen=True)
 class RiskModel:
