@@ -128,3 +128,23 @@ def postgres_db():
         )
         cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
     admin.close()
+
+
+def use_upstream_table(home: Path, rows) -> None:
+    """Store ``rows`` (a polars frame of transfers) as the ClickHouse table
+    ``upstream.transfers`` of ``home``'s warehouse and point the network ``torus`` at it."""
+    import yaml
+
+    from analytics_platform.config import load_settings
+    from analytics_platform.storage import clickhouse as ch
+
+    columns = ", ".join(f"{name} {ch.ch_type(dtype)}" for name, dtype in rows.schema.items())
+    with ch.session(load_settings().clickhouse) as client:
+        client.command("CREATE DATABASE IF NOT EXISTS upstream")
+        client.command(
+            f"CREATE TABLE upstream.transfers ({columns}) ENGINE = MergeTree ORDER BY block_time"
+        )
+        client.insert_arrow("upstream.transfers", rows.to_arrow())
+    config = yaml.safe_load((home / "config.yaml").read_text())
+    config["networks"]["torus"]["source"] = {"kind": "clickhouse", "table": "upstream.transfers"}
+    (home / "config.yaml").write_text(yaml.safe_dump(config))

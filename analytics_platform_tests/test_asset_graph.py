@@ -11,7 +11,6 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
-import yaml
 
 from analytics_platform.config import load_settings
 from analytics_platform.engines.gpu import gpu_unavailable_reason
@@ -20,7 +19,7 @@ from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage import lake
 from analytics_platform.storage.tables import DAILY_TABLES, INGEST_TABLES
 
-from .conftest import START
+from .conftest import START, use_upstream_table
 
 DAILY = list(DAILY_TABLES)
 
@@ -129,18 +128,7 @@ def test_ingest_from_a_source_clickhouse_table(home: Path, monkeypatch):
         pl.col("block_time").str.to_datetime(time_zone="UTC").dt.cast_time_unit("ms"),
         pl.col("amount").cast(pl.Decimal(38, 18)),
     )
-    with ch.session(settings.clickhouse) as client:
-        client.command("CREATE DATABASE IF NOT EXISTS upstream")
-        client.command(
-            "CREATE TABLE upstream.transfers (tx_hash String, transfer_index Int64, "
-            "block_number Int64, block_time DateTime64(3, 'UTC'), from_address String, "
-            "to_address String, asset String, amount Decimal(38, 18)) ENGINE = MergeTree "
-            "ORDER BY block_time"
-        )
-        client.insert_arrow("upstream.transfers", good.to_arrow())
-    config = yaml.safe_load((home / "config.yaml").read_text())
-    config["networks"]["torus"]["source"] = {"kind": "clickhouse", "table": "upstream.transfers"}
-    (home / "config.yaml").write_text(yaml.safe_dump(config))
+    use_upstream_table(home, good)
     settings = load_settings()
     run_range(
         settings,

@@ -23,6 +23,7 @@ from analytics_platform.sources import UnreadableFileError, read_each, read_file
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage.tables import INGEST_TABLES, TABLES
 
+from .conftest import use_upstream_table
 from .hostile import DAY2, DAY3, DAYS, START, write_hostile_home
 
 A, B = "0x" + "a" * 40, "0x" + "b" * 40
@@ -281,7 +282,6 @@ def test_hostile_landing_every_row_ends_in_exactly_one_place(tmp_path: Path, mon
 
 
 def test_a_source_table_hands_over_outside_rows_and_other_days_copies(home: Path):
-    settings = load_settings()
     config = yaml.safe_load((home / "config.yaml").read_text())
     net = config["networks"]["torus"]
     first = date.fromisoformat(str(net["start_date"]))
@@ -301,16 +301,7 @@ def test_a_source_table_hands_over_outside_rows_and_other_days_copies(home: Path
             pl.col("amount").cast(pl.Decimal(38, 18)),
         )
     )
-    with ch.session(settings.clickhouse) as client:
-        client.command("CREATE DATABASE IF NOT EXISTS upstream")
-        client.command(
-            "CREATE TABLE upstream.transfers (tx_hash String, transfer_index Int64, "
-            "block_time DateTime64(3, 'UTC'), from_address String, to_address String, "
-            "asset String, amount Decimal(38, 18)) ENGINE = MergeTree ORDER BY block_time"
-        )
-        client.insert_arrow("upstream.transfers", rows.to_arrow())
-    net["source"] = {"kind": "clickhouse", "table": "upstream.transfers"}
-    (home / "config.yaml").write_text(yaml.safe_dump(config))
+    use_upstream_table(home, rows)
     settings = load_settings()
     second = first + timedelta(days=1)
     for day in (second, first, last):
