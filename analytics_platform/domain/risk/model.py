@@ -113,7 +113,9 @@ def _x(matrix: pl.DataFrame, features: tuple[str, ...] | list[str]) -> np.ndarra
 
 
 def _sampled(share: float) -> pl.Expr:
-    """A fixed ``share`` of rows by a hash of (address, day): the same rows every time."""
+    """A fixed ``share`` of rows by a hash of (address, day): the same rows every time. crc32
+    in Python (about a second a million rows), not polars' ``hash``, which polars does not
+    promise to keep across versions: the sample, and so the model, would move with it."""
     text = pl.format("{}|{}", "address", "date")
     bucket = text.map_elements(lambda s: zlib.crc32(s.encode()) % 10_000, return_dtype=pl.Int64)
     return bucket < int(share * 10_000)
