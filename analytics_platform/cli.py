@@ -248,6 +248,12 @@ def _parser() -> argparse.ArgumentParser:
     kafka.add_argument("--days", type=int, default=3, help="days the messages spread over")
     kafka.add_argument("--batch-messages", type=int, default=50_000)
     kafka.add_argument("--json", action="store_true", help="print one JSON object")
+    scoring = bench_sub.add_parser(
+        "scoring", help="risk scores for a day's addresses and a case's contributions"
+    )
+    scoring.add_argument("--addresses", type=_positive, default=1_000_000)
+    scoring.add_argument("--features", type=_positive, default=127)
+    scoring.add_argument("--json", action="store_true", help="print one JSON object")
     ev = sub.add_parser(
         "evaluate",
         help="run the whole graph on a labelled dataset with a checked-in profile and score "
@@ -275,7 +281,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "bench":
         # Before any settings import: `bench features` runs on a bare GPU machine that has the
         # core's packages but no warehouse client (scripts/gpu-device-check.sh).
-        runners = {"patterns": _bench_patterns, "kafka": _bench_kafka, "features": _bench}
+        runners = {
+            "patterns": _bench_patterns,
+            "kafka": _bench_kafka,
+            "features": _bench,
+            "scoring": _bench_scoring,
+        }
         return runners[args.benchmark](args)
     from analytics_platform.config import load_settings
 
@@ -527,6 +538,16 @@ def _bench_patterns(args: argparse.Namespace) -> int:
         funnels=args.funnels,
         relationship_days=args.relationship_days,
     )
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _bench_scoring(args: argparse.Namespace) -> int:
+    import json
+
+    from analytics_platform.bench.scoring import format_report, run_scoring_bench
+
+    report = run_scoring_bench(args.addresses, args.features)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0
 

@@ -134,6 +134,25 @@ def test_training_is_reproducible_and_learns_the_fans():
     assert found and len(found & members) / len(found) > 0.8
 
 
+def test_contributions_name_the_features_that_made_a_score():
+    labels, matrix = _labels_and_matrix()
+    model = train(matrix, labels, START + timedelta(days=69), SETTINGS)
+    member = labels.filter(pl.col("pattern_type") == "fan_in").row(0, named=True)
+    row = matrix.filter(
+        (pl.col("address") == member["address"]) & (pl.col("date") == member["first_day"])
+    )
+    why = model.contributions(row, top=2)
+    assert why["pattern_type"].to_list() == ["fan_in", "fan_in"]
+    assert why["feature"][0] == "payers_once" and why["contribution"][0] > 0
+    assert why["value"][0] == row["payers_once"][0]
+    # The contributions and the expected value add up to the model's log-odds for the class.
+    x = row.select(model.features).to_numpy()
+    full = model.booster.predict(x, pred_contrib=True).reshape(1, len(model.classes), -1)
+    raw = model.booster.predict(x, raw_score=True).reshape(1, -1)
+    fan_in = model.classes.index("fan_in")
+    assert abs(full[0, fan_in].sum() - raw[0, fan_in]) < 1e-6
+
+
 def test_labels_known_after_the_cutoff_change_nothing():
     labels, matrix = _labels_and_matrix()
     cutoff = START + timedelta(days=69)
@@ -182,3 +201,11 @@ def test_both_combines_rules_and_model_as_the_validation_days_chose():
     agreeing = blend(rules, model, {"fan_in": "agreeing"}).explode("members")
     fan_in = agreeing.filter(pl.col("pattern_type") == "fan_in")["members"]
     assert sorted(fan_in) == sorted(fans[:6])
+
+
+def test_bench_scoring_scores_every_address_and_explains_a_case():
+    from analytics_platform.bench.scoring import format_report, run_scoring_bench
+
+    report = run_scoring_bench(3_000, features=20, case_addresses=10)
+    assert report["scored_rows"] == 3_000 and report["contribution_rows"] == 10 * 5
+    assert len(report["classes"]) == 6 and "addresses/s" in format_report(report)

@@ -83,15 +83,46 @@ class RiskModel:
 
     def probabilities(self, matrix: pl.DataFrame) -> pl.DataFrame:
         """``KEY`` and one probability column per class for every row of ``matrix``."""
+        self._refuse_other_features(matrix)
+        probs = self.booster.predict(_x(matrix, self.features))
+        return matrix.select(KEY).hstack(
+            pl.DataFrame(np.asarray(probs).reshape(len(matrix), -1), schema=list(self.classes))
+        )
+
+    def _refuse_other_features(self, matrix: pl.DataFrame) -> None:
         missing = [f for f in self.features if f not in matrix.columns]
         if missing:
             raise ValueError(
                 f"risk model: the data lacks {len(missing)} feature(s) it was trained on: "
                 f"{', '.join(missing[:5])}"
             )
-        probs = self.booster.predict(_x(matrix, self.features))
-        return matrix.select(KEY).hstack(
-            pl.DataFrame(np.asarray(probs).reshape(len(matrix), -1), schema=list(self.classes))
+
+    def contributions(self, matrix: pl.DataFrame, top: int = 5) -> pl.DataFrame:
+        """Why each row scored as it did: for its most likely class other than "none", the
+        ``top`` features that pushed it there most (LightGBM's ``pred_contrib``: SHAP values
+        in log-odds), with the row's value of each. Columns: address, date, pattern_type,
+        rank, feature, value, contribution."""
+        self._refuse_other_features(matrix)
+        x = _x(matrix, self.features)
+        n, k, width = len(matrix), len(self.classes), len(self.features) + 1
+        contrib = np.asarray(self.booster.predict(x, pred_contrib=True)).reshape(n, k, width)
+        probs = np.asarray(self.booster.predict(x)).reshape(n, k)
+        best = 1 + probs[:, 1:].argmax(axis=1)  # the likeliest class that is a pattern type
+        mine = contrib[np.arange(n), best, :-1]  # the last column is the expected value
+        order = np.argsort(-mine, axis=1, kind="stable")[:, :top]
+        rows = np.repeat(np.arange(n), order.shape[1])
+        cols = order.ravel()
+        keys = matrix.select(KEY)
+        return pl.DataFrame(
+            {
+                "address": keys["address"].gather(rows),
+                "date": keys["date"].gather(rows),
+                "pattern_type": np.array(self.classes)[best[rows]],
+                "rank": np.tile(np.arange(1, order.shape[1] + 1), n),
+                "feature": np.array(self.features)[cols],
+                "value": x[rows, cols],
+                "contribution": mine[rows, cols],
+            }
         )
 
     def flagged(self, matrix: pl.DataFrame) -> pl.DataFrame:
