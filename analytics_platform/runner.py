@@ -28,6 +28,7 @@ from analytics_platform.config import CLICKHOUSE_VARIABLES, Settings
 from analytics_platform.definitions import build_definitions
 from analytics_platform.defs.network.retries import is_transient
 from analytics_platform.progress import RunProgress, progress_for
+from analytics_platform.sources import one_line
 from analytics_platform.storage import clickhouse as ch
 
 
@@ -170,8 +171,7 @@ def run_range(
 
 def first_line(exc: BaseException) -> str:
     """An error as its type and the first line of its message (drivers add pages more)."""
-    text = (str(exc).strip().splitlines() or [""])[0]
-    return f"{type(exc).__name__}: {text[:300]}"
+    return f"{type(exc).__name__}: {one_line(exc)}"
 
 
 def _transient_cause(exc: BaseException) -> BaseException | None:

@@ -69,8 +69,8 @@ class UnreadableFile:
         return f"cannot read {self.path}: {self.reason}"
 
 
-def _one_line(exc: Exception) -> str:
-    """The first line of an error (polars adds hints and dumps on the lines after)."""
+def one_line(exc: BaseException) -> str:
+    """The first line of an error (polars and drivers add hints and dumps after it)."""
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:300]
 
@@ -114,7 +114,7 @@ def read_each(pattern: str, field: str = "path") -> tuple[pl.DataFrame, list[Unr
         try:
             frame = read_file(path)
         except (pl.exceptions.PolarsError, OSError, UnicodeError) as exc:
-            unreadable.append(UnreadableFile(path, _one_line(exc)))
+            unreadable.append(UnreadableFile(path, one_line(exc)))
             continue
         frames.append(frame.with_columns(pl.lit(path).alias(SOURCE_FILE)))
     if not frames:
@@ -140,14 +140,15 @@ def read_clickhouse(
     table: str,
     first: date,
     last: date,
-    partitions: tuple[date, date | None] | None = None,
+    bounds: tuple[date | None, date | None] = (None, None),
 ) -> pl.DataFrame:
     """Rows of the upstream ``db.table`` whose ``block_time`` lies in days ``first..last``, in a
     fixed order (time, then identity and content), plus the rows the validation needs to give
     every row exactly one place:
 
-    - with ``partitions`` (the network's first and last day): on the first partition, the rows
-      dated before it; on the last, those dated after it (dead-lettered there);
+    - with ``bounds`` (the network's first and last day a row may have): on the first
+      partition, the rows dated before it; on the last, those dated after it (dead-lettered
+      there);
     - rows of other days that share a transfer identity with the run's rows (the first of the
       copies is the transfer; the run drops the other days' rows after deciding).
     """
@@ -156,17 +157,17 @@ def read_clickhouse(
     validate_identifier(name, "source table")
     source = f"`{db}`.`{name}`"
     columns = set(ch.query_frame(client, f"SELECT * FROM {source} LIMIT 0").columns)
-    day = datetime(first.year, first.month, first.day, tzinfo=UTC)
-    start, end = day, datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
     window = (
         "(block_time >= {start:DateTime64(3, 'UTC')} AND block_time < {end:DateTime64(3, 'UTC')})"
     )
-    if partitions is not None and first <= partitions[0]:
+    if bounds[0] is not None and first <= bounds[0]:
         window += " OR block_time < {start:DateTime64(3, 'UTC')}"
-    if partitions is not None and partitions[1] is not None and last >= partitions[1]:
+    if bounds[1] is not None and last >= bounds[1]:
         window += " OR block_time >= {end:DateTime64(3, 'UTC')}"
     key = "(tx_hash, transfer_index)" if "transfer_index" in columns else "tx_hash"
-    order = [c for c in (*VALIDATED_ORDER,) if c in columns]
+    order = [c for c in VALIDATED_ORDER if c in columns]
     return ch.query_frame(
         client,
         f"SELECT * FROM {source} WHERE ({window}) OR {key} IN "
@@ -187,7 +188,7 @@ def read_source(
     first: date,
     last: date,
     warehouse: ch.ClickHouseTarget,
-    partitions: tuple[date, date | None] | None = None,
+    bounds: tuple[date | None, date | None] = (None, None),
 ) -> tuple[pl.DataFrame, list[UnreadableFile]]:
     """Raw rows for days ``first..last`` from ``source`` (files are read whole: they may hold
     other days too), and the files that could not be read."""
@@ -196,4 +197,4 @@ def read_source(
         return read_each(source.path, "source.path")
     target = ch.ClickHouseTarget(dsn=os.environ[source.dsn_env]) if source.dsn_env else warehouse
     with ch.session(target) as client:
-        return read_clickhouse(client, source.table or "", first, last, partitions), []
+        return read_clickhouse(client, source.table or "", first, last, bounds), []

@@ -349,6 +349,14 @@ def validate_transfers(
     )
 
 
+def nearest_partition(day: date, first: date | None, last: date | None) -> date:
+    """``day`` moved inside the partitions ``first..last`` (either end may be open): where a
+    record dated ``day`` is filed when it has no partition of its own."""
+    if first is not None:
+        day = max(day, first)
+    return min(day, last) if last is not None else day
+
+
 def _outside_reason(first: date | None, last: date | None) -> pl.Expr:
     """Why a parsed block time has no partition: before the first or after the last one."""
     before = f"is before the network's first partition {first} (start_date)"
@@ -426,4 +434,10 @@ def _dead_letters(
     return conform(out, DEAD_LETTERS)
 
 
-__all__ = ["SOURCE_FILE_COLUMN", "TransferInputError", "ValidationResult", "validate_transfers"]
+__all__ = [
+    "SOURCE_FILE_COLUMN",
+    "TransferInputError",
+    "ValidationResult",
+    "nearest_partition",
+    "validate_transfers",
+]

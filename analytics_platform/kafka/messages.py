@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 
 from analytics_platform.domain.schemas import TRANSFERS
-from analytics_platform.domain.validation import validate_transfers
+from analytics_platform.domain.validation import nearest_partition, validate_transfers
 
 STATUSES = ("accepted", "rejected", "duplicate")
 NO_DATE = date(1970, 1, 1)
@@ -181,7 +181,9 @@ def classify(
     if received is not None:
         ahead = received + timedelta(days=1)
         last_partition = min(last_partition, ahead) if last_partition else ahead
-    fallback = _nearest(received, first_partition, last_partition)
+    fallback = (
+        None if received is None else nearest_partition(received, first_partition, last_partition)
+    )
     decoded, rejected_early = decode(raw, network)
     payloads = raw.select(
         pl.col("partition").cast(pl.Int32),
@@ -281,15 +283,6 @@ def classify(
     if out.height != raw.height:  # every message is classified exactly once
         raise AssertionError(f"classified {out.height} of {raw.height} messages")
     return out
-
-
-def _nearest(day: date | None, first: date | None, last: date | None) -> date | None:
-    """``day`` moved inside the partitions ``first..last`` (either end may be open)."""
-    if day is None:
-        return None
-    if first is not None:
-        day = max(day, first)
-    return min(day, last) if last is not None else day
 
 
 def _conform(df: pl.DataFrame) -> pl.DataFrame:

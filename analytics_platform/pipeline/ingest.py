@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import polars as pl
 
@@ -12,7 +12,11 @@ from analytics_platform.config import NetworkConfig
 from analytics_platform.domain.anomalies import anomalies_on, transfer_metrics
 from analytics_platform.domain.schemas import DEAD_LETTERS, TRANSFERS
 from analytics_platform.domain.scoring import day_quality, quality_frame
-from analytics_platform.domain.validation import ValidationResult, validate_transfers
+from analytics_platform.domain.validation import (
+    ValidationResult,
+    nearest_partition,
+    validate_transfers,
+)
 from analytics_platform.kafka import store as kafka_store
 from analytics_platform.sources import UnreadableFile, read_source
 from analytics_platform.storage import clickhouse as ch
@@ -27,7 +31,7 @@ class RawTransfers:
     rejected: pl.DataFrame
     source: str
     unreadable: tuple[UnreadableFile, ...] = ()
-    """Files of the source that could not be read (quarantined: see :func:`quarantined`)."""
+    """Files of the source that could not be read (quarantined by :func:`ingest`)."""
 
 
 @dataclass(frozen=True)
@@ -59,41 +63,34 @@ def read_raw(net: NetworkConfig, first: date, last: date, warehouse: ch.ClickHou
             rows = kafka_store.read_accepted(client, net.name, first, last, warehouse.cluster)
             rejected = kafka_store.read_rejected(client, net.name, first, last, warehouse.cluster)
         return RawTransfers(rows, rejected, f"kafka:{net.source.kafka.topic}")
-    bounds = net.row_bounds
-    rows, unreadable = read_source(
-        net.source, first, last, warehouse, None if bounds[0] is None else bounds
+    rows, unreadable = read_source(net.source, first, last, warehouse, net.row_bounds)
+    return RawTransfers(
+        rows,
+        pl.DataFrame(schema=DEAD_LETTERS),
+        net.source.path or net.source.table or "",
+        tuple(unreadable),
     )
-    source = net.source.path or net.source.table or ""
-    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    return RawTransfers(rows, quarantined(net, unreadable, days, source), source, tuple(unreadable))
 
 
-def quarantine_day(net: NetworkConfig, file: UnreadableFile) -> date:
-    """The partition whose dead letters hold an unreadable file: the day its path names
-    (moved inside the network's partitions), else the network's first partition."""
-    day = file.day or net.start_date
-    day = max(day, net.start_date)
-    return min(day, net.end_date) if net.end_date else day
-
-
-def quarantined(
-    net: NetworkConfig, unreadable: list[UnreadableFile], days: list[date], source: str
-) -> pl.DataFrame:
-    """One dead letter per unreadable file whose quarantine day is one of ``days`` (field
-    ``file``, the path as value): its rows are unknown, so the file itself is the record; it
-    leaves once the file is mended or removed and the day is materialised again."""
+def quarantined(net: NetworkConfig, raw: RawTransfers, days: list[date]) -> pl.DataFrame:
+    """One dead letter per unreadable file of ``raw`` filed on one of ``days`` (field
+    ``file``, the path as value): its rows are unknown, so the file itself is the record,
+    filed on the day its path names, else the first partition (moved inside the partitions).
+    It leaves once the file is mended or removed and the day is materialised again."""
+    filed = ((f, nearest_partition(f.day or net.start_date, net.start_date, net.end_date))
+             for f in raw.unreadable)  # fmt: skip
     rows = [
         {
             "network": net.name,
-            "date": quarantine_day(net, f),
-            "source": source,
+            "date": day,
+            "source": raw.source,
             "record": json.dumps({"file": f.path}),
             "field": "file",
             "value": f.path,
             "reason": f"file {f.path} is unreadable, quarantined: {f.reason}",
         }
-        for f in unreadable
-        if quarantine_day(net, f) in days
+        for f, day in filed
+        if day in days
     ]
     return pl.DataFrame(rows, schema=DEAD_LETTERS)
 
@@ -141,8 +138,10 @@ def ingest(net: NetworkConfig, raw: RawTransfers, days: list[date]) -> Ingested:
             duplicates=0,
         )
     )
-    rejected = pl.concat([result.rejected, raw.rejected])
-    return Ingested(result.accepted, rejected, result, raw.rejected)
+    # rejected before validation: by the source (Kafka) or as an unreadable file
+    source_rejected = pl.concat([raw.rejected, quarantined(net, raw, days)])
+    rejected = pl.concat([result.rejected, source_rejected])
+    return Ingested(result.accepted, rejected, result, source_rejected)
 
 
 def timeliness(
