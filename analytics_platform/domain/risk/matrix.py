@@ -45,13 +45,12 @@ def neighbour_names(windows: list[int]) -> list[str]:
     return [f"{side}_max_{c}" for side in ("payee", "payer") for c in (*own, *NEIGHBOUR_PATTERNS)]
 
 
-def with_neighbours(matrix: pl.DataFrame, edges: pl.DataFrame) -> pl.DataFrame:
+def with_neighbours(matrix: pl.DataFrame, edges: pl.DataFrame, windows: list[int]) -> pl.DataFrame:
     """``matrix`` plus, per address-day, the largest of a few figures of the addresses it paid
     (``payee_max_*``) and was paid by (``payer_max_*``) that day (``edges``: date,
     from_address, to_address): how connected its counterparties are (a payer into a fan-in
     pays an address that many pay), which no feature of the address itself says."""
-    windows = sorted({int(c.rsplit("_w", 1)[1]) for c in matrix.columns if "_w" in c})
-    own = [f"{c}_w{w}" for w in windows for c in NEIGHBOUR_SOURCES]
+    own = [f"{c}_w{w}" for w in sorted(windows) for c in NEIGHBOUR_SOURCES]
     sources = [c for c in (*own, *NEIGHBOUR_PATTERNS) if c in matrix.columns]
     pairs = edges.select("date", "from_address", "to_address").unique()
     figures = matrix.select("address", "date", *sources)
@@ -115,5 +114,5 @@ def address_days(
         .with_columns(pl.col(n).fill_null(0) for n in PATTERN_COLUMNS)
     )
     if edges is not None:
-        matrix = with_neighbours(matrix, edges)
+        matrix = with_neighbours(matrix, edges, windows)
     return matrix.sort(*KEY)
