@@ -189,6 +189,40 @@ class SourceConfig(StrictModel):
         return self
 
 
+class RiskConfig(StrictModel):
+    """The learned risk model beside the rules (``risk:`` in a network's YAML)."""
+
+    labels_path: str | None = None
+    """Extra labels to learn from besides the analysts' verdicts: a CSV/Parquet file of
+    address, pattern_type, first_day, last_day, known_at[, source] (an evaluation dataset's
+    ground truth, a team's past confirmed cases)."""
+    confidence: float = Field(0.6, ge=0, le=1)
+    """The weight of a model alert in its case's score, as a typology's confidence weighs a
+    rule's: ``case_score = 1 - prod(1 - confidence * score)`` over the case's typologies, the
+    model's probability being its score (``domain.cases``)."""
+    history_days: PositiveInt = 730
+    """How many days before the cutoff a training run reads."""
+    shadow_days: NonNegativeInt = 14
+    """Days a challenger scores beside the champion (stored, never alerting) before
+    ``promote`` accepts it without ``--force``."""
+    max_type_loss: float = Field(0.02, ge=0, le=1)
+    """``promote`` refuses a challenger worse than the champion by more than this on any
+    pattern type's F1 on the holdout (unless forced with a reason)."""
+    retrain_after_verdicts: PositiveInt = 50
+    """The retraining sensor asks for a training run once this many new verdicts arrived."""
+    retrain_cron: str = "0 4 * * 1"
+    """The weekly retraining schedule (stopped until turned on in the UI)."""
+
+    @field_validator("retrain_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from dagster._utils.schedules import is_valid_cron_string
+
+        if not is_valid_cron_string(value):
+            raise ValueError(f"invalid cron expression {value!r} (minute hour day month weekday)")
+        return value
+
+
 MAX_CASE_BUDGET = 100_000
 """More cases a day than any team works: a larger budget is a typo (it would cut nothing)."""
 MAX_EVIDENCE_PER_DAY = 10_000
@@ -284,6 +318,7 @@ class NetworkConfig(StrictModel):
     structuring_band: float = Field(0.1, gt=0, lt=1)
     pattern_limits: PatternLimits = Field(default_factory=PatternLimits, alias="patterns")
     """Detector limits (``patterns:`` in the network's YAML; durations in hours)."""
+    risk: RiskConfig = Field(default_factory=RiskConfig)
 
     @field_validator("name")
     @classmethod

@@ -288,7 +288,13 @@ def _plot(table: pl.DataFrame, path: Path, network: str) -> None:
 LAYERS: dict[str, tuple[str, ...]] = {
     "raw": ("transfers", "transfers_rejected", "transfers_quality", "prices"),
     "processed": ("daily_edges", "address_activity"),
-    "aggregated": ("address_features", "structural_patterns", "typology_alerts", "quality"),
+    "aggregated": (
+        "address_features",
+        "structural_patterns",
+        "address_risk_scores",
+        "typology_alerts",
+        "quality",
+    ),
 }
 
 
@@ -306,10 +312,16 @@ def _inputs(net: NetworkConfig) -> dict[str, list[tuple[str, int]]]:
             ("prices", net.pattern_transfer_days),
         ]
         + ([("daily_edges", net.pattern_history_days)] if net.dormancy_days else []),
+        "address_risk_scores": [
+            ("address_features", 1),
+            ("structural_patterns", 1),
+            ("daily_edges", 1),
+        ],
         "typology_alerts": [
             ("structural_patterns", 1),
             ("address_features", 1),
             ("transfers", net.pattern_transfer_days),
+            ("address_risk_scores", 1),
         ],
     }
 
@@ -334,8 +346,8 @@ def cleanup_plan(settings: Settings, network: str, as_of: date) -> pl.DataFrame:
             else:
                 decision[(table, day)] = ("delete", f"older than {limit} days")
     # Downstream first, so a partition kept as input keeps its own inputs in turn.
-    order = ("typology_alerts", "structural_patterns", "address_features", "address_activity",
-             "daily_edges")  # fmt: skip
+    order = ("typology_alerts", "address_risk_scores", "structural_patterns",
+             "address_features", "address_activity", "daily_edges")  # fmt: skip
     inputs = _inputs(net)
     for table in order:
         for day in present.get(table, []):

@@ -29,6 +29,8 @@ def alerts(rows: list[tuple[date, str, str, float]]) -> pl.DataFrame:
                 "tx_hashes": [],
                 "evidence": "{}",
                 "explanation": f"{typ} on {address}",
+                "pattern_type": "",
+                "source": "rule",
             }
             for i, (day, address, typ, score) in enumerate(rows)
         ],

@@ -168,6 +168,12 @@ STRUCTURAL_PATTERNS = (
           level="error"),
 )  # fmt: skip
 
+ADDRESS_RISK_SCORES = (
+    Check("schema", "pandera schema of risk scores: probabilities and percentiles in [0, 1], "
+          "one row per address, day and alias",
+          lambda scores, **_: q.schema_conforms(scores, s.AddressRiskScoresSchema)),
+)  # fmt: skip
+
 TYPOLOGY_ALERTS = (
     Check("schema", "pandera schema of typology alerts",
           lambda alerts, **_: q.schema_conforms(alerts, s.TypologyAlertsSchema)),

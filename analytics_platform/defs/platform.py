@@ -20,6 +20,7 @@ from analytics_platform.defs.resources import (
     ClickHouseResource,
     GraphEngineResource,
     LakeResource,
+    ModelRegistryResource,
     WarehouseResource,
 )
 
@@ -87,6 +88,10 @@ def platform_definitions(settings: Settings) -> dg.Definitions:
             ),
             "warehouse": WarehouseResource(clickhouse=clickhouse),
             "lake": lake,
+            "model_registry": ModelRegistryResource(
+                home=str(settings.home),
+                tracking_uri=_from_env("MLFLOW_TRACKING_URI", ""),
+            ),
             "graph_engine": GraphEngineResource(
                 fallback_to_cpu=settings.features.fallback_to_cpu,
                 betweenness_samples=settings.features.betweenness_samples,

@@ -99,3 +99,27 @@ class GraphEngineResource(dg.ConfigurableResource):
 
     def params(self) -> GraphParams:
         return GraphParams(betweenness_samples=self.betweenness_samples)
+
+
+class ModelRegistryResource(dg.ConfigurableResource):
+    """The risk models' registry (``storage.model_registry``): ``tracking_uri`` (production:
+    ``dg.EnvVar("MLFLOW_TRACKING_URI")``), else SQLite under ``home``."""
+
+    home: str
+    tracking_uri: str = ""
+
+    def registry(self):
+        from pathlib import Path
+
+        from analytics_platform.storage.model_registry import ModelRegistry
+
+        return ModelRegistry(Path(self.home), self.tracking_uri or None)
+
+    def has_store(self) -> bool:
+        """Whether a registry exists to ask at all: a server, or the embedded SQLite file
+        (absent until a first model is trained; nothing is created just to find none)."""
+        from pathlib import Path
+
+        from analytics_platform.storage.model_registry import embedded_store
+
+        return bool(self.tracking_uri) or embedded_store(Path(self.home)).exists()

@@ -150,8 +150,13 @@ ALERT_COLUMNS: dict[str, pl.DataType] = {
     "tx_hashes": pl.List(pl.String()),
     "evidence": pl.String(),
     "explanation": pl.String(),
+    "pattern_type": pl.String(),
+    "source": pl.String(),
 }
-"""One row per typology that fired on an address; ``CASE_COLUMNS`` group them into cases."""
+"""One row per typology that fired on an address; ``CASE_COLUMNS`` group them into cases.
+``pattern_type``: the pattern behind a rule's alert (empty for a feature typology), the
+prediction of a model's; ``source``: ``rule``, ``model``, or ``both`` where the model flagged
+the address for the pattern type a rule alerted on."""
 
 CASE_COLUMNS: dict[str, pl.DataType] = {
     "case_id": pl.String(),
@@ -165,6 +170,24 @@ CASE_COLUMNS: dict[str, pl.DataType] = {
 
 TYPOLOGY_ALERTS: dict[str, pl.DataType] = {**ALERT_COLUMNS, **CASE_COLUMNS}
 
+ADDRESS_RISK_SCORES: dict[str, pl.DataType] = {
+    "network": pl.String(),
+    "date": pl.Date(),
+    "address": pl.String(),
+    "alias": pl.String(),
+    "model_version": pl.Int64(),
+    "feature_hash": pl.String(),
+    "pattern_type": pl.String(),
+    "probability": pl.Float64(),
+    "percentile": pl.Float64(),
+    "flagged": pl.Boolean(),
+    "explanation": pl.String(),
+}
+"""``address_risk_scores``: every active address of a day scored by the champion (and by the
+challenger, in shadow: stored, never alerting). ``percentile``: the share of the day's
+addresses scored at or below it by the same version; ``explanation``: the top contributions
+of a flagged row in an analyst's words, empty otherwise."""
+
 ADDRESS_LABELS: dict[str, pl.DataType] = {
     "network": pl.String(),
     "address": pl.String(),
@@ -176,6 +199,7 @@ ADDRESS_LABELS: dict[str, pl.DataType] = {
     "is_current": pl.Boolean(),
 }
 
+ALERT_SOURCES = ("rule", "model", "both")
 LABEL_CATEGORIES = ("exchange", "mixer", "sanctioned", "scam", "gambling", "defi", "other")
 SEVERITIES = ("low", "medium", "high", "critical")
 PATTERN_TYPE_NAMES = (
@@ -281,10 +305,23 @@ TypologyAlertsSchema = pa.DataFrameSchema(
         score=pa.Column(pl.Float64(), pa.Check.in_range(0.0, 1.0)),
         case_score=pa.Column(pl.Float64(), pa.Check.in_range(0.0, 1.0)),
         case_rank=pa.Column(pl.Int64(), pa.Check.ge(1)),
+        source=pa.Column(pl.String(), pa.Check.isin(list(ALERT_SOURCES))),
     ),
     strict=True,
     unique=["network", "date", "alert_id"],
     name="typology_alerts",
+)
+
+AddressRiskScoresSchema = pa.DataFrameSchema(
+    _columns(
+        ADDRESS_RISK_SCORES,
+        alias=pa.Column(pl.String(), pa.Check.isin(["champion", "challenger"])),
+        probability=pa.Column(pl.Float64(), pa.Check.in_range(0.0, 1.0)),
+        percentile=pa.Column(pl.Float64(), pa.Check.in_range(0.0, 1.0)),
+    ),
+    strict=True,
+    unique=["network", "date", "address", "alias"],
+    name="address_risk_scores",
 )
 
 

@@ -265,6 +265,8 @@ def score_alerts(
     services: Sequence[str] = (),
     min_value: float | None = None,
     history_start: date | None = None,
+    model_alerts: pl.DataFrame | None = None,
+    model_confidence: float = 0.0,
 ) -> pl.DataFrame:
     """Alerts for ``day`` from its patterns, features, labels (as of the day) and transfers,
     grouped into ranked cases (``domain.cases``) cut at ``case_budget`` a day. Labelled
@@ -272,7 +274,9 @@ def score_alerts(
     that moved less than ``min_value`` (USD where priced, else the units of their one asset;
     a value across unpriced assets is unknown and kept) only by typologies exempt from
     materiality; typologies that need history stay silent before ``history_start`` (the
-    network's first day) plus the feature window."""
+    network's first day) plus the feature window. ``model_alerts`` (the risk model's, of
+    :data:`ALERT_COLUMNS`) join the day's cases with weight ``model_confidence`` in the case
+    score's noisy-OR (``domain.cases``), as a typology's confidence does."""
     catalog = catalog or load_catalog()
     observed = (day - history_start).days + 1 if history_start else None
     excluded = pl.Series(sorted({*labelled_services(labels), *services}), dtype=pl.String)
@@ -290,13 +294,18 @@ def score_alerts(
                     features, transfers, labels, catalog.feature_window, day
                 ).filter(~pl.col("address").is_in(excluded.implode()))
             frames.append(_feature_alerts(typ, network, day, feats))
+    if model_alerts is not None:
+        frames.append(model_alerts.filter(~pl.col("address").is_in(excluded.implode())))
     frames = [f for f in frames if f.height]
     alerts = (
         pl.concat(frames).unique("alert_id", keep="first").sort("typology", "alert_id")
         if frames
         else empty(ALERT_COLUMNS)
     )
+    alerts = _sources(alerts)
     confidence = {t.name: t.confidence for t in catalog.typologies}
+    if model_alerts is not None:
+        confidence[MODEL_TYPOLOGY] = model_confidence
     return with_cases(
         alerts,
         network=network,
@@ -304,6 +313,30 @@ def score_alerts(
         budget=case_budget,
         score_map=catalog.score_map,
     )
+
+
+MODEL_TYPOLOGY = "learned_risk"
+"""The typology of the risk model's alerts (``pipeline.risk``)."""
+
+
+def _sources(alerts: pl.DataFrame) -> pl.DataFrame:
+    """``source`` ``both`` on the rule and model alerts of an address that agree on the
+    pattern type."""
+    key = ["address", "pattern_type"]
+    model = pl.col("typology") == MODEL_TYPOLOGY
+    sides = (
+        alerts.filter(pl.col("pattern_type") != "")
+        .group_by(key)
+        .agg(model.any().alias("_m"), (~model).any().alias("_r"))
+    )
+    return (
+        alerts.join(sides, on=key, how="left")
+        .with_columns(
+            pl.when(pl.col("_m") & pl.col("_r")).then(pl.lit("both")).otherwise("source")
+            .alias("source")
+        )
+        .drop("_m", "_r")
+    )  # fmt: skip
 
 
 def _details(patterns: pl.DataFrame) -> pl.DataFrame:
@@ -392,6 +425,7 @@ def _pattern_alerts(
         pl.concat_list("pattern_id").alias("pattern_ids"),
         evidence.alias("evidence"),
         _explain(typ.explanation, p.schema).alias("explanation"),
+        pl.lit("rule").alias("source"),
     ).with_columns(_alert_id(network, typ.name).alias("alert_id"))
     return conform(out, ALERT_COLUMNS)
 
@@ -478,6 +512,8 @@ def _feature_alerts(typ: Typology, network, day, feats: pl.DataFrame) -> pl.Data
             pl.lit([], dtype=pl.List(pl.String)).alias("pattern_ids"),
             pl.struct([*keys, "window"]).struct.json_encode().alias("evidence"),
             _explain(typ.explanation, {**f.schema, "amount": pl.String()}).alias("explanation"),
+            pl.lit("").alias("pattern_type"),
+            pl.lit("rule").alias("source"),
         )
         .with_columns(_alert_id(network, typ.name).alias("alert_id"))
     )

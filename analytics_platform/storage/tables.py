@@ -108,6 +108,7 @@ TABLES: dict[str, TableSpec] = {
             ("pattern_type", "pattern_id"),
             nullable=("total_amount_usd",),
         ),
+        TableSpec("address_risk_scores", s.ADDRESS_RISK_SCORES, ("alias", "address")),
         TableSpec("typology_alerts", s.TYPOLOGY_ALERTS, ("typology", "alert_id")),
         TableSpec(
             "kafka_messages",
@@ -143,6 +144,7 @@ DAILY_TABLES: tuple[str, ...] = (
     "quality",
     "address_features",
     "structural_patterns",
+    "address_risk_scores",
     "typology_alerts",
 )
 """The day-partitioned assets of a network, in graph order (each is also a warehouse table)."""

@@ -2,9 +2,9 @@
 
 ``transfers`` (+ ``transfers_rejected``, ``transfers_quality``) -> ``daily_edges`` +
 ``address_activity`` (-> ``quality``) -> ``address_features`` -> ``structural_patterns`` ->
-``typology_alerts``, with ``address_labels`` (SCD2) beside them. Every asset handles a range
-of days in one run (``BackfillPolicy.single_run``), or runs of ``backfill_days_per_run`` days
-each.
+``address_risk_scores`` (the risk model, where one is champion) -> ``typology_alerts``, with
+``address_labels`` (SCD2) beside them. Every asset handles a range of days in one run
+(``BackfillPolicy.single_run``), or runs of ``backfill_days_per_run`` days each.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from analytics_platform.defs.network import (
     address_activity,
     address_features,
     address_labels,
+    address_risk_scores,
     daily_edges,
     prices,
     quality,
@@ -38,6 +39,7 @@ BUILDERS = (
     address_labels,
     address_features,
     structural_patterns,
+    address_risk_scores,
     typology_alerts,
 )
 

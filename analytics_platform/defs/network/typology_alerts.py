@@ -32,6 +32,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
                 "features": dg.AssetIn(spec.key("address_features")),
                 "transfers": dg.AssetIn(spec.key("transfers"), partition_mapping=span),
                 "labels": dg.AssetIn(spec.key("address_labels")),
+                "risk_scores": dg.AssetIn(spec.key("address_risk_scores")),
             },
         )
     )
@@ -42,6 +43,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         features: pl.DataFrame,
         transfers: pl.DataFrame,
         labels: pl.DataFrame,
+        risk_scores: pl.DataFrame,
         lake: LakeResource,
     ):
         catalog = load_catalog(spec.settings.typologies_path)
@@ -58,6 +60,8 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             case_budget=spec.net.case_budget,
             min_value=spec.net.alert_min_value,
             history_start=spec.net.start_date,
+            risk_scores=risk_scores,
+            model_confidence=spec.net.risk.confidence,
         )
 
         summary = _day_summary(spec, lake, patterns, transfers)
@@ -88,6 +92,7 @@ def _day_summary(
         return {
             "by_typology": counts(rows, "typology"),
             "by_severity": counts(rows, "severity"),
+            "by_source": counts(rows, "source"),
             "cases": rows["case_id"].n_unique(),
             "cases_in_budget": rows.filter("in_budget")["case_id"].n_unique(),
             "top_cases": dg.MetadataValue.md(top_cases_markdown(rows, pictures)),

@@ -19,14 +19,17 @@
 
 from __future__ import annotations
 
+import json
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
+from pathlib import Path
 
 import lightgbm as lgb
 import numpy as np
 import polars as pl
 
+from analytics_platform.domain.risk import drift
 from analytics_platform.domain.risk.labels import known_by
 from analytics_platform.domain.risk.matrix import KEY, feature_hash
 
@@ -76,6 +79,9 @@ class RiskModel:
     cutoff: date
     metrics: dict = field(default_factory=dict)
     settings: TrainingSettings = field(default_factory=TrainingSettings)
+    reference: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    """Per watched column (``score`` and :data:`WATCHED` top features), its distribution on
+    the validation days (``drift.reference``): what drift is measured against."""
 
     @property
     def feature_hash(self) -> str:
@@ -96,6 +102,28 @@ class RiskModel:
                 f"risk model: the data lacks {len(missing)} feature(s) it was trained on: "
                 f"{', '.join(missing[:5])}"
             )
+
+    def scores(self, matrix: pl.DataFrame) -> pl.DataFrame:
+        """``KEY``, ``pattern_type`` (the likeliest class that is a pattern type), its
+        ``probability`` and whether it reaches that class's threshold (``flagged``)."""
+        probs = self.probabilities(matrix)
+        types = list(self.classes[1:])
+        values = probs.select(types).to_numpy()
+        best = values.argmax(axis=1)
+        chosen = np.array(types)[best]
+        probability = values[np.arange(len(values)), best]
+        limits = np.array([self.thresholds.get(t, 1.0) for t in types])[best]
+        return probs.select(KEY).with_columns(
+            pl.Series("pattern_type", chosen, dtype=pl.String),
+            pl.Series("probability", probability, dtype=pl.Float64),
+            pl.Series("flagged", probability >= limits, dtype=pl.Boolean),
+        )
+
+    def top_features(self, n: int) -> list[str]:
+        """The ``n`` features the trees gained most from, best first."""
+        gain = self.booster.feature_importance(importance_type="gain")
+        order = np.argsort(-gain, kind="stable")[:n]
+        return [self.features[i] for i in order if gain[i] > 0]
 
     def contributions(self, matrix: pl.DataFrame, top: int = 5) -> pl.DataFrame:
         """Why each row scored as it did: for its most likely class other than "none", the
@@ -125,6 +153,30 @@ class RiskModel:
             }
         )
 
+    def save(self, folder: Path) -> list[Path]:
+        """Write the model as two files in ``folder`` (LightGBM's text model and a JSON of
+        the rest); :func:`load` reads them back to the same predictions."""
+        folder.mkdir(parents=True, exist_ok=True)
+        trees, meta = folder / MODEL_FILE, folder / META_FILE
+        trees.write_text(self.booster.model_to_string())
+        meta.write_text(
+            json.dumps(
+                {
+                    "classes": list(self.classes),
+                    "features": list(self.features),
+                    "feature_hash": self.feature_hash,
+                    "thresholds": self.thresholds,
+                    "cutoff": self.cutoff.isoformat(),
+                    "metrics": self.metrics,
+                    "settings": asdict(self.settings),
+                    "reference": self.reference,
+                },
+                indent=1,
+                default=str,
+            )
+        )
+        return [trees, meta]
+
     def flagged(self, matrix: pl.DataFrame) -> pl.DataFrame:
         """(address, date, pattern_type, probability) for each class a row reaches the
         class's threshold in."""
@@ -137,6 +189,37 @@ class RiskModel:
                 for c, t in self.thresholds.items()
             ]
         )
+
+
+MODEL_FILE = "model.txt"
+META_FILE = "model.json"
+
+
+def load(folder: Path, name: str = "risk model") -> RiskModel:
+    """The model :meth:`RiskModel.save` wrote to ``folder``; a one-line error naming ``name``
+    (e.g. the registry's version) when a file is missing or unreadable."""
+    try:
+        meta = json.loads((folder / META_FILE).read_text())
+        booster = lgb.Booster(model_str=(folder / MODEL_FILE).read_text())
+        model = RiskModel(
+            booster,
+            tuple(meta["classes"]),
+            tuple(meta["features"]),
+            {c: float(t) for c, t in meta["thresholds"].items()},
+            date.fromisoformat(meta["cutoff"]),
+            metrics=meta.get("metrics", {}),
+            settings=TrainingSettings(**meta.get("settings", {})),
+            reference=meta.get("reference", {}),
+        )
+    except (OSError, ValueError, KeyError, TypeError, lgb.basic.LightGBMError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{name}: cannot read its artifact in {folder}: {first}") from None
+    if model.booster.num_feature() != len(model.features) or meta.get("feature_hash") not in (
+        None,
+        model.feature_hash,
+    ):
+        raise ValueError(f"{name}: its artifact in {folder} is corrupt (feature list mismatch)")
+    return model
 
 
 def _x(matrix: pl.DataFrame, features: tuple[str, ...] | list[str]) -> np.ndarray:
@@ -166,12 +249,13 @@ def training_rows(
         .unique(list(KEY), keep="first")
         .select(*KEY, pl.col("pattern_type").alias("label"))
     )
-    positives = rows.join(inside, on=list(KEY)).with_columns(pl.lit(1.0).alias("weight"))
+    # a label of type "none" (a dismissed case) is a negative the team checked: full weight
+    labelled = rows.join(inside, on=list(KEY)).with_columns(pl.lit(1.0).alias("weight"))
     unlabelled = rows.join(known.select("address").unique(), on="address", how="anti")
     negatives = unlabelled.filter(_sampled(settings.negative_share)).with_columns(
         pl.lit(NONE).alias("label"), pl.lit(settings.negative_weight).alias("weight")
     )
-    return pl.concat([positives, negatives]).sort(*KEY)
+    return pl.concat([labelled, negatives]).sort(*KEY)
 
 
 def train(
@@ -219,6 +303,7 @@ def train(
     model = RiskModel(booster, classes, features, {}, cutoff)
     window = matrix.filter(pl.col("date").is_between(valid_start, cutoff))
     thresholds, scores = choose_thresholds(model, window, known_by(labels, cutoff))
+    model = RiskModel(booster, classes, features, thresholds, cutoff)
     return RiskModel(
         booster,
         classes,
@@ -226,6 +311,7 @@ def train(
         thresholds,
         cutoff,
         settings=settings,
+        reference=drift_reference(model, window),
         metrics={
             "fit_rows": fit.height,
             "fit_positives": positives.height,
@@ -234,6 +320,17 @@ def train(
             "validation_f1": scores,
         },
     )
+
+
+WATCHED = 20
+"""How many of the most important features drift is watched on, besides the score."""
+
+
+def drift_reference(model: RiskModel, window: pl.DataFrame) -> dict[str, dict[str, list[float]]]:
+    """The distributions of the score and the :data:`WATCHED` top features on ``window``."""
+    columns = {"score": model.scores(window)["probability"].to_numpy()}
+    columns |= {f: window[f].to_numpy() for f in model.top_features(WATCHED)}
+    return {name: drift.reference(values) for name, values in columns.items()}
 
 
 def choose_thresholds(
