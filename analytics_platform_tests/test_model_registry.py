@@ -17,7 +17,7 @@ import requests
 from analytics_platform.cli import main
 from analytics_platform.config import load_settings
 from analytics_platform.domain.risk.labels import planted_labels
-from analytics_platform.domain.risk.model import TrainingSettings, train
+from analytics_platform.domain.risk.model import train
 from analytics_platform.runner import instance_for, refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage.model_registry import ModelRegistry
