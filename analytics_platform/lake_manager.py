@@ -293,6 +293,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "structural_patterns",
         "address_risk_scores",
         "typology_alerts",
+        "model_monitoring",
         "quality",
     ),
 }
@@ -313,6 +314,13 @@ def _inputs(net: NetworkConfig) -> dict[str, list[tuple[str, int]]]:
         ]
         + ([("daily_edges", net.pattern_history_days)] if net.dormancy_days else []),
         "address_risk_scores": [
+            ("address_features", 1),
+            ("structural_patterns", 1),
+            ("daily_edges", 1),
+        ],
+        "model_monitoring": [
+            ("address_risk_scores", 1),
+            ("typology_alerts", 1),
             ("address_features", 1),
             ("structural_patterns", 1),
             ("daily_edges", 1),
@@ -346,7 +354,7 @@ def cleanup_plan(settings: Settings, network: str, as_of: date) -> pl.DataFrame:
             else:
                 decision[(table, day)] = ("delete", f"older than {limit} days")
     # Downstream first, so a partition kept as input keeps its own inputs in turn.
-    order = ("typology_alerts", "address_risk_scores", "structural_patterns",
+    order = ("model_monitoring", "typology_alerts", "address_risk_scores", "structural_patterns",
              "address_features", "address_activity", "daily_edges")  # fmt: skip
     inputs = _inputs(net)
     for table in order:

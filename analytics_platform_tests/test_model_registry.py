@@ -160,6 +160,12 @@ def test_a_model_trained_on_the_verdicts_scores_alerts_and_is_promoted_or_rolled
     )
     assert set(model["source"]) <= {"model", "both"} and "both" in set(alerts["source"])
     assert model["explanation"].str.starts_with("risk model: likely ").all()
+    # Watched daily: the score and the top features against the validation days.
+    watched = _stored(settings, "model_monitoring")
+    assert set(watched["date"]) == {later + timedelta(days=i) for i in range(3)}
+    assert "score" in set(watched["column"]) and watched.height > 3 * 10
+    assert watched.filter(pl.col("column") == "score")["psi"].is_not_null().all()
+    assert set(watched["status"]) <= {"stable", "warn", "fail", "no data"}
     # One case per address and day, the model's alerts inside them.
     assert (
         alerts.group_by("date", "address").agg(pl.col("case_id").n_unique())["case_id"].max() == 1

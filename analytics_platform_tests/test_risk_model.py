@@ -3,7 +3,9 @@ sees only what was known at its cutoff."""
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date, timedelta
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -209,3 +211,36 @@ def test_bench_scoring_scores_every_address_and_explains_a_case():
     report = run_scoring_bench(3_000, features=20, case_addresses=10)
     assert report["scored_rows"] == 3_000 and report["contribution_rows"] == 10 * 5
     assert len(report["classes"]) == 6 and "addresses/s" in format_report(report)
+
+
+def test_drift_is_nothing_on_the_reference_and_fails_on_a_shifted_population():
+    from analytics_platform.domain.risk import drift
+
+    rng = np.random.default_rng(1)
+    before = rng.normal(0, 1, 20_000)
+    ref = drift.reference(before)
+    assert len(ref["shares"]) == drift.BINS and abs(sum(ref["shares"]) - 1) < 1e-9
+    same = drift.psi(ref, rng.normal(0, 1, 20_000))
+    moved = drift.psi(ref, rng.normal(1, 1, 20_000))
+    assert same is not None and moved is not None
+    assert drift.status(same) == "stable" and drift.status(moved) == "fail"
+    assert drift.psi(ref, np.array([])) is None and drift.status(None) == "no data"
+    # A feature that is mostly 0 keeps the bins it has (no empty duplicate edges).
+    zeros = drift.reference(np.r_[np.zeros(900), np.arange(100.0)])
+    assert len(zeros["edges"]) == len(set(zeros["edges"]))
+
+
+def test_a_saved_model_predicts_the_same_and_a_broken_one_is_named():
+    from analytics_platform.domain.risk.model import load
+
+    labels, matrix = _labels_and_matrix()
+    model = train(matrix, labels, START + timedelta(days=DAYS - 1), SETTINGS)
+    folder = Path(tempfile.mkdtemp())
+    model.save(folder)
+    again = load(folder, "version 3")
+    assert again.probabilities(matrix).equals(model.probabilities(matrix))
+    assert again.thresholds == model.thresholds and again.reference == model.reference
+    (folder / "model.json").unlink()
+    with pytest.raises(ValueError, match=r"^version 3: cannot read its artifact"):
+        load(folder, "version 3")
+

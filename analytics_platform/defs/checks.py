@@ -174,6 +174,13 @@ ADDRESS_RISK_SCORES = (
           lambda scores, **_: q.schema_conforms(scores, s.AddressRiskScoresSchema)),
 )  # fmt: skip
 
+MODEL_MONITORING = (
+    Check("drift_below_warn", "no watched column's PSI reaches 0.1 (the data moved)",
+          lambda rows, **_: q.drift_below(rows, "warn"), level="warning"),
+    Check("drift_below_fail", "no watched column's PSI reaches 0.25 (retrain)",
+          lambda rows, **_: q.drift_below(rows, "fail"), level="error"),
+)  # fmt: skip
+
 TYPOLOGY_ALERTS = (
     Check("schema", "pandera schema of typology alerts",
           lambda alerts, **_: q.schema_conforms(alerts, s.TypologyAlertsSchema)),

@@ -306,3 +306,17 @@ def quality_at_least(
             False, f"{len(low)} day(s) with a quality score below {minimum}", {"days": low}
         )
     return CheckOutcome(True, f"quality score >= {minimum} on every scored day", {"scores": scores})
+
+
+def drift_below(rows: pl.DataFrame, level: str) -> CheckOutcome:
+    """No row of ``model_monitoring`` at ``level`` (``warn`` also fails on ``fail``)."""
+    bad = rows.filter(pl.col("status").is_in(["warn", "fail"] if level == "warn" else ["fail"]))
+    if bad.height:
+        worst = bad.sort("psi", descending=True, nulls_last=True).row(0, named=True)
+        return CheckOutcome(
+            False,
+            f"{bad.height} watched column(s) drifted; worst {worst['column']} PSI "
+            f"{worst['psi']:.3f} on {worst['date']}",
+            {"columns": ", ".join(sorted(set(bad["column"])))},
+        )
+    return CheckOutcome(True, f"{rows.height} watched column-day(s) stable enough")

@@ -188,6 +188,19 @@ challenger, in shadow: stored, never alerting). ``percentile``: the share of the
 addresses scored at or below it by the same version; ``explanation``: the top contributions
 of a flagged row in an analyst's words, empty otherwise."""
 
+MODEL_MONITORING: dict[str, pl.DataType] = {
+    "network": pl.String(),
+    "date": pl.Date(),
+    "model_version": pl.Int64(),
+    "column": pl.String(),
+    "psi": pl.Float64(),
+    "status": pl.String(),
+    "rows": pl.Int64(),
+}
+"""``model_monitoring``: per day, the champion's score and its most important features against
+their distributions on the model's validation days (``domain.risk.drift``): the population
+stability index and ``stable`` / ``warn`` / ``fail`` / ``no data``."""
+
 ADDRESS_LABELS: dict[str, pl.DataType] = {
     "network": pl.String(),
     "address": pl.String(),

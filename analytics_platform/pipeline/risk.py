@@ -18,6 +18,7 @@ from analytics_platform.domain.risk.matrix import KEY, address_days
 from analytics_platform.domain.risk.model import NONE, RiskModel, TrainingSettings, train
 from analytics_platform.domain.schemas import ADDRESS_RISK_SCORES as SCORES
 from analytics_platform.domain.schemas import ALERT_COLUMNS
+from analytics_platform.domain.schemas import MODEL_MONITORING as MONITORING
 from analytics_platform.domain.typologies import MODEL_TYPOLOGY
 
 # -- labels -------------------------------------------------------------------------------
@@ -202,6 +203,45 @@ def _plain(feature: str) -> str:
     if not name or not window.isdigit():
         return feature.replace("_", " ")
     return f"{_WORDS.get(name, name.replace('_', ' '))} in {window} days"
+
+
+# -- monitoring ---------------------------------------------------------------------------
+
+
+def drift_rows(
+    model: RiskModel,
+    version: int,
+    features: pl.DataFrame,
+    patterns: pl.DataFrame,
+    edges: pl.DataFrame,
+    scores: pl.DataFrame,
+    *,
+    network: str,
+    days: list[date],
+) -> pl.DataFrame:
+    """:data:`MODEL_MONITORING` rows of each of ``days``: the champion's stored scores and the
+    matrix's watched features against the model's reference."""
+    from analytics_platform.domain.risk import drift
+
+    matrix = address_days(features, patterns, edges) if features.height else None
+    rows = []
+    for day in days:
+        mine = scores.filter(
+            (pl.col("date") == day)
+            & (pl.col("alias") == "champion")
+            & (pl.col("model_version") == version)
+        )
+        today = matrix.filter(pl.col("date") == day) if matrix is not None else None
+        for column, ref in model.reference.items():
+            if column == "score":
+                values = mine["probability"].to_numpy()
+            elif today is not None and column in today.columns:
+                values = today[column].to_numpy()
+            else:
+                values = pl.Series([], dtype=pl.Float64).to_numpy()
+            index = drift.psi(ref, values)
+            rows.append((network, day, version, column, index, drift.status(index), len(values)))
+    return pl.DataFrame(rows, schema=MONITORING, orient="row")
 
 
 # -- alerts -------------------------------------------------------------------------------

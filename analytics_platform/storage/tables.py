@@ -110,6 +110,7 @@ TABLES: dict[str, TableSpec] = {
         ),
         TableSpec("address_risk_scores", s.ADDRESS_RISK_SCORES, ("alias", "address")),
         TableSpec("typology_alerts", s.TYPOLOGY_ALERTS, ("typology", "alert_id")),
+        TableSpec("model_monitoring", s.MODEL_MONITORING, ("column",), nullable=("psi",)),
         TableSpec(
             "kafka_messages",
             KAFKA_MESSAGES,
@@ -146,6 +147,7 @@ DAILY_TABLES: tuple[str, ...] = (
     "structural_patterns",
     "address_risk_scores",
     "typology_alerts",
+    "model_monitoring",
 )
 """The day-partitioned assets of a network, in graph order (each is also a warehouse table)."""
 

@@ -2,9 +2,10 @@
 
 ``transfers`` (+ ``transfers_rejected``, ``transfers_quality``) -> ``daily_edges`` +
 ``address_activity`` (-> ``quality``) -> ``address_features`` -> ``structural_patterns`` ->
-``address_risk_scores`` (the risk model, where one is champion) -> ``typology_alerts``, with
-``address_labels`` (SCD2) beside them. Every asset handles a range of days in one run
-(``BackfillPolicy.single_run``), or runs of ``backfill_days_per_run`` days each.
+``address_risk_scores`` (the risk model, where one is champion) -> ``typology_alerts`` ->
+``model_monitoring``, with ``address_labels`` (SCD2) beside them. Every asset handles a range
+of days in one run (``BackfillPolicy.single_run``), or runs of ``backfill_days_per_run`` days
+each.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from analytics_platform.defs.network import (
     address_labels,
     address_risk_scores,
     daily_edges,
+    model_monitoring,
     prices,
     quality,
     structural_patterns,
@@ -41,6 +43,7 @@ BUILDERS = (
     structural_patterns,
     address_risk_scores,
     typology_alerts,
+    model_monitoring,
 )
 
 
