@@ -171,8 +171,24 @@ def test_a_model_trained_on_the_verdicts_scores_alerts_and_is_promoted_or_rolled
         alerts.group_by("date", "address").agg(pl.col("case_id").n_unique())["case_id"].max() == 1
     )
 
-    # A second version is the challenger; it has no shadow days yet, so it is not promoted.
-    assert main(["model", "train", "--cutoff", str(CUTOFF), "--labels", labels, "--by", "bo"]) == 0
+    # A second version, trained by the job in the Dagster UI, is the challenger; it has no
+    # shadow days yet, so it is not promoted (the promote job fails with the reason).
+    from analytics_platform.definitions import build_definitions
+
+    defs = build_definitions(settings)
+    config = {"cutoff": str(CUTOFF), "labels_path": labels, "by": "bo"}
+    trained = defs.resolve_job_def("torus__risk_model_train").execute_in_process(
+        run_config={"ops": {"torus__risk_model": {"config": config}}}, instance=instance
+    )
+    (event,) = trained.asset_materializations_for_node("torus__risk_model")
+    assert event.metadata["model_version"].value == 2
+    assert event.metadata["aliases"].value == "challenger"
+    refused = defs.resolve_job_def("torus__risk_model_promote").execute_in_process(
+        run_config={"ops": {"torus__promote_challenger": {"config": {"by": "bo"}}}},
+        instance=instance,
+        raise_on_error=False,
+    )
+    assert not refused.success
     capsys.readouterr()
     assert main(["model", "promote", "--network", "torus", "--by", "bo"]) == 2
     refusal = capsys.readouterr().err

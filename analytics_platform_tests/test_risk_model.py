@@ -243,4 +243,3 @@ def test_a_saved_model_predicts_the_same_and_a_broken_one_is_named():
     (folder / "model.json").unlink()
     with pytest.raises(ValueError, match=r"^version 3: cannot read its artifact"):
         load(folder, "version 3")
-

@@ -31,18 +31,27 @@ from analytics_platform.defs.network import build_freshness, build_network_asset
 from analytics_platform.defs.network.calibrate import calibrate_job
 from analytics_platform.defs.network.lake_cleanup import lake_cleanup_job, lake_cleanup_schedule
 from analytics_platform.defs.network.late_prices import late_prices_sensor
+from analytics_platform.defs.network.risk_model import (
+    move_jobs,
+    retrain_schedule,
+    train_job,
+    verdicts_sensor,
+)
 from analytics_platform.defs.schedules import daily_job, daily_schedule, labels_job
 
 
 def network_definitions(net: NetworkConfig, settings: Settings) -> dg.Definitions:
     """One network: its assets and checks, daily, labels and calibrate jobs, schedule,
-    freshness sensor, for a Kafka source the ingestion asset, job and sensors, and with a lake
-    retention the cleanup job and its schedule."""
+    freshness sensor, the risk model's train / promote / rollback jobs with the retraining
+    schedule and verdicts sensor (both stopped), for a Kafka source the ingestion asset, job
+    and sensors, and with a lake retention the cleanup job and its schedule."""
     assets: list[Any] = build_network_assets(net, settings)
     freshness, freshness_sensor = build_freshness(net)
     daily = daily_job(net, engine=settings.features.engine, freshness=freshness)
     jobs: list[Any] = [daily, labels_job(net), calibrate_job(net, settings)]
-    sensors = [freshness_sensor]
+    train = train_job(net)
+    jobs += [train, *move_jobs(net, settings)]
+    sensors = [freshness_sensor, verdicts_sensor(net, settings, train)]
     if net.prices_path:
         sensors.append(late_prices_sensor(net, daily))
     if net.source is not None and net.source.kind == "kafka":
@@ -50,7 +59,7 @@ def network_definitions(net: NetworkConfig, settings: Settings) -> dg.Definition
         assets.append(kafka_messages_asset(net))
         jobs.append(ingest)
         sensors += [kafka_sensor(net, ingest), late_data_sensor(net, ingest, daily)]
-    schedules = [daily_schedule(net, daily)]
+    schedules = [daily_schedule(net, daily), retrain_schedule(net, train)]
     if any(days is not None for days in net.lake_retention.model_dump().values()):
         cleanup = lake_cleanup_job(net, settings)
         jobs.append(cleanup)

@@ -24,6 +24,7 @@ from analytics_platform.defs.network import (
     model_monitoring,
     prices,
     quality,
+    risk_model,
     structural_patterns,
     transfers,
     typology_alerts,
@@ -44,6 +45,7 @@ BUILDERS = (
     address_risk_scores,
     typology_alerts,
     model_monitoring,
+    risk_model,
 )
 
 

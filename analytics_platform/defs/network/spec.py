@@ -110,7 +110,11 @@ class NetworkSpec:
         return {"analytics/network": self.name}
 
     def _metadata(self, table: str, partitioned: bool = True) -> dict[str, Any]:
-        metadata: dict[str, Any] = {"dagster/column_schema": column_schema(table)}
+        from analytics_platform.storage.tables import TABLES
+
+        metadata: dict[str, Any] = (
+            {"dagster/column_schema": column_schema(table)} if table in TABLES else {}
+        )  # not a warehouse table (the risk model, stored in its registry): no columns
         if partitioned:
             metadata["partition_expr"] = "date"
         return metadata
