@@ -40,9 +40,9 @@ def compose() -> dict:
 
 def test_compose_services_have_health_checks_and_pinned_or_built_images(compose):
     services = compose["services"]
-    assert {"postgres", "clickhouse", "kafka", "minio", "code", "webserver", "daemon"} <= set(
-        services
-    )
+    assert {
+        "postgres", "clickhouse", "kafka", "minio", "mlflow", "code", "webserver", "daemon"
+    } <= set(services)  # fmt: skip
     built = {}
     for name, svc in services.items():
         if "build" in svc:
@@ -56,7 +56,7 @@ def test_compose_services_have_health_checks_and_pinned_or_built_images(compose)
             assert not image.endswith(":latest") and ":" in image, f"{name}: pin {image}"
         else:
             assert image in built, f"{name}: image {image} is built by no service"
-        if name != "minio-init":
+        if not name.endswith("-init"):  # one-shot set-up services exit when done
             assert "healthcheck" in svc, f"{name} has no health check"
         for dep, cond in (svc.get("depends_on") or {}).items():
             assert dep in services, f"{name} depends on unknown {dep}"
@@ -175,3 +175,26 @@ def test_instance_files_are_valid_and_retry_runs_lost_with_their_infrastructure(
         "max_retries": 2,
         "retry_on_asset_or_op_failure": False,
     }
+
+
+def test_the_mlflow_server_is_deployed_where_the_code_location_looks_for_it(compose):
+    """Compose and Kubernetes both run an MLflow server on PostgreSQL with S3 artifacts, at
+    the MLFLOW_TRACKING_URI the code location is given; no secret is written in the files."""
+    env = compose["x-analytics-env"]
+    mlflow = compose["services"]["mlflow"]
+    command = " ".join(mlflow["command"])
+    assert env["MLFLOW_TRACKING_URI"] == "http://mlflow:5000" and "5000:5000" in mlflow["ports"]
+    assert "postgresql://" in command and "s3://analytics-lake/" in command
+    assert "mlflow:5000" in command  # the host name the clients use is allowed
+    assert compose["services"]["code"]["depends_on"]["mlflow"]["condition"] == "service_healthy"
+    deployment, service = yaml.safe_load_all((DEPLOY / "k8s" / "mlflow.yaml").read_text())
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert "s3://" in " ".join(container["args"]) and "$MLFLOW_BACKEND_STORE_URI" in " ".join(
+        container["args"]
+    )
+    assert not any("PASSWORD" in e["name"] for e in container.get("env", []))
+    values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
+    (code,) = values["dagster-user-deployments"]["deployments"]
+    uri = next(e["value"] for e in code["env"] if e["name"] == "MLFLOW_TRACKING_URI")
+    port = service["spec"]["ports"][0]["port"]
+    assert uri == f"http://{service['metadata']['name']}.analytics.svc.cluster.local:{port}"
