@@ -228,11 +228,9 @@ def evaluate(
     cutoff: date | None = None,
 ) -> dict[str, Any]:
     """Run the graph on the dataset and score what it stored (module docstring); with a
-    ``cutoff``, also a risk model trained on the labels known then, beside the rules on the
-    days after it (``domain.risk.compare``)."""
+    ``cutoff``, also a risk model trained through the product on the labels known then, and
+    rules / model / both on the days after it (:func:`risk_through_product`)."""
     tables = ("structural_patterns", "typology_alerts")
-    if cutoff is not None:
-        tables += ("address_features", "daily_edges")
     with tempfile.TemporaryDirectory(prefix="evaluate-") as tmp:
         if str(folder) == "synthetic":
             folder = write_synthetic_dataset(Path(tmp) / "synthetic")
@@ -242,12 +240,20 @@ def evaluate(
         truth = load_truth(folder)
         truth_transactions = load_truth_transactions(folder, truth)
         started = time.perf_counter()
-        stored = run_graph(folder, home or Path(tmp) / "home", profile_path, progress, tables)
+        run_home = (home or Path(tmp) / "home").resolve()
+        stored = run_graph(folder, run_home, profile_path, progress, tables)
         seconds = time.perf_counter() - started
         edges = pl.read_csv(
             folder / "transfers.csv.gz",
             columns=["tx_hash", "from_address", "to_address", "block_time"],
             infer_schema_length=0,
+        )
+        risk = (
+            {}
+            if cutoff is None
+            else risk_through_product(
+                truth, truth_transactions, edges, stored, cutoff, run_home, progress
+            )
         )
     # the catalog the run scored with (dataset_config reads the transfers: not again for this)
     catalog = load_catalog((yaml.safe_load(profile_path.read_text()) or {}).get("typologies_path"))
@@ -256,11 +262,6 @@ def evaluate(
     per_pattern = pattern_scores(truth, patterns)
     planted = truth.filter(pl.col("is_sar"))["pattern_id"].n_unique()
     found_any = per_pattern["found_any_type"].sum()
-    risk = (
-        {}
-        if cutoff is None
-        else risk_beside_rules(truth, truth_transactions, edges, stored, cutoff, progress)
-    )
     return {
         "dataset": folder.name,
         "profile": str(profile_path),
@@ -284,62 +285,86 @@ def evaluate(
     }
 
 
-def risk_beside_rules(
+def risk_through_product(
     truth: pl.DataFrame,
     transactions: pl.DataFrame,
     transfers: pl.DataFrame,
     stored: dict[str, pl.DataFrame],
     cutoff: date,
+    home: Path,
     progress: Callable[[str], None] | None,
 ) -> dict[str, Any]:
-    """A risk model trained on what the graph stored up to ``cutoff`` and the ground truth
-    known by then, and rules / model / both on the days after it."""
+    """The risk model as a team would run it: the ground truth known by ``cutoff`` as their
+    confirmed cases (a labels file), ``model train`` on what the graph stored, the model made
+    champion, the days after the cutoff scored and alerted again (``address_risk_scores``,
+    ``typology_alerts``), and rules / model / both judged on what that stored."""
+    from analytics_platform.config import load_settings
     from analytics_platform.domain.risk import compare
-    from analytics_platform.domain.risk.labels import known_by, pattern_days, planted_labels
-    from analytics_platform.domain.risk.matrix import address_days
-    from analytics_platform.domain.risk.model import TrainingSettings, train
+    from analytics_platform.domain.risk.labels import pattern_days, planted_labels
+    from analytics_platform.domain.typologies import MODEL_TYPOLOGY
+    from analytics_platform.pipeline import model_ops
+    from analytics_platform.runner import instance_for, run_range
 
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
-    started = time.perf_counter()
-    patterns, alerts = stored["structural_patterns"], stored["typology_alerts"]
-    matrix = address_days(stored["address_features"], patterns, stored.get("daily_edges"))
-    labels = planted_labels(truth, transactions, transfers)
-    say(f"risk model: {matrix.height:,} address-days, {labels.height:,} labels; training on "
-        f"those known by {cutoff}")  # fmt: skip
-    history = (cutoff - matrix["date"].min()).days + 1
-    model = train(matrix, labels, cutoff, TrainingSettings.for_history(history))
-    trained = time.perf_counter() - started
-    # How to combine rules and model per type: chosen on the validation days, as the
-    # thresholds were, with the labels known at the cutoff.
-    first = cutoff - timedelta(days=model.settings.validation_days - 1)
-    window = matrix.filter(pl.col("date").is_between(first, cutoff))
-    policies = compare.choose_blend(
-        compare.labels_as_truth(known_by(labels, cutoff), first, cutoff),
-        compare.rules_between(patterns, alerts, first, cutoff),
-        compare.model_between(model.flagged(window), first, cutoff),
+    settings = load_settings(
+        {"ANALYTICS_HOME": str(home), "ANALYTICS_CONFIG": str(home / "config.yaml")}
     )
-    after, end = cutoff + timedelta(days=1), matrix["date"].max()
-    later = matrix.filter(pl.col("date") >= after)
+    (net,) = settings.networks
+    labels = planted_labels(truth, transactions, transfers)
+    labels_path = home / "risk-labels.csv"
+    labels.write_csv(labels_path)
+    started = time.perf_counter()
+    done = model_ops.train_model(
+        settings, net.name, cutoff=cutoff, by="evaluate", labels_path=str(labels_path),
+        alias="champion", progress=say,
+    )  # fmt: skip
+    trained = time.perf_counter() - started
+    model = done.trained.model
+    after, end = cutoff + timedelta(days=1), net.end_date
+    assert end is not None
+    say(f"scoring and alerting {after}..{end} again with model version {done.version.version}")
+    results = run_range(
+        settings, net.name, after, end, assets=["address_risk_scores", "typology_alerts"],
+        chunk_days=(end - after).days + 1, progress=progress, instance=instance_for(settings),
+    )  # fmt: skip
+    if not all(r.success for r in results):
+        raise RuntimeError("evaluation: scoring after the cutoff failed; see the run logs")
+    scores = model_ops.read_table(settings, net.name, "address_risk_scores", after, end)
+    alerts = model_ops.read_table(settings, net.name, "typology_alerts", after, end)
+    patterns = stored["structural_patterns"]
     judged, known = compare.truth_after(truth, pattern_days(transactions, transfers), cutoff)
+    rule_alerts = alerts.filter(pl.col("typology") != MODEL_TYPOLOGY)
+    # The model alone: every score at its type's threshold, alerting or not.
+    limit = pl.col("pattern_type").replace_strict(model.thresholds, default=1.0)
+    raw = scores.filter(pl.col("probability") >= limit)
+    alerting = set(model.alerting or model.classes[1:])
+    policies = {t: "either" if t in alerting else "rules" for t in model.classes[1:]}
     table = compare.side_by_side(
         judged,
-        compare.rules_between(patterns, alerts, after, end),
-        compare.model_between(model.flagged(later), after, end),
+        compare.rules_between(patterns, rule_alerts, after, end),
+        compare.model_between(raw, after, end),
         policies,
         known,
     )
+    before = stored["typology_alerts"].filter(pl.col("date") >= after)
     return {
         "cutoff": cutoff.isoformat(),
         "risk_model": {
-            **model.metrics,
+            **{k: v for k, v in model.metrics.items() if k != "blend"},
+            "version": done.version.version,
             "classes": list(model.classes),
+            "alerting": sorted(alerting),
             "features": len(model.features),
             "feature_hash": model.feature_hash,
             "thresholds": {c: round(t, 4) for c, t in model.thresholds.items()},
             "train_seconds": round(trained, 1),
-            "scored_address_days": later.height,
+            "scored_address_days": scores.height,
+            "model_alerts": alerts.filter(pl.col("typology") == MODEL_TYPOLOGY).height,
         },
         "rules_model_both": table,
+        "model_pr_auc": compare.pr_auc(judged, scores, known),
+        "precision_at_k_after_cutoff": compare.top_k_beside(judged, before, alerts),
+        "model_calibration": compare.probability_calibration(judged, scores),
     }
 
 
@@ -438,11 +463,25 @@ def _risk_lines(result: dict[str, Any], table: Callable[[pl.DataFrame], str]) ->
     return [
         "",
         f"Rules, model and both on the days after the cutoff {result['cutoff']} (account level "
-        "per planted type, patterns not yet known at the cutoff; look-alike hits apart):",
+        "per planted type through the stored alerts, patterns not yet known at the cutoff; "
+        "look-alike hits apart; model: every score at its type's threshold; both: what the "
+        "product alerts, the model only for the types the validation days chose):",
         table(result["rules_model_both"]),
-        f"risk model: {model['features']} features ({model['feature_hash']}), "
-        f"{model['fit_rows']:,} training rows ({model['fit_positives']:,} labelled), "
-        f"{model['validation_rows']:,} validation rows, {model['best_iteration']} rounds, "
-        f"trained in {model['train_seconds']} s; {model['scored_address_days']:,} address-days "
-        f"scored; thresholds (chosen on validation) {model['thresholds']}",
+        "",
+        "The model's account-level ranking per type (PR-AUC; random: the share of members):",
+        table(result["model_pr_auc"]),
+        "",
+        "Precision of each day's top k cases after the cutoff, rules only and with the model:",
+        table(result["precision_at_k_after_cutoff"]),
+        "",
+        "The model's calibration (scored address-days by probability band; share on members "
+        "of a judged pattern of the predicted type):",
+        table(result["model_calibration"]),
+        f"risk model version {model['version']}: {model['features']} features "
+        f"({model['feature_hash']}), {model['fit_rows']:,} training rows "
+        f"({model['fit_positives']:,} labelled), {model['validation_rows']:,} validation rows, "
+        f"{model['best_iteration']} rounds, trained in {model['train_seconds']} s; "
+        f"{model['scored_address_days']:,} address-days scored, {model['model_alerts']:,} model "
+        f"alerts (types {', '.join(model['alerting']) or 'none'}); thresholds (chosen on "
+        f"validation) {model['thresholds']}",
     ]

@@ -51,7 +51,10 @@ def registry_of(settings: Settings) -> ModelRegistry:
     return ModelRegistry(settings.home)
 
 
-def _read(settings: Settings, network: str, table: str, first: date | None, last: date | None):
+def read_table(
+    settings: Settings, network: str, table: str, first: date | None, last: date | None
+) -> pl.DataFrame:
+    """The warehouse's rows of ``table`` on ``first..last`` (either bound optional)."""
     with ch.session(settings.clickhouse) as client:
         return ch.read_days(
             client,
@@ -90,8 +93,8 @@ def labels_known(settings: Settings, network: str, extra: str | None = None) -> 
         frames.append(
             verdict_labels(
                 verdicts,
-                _read(settings, network, "typology_alerts", *days),
-                _read(settings, network, "structural_patterns", *days),
+                read_table(settings, network, "typology_alerts", *days),
+                read_table(settings, network, "structural_patterns", *days),
             )
         )
     path = extra or settings.network(network).risk.labels_path
@@ -149,7 +152,7 @@ def train_model(
     first, last = history_window(cutoff, net.risk.history_days)
     first = max(first, net.start_date)
     progress(f"model train {network}: reading {first}..{last} from the warehouse")
-    history = {t: _read(settings, network, t, first, last) for t in HISTORY_TABLES}
+    history = {t: read_table(settings, network, t, first, last) for t in HISTORY_TABLES}
     labels = labels_known(settings, network, labels_path)
     progress(
         f"model train {network}: {labels.height:,} labels, training on those known by {cutoff}"
@@ -192,7 +195,7 @@ class Judgement:
 
 
 def _scores_of(settings: Settings, network: str, versions: dict[str, int]) -> pl.DataFrame:
-    scores = _read(settings, network, "address_risk_scores", None, None)
+    scores = read_table(settings, network, "address_risk_scores", None, None)
     if scores.height == 0:
         return pl.DataFrame(schema=ADDRESS_RISK_SCORES)
     keep = pl.lit(False)

@@ -7,6 +7,7 @@ Dagster-free: the ``risk_model`` / ``address_risk_scores`` assets, the ``model``
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -112,7 +113,38 @@ def train_on(history: dict[str, pl.DataFrame], labels: pl.DataFrame, cutoff: dat
     matrix = matrix.filter(pl.col("date") <= cutoff)
     first = matrix["date"].min()
     model = train(matrix, labels, cutoff, TrainingSettings.for_history((cutoff - first).days + 1))
+    policies = blend_on_validation(
+        model, matrix, labels, history["structural_patterns"], history["typology_alerts"]
+    )
+    alerting = tuple(t for t, how in sorted(policies.items()) if how in ("model", "either"))
+    model = dataclasses.replace(
+        model, alerting=alerting, metrics={**model.metrics, "blend": policies}
+    )
     return Trained(model, labels.height, unknown_addresses(labels, matrix), first, cutoff)
+
+
+def blend_on_validation(
+    model: RiskModel,
+    matrix: pl.DataFrame,
+    labels: pl.DataFrame,
+    patterns: pl.DataFrame,
+    alerts: pl.DataFrame,
+) -> dict[str, str]:
+    """Per pattern type, how the model's flags should join the rules' alerts
+    (``compare.choose_blend``), judged on the validation days with the labels known at the
+    cutoff: the model alerts for a type only where that beat the rules alone there."""
+    from analytics_platform.domain.risk import compare
+    from analytics_platform.domain.risk.labels import known_by
+
+    cutoff = model.cutoff
+    first = cutoff - timedelta(days=model.settings.validation_days - 1)
+    window = matrix.filter(pl.col("date").is_between(first, cutoff))
+    rules = alerts.filter(pl.col("typology") != MODEL_TYPOLOGY)
+    return compare.choose_blend(
+        compare.labels_as_truth(known_by(labels, cutoff), first, cutoff),
+        compare.rules_between(patterns, rules, first, cutoff),
+        compare.model_between(model.flagged(window), first, cutoff),
+    )
 
 
 # -- scoring ------------------------------------------------------------------------------
@@ -135,6 +167,10 @@ def score_day(
     scores = model.scores(matrix).with_columns(
         (pl.col("probability").rank("max").over("date") / pl.len().over("date")).alias("percentile")
     )
+    if model.alerting is not None:  # a type the validation days kept to the rules: no flag
+        scores = scores.with_columns(
+            pl.col("flagged") & pl.col("pattern_type").is_in(list(model.alerting))
+        )
     flagged = matrix.join(scores.filter("flagged").select(KEY), on=list(KEY), how="semi")
     words = explanations(model, flagged)
     return (

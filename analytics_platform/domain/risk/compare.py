@@ -165,3 +165,85 @@ def side_by_side(
         .with_columns(pl.col("both_is").fill_null("rules"))
         .sort("pattern_type")
     )
+
+
+def _judged_pairs(judged: pl.DataFrame, known: pl.DataFrame | None) -> pl.DataFrame:
+    pairs = judged.filter(pl.col("is_sar")).select("pattern_type", "address").unique()
+    return pairs if known is None else pairs.join(known, on=["pattern_type", "address"], how="anti")
+
+
+def pr_auc(
+    judged: pl.DataFrame, scores: pl.DataFrame, known: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """Per judged type, the average precision (area under the precision-recall curve) of the
+    model's account-level score: an address's highest probability of that type on any scored
+    day (0 where the type was never its likeliest), against membership of a pattern of that
+    type; the share of positives is the figure a random ranking would get."""
+    from sklearn.metrics import average_precision_score
+
+    pairs = _judged_pairs(judged, known)
+    champion = scores.filter(pl.col("alias") == "champion")
+    addresses = champion.select("address").unique()
+    rows = []
+    for kind in sorted(pairs["pattern_type"].unique().to_list()):
+        best = (
+            champion.filter(pl.col("pattern_type") == kind)
+            .group_by("address")
+            .agg(pl.col("probability").max().alias("p"))
+        )
+        members = pairs.filter(pl.col("pattern_type") == kind).select(
+            "address", pl.lit(True).alias("y")
+        )
+        frame = (
+            addresses.join(best, on="address", how="left")
+            .join(members, on="address", how="left")
+            .with_columns(pl.col("p").fill_null(0.0), pl.col("y").fill_null(False))
+        )
+        positives = int(frame["y"].sum())
+        ap = (
+            float(average_precision_score(frame["y"].to_numpy(), frame["p"].to_numpy()))
+            if positives
+            else None
+        )
+        rows.append((kind, positives, frame.height, ap, positives / max(frame.height, 1)))
+    schema = ["pattern_type", "members_scored", "addresses", "pr_auc", "random"]
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def top_k_beside(
+    judged: pl.DataFrame, rules_only: pl.DataFrame, with_model: pl.DataFrame
+) -> pl.DataFrame:
+    """Of each day's top ``k`` cases, the share on members of judged planted patterns: the
+    cases of the rules alone beside those with the model's alerts in them."""
+    from analytics_platform.domain.evaluation import precision_at_k
+
+    truth = judged.select("pattern_id", "pattern_type", "is_sar", "address")
+    a = precision_at_k(truth, rules_only).select("k", pl.col("precision").alias("rules_only"))
+    b = precision_at_k(truth, with_model).select("k", pl.col("precision").alias("with_model"))
+    return a.join(b, on="k", how="full", coalesce=True).sort("k")
+
+
+def probability_calibration(
+    judged: pl.DataFrame, scores: pl.DataFrame, edges: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8)
+) -> pl.DataFrame:
+    """The champion's scored address-days by probability band: how many, their mean
+    probability, and the share whose address is a member of a judged pattern of the predicted
+    type (a calibrated model has shares near its probabilities)."""
+    pairs = _judged_pairs(judged, None).with_columns(pl.lit(True).alias("hit"))
+    inner = [f"{a}-{b}" for a, b in zip(edges, edges[1:], strict=False)]
+    labels = [f"<{edges[0]}", *inner, f">={edges[-1]}"]
+    return (
+        scores.filter(pl.col("alias") == "champion")
+        .join(pairs, on=["pattern_type", "address"], how="left")
+        .with_columns(
+            pl.col("hit").fill_null(False),
+            pl.col("probability").cut(list(edges), labels=labels, left_closed=True).alias("band"),
+        )
+        .group_by("band")
+        .agg(
+            pl.len().alias("address_days"),
+            pl.col("probability").mean().alias("mean_probability"),
+            pl.col("hit").mean().alias("share_members"),
+        )
+        .sort("band")
+    )

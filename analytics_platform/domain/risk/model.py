@@ -79,6 +79,9 @@ class RiskModel:
     cutoff: date
     metrics: dict = field(default_factory=dict)
     settings: TrainingSettings = field(default_factory=TrainingSettings)
+    alerting: tuple[str, ...] | None = None
+    """The pattern types whose flags become alerts (chosen on validation beside the rules:
+    ``domain.risk.compare.choose_blend``); ``None``: every type."""
     reference: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     """Per watched column (``score`` and :data:`WATCHED` top features), its distribution on
     the validation days (``drift.reference``): what drift is measured against."""
@@ -170,6 +173,7 @@ class RiskModel:
                     "metrics": self.metrics,
                     "settings": asdict(self.settings),
                     "reference": self.reference,
+                    "alerting": None if self.alerting is None else list(self.alerting),
                 },
                 indent=1,
                 default=str,
@@ -210,6 +214,7 @@ def load(folder: Path, name: str = "risk model") -> RiskModel:
             metrics=meta.get("metrics", {}),
             settings=TrainingSettings(**meta.get("settings", {})),
             reference=meta.get("reference", {}),
+            alerting=None if meta.get("alerting") is None else tuple(meta["alerting"]),
         )
     except (OSError, ValueError, KeyError, TypeError, lgb.basic.LightGBMError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
