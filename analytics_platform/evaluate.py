@@ -310,6 +310,11 @@ def risk_through_product(
         {"ANALYTICS_HOME": str(home), "ANALYTICS_CONFIG": str(home / "config.yaml")}
     )
     (net,) = settings.networks
+    if net.end_date is None or not net.start_date <= cutoff < net.end_date:
+        raise ValueError(
+            f"--cutoff {cutoff}: outside the dataset's days {net.start_date}..{net.end_date} "
+            "(training needs days up to it, judging days after it)"
+        )
     labels = planted_labels(truth, transactions, transfers)
     labels_path = home / "risk-labels.csv"
     labels.write_csv(labels_path)

@@ -284,6 +284,11 @@ def train(
             f"risk model: {positives.height} labelled address-day(s) known by {cutoff} before "
             f"the validation days (need {settings.min_positives}): too few to train"
         )
+    if valid.height == 0:
+        raise ValueError(
+            f"risk model: no address-day in the validation days {valid_start}..{cutoff}: "
+            "nothing to choose thresholds on (is the cutoff within the stored days?)"
+        )
     classes = (NONE, *sorted(set(positives["label"].to_list())))
     index = {c: i for i, c in enumerate(classes)}
 
