@@ -275,6 +275,12 @@ def _parser() -> argparse.ArgumentParser:
         help="also train a risk model on the labels known by this day and judge rules, model "
         "and both on the days after it",
     )
+    ev.add_argument(
+        "--train-on",
+        type=Path,
+        help="a risk model trained on this other dataset's labels scores the evaluated one "
+        "(never trained on its labels); rules, model and both judged on every day",
+    )
     return parser
 
 
@@ -595,6 +601,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         home=args.home.resolve() if args.home else None,
         progress=None,  # a bar on a terminal, lines on stderr otherwise
         cutoff=args.cutoff,
+        train_on=args.train_on,
     )
     print(to_json(result) if args.json else to_text(result))
     if args.plot:

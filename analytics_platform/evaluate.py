@@ -21,10 +21,12 @@ look-alikes) as such a directory first, and evaluates it with the ``synthetic`` 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -226,12 +228,18 @@ def evaluate(
     home: Path | None = None,
     progress: Callable[[str], None] | None = print,
     cutoff: date | None = None,
+    train_on: Path | str | None = None,
 ) -> dict[str, Any]:
     """Run the graph on the dataset and score what it stored (module docstring); with a
     ``cutoff``, also a risk model trained through the product on the labels known then, and
-    rules / model / both on the days after it (:func:`risk_through_product`)."""
+    rules / model / both on the days after it (:func:`risk_through_product`); with
+    ``train_on`` (another dataset), a model trained on that one's labels made champion before
+    this dataset is run, which is then scored without its labels being read for training."""
+    if cutoff is not None and train_on is not None:
+        raise ValueError("evaluate: --cutoff and --train-on exclude each other")
     tables = ("structural_patterns", "typology_alerts")
-    with tempfile.TemporaryDirectory(prefix="evaluate-") as tmp:
+    with ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="evaluate-"))
         if str(folder) == "synthetic":
             folder = write_synthetic_dataset(Path(tmp) / "synthetic")
         folder = Path(folder).resolve()
@@ -239,8 +247,14 @@ def evaluate(
         profile_path = resolve_profile(profile, folder)
         truth = load_truth(folder)
         truth_transactions = load_truth_transactions(folder, truth)
-        started = time.perf_counter()
         run_home = (home or Path(tmp) / "home").resolve()
+        train_home = Path(tmp) / "train-home" if train_on is not None else run_home
+        stack.enter_context(_registry_of(train_home))
+        elsewhere = None
+        if train_on is not None:
+            elsewhere = train_elsewhere(Path(train_on).resolve(), profile_path, train_home,
+                                        progress)  # fmt: skip
+        started = time.perf_counter()
         stored = run_graph(folder, run_home, profile_path, progress, tables)
         seconds = time.perf_counter() - started
         edges = pl.read_csv(
@@ -248,13 +262,18 @@ def evaluate(
             columns=["tx_hash", "from_address", "to_address", "block_time"],
             infer_schema_length=0,
         )
-        risk = (
-            {}
-            if cutoff is None
-            else risk_through_product(
+        risk = {}
+        if cutoff is not None:
+            risk = risk_through_product(
                 truth, truth_transactions, edges, stored, cutoff, run_home, progress
             )
-        )
+        elif elsewhere is not None:
+            (net,) = _settings_of(run_home).networks
+            risk = {
+                "trained_on": Path(train_on).name,
+                **judge_risk(truth, truth_transactions, edges, stored, run_home, *elsewhere,
+                             net.start_date, None),
+            }  # fmt: skip
     # the catalog the run scored with (dataset_config reads the transfers: not again for this)
     catalog = load_catalog((yaml.safe_load(profile_path.read_text()) or {}).get("typologies_path"))
     prior = {t.name: t.confidence for t in catalog.typologies}
@@ -285,6 +304,39 @@ def evaluate(
     }
 
 
+def _settings_of(home: Path):
+    from analytics_platform.config import load_settings
+
+    return load_settings(
+        {"ANALYTICS_HOME": str(home), "ANALYTICS_CONFIG": str(home / "config.yaml")}
+    )
+
+
+def train_champion(
+    truth: pl.DataFrame,
+    transactions: pl.DataFrame,
+    transfers: pl.DataFrame,
+    home: Path,
+    cutoff: date,
+    say: Callable[[str], None],
+):
+    """The dataset's ground truth known by ``cutoff`` as the team's confirmed cases (a labels
+    file), and ``model train`` on what the graph stored in ``home``, made champion."""
+    from analytics_platform.domain.risk.labels import planted_labels
+    from analytics_platform.pipeline import model_ops
+
+    settings = _settings_of(home)
+    (net,) = settings.networks
+    labels_path = home / "risk-labels.csv"
+    planted_labels(truth, transactions, transfers).write_csv(labels_path)
+    started = time.perf_counter()
+    done = model_ops.train_model(
+        settings, net.name, cutoff=cutoff, by="evaluate", labels_path=str(labels_path),
+        alias="champion", progress=say,
+    )  # fmt: skip
+    return done, time.perf_counter() - started
+
+
 def risk_through_product(
     truth: pl.DataFrame,
     transactions: pl.DataFrame,
@@ -294,39 +346,21 @@ def risk_through_product(
     home: Path,
     progress: Callable[[str], None] | None,
 ) -> dict[str, Any]:
-    """The risk model as a team would run it: the ground truth known by ``cutoff`` as their
-    confirmed cases (a labels file), ``model train`` on what the graph stored, the model made
-    champion, the days after the cutoff scored and alerted again (``address_risk_scores``,
-    ``typology_alerts``), and rules / model / both judged on what that stored."""
-    from analytics_platform.config import load_settings
-    from analytics_platform.domain.risk import compare
-    from analytics_platform.domain.risk.labels import pattern_days, planted_labels
-    from analytics_platform.domain.typologies import MODEL_TYPOLOGY
-    from analytics_platform.pipeline import model_ops
+    """The risk model as a team would run it: :func:`train_champion` at ``cutoff``, the days
+    after it scored and alerted again (``address_risk_scores``, ``typology_alerts``), and
+    rules / model / both judged on what that stored (:func:`judge_risk`)."""
     from analytics_platform.runner import instance_for, run_range
 
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
-    settings = load_settings(
-        {"ANALYTICS_HOME": str(home), "ANALYTICS_CONFIG": str(home / "config.yaml")}
-    )
+    settings = _settings_of(home)
     (net,) = settings.networks
     if net.end_date is None or not net.start_date <= cutoff < net.end_date:
         raise ValueError(
             f"--cutoff {cutoff}: outside the dataset's days {net.start_date}..{net.end_date} "
             "(training needs days up to it, judging days after it)"
         )
-    labels = planted_labels(truth, transactions, transfers)
-    labels_path = home / "risk-labels.csv"
-    labels.write_csv(labels_path)
-    started = time.perf_counter()
-    done = model_ops.train_model(
-        settings, net.name, cutoff=cutoff, by="evaluate", labels_path=str(labels_path),
-        alias="champion", progress=say,
-    )  # fmt: skip
-    trained = time.perf_counter() - started
-    model = done.trained.model
+    done, seconds = train_champion(truth, transactions, transfers, home, cutoff, say)
     after, end = cutoff + timedelta(days=1), net.end_date
-    assert end is not None
     say(f"scoring and alerting {after}..{end} again with model version {done.version.version}")
     results = run_range(
         settings, net.name, after, end, assets=["address_risk_scores", "typology_alerts"],
@@ -334,26 +368,61 @@ def risk_through_product(
     )  # fmt: skip
     if not all(r.success for r in results):
         raise RuntimeError("evaluation: scoring after the cutoff failed; see the run logs")
-    scores = model_ops.read_table(settings, net.name, "address_risk_scores", after, end)
-    alerts = model_ops.read_table(settings, net.name, "typology_alerts", after, end)
+    rules_only = stored["typology_alerts"].filter(pl.col("date") >= after)
+    return {
+        "cutoff": cutoff.isoformat(),
+        **judge_risk(
+            truth, transactions, transfers, stored, home, done, seconds, after, cutoff, rules_only
+        ),
+    }
+
+
+def judge_risk(
+    truth: pl.DataFrame,
+    transactions: pl.DataFrame,
+    transfers: pl.DataFrame,
+    stored: dict[str, pl.DataFrame],
+    home: Path,
+    done,
+    train_seconds: float,
+    first: date,
+    cutoff: date | None,
+    rules_only: pl.DataFrame | None = None,
+) -> dict[str, Any]:
+    """Rules, the model alone and both (what the product alerts) from the scores and alerts
+    stored in ``home`` on ``first`` onwards; patterns known at ``cutoff`` left out;
+    ``rules_only``: the same days' alerts of a run without the model, for the top-k table."""
+    from analytics_platform.domain.risk import compare
+    from analytics_platform.domain.risk.labels import pattern_days
+    from analytics_platform.domain.typologies import MODEL_TYPOLOGY
+    from analytics_platform.pipeline import model_ops
+
+    settings = _settings_of(home)
+    (net,) = settings.networks
+    end = net.end_date
+    assert end is not None
+    scores = model_ops.read_table(settings, net.name, "address_risk_scores", first, end)
+    alerts = model_ops.read_table(settings, net.name, "typology_alerts", first, end)
+    model = done.trained.model
     patterns = stored["structural_patterns"]
-    judged, known = compare.truth_after(truth, pattern_days(transactions, transfers), cutoff)
+    if cutoff is None:
+        judged, known = truth, None
+    else:
+        judged, known = compare.truth_after(truth, pattern_days(transactions, transfers), cutoff)
     rule_alerts = alerts.filter(pl.col("typology") != MODEL_TYPOLOGY)
     # The model alone: every score at its type's threshold, alerting or not.
     limit = pl.col("pattern_type").replace_strict(model.thresholds, default=1.0)
     raw = scores.filter(pl.col("probability") >= limit)
-    alerting = set(model.alerting or model.classes[1:])
+    alerting = set(model.classes[1:] if model.alerting is None else model.alerting)
     policies = {t: "either" if t in alerting else "rules" for t in model.classes[1:]}
     table = compare.side_by_side(
         judged,
-        compare.rules_between(patterns, rule_alerts, after, end),
-        compare.model_between(raw, after, end),
+        compare.rules_between(patterns, rule_alerts, first, end),
+        compare.model_between(raw, first, end),
         policies,
         known,
     )
-    before = stored["typology_alerts"].filter(pl.col("date") >= after)
     return {
-        "cutoff": cutoff.isoformat(),
         "risk_model": {
             **{k: v for k, v in model.metrics.items() if k != "blend"},
             "version": done.version.version,
@@ -362,15 +431,53 @@ def risk_through_product(
             "features": len(model.features),
             "feature_hash": model.feature_hash,
             "thresholds": {c: round(t, 4) for c, t in model.thresholds.items()},
-            "train_seconds": round(trained, 1),
+            "train_seconds": round(train_seconds, 1),
             "scored_address_days": scores.height,
             "model_alerts": alerts.filter(pl.col("typology") == MODEL_TYPOLOGY).height,
         },
         "rules_model_both": table,
         "model_pr_auc": compare.pr_auc(judged, scores, known),
-        "precision_at_k_after_cutoff": compare.top_k_beside(judged, before, alerts),
+        "precision_at_k_after_cutoff": compare.top_k_beside(judged, rules_only, alerts),
         "model_calibration": compare.probability_calibration(judged, scores),
     }
+
+
+@contextmanager
+def _registry_of(home: Path) -> Iterator[None]:
+    """Everything inside (training, runs) uses the embedded registry of ``home``: an
+    evaluation never touches the deployment's registry."""
+    from analytics_platform.storage.model_registry import embedded_store
+
+    store = embedded_store(home)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    before = os.environ.get("MLFLOW_TRACKING_URI")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{store}"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = before
+
+
+def train_elsewhere(
+    folder: Path, profile_path: Path, home: Path, progress: Callable[[str], None] | None
+):
+    """``evaluate --train-on``: the graph over another dataset ``folder`` in ``home``, and a
+    model trained on all its labels (validation: its last days), made champion there."""
+    say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+    check_dataset(folder)
+    truth = load_truth(folder)
+    transactions = load_truth_transactions(folder, truth)
+    say(f"training on {folder.name}: running the graph over it first")
+    run_graph(folder, home, profile_path, progress, ())
+    transfers = pl.read_csv(
+        folder / "transfers.csv.gz", columns=["tx_hash", "block_time"], infer_schema_length=0
+    )
+    (net,) = _settings_of(home).networks
+    assert net.end_date is not None
+    return train_champion(truth, transactions, transfers, home, net.end_date, say)
 
 
 SECTIONS = (
@@ -465,18 +572,23 @@ def to_text(result: dict[str, Any]) -> str:
 
 def _risk_lines(result: dict[str, Any], table: Callable[[pl.DataFrame], str]) -> list[str]:
     model = result["risk_model"]
+    when = (
+        f"on the days after the cutoff {result['cutoff']}"
+        if "cutoff" in result
+        else f"on every day, the model trained on {result['trained_on']} only"
+    )
     return [
         "",
-        f"Rules, model and both on the days after the cutoff {result['cutoff']} (account level "
-        "per planted type through the stored alerts, patterns not yet known at the cutoff; "
-        "look-alike hits apart; model: every score at its type's threshold; both: what the "
-        "product alerts, the model only for the types the validation days chose):",
+        f"Rules, model and both {when} (account level per planted type through the stored "
+        "alerts, patterns known at a cutoff left out; look-alike hits apart; model: every "
+        "score at its type's threshold; both: what the product alerts, the model only for the "
+        "types the validation days chose):",
         table(result["rules_model_both"]),
         "",
         "The model's account-level ranking per type (PR-AUC; random: the share of members):",
         table(result["model_pr_auc"]),
         "",
-        "Precision of each day's top k cases after the cutoff, rules only and with the model:",
+        "Precision of each day's top k cases judged, rules only (where run) and with the model:",
         table(result["precision_at_k_after_cutoff"]),
         "",
         "The model's calibration (scored address-days by probability band; share on members "

@@ -100,6 +100,33 @@ def test_the_whole_graph_is_scored_with_look_alikes_apart(tmp_path):
     _assert_explanations_filled(tmp_path / "home")
 
 
+
+def test_a_model_trained_on_another_world_scores_this_one_without_its_labels(
+    tmp_path, monkeypatch
+):
+    """``--train-on``: the model learns from one synthetic world's labels (another seed) and
+    alerts on this one through the product; its labels are never read for training."""
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    start = date(2026, 2, 1)
+    world = {"days": 6, "transfers_per_day": 2_000, "addresses": 1_000, "start": start}
+    train = write_synthetic_dataset(tmp_path / "train", default_config(seed=11, **world))
+    judged = write_synthetic_dataset(tmp_path / "judged", default_config(seed=7, **world))
+    result = evaluate(
+        judged, profile="synthetic", home=tmp_path / "home", progress=lambda m: None,
+        train_on=train,
+    )  # fmt: skip
+    assert result["trained_on"] == "train" and "cutoff" not in result
+    model = result["risk_model"]
+    assert model["version"] == 1 and model["scored_address_days"] > 0
+    beside = result["rules_model_both"]
+    assert beside["model_f1"].drop_nulls().max() > 0.5, beside
+    text = to_text(result)
+    assert "the model trained on train only" in text and "PR-AUC" in text
+    # The evaluation kept to its own registry: nothing in the judged home's.
+    assert not (tmp_path / "home" / "mlflow").exists()
+    with pytest.raises(ValueError, match="--cutoff and --train-on exclude each other"):
+        evaluate(judged, cutoff=start, train_on=train, progress=lambda m: None)
+
 def _assert_explanations_filled(home: Path) -> None:
     """Every stored explanation has each placeholder of its typology's sentence filled in, as
     the ``explanations_filled`` check judges (its unit test plants a hole)."""

@@ -211,16 +211,19 @@ def pr_auc(
 
 
 def top_k_beside(
-    judged: pl.DataFrame, rules_only: pl.DataFrame, with_model: pl.DataFrame
+    judged: pl.DataFrame, rules_only: pl.DataFrame | None, with_model: pl.DataFrame
 ) -> pl.DataFrame:
     """Of each day's top ``k`` cases, the share on members of judged planted patterns: the
-    cases of the rules alone beside those with the model's alerts in them."""
+    cases of the rules alone (where a run without the model exists) beside those with the
+    model's alerts in them."""
     from analytics_platform.domain.evaluation import precision_at_k
 
     truth = judged.select("pattern_id", "pattern_type", "is_sar", "address")
-    a = precision_at_k(truth, rules_only).select("k", pl.col("precision").alias("rules_only"))
-    b = precision_at_k(truth, with_model).select("k", pl.col("precision").alias("with_model"))
-    return a.join(b, on="k", how="full", coalesce=True).sort("k")
+    out = precision_at_k(truth, with_model).select("k", pl.col("precision").alias("with_model"))
+    if rules_only is None:
+        return out.sort("k")
+    rules = precision_at_k(truth, rules_only).select("k", pl.col("precision").alias("rules_only"))
+    return rules.join(out, on="k", how="full", coalesce=True).sort("k")
 
 
 def probability_calibration(
