@@ -21,7 +21,7 @@ from upath import UPath
 from analytics_platform.engines.base import EngineChoice, GraphParams, choose_engine
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage import lake
-from analytics_platform.storage.tables import spec
+from analytics_platform.storage.tables import read_table
 
 
 class ClickHouseResource(dg.ConfigurableResource):
@@ -71,16 +71,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def read_days(
         self, network: str, table: str, first: date | None = None, last: date | None = None
     ) -> pl.DataFrame:
-        with self.session() as client:
-            return ch.read_days(
-                client,
-                network,
-                table,
-                first,
-                last,
-                schema=spec(table).schema,
-                cluster=self.clickhouse.cluster,
-            )
+        return read_table(self.target(), network, table, first, last)
 
 
 class GraphEngineResource(dg.ConfigurableResource):

@@ -36,13 +36,13 @@ from analytics_platform.pipeline.risk import (
     verdict_labels,
 )
 from analytics_platform.storage import clickhouse as ch
+from analytics_platform.storage import tables
 from analytics_platform.storage.model_registry import (
     CHALLENGER,
     CHAMPION,
     ModelRegistry,
     Version,
 )
-from analytics_platform.storage.tables import TABLES
 
 HISTORY_TABLES = ("address_features", "structural_patterns", "daily_edges", "typology_alerts")
 
@@ -55,16 +55,7 @@ def read_table(
     settings: Settings, network: str, table: str, first: date | None, last: date | None
 ) -> pl.DataFrame:
     """The warehouse's rows of ``table`` on ``first..last`` (either bound optional)."""
-    with ch.session(settings.clickhouse) as client:
-        return ch.read_days(
-            client,
-            network,
-            table,
-            first,
-            last,
-            schema=TABLES[table].schema,
-            cluster=settings.clickhouse.cluster,
-        )
+    return tables.read_table(settings.clickhouse, network, table, first, last)
 
 
 def last_featured_day(settings: Settings, network: str) -> date:

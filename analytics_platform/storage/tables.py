@@ -9,6 +9,7 @@ import polars as pl
 from analytics_platform.domain import feature_catalog
 from analytics_platform.domain import schemas as s
 from analytics_platform.kafka.messages import MESSAGES
+from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage.clickhouse import distributed_ddl, table_ddl
 
 KAFKA_MESSAGES: dict[str, pl.DataType] = {
@@ -160,3 +161,15 @@ def spec(name: str) -> TableSpec:
         return TABLES[name]
     except KeyError:
         raise KeyError(f"table: no warehouse table spec for {name!r}") from None
+
+
+def read_table(
+    target: ch.ClickHouseTarget, network: str, table: str, first=None, last=None
+) -> pl.DataFrame:
+    """The stored rows of ``network``'s ``table`` on ``first..last`` (either bound optional;
+    an empty frame of its schema when the table does not exist yet), on a cluster through its
+    distributed table."""
+    with ch.session(target) as client:
+        return ch.read_days(
+            client, network, table, first, last, schema=spec(table).schema, cluster=target.cluster
+        )
