@@ -151,8 +151,8 @@ def train_model(
     trained = train_on(history, labels, cutoff)
     if trained.unknown_labelled_addresses:
         progress(
-            f"model train {network}: {trained.unknown_labelled_addresses:,} labelled "
-            "address(es) never seen in the data (left out)"
+            f"model train {network}: {trained.unknown_labelled_addresses:,} address(es) "
+            f"labelled by {cutoff} never seen in the data up to it (left out)"
         )
     params = training_params(
         trained,

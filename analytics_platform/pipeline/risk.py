@@ -99,6 +99,7 @@ def unknown_addresses(labels: pl.DataFrame, matrix: pl.DataFrame) -> int:
 class Trained:
     model: RiskModel
     labels: int
+    """Labels known by the cutoff (what the model could learn from)."""
     unknown_labelled_addresses: int
     first_day: date
     last_day: date
@@ -120,7 +121,10 @@ def train_on(history: dict[str, pl.DataFrame], labels: pl.DataFrame, cutoff: dat
     model = dataclasses.replace(
         model, alerting=alerting, metrics={**model.metrics, "blend": policies}
     )
-    return Trained(model, labels.height, unknown_addresses(labels, matrix), first, cutoff)
+    from analytics_platform.domain.risk.labels import known_by
+
+    known = known_by(labels, cutoff)
+    return Trained(model, known.height, unknown_addresses(known, matrix), first, cutoff)
 
 
 def blend_on_validation(
