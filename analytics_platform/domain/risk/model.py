@@ -79,6 +79,9 @@ class RiskModel:
     cutoff: date
     metrics: dict = field(default_factory=dict)
     settings: TrainingSettings = field(default_factory=TrainingSettings)
+    calibration: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    """Per pattern type, the isotonic map (raw probability points -> observed share) fitted on
+    the validation days; applied by linear interpolation (:func:`calibrate`)."""
     alerting: tuple[str, ...] | None = None
     """The pattern types whose flags become alerts (chosen on validation beside the rules:
     ``domain.risk.compare.choose_blend``); ``None``: every type."""
@@ -91,12 +94,16 @@ class RiskModel:
         return feature_hash(list(self.features))
 
     def probabilities(self, matrix: pl.DataFrame) -> pl.DataFrame:
-        """``KEY`` and one probability column per class for every row of ``matrix``."""
+        """``KEY`` and one probability column per class for every row of ``matrix``: for each
+        pattern type the calibrated probability (the share of such rows that were members on
+        the validation days), for ``none`` the model's own."""
         self._refuse_other_features(matrix)
-        probs = self.booster.predict(_x(matrix, self.features))
-        return matrix.select(KEY).hstack(
-            pl.DataFrame(np.asarray(probs).reshape(len(matrix), -1), schema=list(self.classes))
-        )
+        probs = np.asarray(self.booster.predict(_x(matrix, self.features)))
+        probs = probs.reshape(len(matrix), -1)
+        for i, c in enumerate(self.classes):
+            if c in self.calibration:
+                probs[:, i] = calibrate(probs[:, i], self.calibration[c])
+        return matrix.select(KEY).hstack(pl.DataFrame(probs, schema=list(self.classes)))
 
     def _refuse_other_features(self, matrix: pl.DataFrame) -> None:
         missing = [f for f in self.features if f not in matrix.columns]
@@ -174,6 +181,7 @@ class RiskModel:
                     "settings": asdict(self.settings),
                     "reference": self.reference,
                     "alerting": None if self.alerting is None else list(self.alerting),
+                    "calibration": self.calibration,
                 },
                 indent=1,
                 default=str,
@@ -215,6 +223,7 @@ def load(folder: Path, name: str = "risk model") -> RiskModel:
             settings=TrainingSettings(**meta.get("settings", {})),
             reference=meta.get("reference", {}),
             alerting=None if meta.get("alerting") is None else tuple(meta["alerting"]),
+            calibration={c: (xs, ys) for c, (xs, ys) in meta.get("calibration", {}).items()},
         )
     except (OSError, ValueError, KeyError, TypeError, lgb.basic.LightGBMError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -310,10 +319,12 @@ def train(
         valid_sets=[valid_set],
         callbacks=[lgb.early_stopping(EARLY_STOP, verbose=False)],
     )
-    model = RiskModel(booster, classes, features, {}, cutoff)
+    raw = RiskModel(booster, classes, features, {}, cutoff)
     window = matrix.filter(pl.col("date").is_between(valid_start, cutoff))
+    calibration = fit_calibration(raw, window, known_by(labels, cutoff))
+    model = RiskModel(booster, classes, features, {}, cutoff, calibration=calibration)
     thresholds, scores = choose_thresholds(model, window, known_by(labels, cutoff))
-    model = RiskModel(booster, classes, features, thresholds, cutoff)
+    model = RiskModel(booster, classes, features, thresholds, cutoff, calibration=calibration)
     return RiskModel(
         booster,
         classes,
@@ -321,6 +332,7 @@ def train(
         thresholds,
         cutoff,
         settings=settings,
+        calibration=calibration,
         reference=drift_reference(model, window),
         metrics={
             "fit_rows": fit.height,
@@ -330,6 +342,43 @@ def train(
             "validation_f1": scores,
         },
     )
+
+
+def calibrate(values: np.ndarray, points: tuple[list[float], list[float]]) -> np.ndarray:
+    """``values`` through an isotonic map's points (clipped at its ends)."""
+    xs, ys = points
+    return np.interp(values, xs, ys)
+
+
+def fit_calibration(
+    model: RiskModel, window: pl.DataFrame, labels: pl.DataFrame
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Per pattern type, an isotonic regression of "the row's address was a member of a
+    pattern of this type that day" on the raw probability, over every row of the validation
+    ``window`` (not the sampled negatives: the shares would be too high)."""
+    from sklearn.isotonic import IsotonicRegression
+
+    probs = model.probabilities(window)
+    inside = (
+        window.select(KEY)
+        .join(labels.select("address", "pattern_type", "first_day", "last_day"), on="address")
+        .filter(pl.col("date").is_between("first_day", "last_day"))
+        .select(*KEY, "pattern_type")
+        .unique()
+    )
+    out = {}
+    for c in model.classes[1:]:
+        members = inside.filter(pl.col("pattern_type") == c).select(KEY)
+        rows = probs.select(*KEY, c).join(
+            members.with_columns(pl.lit(1.0).alias("y")), on=list(KEY), how="left"
+        )
+        y = rows["y"].fill_null(0.0).to_numpy()
+        if y.sum() == 0:
+            continue  # nothing to calibrate against: the raw probability stands
+        fit = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+        fit.fit(rows[c].to_numpy(), y)
+        out[c] = (fit.X_thresholds_.tolist(), fit.y_thresholds_.tolist())
+    return out
 
 
 WATCHED = 20
