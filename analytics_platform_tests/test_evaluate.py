@@ -100,10 +100,7 @@ def test_the_whole_graph_is_scored_with_look_alikes_apart(tmp_path):
     _assert_explanations_filled(tmp_path / "home")
 
 
-
-def test_a_model_trained_on_another_world_scores_this_one_without_its_labels(
-    tmp_path, monkeypatch
-):
+def test_a_model_trained_on_another_world_scores_this_one_without_its_labels(tmp_path, monkeypatch):
     """``--train-on``: the model learns from one synthetic world's labels (another seed) and
     alerts on this one through the product; its labels are never read for training."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
@@ -126,6 +123,7 @@ def test_a_model_trained_on_another_world_scores_this_one_without_its_labels(
     assert not (tmp_path / "home" / "mlflow").exists()
     with pytest.raises(ValueError, match="--cutoff and --train-on exclude each other"):
         evaluate(judged, cutoff=start, train_on=train, progress=lambda m: None)
+
 
 def _assert_explanations_filled(home: Path) -> None:
     """Every stored explanation has each placeholder of its typology's sentence filled in, as

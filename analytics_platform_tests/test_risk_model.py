@@ -243,3 +243,62 @@ def test_a_saved_model_predicts_the_same_and_a_broken_one_is_named():
     (folder / "model.json").unlink()
     with pytest.raises(ValueError, match=r"^version 3: cannot read its artifact"):
         load(folder, "version 3")
+
+
+def test_verdicts_become_labels_known_when_recorded():
+    from datetime import datetime
+
+    from analytics_platform.pipeline.risk import verdict_labels
+
+    day = date(2026, 3, 1)
+    verdicts = pl.DataFrame(
+        {
+            "date": [day, day, day],
+            "address": ["a", "b", "c"],
+            "disposition": ["confirmed", "dismissed", "confirmed"],
+            "recorded_at": [datetime(2026, 3, 4, 9), datetime(2026, 3, 2), datetime(2026, 3, 5)],
+        }
+    )
+    alerts = pl.DataFrame(
+        {"date": [day] * 3, "address": ["a", "b", "c"], "pattern_ids": [["p1"], ["p2"], []]}
+    )
+    patterns = pl.DataFrame(
+        {"date": [day, day], "pattern_id": ["p1", "p2"], "pattern_type": ["fan_in", "cycle"]}
+    )
+    labels = verdict_labels(verdicts, alerts, patterns)
+    assert labels.select("address", "pattern_type", "known_at", "source").rows() == [
+        ("b", "none", date(2026, 3, 2), "verdict:dismissed"),  # a checked negative
+        ("a", "fan_in", date(2026, 3, 4), "verdict:confirmed"),
+        ("c", "none", date(2026, 3, 5), "verdict:confirmed"),  # a feature typology: no type
+    ]
+
+
+def test_contributions_are_worded_as_an_analyst_reads_them():
+    from analytics_platform.pipeline.risk import describe
+
+    assert describe("in_degree_w30", 14.0, 1.23) == "14 payers in 30 days (+1.2)"
+    assert describe("member_fan_in", 2.0, 3.1) == "member of 2 fan-in pattern(s) that day (+3.1)"
+    assert describe("payee_max_in_degree_w7", 40.0, 0.5) == (
+        "an address it paid has 40 payers in 7 days (+0.5)"
+    )
+    assert describe("reciprocity_w90", 0.25, 0.04) == "0.25 reciprocity in 90 days (+0.0)"
+
+
+def test_probabilities_are_calibrated_on_the_validation_days():
+    labels, matrix = _labels_and_matrix()
+    cutoff = START + timedelta(days=DAYS - 1)
+    model = train(matrix, labels, cutoff, SETTINGS)
+    assert set(model.calibration) == {"fan_in", "scatter_gather"}
+    xs, ys = model.calibration["fan_in"]
+    assert ys == sorted(ys) and ys[0] >= 0.0 and ys[-1] <= 1.0  # isotonic, within [0, 1]
+    # On the validation days, rows scored high are mostly members, rows scored low mostly not.
+    window = matrix.filter(pl.col("date") > cutoff - timedelta(days=SETTINGS.validation_days))
+    probs = model.probabilities(window).join(
+        labels.filter(pl.col("pattern_type") == "fan_in").select("address", "first_day",
+                                                                 "last_day"),
+        on="address", how="left",
+    ).with_columns(pl.col("date").is_between("first_day", "last_day").fill_null(False)
+                   .alias("member"))  # fmt: skip
+    high = probs.filter(pl.col("fan_in") >= 0.8)["member"].mean()
+    low = probs.filter(pl.col("fan_in") < 0.2)["member"].mean()
+    assert high is not None and high >= 0.7 and low is not None and low <= 0.05

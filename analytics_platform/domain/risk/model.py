@@ -417,6 +417,10 @@ def choose_thresholds(
         hit = ranked["address"].is_in(list(truth)).cast(pl.Int64).cum_sum().to_numpy()
         flagged = np.arange(1, len(hit) + 1)
         f1 = 2 * hit / (flagged + len(truth))
+        # "p >= t" flags every address tied at t: judge only the last of each run of ties
+        # (calibrated probabilities have plateaus), whatever order the ties came in.
+        p = ranked["p"].to_numpy()
+        f1[:-1][p[:-1] == p[1:]] = -1.0
         k = int(np.argmax(f1))
         thresholds[c], scores[c] = float(ranked["p"][k]), round(float(f1[k]), 4)
     return thresholds, scores
