@@ -1,8 +1,9 @@
 """A partition is a pure function of its upstream partitions.
 
 The same generated network (8 days, every planted type) is stored twice from the same landing
-files and config: once by one ranged run over all days, once day by day. Every daily table
-must hold the same rows per day in both stores, and every asset's per-day metadata must agree.
+files and config: once by one ranged run over all days, once day by day, with the same champion
+risk model (trained on a first pass, in a registry both stores share). Every daily table must
+hold the same rows per day in both stores, and every asset's per-day metadata must agree.
 """
 
 from __future__ import annotations
@@ -70,6 +71,27 @@ def _store(home: Path, chunk_days: int, monkeypatch) -> tuple[dict, dict]:
     return tables, metadata
 
 
+def _train_champion(home: Path, cfg) -> None:
+    """A model trained on the first pass's store and the planted patterns, made champion."""
+    from analytics_platform.domain.risk.labels import planted_labels
+    from analytics_platform.domain.synthetic import generate
+    from analytics_platform.pipeline import model_ops
+
+    net = generate(cfg)
+    truth = net.ground_truth
+    planted_labels(
+        truth.select("pattern_id", "pattern_type", pl.lit(True).alias("is_sar"), "address"),
+        truth.select("pattern_id", "tx_hashes").unique("pattern_id").explode("tx_hashes")
+        .rename({"tx_hashes": "tx_hash"}),
+        net.transfers.select("tx_hash", "block_time"),
+    ).write_csv(home / "labels-planted.csv")  # fmt: skip
+    settings = load_settings()
+    model_ops.train_model(
+        settings, "torus", by="test", labels_path=str(home / "labels-planted.csv"),
+        alias="champion", progress=lambda _: None,
+    )  # fmt: skip
+
+
 def _fingerprint(df: pl.DataFrame) -> tuple[int, int, dict[str, float]]:
     """Row count, an order-free hash of the non-float columns, and the sum of each float."""
     floats = [c for c, t in df.schema.items() if t in (pl.Float32, pl.Float64)]
@@ -89,6 +111,9 @@ def test_ranged_run_and_day_by_day_runs_store_identical_partitions(tmp_path: Pat
     daily_home.mkdir()
     shutil.copy(ranged_home / "config.yaml", daily_home / "config.yaml")
 
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'registry.db'}")
+    _store(ranged_home, DAYS, monkeypatch)  # the rules alone: what the model learns from
+    _train_champion(ranged_home, cfg)
     ranged, ranged_meta = _store(ranged_home, DAYS, monkeypatch)
     daily, daily_meta = _store(daily_home, 1, monkeypatch)
 

@@ -71,9 +71,9 @@ def test_an_mlflow_server_is_the_registry_when_its_uri_is_set(tmp_path: Path, mo
         url = f"http://127.0.0.1:{port}"
         for _ in range(120):
             try:
-                if requests.get(f"{url}/health", timeout=1).ok:
+                if requests.get(f"{url}/health", timeout=5).ok:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still starting
                 time.sleep(0.5)
         else:
             pytest.fail("mlflow server did not start")
