@@ -61,7 +61,8 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
                            network=spec.name, days=scored_days)
             )  # fmt: skip
         rows = pl.concat(frames) if frames else pl.DataFrame(schema=MODEL_MONITORING)
-        verdicts = _verdicts(lake, spec.name)
+        # without a champion there is nothing to watch: no verdicts read (DuckDB) for it
+        verdicts = _verdicts(lake, spec.name) if champion.height else None
         record_days(
             context, rows, days, lambda day, part: _figures(day, part, scores, alerts, verdicts)
         )
@@ -84,19 +85,23 @@ def _figures(
     part: pl.DataFrame,
     scores: pl.DataFrame,
     alerts: pl.DataFrame,
-    verdicts: pl.DataFrame,
+    verdicts: pl.DataFrame | None,
 ) -> dict:
     today = scores.filter((pl.col("date") == day) & (pl.col("alias") == "champion"))
     day_alerts = alerts.filter(pl.col("date") == day)
     features = part.filter(pl.col("column") != "score")["psi"].drop_nulls()
     score = part.filter(pl.col("column") == "score")["psi"].drop_nulls()
-    recent = verdicts.filter(pl.col("date").is_between(day - timedelta(days=29), day))
-    confirmed = recent.filter(pl.col("disposition") == "confirmed").height
-    figures = {
-        "scored_addresses": today.height,
-        "flagged_addresses": today.filter("flagged").height,
+    figures: dict = {
         "model_alerts": day_alerts.filter(pl.col("typology") == MODEL_TYPOLOGY).height,
         "rule_alerts": day_alerts.filter(pl.col("typology") != MODEL_TYPOLOGY).height,
+    }
+    if verdicts is None:
+        return figures
+    recent = verdicts.filter(pl.col("date").is_between(day - timedelta(days=29), day))
+    confirmed = recent.filter(pl.col("disposition") == "confirmed").height
+    figures |= {
+        "scored_addresses": today.height,
+        "flagged_addresses": today.filter("flagged").height,
         "reviewed_cases_30d": recent.height,
     }
     if score.len():
