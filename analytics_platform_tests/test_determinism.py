@@ -30,7 +30,9 @@ DAYS = 8
 RUN_METADATA = {"stage_seconds", "warehouse", "lake_path", "Query"}
 
 
-def _store(home: Path, chunk_days: int, monkeypatch) -> tuple[dict, dict]:
+def _store(
+    home: Path, chunk_days: int, monkeypatch, assets: list[str] | None = None
+) -> tuple[dict, dict]:
     monkeypatch.setenv("ANALYTICS_HOME", str(home))
     settings = load_settings()
     instance = instance_for(settings)
@@ -41,6 +43,7 @@ def _store(home: Path, chunk_days: int, monkeypatch) -> tuple[dict, dict]:
         "torus",
         START,
         last,
+        assets=assets,
         chunk_days=chunk_days,
         instance=instance,
         progress=lambda _: None,
@@ -114,7 +117,9 @@ def test_ranged_run_and_day_by_day_runs_store_identical_partitions(tmp_path: Pat
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'registry.db'}")
     _store(ranged_home, DAYS, monkeypatch)  # the rules alone: what the model learns from
     _train_champion(ranged_home, cfg)
-    ranged, ranged_meta = _store(ranged_home, DAYS, monkeypatch)
+    # the model's assets again over the same range, now with the champion
+    scored = ["address_risk_scores", "typology_alerts", "model_monitoring"]
+    ranged, ranged_meta = _store(ranged_home, DAYS, monkeypatch, scored)
     daily, daily_meta = _store(daily_home, 1, monkeypatch)
 
     compared, differences = 0, []

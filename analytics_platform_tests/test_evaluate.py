@@ -105,7 +105,7 @@ def test_a_model_trained_on_another_world_scores_this_one_without_its_labels(tmp
     alerts on this one through the product; its labels are never read for training."""
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     start = date(2026, 2, 1)
-    world = {"days": 6, "transfers_per_day": 2_000, "addresses": 1_000, "start": start}
+    world = {"days": 5, "transfers_per_day": 1_500, "addresses": 800, "start": start}
     train = write_synthetic_dataset(tmp_path / "train", default_config(seed=11, **world))
     judged = write_synthetic_dataset(tmp_path / "judged", default_config(seed=7, **world))
     result = evaluate(

@@ -24,8 +24,8 @@ from analytics_platform.storage.model_registry import ModelRegistry
 from analytics_platform_tests.conftest import START, free_port, small_config
 from analytics_platform_tests.test_risk_model import SETTINGS, _labels_and_matrix
 
-DAYS = 12
-CUTOFF = START + timedelta(days=8)
+DAYS = 10
+CUTOFF = START + timedelta(days=7)
 
 
 def test_versions_aliases_and_every_move_are_kept_in_the_registry(tmp_path: Path):
@@ -94,7 +94,7 @@ def test_an_mlflow_server_is_the_registry_when_its_uri_is_set(tmp_path: Path, mo
 
 @pytest.fixture
 def trained_home(tmp_path: Path, monkeypatch) -> Path:
-    """A synthetic network of 12 days run through the graph, with its planted patterns as a
+    """A synthetic network of 10 days run through the graph, with its planted patterns as a
     labels file (the team's confirmed cases, each known on its last day)."""
     from analytics_platform.demo import prepare
 
@@ -103,7 +103,7 @@ def trained_home(tmp_path: Path, monkeypatch) -> Path:
     for name in ("ANALYTICS_CLICKHOUSE_DSN", "ANALYTICS_LAKE_URL", "ANALYTICS_CONFIG",
                  "MLFLOW_TRACKING_URI"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
-    settings, net = prepare(home, small_config(days=DAYS, transfers_per_day=3_000))
+    settings, net = prepare(home, small_config(days=DAYS, transfers_per_day=2_500))
     truth = net.ground_truth
     labels = planted_labels(
         truth.select("pattern_id", "pattern_type", pl.lit(True).alias("is_sar"), "address"),
@@ -162,8 +162,8 @@ def test_a_model_trained_on_the_verdicts_scores_alerts_and_is_promoted_or_rolled
     assert model["explanation"].str.starts_with("risk model: likely ").all()
     # Watched daily: the score and the top features against the validation days.
     watched = _stored(settings, "model_monitoring")
-    assert set(watched["date"]) == {later + timedelta(days=i) for i in range(3)}
-    assert "score" in set(watched["column"]) and watched.height > 3 * 10
+    assert set(watched["date"]) == {later + timedelta(days=i) for i in range(DAYS - 8)}
+    assert "score" in set(watched["column"]) and watched.height > (DAYS - 8) * 10
     assert watched.filter(pl.col("column") == "score")["psi"].is_not_null().all()
     assert set(watched["status"]) <= {"stable", "warn", "fail", "no data"}
     # One case per address and day, the model's alerts inside them.

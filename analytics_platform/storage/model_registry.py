@@ -96,9 +96,10 @@ class ModelRegistry:
 
         self.home = home
         self.uri = uri or tracking_uri(home)
+        # a SQLite registry keeps its model files beside its database (a server: its own)
         self._artifacts = (
-            (home.resolve() / "mlflow" / "artifacts").as_uri()
-            if self.uri.startswith("sqlite:")
+            (Path(self.uri.removeprefix("sqlite:///")).parent / "artifacts").resolve().as_uri()
+            if self.uri.startswith("sqlite:///")
             else None
         )
         self.client = MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)

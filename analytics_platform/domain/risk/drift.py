@@ -19,11 +19,25 @@ _FLOOR = 1e-4
 """A bin with no values counts as this share: an empty bin would make the index infinite."""
 
 
+SIGNIFICANT = 9
+"""Digits values are binned at: a feature computed in another order (a day alone or inside a
+ranged run) differs in its last bits, and where many values sit on a bin edge (a shared
+minimum PageRank) those bits would move them across it."""
+
+
+def _stable(values: np.ndarray) -> np.ndarray:
+    """``values`` rounded to :data:`SIGNIFICANT` significant digits."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.floor(np.log10(np.abs(values)))
+    scale = 10.0 ** (SIGNIFICANT - 1 - np.where(np.isfinite(magnitude), magnitude, 0))
+    return np.round(values * scale) / scale
+
+
 def reference(values: np.ndarray, bins: int = BINS) -> dict[str, list[float]]:
     """The inner quantile edges of ``values`` (duplicates merged: a feature that is mostly 0
     has fewer bins) and the share of values in each bin."""
     values = np.asarray(values, dtype=np.float64)
-    values = values[~np.isnan(values)]
+    values = _stable(values[~np.isnan(values)])
     if values.size == 0:
         return {"edges": [], "shares": [1.0]}
     edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
@@ -38,7 +52,7 @@ def _shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
 def psi(ref: dict[str, list[float]], values: np.ndarray) -> float | None:
     """The index of ``values`` against ``ref`` (:func:`reference`); ``None`` without values."""
     values = np.asarray(values, dtype=np.float64)
-    values = values[~np.isnan(values)]
+    values = _stable(values[~np.isnan(values)])
     if values.size == 0:
         return None
     expected = np.maximum(np.asarray(ref["shares"]), _FLOOR)
