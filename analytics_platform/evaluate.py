@@ -144,7 +144,6 @@ def run_graph(
 ) -> dict[str, pl.DataFrame]:
     """Materialise every asset over the dataset's days; the stored ``tables`` and active
     addresses per day. ``progress``: lines, or ``None`` for a bar on a terminal."""
-    from analytics_platform.config import load_settings
     from analytics_platform.runner import instance_for, refresh_labels, run_range
     from analytics_platform.storage import clickhouse as ch
     from analytics_platform.storage.daily_metrics import active_addresses
@@ -153,9 +152,7 @@ def run_graph(
     config, network = dataset_config(folder, profile)
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    settings = load_settings(
-        {"ANALYTICS_HOME": str(home), "ANALYTICS_CONFIG": str(home / "config.yaml")}
-    )
+    settings = _settings_of(home)
     net = settings.network(network)
     first, last = net.start_date, net.end_date
     assert last is not None
@@ -305,6 +302,7 @@ def evaluate(
 
 
 def _settings_of(home: Path):
+    """The settings of an evaluation home (its config.yaml, written by :func:`run_graph`)."""
     from analytics_platform.config import load_settings
 
     return load_settings(

@@ -51,8 +51,10 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         frames = []
         # The version that scored each day (not today's champion): a day's drift is judged
         # against the reference of the model that scored it, whenever it is recomputed.
+        registry = model_registry.registry() if champion.height else None
         for version in sorted(champion["model_version"].unique().to_list()):
-            model = model_registry.registry().load(spec.name, version)
+            assert registry is not None
+            model = registry.load(spec.name, version)
             scored_days = sorted(
                 champion.filter(pl.col("model_version") == version)["date"].unique().to_list()
             )
