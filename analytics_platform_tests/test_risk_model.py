@@ -205,6 +205,27 @@ def test_both_combines_rules_and_model_as_the_validation_days_chose():
     assert sorted(fan_in) == sorted(fans[:6])
 
 
+def test_a_gain_that_rests_on_one_address_keeps_the_rules():
+    from analytics_platform.domain.risk.compare import MIN_GAIN, account_scores, choose_blend
+
+    members = [f"m{i}" for i in range(30)]
+    truth = pl.DataFrame(
+        {"pattern_id": "p", "pattern_type": "fan_in", "is_sar": True, "address": members}
+    )
+
+    def found(*flagged):
+        return pl.DataFrame({"pattern_type": ["fan_in"], "members": [list(flagged)]})
+
+    # The model finds the rules' 20 members and one more: F1 better by more than MIN_GAIN,
+    # but a resample without that one address makes them equal.
+    rules, model = found(*members[:20], "n1", "n2"), found(*members[:21], "n1", "n2")
+    f1 = [account_scores(truth, f)["f1"][0] for f in (rules, model)]
+    assert f1[1] - f1[0] >= MIN_GAIN
+    assert choose_blend(truth, rules, model) == {"fan_in": "rules"}
+    # Nine more members found, no more noise: a gain every resample shows.
+    assert choose_blend(truth, rules, found(*members, "n1", "n2")) == {"fan_in": "model"}
+
+
 def test_bench_scoring_scores_every_address_and_explains_a_case():
     from analytics_platform.bench.scoring import format_report, run_scoring_bench
 
