@@ -55,8 +55,8 @@ from pydantic import (
 )
 
 from analytics_platform.domain.patterns.limits import PatternLimits
-from analytics_platform.identifiers import IDENTIFIER, validate_identifier
 from analytics_platform.storage.clickhouse import ClickHouseTarget
+from analytics_platform.storage.identifiers import IDENTIFIER, validate_identifier
 
 __all__ = ["IDENTIFIER", "Settings", "load_settings", "validate_identifier"]
 

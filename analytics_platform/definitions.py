@@ -10,8 +10,8 @@ from pathlib import Path
 import dagster as dg
 
 from analytics_platform.config import Settings
-from analytics_platform.defs.platform import platform_definitions
-from analytics_platform.lib.network_pipeline import network_definitions
+from analytics_platform.lib.component import network_definitions
+from analytics_platform.lib.platform import platform_definitions
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

@@ -22,7 +22,7 @@ START = date(2026, 10, 1)
 
 
 def small_config(days: int = 5, **kw):
-    from analytics_platform.demo import default_config
+    from analytics_platform.cli.demo import default_config
 
     return default_config(
         days=days,
@@ -36,7 +36,7 @@ def small_config(days: int = 5, **kw):
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch) -> Path:
     """A fresh ANALYTICS_HOME with a generated 5-day network and its config."""
-    from analytics_platform.demo import prepare
+    from analytics_platform.cli.demo import prepare
 
     h = tmp_path / "home"
     monkeypatch.setenv("ANALYTICS_HOME", str(h))

@@ -52,7 +52,7 @@ def _row(template: dict, tx_hash: str, **changes) -> dict:
 
 def write_hostile_home(root: Path) -> Hostile:
     """Generate a 3-day network under ``root`` and add the hostile rows and files."""
-    from analytics_platform.demo import default_config, prepare
+    from analytics_platform.cli.demo import default_config, prepare
 
     home = root / "home"
     prepare(

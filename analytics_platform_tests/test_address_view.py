@@ -7,10 +7,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analytics_platform import case_view
-from analytics_platform.address_view import address_view, render
+from analytics_platform.casework import case_view
+from analytics_platform.casework.address_view import address_view, render
 from analytics_platform.config import load_settings
-from analytics_platform.runner import instance_for, refresh_labels, run_range
+from analytics_platform.lib.runner import instance_for, refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
 
 from .conftest import START
@@ -121,7 +121,7 @@ def test_a_case_exported_from_the_lake_opens_in_a_browser(home: Path, tmp_path: 
     import shutil
     import subprocess
 
-    from analytics_platform.case_export import export_case
+    from analytics_platform.casework.export import export_case
     from analytics_platform.cli import main
 
     settings = load_settings()

@@ -14,7 +14,7 @@ import pytest
 
 from analytics_platform.config import load_settings
 from analytics_platform.engines.gpu import gpu_unavailable_reason
-from analytics_platform.runner import instance_for, refresh_labels, run_range
+from analytics_platform.lib.runner import instance_for, refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage import lake
 from analytics_platform.storage.tables import DAILY_TABLES, INGEST_TABLES

@@ -127,7 +127,7 @@ def test_the_lake_cleanup_keeps_what_the_asset_graph_reads(tmp_path, monkeypatch
     Dagster); it must be the partition mappings of the assets, with and without dormancy and
     funnels."""
     from analytics_platform.config import NetworkConfig
-    from analytics_platform.lake_manager import _inputs
+    from analytics_platform.lake.manager import _inputs
 
     monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
     for dormancy, funnel in ((None, None), (5, None), (5, 10)):

@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 from upath import UPath
 
-from analytics_platform import case_view, dispositions
+from analytics_platform.casework import case_view, dispositions
 from analytics_platform.domain.typologies import load_catalog
-from analytics_platform.lake_sql import LakeSql
+from analytics_platform.lake.sql import LakeSql
 from analytics_platform.storage.lake import lake_root, partition_file, write_atomic
 
 DAY = date(2026, 3, 2)

@@ -20,7 +20,7 @@ from analytics_platform.engines.base import (
 )
 from analytics_platform.engines.gpu import gpu_unavailable_reason
 from analytics_platform.engines.parity import adjusted_rand_index, compare_features
-from analytics_platform.timing import StageTimer
+from analytics_platform.engines.timing import StageTimer
 
 from .graphs import addr, transfers
 

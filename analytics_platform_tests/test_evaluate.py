@@ -11,11 +11,12 @@ import polars as pl
 import pytest
 import yaml
 
+from analytics_platform.cli.demo import default_config
 from analytics_platform.config import load_settings
-from analytics_platform.demo import default_config
 from analytics_platform.domain.evaluation import account_scores, type_by_size, workload
 from analytics_platform.domain.typologies import load_catalog, unfilled_placeholders
-from analytics_platform.evaluate import (
+from analytics_platform.evaluation.plot import plot_evaluation
+from analytics_platform.evaluation.run import (
     PROFILES,
     dataset_config,
     evaluate,
@@ -23,7 +24,6 @@ from analytics_platform.evaluate import (
     to_text,
     write_synthetic_dataset,
 )
-from analytics_platform.evaluation_plot import plot_evaluation
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage.tables import TABLES
 

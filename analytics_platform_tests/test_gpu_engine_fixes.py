@@ -11,7 +11,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-from analytics_platform.defs.network.metadata import stage_table
 from analytics_platform.domain.activity import aggregate_address_activity
 from analytics_platform.domain.edges import aggregate_daily_edges
 from analytics_platform.domain.features import window_features
@@ -26,7 +25,8 @@ from analytics_platform.engines.cpu import CpuEngine
 from analytics_platform.engines.gpu import gpu_unavailable_reason
 from analytics_platform.engines.hits import hits
 from analytics_platform.engines.parity import compare_features
-from analytics_platform.timing import StageTimer
+from analytics_platform.engines.timing import StageTimer
+from analytics_platform.lib.assets.metadata import stage_table
 
 from .graphs import transfers
 

@@ -16,7 +16,7 @@ from analytics_platform.engines.base import GraphParams, get_engine
 from analytics_platform.engines.gpu import gpu_unavailable_reason
 from analytics_platform.engines.hits import hits
 from analytics_platform.engines.parity import compare_features
-from analytics_platform.timing import StageTimer
+from analytics_platform.engines.timing import StageTimer
 
 from .graphs import transfers
 

@@ -14,7 +14,7 @@ from analytics_platform.domain.edges import aggregate_daily_edges
 from analytics_platform.domain.features import window_features
 from analytics_platform.domain.synthetic import SyntheticConfig, generate
 from analytics_platform.engines.base import GraphParams
-from analytics_platform.timing import StageTimer
+from analytics_platform.engines.timing import StageTimer
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("cudf_polars") is None,

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from analytics_platform.config import load_settings
-from analytics_platform.defs.compute import GPU_TAGS
+from analytics_platform.lib.compute import GPU_TAGS
 
 ROOT = Path(__file__).resolve().parents[1]
 GPU_STEP = "torus__address_features"

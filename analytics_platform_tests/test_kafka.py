@@ -24,7 +24,7 @@ from analytics_platform.kafka import offsets
 from analytics_platform.kafka import store as kafka_store
 from analytics_platform.kafka.broker import TansuBroker, create_topic, produce
 from analytics_platform.kafka.propagation import partitions_to_refresh
-from analytics_platform.runner import instance_for
+from analytics_platform.lib.runner import instance_for
 from analytics_platform.storage import clickhouse as ch
 
 TOPIC = "torus.transfers"
@@ -273,7 +273,7 @@ def test_a_killed_run_retried_stores_each_transfer_once(broker, tmp_path, monkey
         "import dagster as dg, json, sys\n"
         "from analytics_platform.config import load_settings\n"
         "from analytics_platform.definitions import build_definitions\n"
-        "from analytics_platform.runner import instance_for\n"
+        "from analytics_platform.lib.runner import instance_for\n"
         "s = load_settings(); d = build_definitions(s)\n"
         "d.resolve_job_def('torus__kafka_ingest').execute_in_process(\n"
         "    run_config=json.loads(sys.argv[1]), instance=instance_for(s),\n"

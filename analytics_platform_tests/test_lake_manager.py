@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 import yaml
 
-from analytics_platform import lake_manager
 from analytics_platform.cli import main
 from analytics_platform.config import load_settings
-from analytics_platform.runner import instance_for, refresh_labels, run_range
+from analytics_platform.lake import manager as lake_manager
+from analytics_platform.lib.runner import instance_for, refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage import lake
 from analytics_platform.storage.tables import DAILY_TABLES, TABLES
@@ -178,7 +178,7 @@ def test_cleanup_refuses_a_future_as_of_or_a_plan_that_empties_a_table(retention
 
 
 def test_a_lake_path_with_a_quote_reads(tmp_path: Path):
-    from analytics_platform.lake_sql import LakeSql
+    from analytics_platform.lake.sql import LakeSql
 
     root = tmp_path / "o'brien" / "lake"
     frame = pl.DataFrame({"tx_hash": ["0x1", "0x2"]})

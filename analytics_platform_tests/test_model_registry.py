@@ -18,7 +18,7 @@ from analytics_platform.cli import main
 from analytics_platform.config import load_settings
 from analytics_platform.domain.risk.labels import planted_labels
 from analytics_platform.domain.risk.model import train
-from analytics_platform.runner import instance_for, refresh_labels, run_range
+from analytics_platform.lib.runner import instance_for, refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage.model_registry import ModelRegistry
 from analytics_platform_tests.conftest import START, free_port, small_config
@@ -96,7 +96,7 @@ def test_an_mlflow_server_is_the_registry_when_its_uri_is_set(tmp_path: Path, mo
 def trained_home(tmp_path: Path, monkeypatch) -> Path:
     """A synthetic network of 10 days run through the graph, with its planted patterns as a
     labels file (the team's confirmed cases, each known on its last day)."""
-    from analytics_platform.demo import prepare
+    from analytics_platform.cli.demo import prepare
 
     home = tmp_path / "home"
     monkeypatch.setenv("ANALYTICS_HOME", str(home))

@@ -8,10 +8,10 @@ from analytics_platform.config import NetworkConfig
 from analytics_platform.domain.patterns import detect_patterns
 from analytics_platform.domain.schemas import ADDRESS_LABELS, DEAD_LETTERS, TRANSFERS
 from analytics_platform.domain.synthetic import SyntheticConfig, generate
+from analytics_platform.engines.timing import StageTimer
 from analytics_platform.pipeline.ingest import RawTransfers, ingest
 from analytics_platform.pipeline.labels import current_on, refresh, service_addresses
 from analytics_platform.pipeline.patterns import patterns_for_days
-from analytics_platform.timing import StageTimer
 
 A, B = "0x" + "a" * 40, "0x" + "b" * 40
 D1, D2 = date(2026, 10, 1), date(2026, 10, 2)

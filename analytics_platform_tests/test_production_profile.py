@@ -16,9 +16,9 @@ import psycopg2
 import pytest
 import yaml
 
-from analytics_platform import lake_manager
 from analytics_platform.config import load_settings
-from analytics_platform.runner import instance_for, refresh_labels, run_range
+from analytics_platform.lake import manager as lake_manager
+from analytics_platform.lib.runner import instance_for, refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage.tables import DAILY_TABLES
 
@@ -153,7 +153,7 @@ def test_the_resources_are_the_cores_connection_types_field_for_field():
     from dataclasses import fields
 
     from analytics_platform.config import CLICKHOUSE_VARIABLES, LAKE_VARIABLES, LakeLocation
-    from analytics_platform.defs.resources import ClickHouseResource, LakeResource
+    from analytics_platform.lib.resources import ClickHouseResource, LakeResource
     from analytics_platform.storage.clickhouse import ClickHouseTarget
 
     target = {f.name for f in fields(ClickHouseTarget)}

@@ -2,7 +2,7 @@
 
 import io
 
-from analytics_platform.progress import BarProgress, LineProgress, progress_for
+from analytics_platform.lib.progress import BarProgress, LineProgress, progress_for
 
 
 class _Terminal(io.StringIO):

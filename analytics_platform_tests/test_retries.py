@@ -4,8 +4,8 @@ import dagster as dg
 import pytest
 from botocore.exceptions import ClientError
 
-from analytics_platform.defs.network.retries import is_transient, retry_only_transient
-from analytics_platform.defs.network.spec import SERVER_RETRIES
+from analytics_platform.lib.assets.retries import is_transient, retry_only_transient
+from analytics_platform.lib.assets.spec import SERVER_RETRIES
 
 
 def test_what_counts_as_transient():

@@ -11,7 +11,7 @@ import yaml
 
 from analytics_platform.config import load_settings
 from analytics_platform.definitions import build_definitions
-from analytics_platform.runner import instance_for, run_range
+from analytics_platform.lib.runner import instance_for, run_range
 from analytics_platform.storage import clickhouse as ch
 
 DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"

@@ -14,9 +14,9 @@ import polars as pl
 import pytest
 import yaml
 
-from analytics_platform import lake_manager
 from analytics_platform.config import load_settings, parse_network
-from analytics_platform.runner import instance_for, refresh_labels, run_range
+from analytics_platform.lake import manager as lake_manager
+from analytics_platform.lib.runner import instance_for, refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage.retention import split_at_horizon, today_utc, warehouse_horizon
 from analytics_platform.storage.tables import TABLES

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics_platform.timing import StageTimer
+from analytics_platform.engines.timing import StageTimer
 
 ENGINES = ("cpu", "gpu", "networkx")
 START = date(2026, 1, 1)

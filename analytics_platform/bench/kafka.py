@@ -82,7 +82,7 @@ def run_kafka_bench(
 
         from analytics_platform.config import load_settings
         from analytics_platform.definitions import build_definitions
-        from analytics_platform.runner import QUIET, instance_for
+        from analytics_platform.lib.runner import QUIET, instance_for
         from analytics_platform.storage.tables import INGEST_TABLES
 
         settings = load_settings()

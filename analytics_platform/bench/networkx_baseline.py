@@ -18,7 +18,7 @@ import networkx as nx
 import numpy as np
 import polars as pl
 
-from analytics_platform.timing import StageTimer
+from analytics_platform.engines.timing import StageTimer
 
 BASELINE_BETWEENNESS_K = 1000
 

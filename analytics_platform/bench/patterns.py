@@ -66,7 +66,7 @@ def run_pattern_bench(
     from analytics_platform.domain.edges import aggregate_daily_edges
     from analytics_platform.domain.evaluation import match_planted
     from analytics_platform.domain.patterns import PatternLimits, detect_patterns
-    from analytics_platform.timing import StageTimer
+    from analytics_platform.engines.timing import StageTimer
 
     def say(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)

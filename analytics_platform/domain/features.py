@@ -36,7 +36,7 @@ from analytics_platform.engines.base import (
     WindowGraph,
     betweenness_sources,
 )
-from analytics_platform.timing import StageTimer
+from analytics_platform.engines.timing import StageTimer
 
 LABEL_PRIORITY = ("sanctioned", "mixer", "scam", "exchange", "gambling", "defi", "other")
 """When an address carries several labels, its category is the first of these it has."""

@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 
-from analytics_platform.timing import StageTimer
+from analytics_platform.engines.timing import StageTimer
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from analytics_platform.engines.base import (
     scale_betweenness,
 )
 from analytics_platform.engines.hits import hits
-from analytics_platform.timing import StageTimer, note_plan
+from analytics_platform.engines.timing import StageTimer, note_plan
 
 
 class CpuEngine:

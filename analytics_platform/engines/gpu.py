@@ -34,7 +34,7 @@ from analytics_platform.engines.base import (
     label_by_smallest,
 )
 from analytics_platform.engines.hits import hits
-from analytics_platform.timing import StageTimer, note_plan
+from analytics_platform.engines.timing import StageTimer, note_plan
 
 # cuGraph through pylibcugraph, its thin layer over the C API: the ``cugraph`` Python package
 # would add cuDF's pandas API and Dask (dask-cuda, dask-cudf, raft-dask) for nothing used here.

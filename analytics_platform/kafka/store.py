@@ -19,8 +19,8 @@ import polars as pl
 import pyarrow as pa
 
 from analytics_platform.domain.schemas import DEAD_LETTERS, TRANSFERS
-from analytics_platform.identifiers import validate_identifier
 from analytics_platform.storage import clickhouse as ch
+from analytics_platform.storage.identifiers import validate_identifier
 from analytics_platform.storage.tables import KAFKA_LEDGER, KAFKA_MESSAGES, spec
 
 DEAD_LETTER_VIEW = "kafka_dead_letters"

@@ -9,8 +9,8 @@ import polars as pl
 
 from analytics_platform.domain.features import compute_address_features
 from analytics_platform.engines.base import GraphEngine, GraphParams
+from analytics_platform.engines.timing import StageTimer
 from analytics_platform.pipeline.labels import current_on
-from analytics_platform.timing import StageTimer
 
 
 def features_for_days(

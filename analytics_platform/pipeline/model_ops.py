@@ -73,8 +73,8 @@ def last_featured_day(settings: Settings, network: str) -> date:
 def labels_known(settings: Settings, network: str, extra: str | None = None) -> pl.DataFrame:
     """Every label the team has (:data:`LABELS`): the analysts' verdicts on cases, and the
     network's ``risk.labels_path`` (or ``extra``) file."""
-    from analytics_platform import dispositions
-    from analytics_platform.lake_sql import LakeSql
+    from analytics_platform.casework import dispositions
+    from analytics_platform.lake.sql import LakeSql
 
     frames = []
     lake = LakeSql(settings.lake.url, network)

@@ -10,8 +10,8 @@ import polars as pl
 
 from analytics_platform.config import NetworkConfig
 from analytics_platform.domain.patterns import detect_patterns
+from analytics_platform.engines.timing import StageTimer
 from analytics_platform.pipeline.labels import current_on, service_addresses
-from analytics_platform.timing import StageTimer
 
 
 @dataclass(frozen=True)

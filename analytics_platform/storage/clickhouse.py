@@ -36,7 +36,7 @@ import clickhouse_connect
 import polars as pl
 from filelock import FileLock
 
-from analytics_platform.identifiers import validate_identifier
+from analytics_platform.storage.identifiers import validate_identifier
 
 _LOCAL = threading.RLock()
 _OPEN: dict[ClickHouseTarget, list[Any]] = {}  # target -> [client, depth, file lock]

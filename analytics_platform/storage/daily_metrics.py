@@ -13,8 +13,8 @@ from typing import Any
 import polars as pl
 
 from analytics_platform.domain.anomalies import METRICS_SCHEMA, metrics_frame
-from analytics_platform.identifiers import validate_identifier
 from analytics_platform.storage.clickhouse import DISTRIBUTED_SUFFIX, query_frame, table_exists
+from analytics_platform.storage.identifiers import validate_identifier
 
 
 def stored_metrics(

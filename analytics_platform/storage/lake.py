@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 from upath import UPath
 
-from analytics_platform.identifiers import validate_identifier
+from analytics_platform.storage.identifiers import validate_identifier
 
 PART = "part-0.parquet"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from analytics_platform.evaluate import load_truth, load_truth_transactions
+from analytics_platform.evaluation.run import load_truth, load_truth_transactions
 
 DATA = Path("../shared/datasets/amlsim_s1")
 

@@ -51,7 +51,7 @@ from analytics_platform.domain.schemas import (
     conform,
     empty,
 )
-from analytics_platform.timing import StageTimer
+from analytics_platform.engines.timing import StageTimer
 
 PATTERN_TYPES = PATTERN_TYPE_NAMES
 
