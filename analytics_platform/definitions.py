@@ -1,27 +1,18 @@
 """The Dagster code location: ``dagster dev -m analytics_platform.definitions``.
 
-Loads the ``defs/`` folder (``dg`` layout): ``defs/platform.py`` (resources, executor) and the
-component instances in ``defs/*/defs.yaml`` (networks). ``build_definitions`` assembles the
-same from explicit settings, for the CLI's in-process runs and tests.
+Loads the ``defs/`` folder (``dg`` layout) through
+:func:`analytics_platform.lib.loading.build_definitions`, the same way the CLI and the tests do:
+``defs/platform.py`` (resources, executor) and the component instances in ``defs/*/defs.yaml``
+(networks).
 """
-
-from pathlib import Path
 
 import dagster as dg
 
-from analytics_platform.config import Settings
-from analytics_platform.lib.component import network_definitions
-from analytics_platform.lib.platform import platform_definitions
+from analytics_platform.lib.loading import build_definitions
 
-
-def build_definitions(settings: Settings) -> dg.Definitions:
-    """The platform and every network of ``settings``."""
-    return dg.Definitions.merge(
-        platform_definitions(settings),
-        *(network_definitions(net, settings) for net in settings.networks),
-    )
+__all__ = ["build_definitions", "defs"]
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    return dg.load_from_defs_folder(project_root=Path(__file__).resolve().parent.parent)
+    return build_definitions()

@@ -22,9 +22,9 @@ START = date(2026, 10, 1)
 
 
 def small_config(days: int = 5, **kw):
-    from analytics_platform.cli.demo import default_config
+    from analytics_platform.domain.synthetic import demo_config
 
-    return default_config(
+    return demo_config(
         days=days,
         transfers_per_day=kw.pop("transfers_per_day", 2_000),
         addresses=kw.pop("addresses", 1_000),

@@ -52,12 +52,13 @@ def _row(template: dict, tx_hash: str, **changes) -> dict:
 
 def write_hostile_home(root: Path) -> Hostile:
     """Generate a 3-day network under ``root`` and add the hostile rows and files."""
-    from analytics_platform.cli.demo import default_config, prepare
+    from analytics_platform.cli.demo import prepare
+    from analytics_platform.domain.synthetic import demo_config
 
     home = root / "home"
     prepare(
         home,
-        default_config(days=DAYS, transfers_per_day=1_500, addresses=500, start=START, seed=11),
+        demo_config(days=DAYS, transfers_per_day=1_500, addresses=500, start=START, seed=11),
     )
     landing = home / "landing" / "torus"
     day1 = pl.read_parquet(landing / f"transfers-{START}.parquet")

@@ -7,7 +7,7 @@ import sys
 import dagster as dg
 
 from analytics_platform.config import load_settings
-from analytics_platform.definitions import build_definitions
+from analytics_platform.lib.loading import build_definitions
 
 
 def test_bench_features_prints_one_json_object_with_every_engine(tmp_path):

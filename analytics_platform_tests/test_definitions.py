@@ -11,7 +11,7 @@ import pytest
 from dagster.components.testing import create_defs_folder_sandbox
 
 from analytics_platform.config import ConfigError, load_settings
-from analytics_platform.definitions import build_definitions
+from analytics_platform.lib.loading import build_definitions
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "definitions_torus.json"
 

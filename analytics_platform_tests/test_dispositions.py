@@ -214,7 +214,7 @@ def test_the_calibrate_job_refits_from_the_dagster_ui(lake: UPath, monkeypatch):
     """``torus__calibrate``, as launched from the UI: the verdicts recorded in the lake in, a
     catalog copy, the table of confidences and the score map in the run's metadata out."""
     from analytics_platform.config import load_settings
-    from analytics_platform.definitions import build_definitions
+    from analytics_platform.lib.loading import build_definitions
 
     home = Path(str(lake)).parent  # the lake is the home's default one
     (home / "config.yaml").write_text("networks:\n  torus:\n    start_date: '2026-03-01'\n")

@@ -7,20 +7,16 @@ import polars as pl
 import pytest
 
 from analytics_platform.bench.networkx_baseline import baseline_features
+from analytics_platform.bench.parity import adjusted_rand_index, compare_features
 from analytics_platform.config import load_settings
-from analytics_platform.definitions import build_definitions
 from analytics_platform.domain.activity import aggregate_address_activity
 from analytics_platform.domain.edges import aggregate_daily_edges
 from analytics_platform.domain.features import window_features
-from analytics_platform.engines.base import (
-    EngineUnavailableError,
-    GraphParams,
-    choose_engine,
-    get_engine,
-)
+from analytics_platform.engines.base import GraphParams
+from analytics_platform.engines.choice import EngineUnavailableError, choose_engine, get_engine
 from analytics_platform.engines.gpu import gpu_unavailable_reason
-from analytics_platform.engines.parity import adjusted_rand_index, compare_features
 from analytics_platform.engines.timing import StageTimer
+from analytics_platform.lib.loading import build_definitions
 
 from .graphs import addr, transfers
 

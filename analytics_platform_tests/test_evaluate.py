@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 import yaml
 
-from analytics_platform.cli.demo import default_config
 from analytics_platform.config import load_settings
 from analytics_platform.domain.evaluation import account_scores, type_by_size, workload
+from analytics_platform.domain.synthetic import demo_config
 from analytics_platform.domain.typologies import load_catalog, unfilled_placeholders
 from analytics_platform.evaluation.plot import plot_evaluation
 from analytics_platform.evaluation.run import (
@@ -48,7 +48,7 @@ def test_the_profile_is_chosen_by_name_or_by_the_dataset_directory(tmp_path):
 
 
 def test_the_whole_graph_is_scored_with_look_alikes_apart(tmp_path):
-    cfg = default_config(days=3, transfers_per_day=2_000, addresses=1_000, start=date(2026, 2, 1))
+    cfg = demo_config(days=3, transfers_per_day=2_000, addresses=1_000, start=date(2026, 2, 1))
     folder = write_synthetic_dataset(tmp_path / "synthetic", cfg)
     config, network = dataset_config(folder, resolve_profile("synthetic", folder))
     net = config["networks"][network]
@@ -106,8 +106,8 @@ def test_a_model_trained_on_another_world_scores_this_one_without_its_labels(tmp
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     start = date(2026, 2, 1)
     world = {"days": 5, "transfers_per_day": 1_500, "addresses": 800, "start": start}
-    train = write_synthetic_dataset(tmp_path / "train", default_config(seed=11, **world))
-    judged = write_synthetic_dataset(tmp_path / "judged", default_config(seed=7, **world))
+    train = write_synthetic_dataset(tmp_path / "train", demo_config(seed=11, **world))
+    judged = write_synthetic_dataset(tmp_path / "judged", demo_config(seed=7, **world))
     result = evaluate(
         judged, profile="synthetic", home=tmp_path / "home", progress=lambda m: None,
         train_on=train,

@@ -8,14 +8,15 @@ import numpy as np
 import polars as pl
 import pytest
 
+from analytics_platform.bench.parity import compare_features
 from analytics_platform.domain.activity import aggregate_address_activity
 from analytics_platform.domain.edges import aggregate_daily_edges
 from analytics_platform.domain.features import window_features
 from analytics_platform.domain.synthetic import SyntheticConfig, generate
-from analytics_platform.engines.base import GraphParams, get_engine
+from analytics_platform.engines.base import GraphParams
+from analytics_platform.engines.choice import get_engine
 from analytics_platform.engines.gpu import gpu_unavailable_reason
 from analytics_platform.engines.hits import hits
-from analytics_platform.engines.parity import compare_features
 from analytics_platform.engines.timing import StageTimer
 
 from .graphs import transfers

@@ -20,7 +20,7 @@ from analytics_platform.domain.validation import validate_transfers
 from analytics_platform.kafka.messages import classify
 from analytics_platform.lib.runner import run_range
 from analytics_platform.storage import clickhouse as ch
-from analytics_platform.storage.sources import UnreadableFileError, read_each, read_files
+from analytics_platform.storage.files import UnreadableFileError, read_each, read_files
 from analytics_platform.storage.tables import INGEST_TABLES, TABLES
 
 from .conftest import use_upstream_table

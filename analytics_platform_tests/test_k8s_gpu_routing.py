@@ -35,7 +35,7 @@ def k8s_defs(tmp_path, monkeypatch):
     monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
     monkeypatch.setenv("ANALYTICS_FEATURE_ENGINE", "gpu")
     monkeypatch.setenv("ANALYTICS_EXECUTOR", "k8s")
-    from analytics_platform.definitions import build_definitions
+    from analytics_platform.lib.loading import build_definitions
 
     return build_definitions(load_settings())
 
@@ -130,7 +130,7 @@ def test_gpu_steps_are_in_the_gpu_pool_and_gpu_jobs_carry_the_run_tag(k8s_defs):
 def test_cpu_engine_has_no_gpu_anything(tmp_path, monkeypatch):
     monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
     monkeypatch.setenv("ANALYTICS_FEATURE_ENGINE", "cpu")
-    from analytics_platform.definitions import build_definitions
+    from analytics_platform.lib.loading import build_definitions
 
     defs = build_definitions(load_settings())
     job = defs.resolve_job_def("torus__daily")
@@ -158,7 +158,7 @@ def test_backfills_fan_out_in_runs_of_the_configured_days(tmp_path, monkeypatch)
         "networks:\n  torus:\n    start_date: '2026-01-01'\n    backfill_days_per_run: 7\n"
     )
     monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path))
-    from analytics_platform.definitions import build_definitions
+    from analytics_platform.lib.loading import build_definitions
 
     defs = build_definitions(load_settings())
     for asset in ("transfers", "address_features", "typology_alerts"):

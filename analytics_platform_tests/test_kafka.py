@@ -19,11 +19,11 @@ import pytest
 import yaml
 
 from analytics_platform.config import load_settings
-from analytics_platform.definitions import build_definitions
 from analytics_platform.kafka import offsets
 from analytics_platform.kafka import store as kafka_store
 from analytics_platform.kafka.broker import TansuBroker, create_topic, produce
 from analytics_platform.kafka.propagation import partitions_to_refresh
+from analytics_platform.lib.loading import build_definitions
 from analytics_platform.lib.runner import instance_for
 from analytics_platform.storage import clickhouse as ch
 
@@ -272,7 +272,7 @@ def test_a_killed_run_retried_stores_each_transfer_once(broker, tmp_path, monkey
     script = (
         "import dagster as dg, json, sys\n"
         "from analytics_platform.config import load_settings\n"
-        "from analytics_platform.definitions import build_definitions\n"
+        "from analytics_platform.lib.loading import build_definitions\n"
         "from analytics_platform.lib.runner import instance_for\n"
         "s = load_settings(); d = build_definitions(s)\n"
         "d.resolve_job_def('torus__kafka_ingest').execute_in_process(\n"

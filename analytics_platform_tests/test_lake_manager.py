@@ -141,7 +141,7 @@ def test_cleanup_keeps_what_a_kept_partition_still_reads(retention_lake):
 def test_the_cleanup_job_applies_the_retention_on_its_schedule(retention_lake):
     import dagster as dg
 
-    from analytics_platform.definitions import build_definitions
+    from analytics_platform.lib.loading import build_definitions
 
     settings, root, days = retention_lake
     defs = build_definitions(settings)

@@ -6,7 +6,7 @@ import dagster as dg
 import polars as pl
 
 from analytics_platform.config import load_settings
-from analytics_platform.definitions import build_definitions
+from analytics_platform.lib.loading import build_definitions
 
 YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 START = YESTERDAY - timedelta(days=19)

@@ -173,7 +173,7 @@ def test_a_model_trained_on_the_verdicts_scores_alerts_and_is_promoted_or_rolled
 
     # A second version, trained by the job in the Dagster UI, is the challenger; it has no
     # shadow days yet, so it is not promoted (the promote job fails with the reason).
-    from analytics_platform.definitions import build_definitions
+    from analytics_platform.lib.loading import build_definitions
 
     defs = build_definitions(settings)
     config = {"cutoff": str(CUTOFF), "labels_path": labels, "by": "bo"}

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from analytics_platform.config import load_settings
-from analytics_platform.definitions import build_definitions
+from analytics_platform.lib.loading import build_definitions
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage.tables import spec
 

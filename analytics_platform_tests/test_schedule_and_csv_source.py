@@ -10,7 +10,7 @@ import dagster as dg
 import yaml
 
 from analytics_platform.config import load_settings
-from analytics_platform.definitions import build_definitions
+from analytics_platform.lib.loading import build_definitions
 from analytics_platform.lib.runner import instance_for, run_range
 from analytics_platform.storage import clickhouse as ch
 

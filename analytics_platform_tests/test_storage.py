@@ -128,7 +128,7 @@ def test_a_table_from_an_earlier_release_gets_the_new_columns(tmp_path):
 def test_a_source_path_that_matches_nothing_is_an_error_not_an_empty_day(
     home: Path, s3_endpoint, tmp_path: Path, capsys
 ):
-    from analytics_platform.storage.sources import NoFilesError, read_files
+    from analytics_platform.storage.files import NoFilesError, read_files
 
     with pytest.raises(NoFilesError, match=r"^source.path: no file matches '.*/nope-\*.csv'$"):
         read_files(str(tmp_path / "nope-*.csv"), "source.path")

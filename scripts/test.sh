@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Set up, lint, validate the Dagster definitions and run the test suite.
+# Set up, lint (code, import layers), build the docs, validate the Dagster definitions and run
+# the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/ruff check analytics_platform analytics_platform_tests
+.venv/bin/ruff check analytics_platform analytics_platform_tests scripts
+.venv/bin/lint-imports
 ANALYTICS_HOME=$(mktemp -d) .venv/bin/dagster definitions validate -w workspace.yaml
 # dg: component YAML against its schema, then the definitions as dg loads them.
 ANALYTICS_HOME=$(mktemp -d) VIRTUAL_ENV="$PWD/.venv" .venv/bin/dg check defs

@@ -102,7 +102,8 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
     from analytics_platform.domain.activity import aggregate_address_activity
     from analytics_platform.domain.edges import aggregate_daily_edges
     from analytics_platform.domain.features import window_features
-    from analytics_platform.engines.base import GraphParams, get_engine
+    from analytics_platform.engines.base import GraphParams
+    from analytics_platform.engines.choice import get_engine
 
     graph_engine = None if engine == "networkx" else get_engine(engine)
     pieces_peak = None
@@ -225,7 +226,7 @@ def run_bench(
 
 def _parity(data: Path) -> dict:
     """The CPU and GPU feature frames compared column by column (``engines.parity``)."""
-    from analytics_platform.engines.parity import compare_features
+    from analytics_platform.bench.parity import compare_features
 
     report = compare_features(
         pl.read_parquet(data / "features-cpu.parquet"),

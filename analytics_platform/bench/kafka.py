@@ -81,7 +81,7 @@ def run_kafka_bench(
         import dagster as dg
 
         from analytics_platform.config import load_settings
-        from analytics_platform.definitions import build_definitions
+        from analytics_platform.lib.loading import build_definitions
         from analytics_platform.lib.runner import QUIET, instance_for
         from analytics_platform.storage.tables import INGEST_TABLES
 

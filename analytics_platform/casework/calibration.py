@@ -21,7 +21,7 @@ from analytics_platform.domain.calibration import (
 from analytics_platform.domain.cases import fit_case_score_map
 from analytics_platform.domain.typologies import catalog_with_confidences, load_catalog
 from analytics_platform.lake.sql import LakeSql
-from analytics_platform.storage.sources import read_files
+from analytics_platform.storage.files import read_files
 
 
 @dataclass(frozen=True)

@@ -378,21 +378,19 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "evaluate":
         return _evaluate(args)
     if args.command == "demo":
-        from analytics_platform.cli.demo import default_config, run_demo
+        from analytics_platform.cli.demo import run_demo
+        from analytics_platform.domain.synthetic import demo_config
 
-        cfg = default_config(
-            args.days, args.seed, args.transfers_per_day, args.addresses, args.start
-        )
+        cfg = demo_config(args.days, args.seed, args.transfers_per_day, args.addresses, args.start)
         run_demo(Path(args.home).resolve(), cfg)
         return 0
     if args.command == "generate":
-        from analytics_platform.cli.demo import default_config, prepare
+        from analytics_platform.cli.demo import prepare
+        from analytics_platform.domain.synthetic import demo_config
 
         settings, net = prepare(
             Path(args.home).resolve(),
-            default_config(
-                args.days, args.seed, args.transfers_per_day, args.addresses, args.start
-            ),
+            demo_config(args.days, args.seed, args.transfers_per_day, args.addresses, args.start),
         )
         print(f"wrote {net.transfers.height:,} transfers and {settings.home / 'config.yaml'}")
         return 0
@@ -492,7 +490,7 @@ def _dispositions(settings, args: argparse.Namespace) -> int:
     from analytics_platform.casework.case_view import find_case
     from analytics_platform.lake.manager import lake_of
     from analytics_platform.lake.sql import LakeSql
-    from analytics_platform.storage.sources import read_files
+    from analytics_platform.storage.files import read_files
 
     settings.network(args.network)
     lake = LakeSql(settings.lake.url, args.network)
@@ -668,4 +666,3 @@ def _bench(args: argparse.Namespace) -> int:
     )
     print(json.dumps(report, indent=2) if args.json else format_table(report))
     return 0
-

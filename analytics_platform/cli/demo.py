@@ -4,8 +4,7 @@ materialised through Dagster on the embedded default, and a summary."""
 from __future__ import annotations
 
 import time
-from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -204,20 +203,3 @@ def print_summary(summary: dict) -> None:
                 f"{summary['outside_share_max']:.2%} of a day's active addresses "
                 f"({summary['outside_share_in_budget_max']:.2%} within the case budget)"
             )
-
-
-def default_config(
-    days: int = 21,
-    seed: int = 7,
-    transfers_per_day: int = 10_000,
-    addresses: int = 5_000,
-    start: date | None = None,
-) -> SyntheticConfig:
-    cfg = SyntheticConfig(
-        days=days,
-        seed=seed,
-        transfers_per_day=transfers_per_day,
-        addresses=addresses,
-        second_asset="WETH",  # a quarter of the background, at ~2,500 USD a unit
-    )
-    return replace(cfg, start=start) if start else cfg

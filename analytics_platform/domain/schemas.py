@@ -26,6 +26,19 @@ TRANSFERS: dict[str, pl.DataType] = {
     "asset": pl.String(),
     "amount": AMOUNT,
 }
+
+MESSAGES: dict[str, pl.DataType] = {
+    "partition": pl.Int32(),
+    "offset": pl.Int64(),
+    "status": pl.String(),
+    **TRANSFERS,  # null for messages that are not a transfer
+    "field": pl.String(),
+    "reason": pl.String(),
+    "payload": pl.String(),
+}
+"""One row per Kafka message read (``kafka.messages.classify``); the ``kafka_messages`` table
+adds topic, run and time."""
+
 TRANSFERS_KEY = ("network", "tx_hash", "transfer_index")
 
 DEAD_LETTERS: dict[str, pl.DataType] = {

@@ -30,7 +30,7 @@ Everything is vectorised (numpy/polars); 10 million transfers take seconds, not 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -564,3 +564,21 @@ def _lookalikes(cfg: SyntheticConfig, users: pl.Series, exchanges: pl.Series):
                 [trader, router], ["source", "intermediate"],
             )  # fmt: skip
     return pl.concat(frames), pl.concat(truth), router
+
+
+def demo_config(
+    days: int = 21,
+    seed: int = 7,
+    transfers_per_day: int = 10_000,
+    addresses: int = 5_000,
+    start: date | None = None,
+) -> SyntheticConfig:
+    """The demo's world (and the tests'): two assets, the second at ~2,500 USD a unit."""
+    cfg = SyntheticConfig(
+        days=days,
+        seed=seed,
+        transfers_per_day=transfers_per_day,
+        addresses=addresses,
+        second_asset="WETH",  # a quarter of the background, at ~2,500 USD a unit
+    )
+    return replace(cfg, start=start) if start else cfg

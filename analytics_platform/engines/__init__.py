@@ -7,6 +7,7 @@ is shared, so both engines compute the same catalog (``engines.parity`` compares
 
 from __future__ import annotations
 
-from analytics_platform.engines.base import GraphEngine, choose_engine, get_engine
+from analytics_platform.engines.base import GraphEngine
+from analytics_platform.engines.choice import choose_engine, get_engine
 
 __all__ = ["GraphEngine", "choose_engine", "get_engine"]

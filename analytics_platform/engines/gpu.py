@@ -28,11 +28,7 @@ import logging
 import numpy as np
 import polars as pl
 
-from analytics_platform.engines.base import (
-    GraphParams,
-    WindowGraph,
-    label_by_smallest,
-)
+from analytics_platform.engines.base import GraphParams, WindowGraph, label_by_smallest
 from analytics_platform.engines.hits import hits
 from analytics_platform.engines.timing import StageTimer, note_plan
 

@@ -189,10 +189,9 @@ def run_graph(
 def write_synthetic_dataset(folder: Path, cfg: SyntheticConfig | None = None) -> Path:
     """The generator's network (by default the demo's, over 7 days) as a dataset directory:
     planted patterns suspicious, look-alikes not, with its labels and prices."""
-    from analytics_platform.cli.demo import default_config
-    from analytics_platform.domain.synthetic import generate
+    from analytics_platform.domain.synthetic import demo_config, generate
 
-    net = generate(cfg or default_config(days=7))
+    net = generate(cfg or demo_config(days=7))
     folder.mkdir(parents=True, exist_ok=True)
     net.transfers.select(
         "tx_hash",

@@ -20,23 +20,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
-from analytics_platform.domain.schemas import TRANSFERS
+from analytics_platform.domain.schemas import MESSAGES
 from analytics_platform.domain.validation import nearest_partition, validate_transfers
 
 STATUSES = ("accepted", "rejected", "duplicate")
 NO_DATE = date(1970, 1, 1)
 """The ``date`` of a rejected message whose block time is unknown."""
-
-MESSAGES: dict[str, pl.DataType] = {
-    "partition": pl.Int32(),
-    "offset": pl.Int64(),
-    "status": pl.String(),
-    **TRANSFERS,  # null for messages that are not a transfer
-    "field": pl.String(),
-    "reason": pl.String(),
-    "payload": pl.String(),
-}
-"""One row per message read (the ``kafka_messages`` table adds topic, run and time)."""
 
 RAW_MESSAGES: dict[str, pl.DataType] = {
     "partition": pl.Int32(),

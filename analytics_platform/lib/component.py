@@ -20,7 +20,7 @@ from typing import Any
 
 import dagster as dg
 
-from analytics_platform.config import NetworkConfig, Settings, load_settings, parse_network
+from analytics_platform.config import NetworkConfig, Settings, parse_network
 from analytics_platform.lib.assets import build_freshness, build_network_assets
 from analytics_platform.lib.assets.calibrate import calibrate_job
 from analytics_platform.lib.assets.lake_cleanup import lake_cleanup_job, lake_cleanup_schedule
@@ -37,6 +37,7 @@ from analytics_platform.lib.kafka import (
     kafka_sensor,
     late_data_sensor,
 )
+from analytics_platform.lib.loading import settings_in_force
 from analytics_platform.lib.schedules import daily_job, daily_schedule, labels_job
 
 
@@ -84,12 +85,12 @@ class NetworkPipeline(dg.Component, dg.Model, dg.Resolvable):
     network: dict[str, Any] = {}
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
-        return network_definitions(parse_network(self.name, self.network), load_settings())
+        return network_definitions(parse_network(self.name, self.network), settings_in_force())
 
 
 class ConfiguredNetworks(dg.Component, dg.Model, dg.Resolvable):
     """Every network of the configuration file (``ANALYTICS_CONFIG``; default: ``torus``)."""
 
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
-        settings = load_settings()
+        settings = settings_in_force()
         return dg.Definitions.merge(*(network_definitions(n, settings) for n in settings.networks))

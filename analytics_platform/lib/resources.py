@@ -18,7 +18,8 @@ import dagster as dg
 import polars as pl
 from upath import UPath
 
-from analytics_platform.engines.base import EngineChoice, GraphParams, choose_engine
+from analytics_platform.engines.base import GraphParams
+from analytics_platform.engines.choice import EngineChoice, choose_engine
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage import lake
 from analytics_platform.storage.tables import read_table

@@ -25,11 +25,11 @@ from dagster._core.storage.tags import (
 )
 
 from analytics_platform.config import CLICKHOUSE_VARIABLES, Settings
-from analytics_platform.definitions import build_definitions
 from analytics_platform.lib.assets.retries import is_transient
+from analytics_platform.lib.loading import build_definitions
 from analytics_platform.lib.progress import RunProgress, progress_for
 from analytics_platform.storage import clickhouse as ch
-from analytics_platform.storage.sources import one_line
+from analytics_platform.storage.files import one_line
 
 
 def console_level(level: str) -> dict:

@@ -18,8 +18,9 @@ from analytics_platform.domain.validation import (
     validate_transfers,
 )
 from analytics_platform.kafka import store as kafka_store
+from analytics_platform.pipeline.sources import read_source
 from analytics_platform.storage import clickhouse as ch
-from analytics_platform.storage.sources import UnreadableFile, read_source
+from analytics_platform.storage.files import UnreadableFile
 
 
 @dataclass(frozen=True)

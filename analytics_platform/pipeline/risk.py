@@ -68,7 +68,7 @@ def verdict_labels(
 def read_labels(path: str) -> pl.DataFrame:
     """A labels file (CSV or Parquet, local or ``s3://``) as :data:`LABELS`; a one-line error
     naming the file and the first missing column or bad value."""
-    from analytics_platform.storage.sources import read_file
+    from analytics_platform.storage.files import read_file
 
     frame = read_file(path)
     missing = [c for c in LABELS if c not in frame.columns and c != "source"]

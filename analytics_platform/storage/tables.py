@@ -8,13 +8,12 @@ import polars as pl
 
 from analytics_platform.domain import feature_catalog
 from analytics_platform.domain import schemas as s
-from analytics_platform.kafka.messages import MESSAGES
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage.clickhouse import distributed_ddl, table_ddl
 
 KAFKA_MESSAGES: dict[str, pl.DataType] = {
     "topic": pl.String(),
-    **MESSAGES,
+    **s.MESSAGES,
     "run_id": pl.String(),
     "ingested_at": s.TIMESTAMP,
     "ingest_month": pl.UInt32(),
@@ -117,7 +116,7 @@ TABLES: dict[str, TableSpec] = {
             KAFKA_MESSAGES,
             ("date", "topic", "partition", "offset"),
             nullable=tuple(
-                c for c in MESSAGES if c in s.TRANSFERS and c not in ("network", "date")
+                c for c in s.MESSAGES if c in s.TRANSFERS and c not in ("network", "date")
             ),
             partition_column="ingest_month",
             indexes=(("offset", "minmax"), ("tx_hash", "bloom_filter")),

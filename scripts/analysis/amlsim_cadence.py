@@ -14,7 +14,7 @@ from the dataset files, causal: each day judged from the days before it).
 """
 
 import polars as pl
-from amlsim_fan_in import DATA  # this folder is on sys.path when run
+from amlsim_common import DATA  # this folder is on sys.path when run
 
 LOOK_BACK = 90  # days of the payer's own rhythm
 MEMORY = 365  # days a pair stays known (the profile's relationship_days)

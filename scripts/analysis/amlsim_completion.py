@@ -16,7 +16,7 @@ import argparse
 from pathlib import Path
 
 import polars as pl
-from amlsim_fan_in import DATA, dataset_legs, stored_tables  # this folder is on sys.path when run
+from amlsim_common import DATA, dataset_legs, stored_tables  # this folder is on sys.path when run
 
 from analytics_platform.domain.evaluation import account_scores, alerted_patterns
 from analytics_platform.domain.patterns.common import leg_dormancy

@@ -9,33 +9,13 @@ with those counted as the gather-scatter's, which no partition can know on the f
 """
 
 import argparse
-from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
-import yaml
+from amlsim_common import DATA, dataset_legs, f1s, stored_tables  # this folder is on sys.path
 
 from analytics_platform.domain.evaluation import alerted_patterns
 from analytics_platform.domain.patterns.common import leg_dormancy
-
-DATA = Path("../shared/datasets/amlsim_s1")
-
-
-def dataset_legs() -> tuple[pl.DataFrame, pl.DataFrame, date]:
-    """Every transfer of the dataset as a leg (tx_hash, src, dst, time: its day), the daily
-    edges ``leg_dormancy`` reads as history, and the first day it judges (the 31st: the
-    30-day look-back is covered from then)."""
-    t = pl.read_csv(DATA / "transfers.csv.gz").with_columns(
-        pl.col("block_time").str.slice(0, 10).str.to_date().alias("date")
-    )
-    legs = t.select(
-        "tx_hash",
-        pl.col("from_address").alias("src"),
-        pl.col("to_address").alias("dst"),
-        pl.col("date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("time"),
-    )
-    history = t.select("date", "from_address", "to_address").unique()
-    return legs, history, t["date"].min() + timedelta(days=30)
 
 
 def planted_leg_flags() -> pl.DataFrame:
@@ -45,23 +25,6 @@ def planted_leg_flags() -> pl.DataFrame:
     planted = legs.join(fan_in.select("tx_hash").unique(), on="tx_hash")
     flags = leg_dormancy(planted, history, dormancy_days=30, known_from=known_from)
     return flags.group_by("payer_dormant", "new_pair").len().sort("payer_dormant", "new_pair")
-
-
-def stored_tables(home: Path, *tables: str) -> dict[str, pl.DataFrame]:
-    """The rows an ``evaluate ... --home DIR`` run stored, every day, per table."""
-    from analytics_platform.config import load_settings
-    from analytics_platform.storage import clickhouse as ch
-    from analytics_platform.storage.tables import TABLES
-
-    config = home / "config.yaml"
-    (network,) = yaml.safe_load(config.read_text())["networks"]
-    settings = load_settings({"ANALYTICS_HOME": str(home), "ANALYTICS_CONFIG": str(config)})
-    with ch.session(settings.clickhouse) as client:
-        return {
-            table: ch.read_days(client, network, table, schema=TABLES[table].schema,
-                                cluster=settings.clickhouse.cluster)
-            for table in tables
-        }  # fmt: skip
 
 
 def alerted_fan_in_members(home: Path) -> pl.DataFrame:
@@ -87,8 +50,6 @@ def alerted_fan_in_members(home: Path) -> pl.DataFrame:
 def funnels_before_hubs(home: Path) -> None:
     """Alerted funnels whose collector is later alerted as a gather-scatter hub: how many, how
     many days before, and fan-in F1 through the alerts without them."""
-    from amlsim_fan_out import f1s  # this folder is on sys.path when run
-
     stored = stored_tables(home, "structural_patterns", "typology_alerts")
     patterns, alerts = stored["structural_patterns"], stored["typology_alerts"]
     alerted = alerted_patterns(patterns, alerts)

@@ -12,11 +12,9 @@ import argparse
 from pathlib import Path
 
 import polars as pl
-from amlsim_fan_in import DATA, stored_tables  # this folder is on sys.path when run
+from amlsim_common import DATA, f1s, stored_tables  # this folder is on sys.path
 
-from analytics_platform.domain.evaluation import account_scores, alerted_patterns, planted_alerted
-
-TYPES = ["cycle", "fan_in", "fan_out", "gather_scatter", "scatter_gather"]
+from analytics_platform.domain.evaluation import alerted_patterns, planted_alerted
 
 
 def planted_sources() -> pl.Series:
@@ -50,13 +48,6 @@ def centres_by_role(fan_outs: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame
         .group_by("centre")
         .agg(pl.len().alias("centres"), pl.col("alert_days").sum())
         .sort("centres", descending=True)
-    )
-
-
-def f1s(truth: pl.DataFrame, patterns: pl.DataFrame, alerts: pl.DataFrame) -> pl.DataFrame:
-    scored = account_scores(truth, alerted_patterns(patterns, alerts))
-    return scored.filter(pl.col("pattern_type").is_in(TYPES)).select(
-        "pattern_type", "flagged", "precision", "recall", "f1"
     )
 
 

@@ -8,7 +8,7 @@ are new pairs with a dormant payer or payee; funnel legs are new pairs from a do
 """
 
 import polars as pl
-from amlsim_fan_in import DATA, dataset_legs  # this folder is on sys.path when run
+from amlsim_common import DATA, dataset_legs  # this folder is on sys.path when run
 
 from analytics_platform.domain.patterns.common import leg_dormancy
 

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import polars as pl
-from amlsim_fan_in import DATA  # this folder is on sys.path when run
+from amlsim_common import DATA  # this folder is on sys.path when run
 
 
 def resample(out: Path, drop: float, seed: int) -> tuple[Path, int, int]:

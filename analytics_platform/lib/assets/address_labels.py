@@ -10,7 +10,7 @@ from analytics_platform.lib.assets.retries import retry_only_transient
 from analytics_platform.lib.assets.spec import NetworkSpec
 from analytics_platform.lib.resources import WarehouseResource
 from analytics_platform.pipeline.labels import refresh
-from analytics_platform.storage.sources import NoFilesError, read_files
+from analytics_platform.storage.files import NoFilesError, read_files
 
 
 def build(spec: NetworkSpec) -> dg.AssetsDefinition:

@@ -17,7 +17,7 @@ import dagster as dg
 from analytics_platform.config import NetworkConfig
 from analytics_platform.domain.prices import fingerprints, normalise_prices
 from analytics_platform.kafka.propagation import partitions_to_refresh
-from analytics_platform.storage.sources import read_files
+from analytics_platform.storage.files import read_files
 
 CHANGED_DAY_ASSETS = (
     "prices",

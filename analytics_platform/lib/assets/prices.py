@@ -8,7 +8,7 @@ from analytics_platform.lib import checks as qc
 from analytics_platform.lib.assets.metadata import counts, days_of, record_days
 from analytics_platform.lib.assets.retries import retry_only_transient
 from analytics_platform.lib.assets.spec import NetworkSpec
-from analytics_platform.storage.sources import NoFilesError, read_files
+from analytics_platform.storage.files import NoFilesError, read_files
 
 
 def build(spec: NetworkSpec) -> dg.AssetsDefinition:
