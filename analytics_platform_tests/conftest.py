@@ -36,7 +36,7 @@ def small_config(days: int = 5, **kw):
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch) -> Path:
     """A fresh ANALYTICS_HOME with a generated 5-day network and its config."""
-    from analytics_platform.cli.demo import prepare
+    from analytics_platform.lib.demo import prepare
 
     h = tmp_path / "home"
     monkeypatch.setenv("ANALYTICS_HOME", str(h))

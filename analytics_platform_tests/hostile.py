@@ -52,8 +52,8 @@ def _row(template: dict, tx_hash: str, **changes) -> dict:
 
 def write_hostile_home(root: Path) -> Hostile:
     """Generate a 3-day network under ``root`` and add the hostile rows and files."""
-    from analytics_platform.cli.demo import prepare
     from analytics_platform.domain.synthetic import demo_config
+    from analytics_platform.lib.demo import prepare
 
     home = root / "home"
     prepare(

@@ -16,8 +16,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from analytics_platform.cli.demo import prepare
 from analytics_platform.config import load_settings
+from analytics_platform.lib.demo import prepare
 from analytics_platform.lib.runner import instance_for, refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage.tables import DAILY_TABLES, TABLES

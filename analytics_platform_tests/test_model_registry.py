@@ -96,7 +96,7 @@ def test_an_mlflow_server_is_the_registry_when_its_uri_is_set(tmp_path: Path, mo
 def trained_home(tmp_path: Path, monkeypatch) -> Path:
     """A synthetic network of 10 days run through the graph, with its planted patterns as a
     labels file (the team's confirmed cases, each known on its last day)."""
-    from analytics_platform.cli.demo import prepare
+    from analytics_platform.lib.demo import prepare
 
     home = tmp_path / "home"
     monkeypatch.setenv("ANALYTICS_HOME", str(home))
