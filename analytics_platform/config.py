@@ -78,7 +78,7 @@ class StrictModel(BaseModel):
     """Configuration sections: immutable, and an unknown key is an error (a typo such as
     ``windos:`` would otherwise be silently ignored)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class LakeRetention(StrictModel):
@@ -94,7 +94,7 @@ class LakeRetention(StrictModel):
 
 
 class KafkaSourceConfig(StrictModel):
-    """A Kafka topic of JSON transfer messages (schema: README, "Kafka source").
+    """A Kafka topic of JSON transfer messages (their schema: docs, "Operations").
 
     Secrets never sit in the config file: ``bootstrap_servers_env`` and ``sasl_password_env``
     name environment variables that hold them.
@@ -603,7 +603,7 @@ CLICKHOUSE_VARIABLES: dict[str, str] = {
     "cluster": "CLICKHOUSE_CLUSTER",
 }
 """The environment variable of each warehouse connection field (``ClickHouseTarget`` here,
-``dg.EnvVar`` of ``ClickHouseResource`` in ``defs/platform.py``): named once."""
+``dg.EnvVar`` of ``ClickHouseResource`` in ``lib/platform.py``): named once."""
 
 LAKE_VARIABLES: dict[str, str] = {"region": "AWS_REGION", "endpoint_url": "AWS_ENDPOINT_URL"}
 """Likewise for the lake's S3 fields (the bucket and prefix form its URL)."""

@@ -143,9 +143,19 @@ def test_window_covers_exactly_w_days_ending_on_partition_day():
     assert addr(1) in thirty
 
 
-def test_readme_documents_every_catalog_feature():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    assert feature_catalog.markdown_table() in readme
+def test_the_docs_feature_page_is_the_catalog():
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("docs_hooks", root / "docs" / "hooks.py")
+    hooks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hooks)
+    page = hooks.on_page_markdown((root / "docs" / "features.md").read_text())
+    assert feature_catalog.markdown_table() in page
+    for feature in feature_catalog.FEATURE_COLUMNS:
+        assert f"| `{feature}` |" in page
+    reference = hooks.configuration_reference()
+    assert "| `case_budget` |" in reference and "### `networks.<name>.risk`" in reference
 
 
 def test_hash_encoding_matches_the_exact_string_encoding():

@@ -1,7 +1,7 @@
 """The address feature catalog: one documented row per column of ``address_features``.
 
 Every engine (CPU, GPU, and the NetworkX benchmark baseline) produces exactly these columns;
-the table schema, the pandera checks and the README table are derived from this list.
+the table schema, the pandera checks and the docs' table are derived from this list.
 Window = the ``window_days`` UTC days ending on the partition date (``domain.windows``).
 Volumes are summed in each asset's native units; the ``*_usd`` columns value each day's
 amount at that day's USD price and are null where one transfer had no price, never a partial
@@ -406,7 +406,7 @@ NULLABLE: tuple[str, ...] = tuple(f.name for f in CATALOG if f.nullable)
 
 
 def markdown_table() -> str:
-    """The catalog as a Markdown table (the README's feature section is this text)."""
+    """The catalog as a Markdown table (the docs' feature catalog; ``docs/hooks.py``)."""
     rows = ["| feature | group | unit | definition |", "|---|---|---|---|"]
     rows += [f"| `{f.name}` | {f.group} | {f.unit} | {f.definition} |" for f in _CORE + _EXPOSURE]
     return "\n".join(rows)

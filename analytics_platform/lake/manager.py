@@ -2,7 +2,7 @@
 warehouse rebuilt from it (disaster recovery) and the lake's retention. ``analytics-platform
 lake summary | validate | report | restore | cleanup``.
 
-Every asset writes each partition to the warehouse and to the lake (``defs/io_managers.py``),
+Every asset writes each partition to the warehouse and to the lake (``lib/io_managers.py``),
 so the lake alone can rebuild the warehouse: ``restore`` creates each table from its spec
 (``storage/tables.py``) and replaces every day partition with the lake's file, the same atomic
 ``REPLACE PARTITION`` the IO manager uses, so a restore can be re-run or interrupted safely.

@@ -8,7 +8,7 @@ user, password, database, secure) of the production profile. The same client cod
 With a ``cluster`` name the DDL runs ``ON CLUSTER`` and creates ``ReplicatedMergeTree`` tables plus
 a ``Distributed`` table ``<table>_all`` that reads go through; writes replace day partitions of
 the replicated table on the shard the client is connected to (replication copies them to the
-shard's other replicas). See ``deploy/CLICKHOUSE.md``.
+shard's other replicas). See ``docs/deploy/clickhouse.md``.
 
 chDB holds its data directory for one process at a time, so every embedded session takes an
 exclusive file lock next to the directory, opens a client, and closes it on exit: sessions are
