@@ -12,7 +12,7 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
   python3 -c "from analytics_platform.engines.gpu import gpu_unavailable_reason as r; print('gpu engine:', r() or 'available')"
-  python3 -m pytest -q -s -p no:cacheprovider -m gpu analytics_platform_tests/test_gpu_parity.py
+  python3 -m pytest -q -s -p no:cacheprovider -m gpu analytics_platform_tests/engines/test_gpu_parity.py
   python3 -m analytics_platform.cli bench features --transfers "${TRANSFERS:-10000000}" \
     --addresses "${ADDRESSES:-1000000}" --engines cpu,gpu --folder /tmp/bench --json \
     > "$OUT/bench-features.json"

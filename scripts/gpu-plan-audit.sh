@@ -14,4 +14,4 @@ if [ ! -f "$stamp" ]; then
   $venv/bin/python -m pip install -q -e '.[test]' 'cudf-polars-cu13==26.10.*'
   rm -f $venv/.installed-* && touch "$stamp"
 fi
-exec $venv/bin/python -m pytest -q -p no:cacheprovider analytics_platform_tests/test_gpu_plans.py "$@"
+exec $venv/bin/python -m pytest -q -p no:cacheprovider analytics_platform_tests/engines/test_gpu_plans.py "$@"

@@ -225,7 +225,7 @@ def run_bench(
 
 
 def _parity(data: Path) -> dict:
-    """The CPU and GPU feature frames compared column by column (``engines.parity``)."""
+    """The CPU and GPU feature frames compared column by column (``bench.parity``)."""
     from analytics_platform.bench.parity import compare_features
 
     report = compare_features(

@@ -2,7 +2,7 @@
 
 An engine executes the feature pipeline's polars plans and runs the graph algorithms on
 integer-encoded edges, returning numpy arrays indexed by vertex id; the feature code around it
-is shared, so both engines compute the same catalog (``engines.parity`` compares them).
+is shared, so both engines compute the same catalog (``bench.parity`` compares them).
 """
 
 from __future__ import annotations

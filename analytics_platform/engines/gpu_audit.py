@@ -4,7 +4,7 @@
 engine builds (``encode_by_hash = False``) and hands each one to cudf-polars' translator
 (:func:`engines.gpu.gpu_plan_problem`) before running it on the CPU. It needs the
 ``cudf-polars`` package, not a device: ``bash scripts/gpu-plan-audit.sh`` installs it in a
-separate environment (about 3 GB) and runs ``analytics_platform_tests/test_gpu_plans.py``.
+separate environment (about 3 GB) and runs ``analytics_platform_tests/engines/test_gpu_plans.py``.
 """
 
 from __future__ import annotations

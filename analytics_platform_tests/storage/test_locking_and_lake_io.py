@@ -1,0 +1,152 @@
+"""Storage: cross-process chDB locking, and the lake IO manager on a local folder and on a real
+S3 HTTP endpoint (moto server)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+import yaml
+
+from analytics_platform.cli import main
+from analytics_platform.config import load_settings
+from analytics_platform.lib.io_managers import LakeIOManager
+from analytics_platform.lib.runner import RunFailedError, run_range
+from analytics_platform.storage import clickhouse as ch
+from analytics_platform.storage import lake
+from analytics_platform.storage.tables import INGEST_TABLES, spec
+from analytics_platform_tests.conftest import START
+from analytics_platform_tests.graphs import transfers
+
+D1, D2 = date(2026, 10, 1), date(2026, 10, 2)
+
+
+def _writer(dsn: str, n: int, queue) -> None:
+    try:
+        for i in range(n):
+            with ch.session(dsn) as client:
+                client.command("CREATE DATABASE IF NOT EXISTS lk")
+                client.command(
+                    "CREATE TABLE IF NOT EXISTS lk.t (x Int64) ENGINE = MergeTree ORDER BY x"
+                )
+                client.command(f"INSERT INTO lk.t VALUES ({i})")
+        queue.put("ok")
+    except Exception as exc:  # pragma: no cover - reported to the parent
+        queue.put(repr(exc))
+
+
+def test_two_processes_take_turns_on_one_chdb_directory(tmp_path):
+    dsn = f"chdb://{tmp_path / 'chdb'}"
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_writer, args=(dsn, 5, queue)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert sorted(queue.get() for _ in procs) == ["ok", "ok"]
+    with ch.session(dsn) as client:
+        assert client.command("SELECT count() FROM lk.t") == 10
+
+
+def _roundtrip(root) -> None:
+    manager = LakeIOManager(root)
+    frame = transfers([(1, 2, 1.5, 1), (2, 3, 2.5, 30)])  # one row on D1, one on D2
+    key = dg.AssetKey(["torus", "transfers"])
+    parts = dg.DailyPartitionsDefinition(start_date="2026-10-01")
+    out = dg.build_output_context(
+        asset_key=key,
+        asset_partitions_def=parts,
+        asset_partition_key_range=dg.PartitionKeyRange("2026-10-01", "2026-10-02"),
+    )
+    manager.handle_output(out, frame)
+    assert lake.list_days(root, "transfers", "torus") == [D1, D2]
+    # Replace one day: its file holds exactly the new rows.
+    single = dg.build_output_context(
+        asset_key=key, asset_partitions_def=parts, partition_key="2026-10-02"
+    )
+    manager.handle_output(single, frame.filter(pl.col("date") == D2).head(0))
+    assert lake.read_file(lake.partition_file(root, "transfers", "torus", D2)).height == 0
+    inp = dg.build_input_context(
+        asset_key=key, asset_partitions_def=parts, partition_key="2026-10-01"
+    )
+    loaded = manager.load_input(inp)
+    assert loaded.height == 1 and loaded.schema == spec("transfers").schema
+
+
+def test_lake_io_manager_on_local_folder(tmp_path):
+    _roundtrip(lake.lake_root(str(tmp_path / "lake")))
+    leftovers = list((tmp_path / "lake").rglob("*.tmp"))
+    assert leftovers == []
+
+
+def test_lake_io_manager_on_s3(s3_endpoint, monkeypatch):
+    # Endpoint and region from the lake settings (the production profile's resource), not env.
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    root = lake.lake_root("s3://lake/analytics", region="us-east-1", endpoint_url=s3_endpoint)
+    _roundtrip(root)
+    import boto3
+
+    listed = boto3.client("s3", endpoint_url=s3_endpoint).list_objects_v2(Bucket="lake")
+    keys = sorted(o["Key"] for o in listed["Contents"])
+    assert keys == [
+        "analytics/transfers/network=torus/date=2026-10-01/part-0.parquet",
+        "analytics/transfers/network=torus/date=2026-10-02/part-0.parquet",
+    ]
+
+
+def test_a_table_from_an_earlier_release_gets_the_new_columns(tmp_path):
+    """daily_edges stored before amount_usd existed: the next write adds the column, and the
+    old rows read it as NULL (an unknown USD value, not 0)."""
+    table = spec("daily_edges")
+    old = {k: v for k, v in table.schema.items() if k != "amount_usd"}
+    with ch.session(f"chdb://{tmp_path / 'chdb'}") as client:
+        ch.ensure_table(
+            client, "torus", [ch.table_ddl("torus", "daily_edges", old, order_by=table.order_by)]
+        )
+        client.command(
+            "INSERT INTO torus.daily_edges (network, date, from_address, to_address, asset, "
+            "transfer_count, amount_sum, amount_max, amount_min, amount_sq_sum, round_count, "
+            "structuring_count, first_time, last_time) VALUES ('torus', '2026-10-01', 'a', 'b', "
+            "'TOR', 1, 1.5, 1.5, 1.5, 2.25, 0, 0, '2026-10-01 00:00:00', '2026-10-01 00:00:00')"
+        )
+        added = ch.add_missing_columns(client, "torus", "daily_edges", table.schema, table.nullable)
+        assert added == ["amount_usd"]
+        assert (
+            ch.add_missing_columns(client, "torus", "daily_edges", table.schema, table.nullable)
+            == []
+        )
+        rows = ch.read_days(client, "torus", "daily_edges", schema=table.schema)
+        assert rows["amount_usd"].to_list() == [None]
+
+
+def test_a_source_path_that_matches_nothing_is_an_error_not_an_empty_day(
+    home: Path, s3_endpoint, tmp_path: Path, capsys
+):
+    from analytics_platform.storage.files import NoFilesError, read_files
+
+    with pytest.raises(NoFilesError, match=r"^source.path: no file matches '.*/nope-\*.csv'$"):
+        read_files(str(tmp_path / "nope-*.csv"), "source.path")
+    with pytest.raises(NoFilesError, match="labels_path: no file matches 's3://lake/nope/"):
+        read_files("s3://lake/nope/*.parquet", "labels_path")
+    # In a run: the ingestion step fails at once (no retries) and says which key is wrong.
+    config = yaml.safe_load((home / "config.yaml").read_text())
+    config["networks"]["torus"]["source"]["path"] = str(tmp_path / "landing-typo" / "*.parquet")
+    (home / "config.yaml").write_text(yaml.safe_dump(config))
+    settings = load_settings()
+    with pytest.raises(RunFailedError, match="source.path: no file matches .*landing-typo"):
+        run_range(
+            settings, "torus", START, START, assets=list(INGEST_TABLES), progress=lambda _: None
+        )
+    # The CLI: one line naming the key, exit status 2, no traceback.
+    day = START.isoformat()
+    assert main(["ingest", "--network", "torus", "--start", day, "--end", day]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(
+        "analytics-platform: error: torus 2026-10-01..2026-10-01: source.path"
+    )
+    assert not any("Traceback" in line for line in err)
