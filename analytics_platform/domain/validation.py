@@ -142,6 +142,68 @@ def validate_transfers(
     ``day``): where a row goes that has neither a usable time nor a source file day.
     """
     fallback_day = fallback_day or day
+    _check_input(raw, source, address_pattern)
+    df = _normalised(raw, address_pattern)
+    df = _with_days(df, first_partition, last_partition, fallback_day)
+    run_days = pl.lit(True)
+    if day is not None:
+        # Rows of other days matter only where they share a transaction with the run's rows:
+        # the first copy of an identity owns it, and a missing transfer index counts the
+        # transaction's rows. The rest is left out before the rules, so a day's run over
+        # files of many days validates that day's rows, not every file's.
+        run_days = pl.col("_day").is_between(day, last_day or day)
+        in_run = df.filter(run_days)
+        shared = df.filter(~run_days).join(in_run.select("tx_hash"), on="tx_hash", how="semi")
+        df = pl.concat([in_run, shared]).sort("_row")
+    df = _first_failure(df, _rules(address_pattern, first_partition, last_partition))
+    bad_rows = df.filter(pl.col("_field").is_not_null())
+    good, exact, accepted, conflicting = _owners(df.filter(pl.col("_field").is_null()))
+
+    # Only now keep the days of this run: rows of other days decided who owns an identity.
+    if day is not None:
+        df = df.filter(run_days)
+        bad_rows, good, exact = (
+            bad_rows.filter(run_days),
+            good.filter(run_days),
+            exact.filter(run_days),
+        )
+        accepted, conflicting = accepted.filter(run_days), conflicting.filter(run_days)
+    read = df.height
+    read_by_day = dict(df.group_by("_day").len().iter_rows()) if read else {}
+    duplicates = good.height - exact.height
+    duplicates_by_day = _duplicates_by_day(good, exact) if duplicates else {}
+
+    kept_accepted = accepted.select(passthrough)
+    accepted = conform(
+        accepted.with_columns(
+            pl.lit(network).alias("network"), pl.col("block_time").dt.date().alias("date")
+        ),
+        TRANSFERS,
+    ).hstack(kept_accepted)
+    rejected = pl.concat([bad_rows, conflicting], how="diagonal_relaxed")
+    kept_rejected = rejected.select(passthrough)
+    raw_columns = [c for c in raw.columns if c not in passthrough]
+    rejected = _dead_letters(
+        rejected, raw_columns, network=network, source=source, day=fallback_day
+    )
+    rejected = rejected.hstack(kept_rejected)
+    if read != accepted.height + rejected.height + duplicates:
+        raise AssertionError(
+            f"validation lost rows: read {read} != accepted {accepted.height} + rejected "
+            f"{rejected.height} + duplicates {duplicates}"
+        )
+    return ValidationResult(
+        accepted=accepted,
+        rejected=rejected,
+        read=read,
+        duplicates=duplicates,
+        duplicates_by_day=duplicates_by_day,
+        read_by_day=read_by_day,
+    )
+
+
+def _check_input(raw: pl.DataFrame, source: str, address_pattern: str) -> None:
+    """Refuse input without a required column, or an address pattern that is no regex."""
     missing = [c for c in REQUIRED_COLUMNS if c not in raw.columns]
     if missing:
         raise TransferInputError(
@@ -153,6 +215,10 @@ def validate_transfers(
     except re.error as exc:
         raise TransferInputError(f"address_pattern: invalid regex {address_pattern!r}") from exc
 
+
+def _normalised(raw: pl.DataFrame, address_pattern: str) -> pl.DataFrame:
+    """``raw`` with a row number, the optional columns, and parsed copies (``_time``,
+    ``_amount``, ``_index_parsed``, lower-cased hex addresses) beside the raw text."""
     df = raw.with_row_index("_row")
     for name, dtype in OPTIONAL_COLUMNS.items():
         if name not in df.columns:
@@ -173,7 +239,17 @@ def validate_transfers(
     for side in ("from_address", "to_address"):
         norm = pl.col(side).str.to_lowercase() if hex_like else pl.col(side)
         df = df.with_columns(norm.alias(f"_{side}"))
+    return df
 
+
+def _with_days(
+    df: pl.DataFrame,
+    first_partition: date | None,
+    last_partition: date | None,
+    fallback_day: date | None,
+) -> pl.DataFrame:
+    """``_inside`` (the block time's day is a partition) and ``_day`` (the partition the row
+    is filed under)."""
     # The day a row belongs to (see the module docstring): its block time's UTC day inside the
     # network's partitions; else its source file's day (SOURCE_FILE_COLUMN), else the partition
     # day nearest to it, else ``fallback_day``.
@@ -194,7 +270,7 @@ def validate_transfers(
     if last_partition is not None:
         nearest = pl.min_horizontal(nearest, pl.lit(last_partition))
     nearest = pl.when(own.is_not_null()).then(nearest)
-    df = df.with_columns(
+    return df.with_columns(
         inside.alias("_inside"),
         pl.when(inside)
         .then(own)
@@ -202,20 +278,14 @@ def validate_transfers(
         .alias("_day"),
     )
 
-    run_days = pl.lit(True)
-    if day is not None:
-        # Rows of other days matter only where they share a transaction with the run's rows:
-        # the first copy of an identity owns it, and a missing transfer index counts the
-        # transaction's rows. The rest is left out before the rules, so a day's run over
-        # files of many days validates that day's rows, not every file's.
-        run_days = pl.col("_day").is_between(day, last_day or day)
-        in_run = df.filter(run_days)
-        shared = df.filter(~run_days).join(in_run.select("tx_hash"), on="tx_hash", how="semi")
-        df = pl.concat([in_run, shared]).sort("_row")
 
-    # First failing rule wins; rules are ordered so the reason names the first bad field.
+def _rules(
+    address_pattern: str, first_partition: date | None, last_partition: date | None
+) -> list[tuple[str, pl.Expr, str | pl.Expr]]:
+    """The rules a row must pass, as (field, failing, reason), in the order they are judged:
+    the reason names the first bad field."""
     text = pl.col("_amount_text")
-    rules: list[tuple[str, pl.Expr, str | pl.Expr]] = [
+    return [
         ("tx_hash", pl.col("tx_hash").is_null() | (pl.col("tx_hash") == ""), "missing tx hash"),
         ("block_time", pl.col("_time").is_null(), "unparsable timestamp"),
         ("block_time", ~pl.col("_inside"), _outside_reason(first_partition, last_partition)),
@@ -244,17 +314,27 @@ def validate_transfers(
             "transfer index is not a non-negative integer",
         ),
     ]
+
+
+def _first_failure(
+    df: pl.DataFrame, rules: list[tuple[str, pl.Expr, str | pl.Expr]]
+) -> pl.DataFrame:
+    """``_field`` and ``_reason`` of the first rule a row fails (null: it passes them all)."""
     field_expr = pl.lit(None, dtype=pl.String)
     reason_expr = pl.lit(None, dtype=pl.String)
     for field_name, bad, reason in reversed(rules):
         said = pl.lit(reason) if isinstance(reason, str) else reason
         field_expr = pl.when(bad.fill_null(True)).then(pl.lit(field_name)).otherwise(field_expr)
         reason_expr = pl.when(bad.fill_null(True)).then(said).otherwise(reason_expr)
-    df = df.with_columns(field_expr.alias("_field"), reason_expr.alias("_reason"))
+    return df.with_columns(field_expr.alias("_field"), reason_expr.alias("_reason"))
 
-    bad_rows = df.filter(pl.col("_field").is_not_null())
-    good = df.filter(pl.col("_field").is_null())
 
+def _owners(
+    good: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The rows that passed the rules with their transfer index and parsed values, those
+    without an exact copy read before them, the first copy of each identity (the transfer)
+    and the conflicting later copies (dead letters)."""
     # A missing transfer index is the row's position within its transaction (input order).
     good = good.with_columns(
         pl.coalesce(
@@ -293,60 +373,20 @@ def validate_transfers(
         )
         .alias("_reason"),
     )
+    return good, exact, accepted, conflicting
 
-    # Only now keep the days of this run: rows of other days decided who owns an identity.
-    if day is not None:
-        df = df.filter(run_days)
-        bad_rows, good, exact = (
-            bad_rows.filter(run_days),
-            good.filter(run_days),
-            exact.filter(run_days),
-        )
-        accepted, conflicting = accepted.filter(run_days), conflicting.filter(run_days)
-    read = df.height
-    read_by_day = dict(df.group_by("_day").len().iter_rows()) if read else {}
-    duplicates = good.height - exact.height
-    duplicates_by_day = (
-        {
-            d: int(n)
-            for d, n in good.group_by("_day")
-            .len()
-            .join(exact.group_by("_day").len(), on="_day", how="left", suffix="_kept")
-            .select("_day", pl.col("len") - pl.col("len_kept").fill_null(0))
-            .iter_rows()
-            if n
-        }
-        if duplicates
-        else {}
-    )
 
-    kept_accepted = accepted.select(passthrough)
-    accepted = conform(
-        accepted.with_columns(
-            pl.lit(network).alias("network"), pl.col("block_time").dt.date().alias("date")
-        ),
-        TRANSFERS,
-    ).hstack(kept_accepted)
-    rejected = pl.concat([bad_rows, conflicting], how="diagonal_relaxed")
-    kept_rejected = rejected.select(passthrough)
-    raw_columns = [c for c in raw.columns if c not in passthrough]
-    rejected = _dead_letters(
-        rejected, raw_columns, network=network, source=source, day=fallback_day
-    )
-    rejected = rejected.hstack(kept_rejected)
-    if read != accepted.height + rejected.height + duplicates:
-        raise AssertionError(
-            f"validation lost rows: read {read} != accepted {accepted.height} + rejected "
-            f"{rejected.height} + duplicates {duplicates}"
-        )
-    return ValidationResult(
-        accepted=accepted,
-        rejected=rejected,
-        read=read,
-        duplicates=duplicates,
-        duplicates_by_day=duplicates_by_day,
-        read_by_day=read_by_day,
-    )
+def _duplicates_by_day(good: pl.DataFrame, exact: pl.DataFrame) -> dict[date, int]:
+    """Per day, the exact copies of a transfer read after it."""
+    return {
+        d: int(n)
+        for d, n in good.group_by("_day")
+        .len()
+        .join(exact.group_by("_day").len(), on="_day", how="left", suffix="_kept")
+        .select("_day", pl.col("len") - pl.col("len_kept").fill_null(0))
+        .iter_rows()
+        if n
+    }
 
 
 def nearest_partition(day: date, first: date | None, last: date | None) -> date:
