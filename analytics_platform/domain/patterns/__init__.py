@@ -127,6 +127,47 @@ def detect_patterns(
             legs = unusual_legs(flags).drop("row").with_row_index("row")
             unusual = Span(legs, network, day, span.hits)
         spans.update({kind: unusual for kind in lim.dormant_legs_only})
+    frames = _detect_each(
+        wanted, spans, span, memory, judged, lim, timer,
+        risky=risky, structuring=(reporting_thresholds or {}, structuring_band,
+                                  reporting_threshold_usd),
+        dormancy_days=dormancy_days, funnel_days=funnel_days,
+    )  # fmt: skip
+    frames = [f for f in frames if f.height]
+    patterns = pl.concat(frames, how="vertical") if frames else empty(STRUCTURAL_PATTERNS)
+    patterns = (
+        patterns.filter(pl.col("pattern_type").is_in(list(wanted)))
+        .unique("pattern_id", keep="first")
+        .sort("pattern_type", "pattern_id")
+    )
+    # Values read from each pattern's transfers: a funnel's reach back before the span, so
+    # they are looked up in the memory; every other pattern's in the span.
+    funnel = (pl.col("pattern_type") == "fan_in") & pl.lit(memory is not span)
+    patterns = pl.concat(
+        [
+            _with_leg_values(patterns.filter(~funnel), span.t, timer, judged),
+            _with_leg_values(patterns.filter(funnel), memory.t, timer, judged),
+        ]
+    ).sort("pattern_type", "pattern_id")
+    return PatternResult(patterns=patterns, limits_hit={k: v for k, v in span.hits.items() if v})
+
+
+def _detect_each(
+    wanted: set[str],
+    spans: dict[str, Span],
+    span: Span,
+    memory: Span,
+    judged: LegJudge | None,
+    lim: PatternLimits,
+    timer: StageTimer,
+    *,
+    risky: pl.DataFrame | None,
+    structuring: tuple[Mapping[str, float], float, float | None],
+    dormancy_days: int,
+    funnel_days: int | None,
+) -> list[pl.DataFrame]:
+    """Each wanted detector on its span (``spans``: the whole span, or the unusual legs for
+    the types of ``limits.dormant_legs_only``), timed as its own stage."""
     frames: list[pl.DataFrame] = []
 
     def run(name: str, fn, kind: str, *args) -> None:
@@ -173,29 +214,11 @@ def detect_patterns(
             detect_structuring,
             "structuring",
             lim,
-            reporting_thresholds or {},
-            structuring_band,
-            reporting_threshold_usd,
+            *structuring,
         )
     if "risky_proximity" in wanted and risky is not None:
         run("risky_proximity", detect_proximity, "risky_proximity", lim, risky)
-    frames = [f for f in frames if f.height]
-    patterns = pl.concat(frames, how="vertical") if frames else empty(STRUCTURAL_PATTERNS)
-    patterns = (
-        patterns.filter(pl.col("pattern_type").is_in(list(wanted)))
-        .unique("pattern_id", keep="first")
-        .sort("pattern_type", "pattern_id")
-    )
-    # Values read from each pattern's transfers: a funnel's reach back before the span, so
-    # they are looked up in the memory; every other pattern's in the span.
-    funnel = (pl.col("pattern_type") == "fan_in") & pl.lit(memory is not span)
-    patterns = pl.concat(
-        [
-            _with_leg_values(patterns.filter(~funnel), span.t, timer, judged),
-            _with_leg_values(patterns.filter(funnel), memory.t, timer, judged),
-        ]
-    ).sort("pattern_type", "pattern_id")
-    return PatternResult(patterns=patterns, limits_hit={k: v for k, v in span.hits.items() if v})
+    return frames
 
 
 def _with_leg_values(
