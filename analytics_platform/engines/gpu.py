@@ -9,7 +9,8 @@ undirected graph. Choices made against the RAPIDS 26.10 sources:
 
 - Plans run with the **in-memory** executor. The default streaming executor cuts frames into
   1M-row chunks; a window of 10M transfers (about 2 GB of columns,
-  ``docs/deploy/scale-out.md``) fits one GPU many times over, and one chunk means no shuffles for the global sorts and group-bys.
+  ``docs/deploy/scale-out.md``) fits one GPU many times over, and one chunk means no
+  shuffles for the global sorts and group-bys.
 - Plans are **GPU only**: before a plan runs, cudf-polars translates it; a plan it cannot
   translate (an unsupported expression) raises :class:`PlanNotOnGpuError` naming the
   operation, or with ``plans_fallback_to_cpu`` runs on the CPU with a warning. Either way the
