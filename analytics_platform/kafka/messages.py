@@ -193,69 +193,14 @@ def classify(
     rejected = result.rejected.select(
         "partition", "offset", "field", "reason", pl.col("date")
     ).with_columns(pl.lit("rejected").alias("status"), pl.lit(network).alias("network"))
-    conflicts = pl.DataFrame(schema={"partition": pl.Int32(), "offset": pl.Int64()})
-    repeats = conflicts
     if callable(stored):
         stored = stored(accepted["tx_hash"].unique().to_list()) if accepted.height else None
     if stored is not None and stored.height and accepted.height:
-        known = stored.select("tx_hash", "transfer_index", *_CONTENT).unique(
-            ["tx_hash", "transfer_index"], keep="first"
-        )
-        matched = accepted.join(
-            known, on=["tx_hash", "transfer_index"], how="inner", suffix="_stored"
-        )
-        same = pl.all_horizontal([pl.col(c) == pl.col(f"{c}_stored") for c in _CONTENT])
-        repeats = matched.filter(same).select("partition", "offset")
-        conflicts = matched.filter(~same).select(
-            "partition", "offset", pl.col("block_time_stored").dt.date().alias("_stored_day")
-        )
-        rejected = pl.concat(
-            [
-                rejected,
-                accepted.join(conflicts, on=["partition", "offset"]).select(
-                    "partition",
-                    "offset",
-                    pl.lit("tx_hash,transfer_index").alias("field"),
-                    pl.format(
-                        "tx_hash,transfer_index: conflicts with the stored transfer {},{} of {} "
-                        "(other content; this copy is on {})",
-                        "tx_hash",
-                        "transfer_index",
-                        "_stored_day",
-                        "date",
-                    ).alias("reason"),
-                    "date",
-                    pl.lit("rejected").alias("status"),
-                    pl.lit(network).alias("network"),
-                ),
-            ],
-            how="diagonal_relaxed",
-        )
-        accepted = accepted.join(
-            pl.concat([repeats, conflicts.select("partition", "offset")]),
-            on=["partition", "offset"],
-            how="anti",
-        )
+        accepted, rejected = _against_stored(accepted, rejected, stored, network)
     rejected = rejected.join(payloads, on=["partition", "offset"], how="left").with_columns(
         pl.col("_payload").alias("payload")
     )
-    taken = pl.concat(
-        [accepted.select("partition", "offset"), rejected.select("partition", "offset")]
-    )
-    duplicates = (
-        decoded.select("partition", "offset")
-        .join(taken, on=["partition", "offset"], how="anti")
-        .join(decoded.select("partition", "offset", "tx_hash"), on=["partition", "offset"])
-        .select(
-            "partition",
-            "offset",
-            "tx_hash",
-            pl.lit("duplicate").alias("status"),
-            pl.lit(network).alias("network"),
-            pl.lit("tx_hash,transfer_index").alias("field"),
-            pl.lit("repeats a transfer already seen").alias("reason"),
-        )
-    )
+    duplicates = _duplicates(decoded, accepted, rejected, network)
     out = pl.concat(
         [
             _conform(accepted.with_columns(pl.lit("accepted").alias("status"))),
@@ -272,6 +217,73 @@ def classify(
     if out.height != raw.height:  # every message is classified exactly once
         raise AssertionError(f"classified {out.height} of {raw.height} messages")
     return out
+
+
+def _duplicates(
+    decoded: pl.DataFrame, accepted: pl.DataFrame, rejected: pl.DataFrame, network: str
+) -> pl.DataFrame:
+    """The decoded messages neither accepted nor rejected: copies of a transfer seen before."""
+    taken = pl.concat(
+        [accepted.select("partition", "offset"), rejected.select("partition", "offset")]
+    )
+    return (
+        decoded.select("partition", "offset")
+        .join(taken, on=["partition", "offset"], how="anti")
+        .join(decoded.select("partition", "offset", "tx_hash"), on=["partition", "offset"])
+        .select(
+            "partition",
+            "offset",
+            "tx_hash",
+            pl.lit("duplicate").alias("status"),
+            pl.lit(network).alias("network"),
+            pl.lit("tx_hash,transfer_index").alias("field"),
+            pl.lit("repeats a transfer already seen").alias("reason"),
+        )
+    )
+
+
+def _against_stored(
+    accepted: pl.DataFrame, rejected: pl.DataFrame, stored: pl.DataFrame, network: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``accepted`` without the messages that repeat a stored transfer (duplicates) or
+    conflict with one (other content: added to ``rejected`` with the reason)."""
+    known = stored.select("tx_hash", "transfer_index", *_CONTENT).unique(
+        ["tx_hash", "transfer_index"], keep="first"
+    )
+    matched = accepted.join(known, on=["tx_hash", "transfer_index"], how="inner", suffix="_stored")
+    same = pl.all_horizontal([pl.col(c) == pl.col(f"{c}_stored") for c in _CONTENT])
+    repeats = matched.filter(same).select("partition", "offset")
+    conflicts = matched.filter(~same).select(
+        "partition", "offset", pl.col("block_time_stored").dt.date().alias("_stored_day")
+    )
+    rejected = pl.concat(
+        [
+            rejected,
+            accepted.join(conflicts, on=["partition", "offset"]).select(
+                "partition",
+                "offset",
+                pl.lit("tx_hash,transfer_index").alias("field"),
+                pl.format(
+                    "tx_hash,transfer_index: conflicts with the stored transfer {},{} of {} "
+                    "(other content; this copy is on {})",
+                    "tx_hash",
+                    "transfer_index",
+                    "_stored_day",
+                    "date",
+                ).alias("reason"),
+                "date",
+                pl.lit("rejected").alias("status"),
+                pl.lit(network).alias("network"),
+            ),
+        ],
+        how="diagonal_relaxed",
+    )
+    accepted = accepted.join(
+        pl.concat([repeats, conflicts.select("partition", "offset")]),
+        on=["partition", "offset"],
+        how="anti",
+    )
+    return accepted, rejected
 
 
 def _conform(df: pl.DataFrame) -> pl.DataFrame:
