@@ -29,6 +29,13 @@ def register(sub) -> None:
         "--gap-days apart) without a verdict, best first",
     )
     cases.add_argument("--gap-days", type=positive, default=7)
+    _register_case(sub)
+    view.set_defaults(handler=show_address)
+    cases.set_defaults(handler=show_cases)
+
+
+def _register_case(sub) -> None:
+    """``calibrate`` and ``case export | dispose | dispositions``."""
     calibrate = sub.add_parser(
         "calibrate",
         help="refit each typology's confidence, and the map of the case score onto the share "
@@ -86,8 +93,6 @@ def register(sub) -> None:
         p.add_argument("--network", default="torus")
         p.add_argument("--analyst", default="", help="who decided (default: the file's column)")
     dispose.add_argument("--note", default="", help="why, for the next reviewer")
-    view.set_defaults(handler=show_address)
-    cases.set_defaults(handler=show_cases)
     calibrate.set_defaults(handler=refit)
     export.set_defaults(handler=export_case)
     dispose.set_defaults(handler=record_verdicts)

@@ -145,16 +145,9 @@ def validate_transfers(
     _check_input(raw, source, address_pattern)
     df = _normalised(raw, address_pattern)
     df = _with_days(df, first_partition, last_partition, fallback_day)
-    run_days = pl.lit(True)
+    run_days = pl.lit(True) if day is None else pl.col("_day").is_between(day, last_day or day)
     if day is not None:
-        # Rows of other days matter only where they share a transaction with the run's rows:
-        # the first copy of an identity owns it, and a missing transfer index counts the
-        # transaction's rows. The rest is left out before the rules, so a day's run over
-        # files of many days validates that day's rows, not every file's.
-        run_days = pl.col("_day").is_between(day, last_day or day)
-        in_run = df.filter(run_days)
-        shared = df.filter(~run_days).join(in_run.select("tx_hash"), on="tx_hash", how="semi")
-        df = pl.concat([in_run, shared]).sort("_row")
+        df = _run_rows(df, run_days)
     df = _first_failure(df, _rules(address_pattern, first_partition, last_partition))
     bad_rows = df.filter(pl.col("_field").is_not_null())
     good, exact, accepted, conflicting = _owners(df.filter(pl.col("_field").is_null()))
@@ -200,6 +193,16 @@ def validate_transfers(
         duplicates_by_day=duplicates_by_day,
         read_by_day=read_by_day,
     )
+
+
+def _run_rows(df: pl.DataFrame, run_days: pl.Expr) -> pl.DataFrame:
+    """The rows of the run's days, and the rows of other days that share a transaction with
+    them: the first copy of an identity owns it, and a missing transfer index counts the
+    transaction's rows. The rest is left out before the rules, so a day's run over files of
+    many days validates that day's rows, not every file's."""
+    in_run = df.filter(run_days)
+    shared = df.filter(~run_days).join(in_run.select("tx_hash"), on="tx_hash", how="semi")
+    return pl.concat([in_run, shared]).sort("_row")
 
 
 def _check_input(raw: pl.DataFrame, source: str, address_pattern: str) -> None:

@@ -264,12 +264,8 @@ def evaluate(
                 truth, truth_transactions, edges, stored, cutoff, run_home, progress
             )
         elif elsewhere is not None:
-            (net,) = _settings_of(run_home).networks
-            risk = {
-                "trained_on": Path(train_on).name,
-                **judge_risk(truth, truth_transactions, edges, stored, run_home, *elsewhere,
-                             net.start_date, None),
-            }  # fmt: skip
+            risk = _judged_elsewhere(truth, truth_transactions, edges, stored, run_home,
+                                     elsewhere, Path(train_on).name)  # fmt: skip
     # the catalog the run scored with (dataset_config reads the transfers: not again for this)
     catalog = load_catalog((yaml.safe_load(profile_path.read_text()) or {}).get("typologies_path"))
     prior = {t.name: t.confidence for t in catalog.typologies}
@@ -298,6 +294,24 @@ def evaluate(
         **refit_calibration(truth, alerts, prior),
         **risk,
     }
+
+
+def _judged_elsewhere(
+    truth: pl.DataFrame,
+    transactions: pl.DataFrame,
+    transfers: pl.DataFrame,
+    stored: dict[str, pl.DataFrame],
+    home: Path,
+    elsewhere: tuple[Any, float],
+    trained_on: str,
+) -> dict[str, Any]:
+    """Rules, model and both on every day of a dataset whose model was trained on another."""
+    (net,) = _settings_of(home).networks
+    return {
+        "trained_on": trained_on,
+        **judge_risk(truth, transactions, transfers, stored, home, *elsewhere, net.start_date,
+                     None),
+    }  # fmt: skip
 
 
 def _settings_of(home: Path):

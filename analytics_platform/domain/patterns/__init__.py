@@ -105,28 +105,11 @@ def detect_patterns(
         raise ValueError(f"span_days: must be >= 1, got {span_days}")
     if funnel_days is not None and history is None:
         raise ValueError("funnel_days: needs history (the dormancy look-back's daily_edges)")
-    first = day - timedelta(days=span_days - 1)
-    with timer.stage("prepare"):
-        horizon = transfers.filter(pl.col("block_time").dt.date().is_between(first, day))
-        span = Span(prepare(horizon, exclude, prices), network, day, {})
-        memory = span
-        if funnel_days is not None:
-            since = day - timedelta(days=funnel_days - 1)
-            remembered = transfers.filter(pl.col("block_time").dt.date().is_between(since, day))
-            memory = Span(prepare(remembered, exclude, prices), network, day, span.hits)
-
-    judged = None  # where the network judges dormancy: each leg once per partition
-    if history is not None:
-        known_from = (history_start or date.min) + timedelta(days=dormancy_days)
-        judged = LegJudge(history, dormancy_days, known_from, relationship_days)
-
-    spans = {kind: span for kind in PATTERN_TYPES}
-    if lim.dormant_legs_only and judged is not None:
-        with timer.stage("unusual_legs"):
-            flags = judged(span.t)
-            legs = unusual_legs(flags).drop("row").with_row_index("row")
-            unusual = Span(legs, network, day, span.hits)
-        spans.update({kind: unusual for kind in lim.dormant_legs_only})
+    span, memory, judged, spans = _spans(
+        transfers, network, day, span_days, exclude, prices, lim, timer,
+        history=history, history_start=history_start, dormancy_days=dormancy_days,
+        funnel_days=funnel_days, relationship_days=relationship_days,
+    )  # fmt: skip
     frames = _detect_each(
         wanted, spans, span, memory, judged, lim, timer,
         risky=risky, structuring=(reporting_thresholds or {}, structuring_band,
@@ -150,6 +133,50 @@ def detect_patterns(
         ]
     ).sort("pattern_type", "pattern_id")
     return PatternResult(patterns=patterns, limits_hit={k: v for k, v in span.hits.items() if v})
+
+
+def _spans(
+    transfers: pl.DataFrame,
+    network: str,
+    day: date,
+    span_days: int,
+    exclude: Iterable[str],
+    prices: pl.DataFrame | None,
+    lim: PatternLimits,
+    timer: StageTimer,
+    *,
+    history: pl.DataFrame | None,
+    history_start: date | None,
+    dormancy_days: int,
+    funnel_days: int | None,
+    relationship_days: int | None,
+) -> tuple[Span, Span, LegJudge | None, dict[str, Span]]:
+    """The span's transfers, the funnels' longer memory (the span itself without
+    ``funnel_days``), the judge of dormant legs (with ``history``) and, per pattern type,
+    the span its detector sees (the unusual legs for ``limits.dormant_legs_only``)."""
+    first = day - timedelta(days=span_days - 1)
+    with timer.stage("prepare"):
+        horizon = transfers.filter(pl.col("block_time").dt.date().is_between(first, day))
+        span = Span(prepare(horizon, exclude, prices), network, day, {})
+        memory = span
+        if funnel_days is not None:
+            since = day - timedelta(days=funnel_days - 1)
+            remembered = transfers.filter(pl.col("block_time").dt.date().is_between(since, day))
+            memory = Span(prepare(remembered, exclude, prices), network, day, span.hits)
+
+    judged = None  # where the network judges dormancy: each leg once per partition
+    if history is not None:
+        known_from = (history_start or date.min) + timedelta(days=dormancy_days)
+        judged = LegJudge(history, dormancy_days, known_from, relationship_days)
+
+    spans = {kind: span for kind in PATTERN_TYPES}
+    if lim.dormant_legs_only and judged is not None:
+        with timer.stage("unusual_legs"):
+            flags = judged(span.t)
+            legs = unusual_legs(flags).drop("row").with_row_index("row")
+            unusual = Span(legs, network, day, span.hits)
+        spans.update({kind: unusual for kind in lim.dormant_legs_only})
+    return span, memory, judged, spans
 
 
 def _detect_each(
