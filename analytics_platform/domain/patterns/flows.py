@@ -291,75 +291,8 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
     lists members only for the one best turn per centre."""
     t, names = span.coded()
     window = pl.duration(seconds=int(lim.flow_window.total_seconds()))
-    t = t.with_columns(pl.col("time").dt.epoch("us").alias("us"))
-    value = ("amt", "usd", "asset_id")
-    ins = t.select(
-        pl.col("dst").alias("center"), pl.col("src").alias("other"), "time", "us", "tx", *value
-    )
-    outs = t.select(
-        pl.col("src").alias("center"), pl.col("dst").alias("other"), "time", "us", "tx", *value
-    )
-    n_in = ins.group_by("center").agg(pl.col("other").n_unique().alias("n_in"))
-    n_out = outs.group_by("center").agg(pl.col("other").n_unique().alias("n_out"))
-    cand = n_in.join(n_out, on="center").filter(
-        (pl.col("n_in") >= lim.min_width) & (pl.col("n_out") >= lim.min_width)
-    )
-    span.hit(
-        "gather_scatter_over_max_fan",
-        cand.filter(pl.col("n_in") + pl.col("n_out") > lim.max_fan).height,
-    )
-    # The pattern ends with its last scatter, on the span's day: the centre pays someone that
-    # day, and only turns within flow_window before the day can reach it.
-    paying_today = outs.filter(pl.col("time") >= span.start)["center"].unique().implode()
-    cand = cand.filter(
-        (pl.col("n_in") + pl.col("n_out") <= lim.max_fan) & pl.col("center").is_in(paying_today)
-    )["center"].sort()
-    ins, outs = (
-        ins.filter(pl.col("center").is_in(cand.implode())),
-        outs.filter(pl.col("center").is_in(cand.implode())),
-    )
-    in_off, in_other, in_time = _by_center(ins, names.len())
-    out_off, out_other, out_time = _by_center(outs, names.len())
-    turn_us, width = _best_turns(
-        cand.to_numpy().astype(np.int64), in_off, in_other, in_time, out_off, out_other, out_time,
-        int(lim.flow_window.total_seconds() * 1_000_000),
-        int(span.start.timestamp() * 1_000_000), lim.min_width, names.len(),
-    )  # fmt: skip
-    turns = pl.DataFrame({"center": cand, "turn": turn_us, "width": width}).filter(
-        pl.col("width") > 0
-    )
-    turns = turns.with_columns(pl.col("turn").cast(pl.Datetime("us", "UTC")).cast(t["time"].dtype))
-    # Members of the chosen turn only, in transfer order.
-    before = (
-        turns.join(ins, on="center")
-        .filter((pl.col("time") <= pl.col("turn")) & (pl.col("turn") - pl.col("time") <= window))
-        .sort("center", "tx")
-        .group_by("center", maintain_order=True)
-        .agg(
-            pl.col("other").unique(maintain_order=True).alias("senders"),
-            pl.col("tx").alias("tx_in"),
-            *side_values("amount_in"),
-            pl.col("time").min().alias("first_time"),
-        )
-    )
-    after = (
-        turns.join(outs, on="center")
-        .filter((pl.col("time") >= pl.col("turn")) & (pl.col("time") - pl.col("turn") <= window))
-        .sort("center", "tx")
-        .group_by("center", maintain_order=True)
-        .agg(
-            pl.col("other").unique(maintain_order=True).alias("recipients"),
-            pl.col("tx").alias("tx_out"),
-            *side_values("amount_out"),
-            pl.col("time").max().alias("last_time"),
-        )
-    )
-    best = (
-        turns.join(before, on="center")
-        .join(after, on="center")
-        .sort("center")
-        .with_columns(pl.col("recipients").list.set_difference("senders").alias("recipients"))
-    )
+    turns, ins, outs = _gather_scatter_turns(span, lim, t, names)
+    best = _turn_sides(turns, ins, outs, window)
     best = with_one_off_share(
         best.with_columns(pl.concat_list("senders", "recipients").alias("_others")), t, "_others"
     ).drop("_others")
@@ -409,6 +342,90 @@ def detect_gather_scatter(span: Span, lim: PatternLimits) -> pl.DataFrame:
         )
     )
     return finish(found, span, "gather_scatter")
+
+
+def _gather_scatter_turns(
+    span: Span, lim: PatternLimits, t: pl.DataFrame, names: pl.Series
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Each candidate centre's best turn (the instant its gathering becomes scattering) and
+    width, and the centres' receipts (``ins``) and payments (``outs``)."""
+    t = t.with_columns(pl.col("time").dt.epoch("us").alias("us"))
+    value = ("amt", "usd", "asset_id")
+    ins = t.select(
+        pl.col("dst").alias("center"), pl.col("src").alias("other"), "time", "us", "tx", *value
+    )
+    outs = t.select(
+        pl.col("src").alias("center"), pl.col("dst").alias("other"), "time", "us", "tx", *value
+    )
+    n_in = ins.group_by("center").agg(pl.col("other").n_unique().alias("n_in"))
+    n_out = outs.group_by("center").agg(pl.col("other").n_unique().alias("n_out"))
+    cand = n_in.join(n_out, on="center").filter(
+        (pl.col("n_in") >= lim.min_width) & (pl.col("n_out") >= lim.min_width)
+    )
+    span.hit(
+        "gather_scatter_over_max_fan",
+        cand.filter(pl.col("n_in") + pl.col("n_out") > lim.max_fan).height,
+    )
+    # The pattern ends with its last scatter, on the span's day: the centre pays someone that
+    # day, and only turns within flow_window before the day can reach it.
+    paying_today = outs.filter(pl.col("time") >= span.start)["center"].unique().implode()
+    cand = cand.filter(
+        (pl.col("n_in") + pl.col("n_out") <= lim.max_fan) & pl.col("center").is_in(paying_today)
+    )["center"].sort()
+    ins, outs = (
+        ins.filter(pl.col("center").is_in(cand.implode())),
+        outs.filter(pl.col("center").is_in(cand.implode())),
+    )
+    in_off, in_other, in_time = _by_center(ins, names.len())
+    out_off, out_other, out_time = _by_center(outs, names.len())
+    turn_us, width = _best_turns(
+        cand.to_numpy().astype(np.int64), in_off, in_other, in_time, out_off, out_other, out_time,
+        int(lim.flow_window.total_seconds() * 1_000_000),
+        int(span.start.timestamp() * 1_000_000), lim.min_width, names.len(),
+    )  # fmt: skip
+    turns = pl.DataFrame({"center": cand, "turn": turn_us, "width": width}).filter(
+        pl.col("width") > 0
+    )
+    turns = turns.with_columns(pl.col("turn").cast(pl.Datetime("us", "UTC")).cast(t["time"].dtype))
+    return turns, ins, outs
+
+
+def _turn_sides(
+    turns: pl.DataFrame, ins: pl.DataFrame, outs: pl.DataFrame, window: pl.Expr
+) -> pl.DataFrame:
+    """Per centre, the senders within ``window`` before its turn and the recipients within it
+    after (those that also sent left out), with their transfers and values."""
+    # Members of the chosen turn only, in transfer order.
+    before = (
+        turns.join(ins, on="center")
+        .filter((pl.col("time") <= pl.col("turn")) & (pl.col("turn") - pl.col("time") <= window))
+        .sort("center", "tx")
+        .group_by("center", maintain_order=True)
+        .agg(
+            pl.col("other").unique(maintain_order=True).alias("senders"),
+            pl.col("tx").alias("tx_in"),
+            *side_values("amount_in"),
+            pl.col("time").min().alias("first_time"),
+        )
+    )
+    after = (
+        turns.join(outs, on="center")
+        .filter((pl.col("time") >= pl.col("turn")) & (pl.col("time") - pl.col("turn") <= window))
+        .sort("center", "tx")
+        .group_by("center", maintain_order=True)
+        .agg(
+            pl.col("other").unique(maintain_order=True).alias("recipients"),
+            pl.col("tx").alias("tx_out"),
+            *side_values("amount_out"),
+            pl.col("time").max().alias("last_time"),
+        )
+    )
+    return (
+        turns.join(before, on="center")
+        .join(after, on="center")
+        .sort("center")
+        .with_columns(pl.col("recipients").list.set_difference("senders").alias("recipients"))
+    )
 
 
 def detect_bipartite(span: Span, lim: PatternLimits) -> pl.DataFrame:
