@@ -33,6 +33,44 @@ from analytics_platform.domain.patterns.limits import PatternLimits
 
 def detect_pass_through(span: Span, lim: PatternLimits) -> pl.DataFrame:
     t, names = span.coded()
+    flows = _passed_through(t, lim)
+    flows = decode_ids(
+        flows,
+        {
+            "senders": names,
+            "recipients": names,
+            "address": names,
+            "tx_in": span.t["tx"],
+            "tx_out": span.t["tx"],
+        },
+    )
+    members, roles = roles_list(
+        (pl.col("senders"), "source"),
+        (pl.concat_list("address"), "intermediate"),
+        (pl.col("recipients"), "sink"),
+    )
+    hold = pl.col("max_hold_s") / lim.pass_window.total_seconds()
+    found = flows.with_columns(
+        members.alias("members"),
+        roles.alias("roles"),
+        pl.col("address").alias("center_address"),
+        pl.concat_list("tx_in", "tx_out").alias("tx_hashes"),
+        (
+            0.5 * (1 - hold).clip(0, 1)
+            + 0.5 * (1 - (1 - pl.col("pass_ratio")).abs() * 10).clip(0, 1)
+        ).alias("score"),
+        (pl.col("max_hold_s") / 3600).round(2).alias("max_hold_hours"),
+        pl.col("pass_ratio").round(4),
+    ).with_columns(
+        json_details("amount_in", "amount_out", "pass_ratio", "pass_unit", "max_hold_hours")
+    )
+    return finish(found, span, "rapid_pass_through")
+
+
+def _passed_through(t: pl.DataFrame, lim: PatternLimits) -> pl.DataFrame:
+    """Per address and day of its payments, when every payment draws on a receipt within
+    ``pass_window`` and the ratio passed on is in the limits: its senders, recipients,
+    transfers, values and longest hold (coded ids)."""
     ins = t.select(
         pl.col("dst").alias("address"),
         pl.col("src").alias("sender"),
@@ -111,37 +149,7 @@ def detect_pass_through(span: Span, lim: PatternLimits) -> pl.DataFrame:
         .with_columns(pl.col("recipients").list.set_difference("senders"))
         .sort("address", "day")
     )
-    flows = decode_ids(
-        flows,
-        {
-            "senders": names,
-            "recipients": names,
-            "address": names,
-            "tx_in": span.t["tx"],
-            "tx_out": span.t["tx"],
-        },
-    )
-    members, roles = roles_list(
-        (pl.col("senders"), "source"),
-        (pl.concat_list("address"), "intermediate"),
-        (pl.col("recipients"), "sink"),
-    )
-    hold = pl.col("max_hold_s") / lim.pass_window.total_seconds()
-    found = flows.with_columns(
-        members.alias("members"),
-        roles.alias("roles"),
-        pl.col("address").alias("center_address"),
-        pl.concat_list("tx_in", "tx_out").alias("tx_hashes"),
-        (
-            0.5 * (1 - hold).clip(0, 1)
-            + 0.5 * (1 - (1 - pl.col("pass_ratio")).abs() * 10).clip(0, 1)
-        ).alias("score"),
-        (pl.col("max_hold_s") / 3600).round(2).alias("max_hold_hours"),
-        pl.col("pass_ratio").round(4),
-    ).with_columns(
-        json_details("amount_in", "amount_out", "pass_ratio", "pass_unit", "max_hold_hours")
-    )
-    return finish(found, span, "rapid_pass_through")
+    return flows
 
 
 def detect_structuring(
