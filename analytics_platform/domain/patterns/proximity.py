@@ -51,6 +51,54 @@ def _follow(span: Span, lim: PatternLimits, risky, passable, *, downstream: bool
     e = span.t.select(
         pl.col(near).alias("near"), pl.col(far).alias("far"), "time", "tx", "amt", "usd", "asset"
     )
+    reached = _reached(span, lim, e, risky, passable, downstream=downstream)
+    paths = pl.concat(reached).with_columns(
+        (
+            pl.col("category").replace_strict(RISK_WEIGHT, return_dtype=pl.Float64)
+            * pl.lit(lim.proximity_decay).pow(pl.col("hops") - 1)
+        ).alias("score")
+    )
+    nearest = (
+        paths.with_columns(pl.col("t_max").dt.date().alias("day"))
+        .sort(
+            ["address", "day", "score", "hops", "t_max"],
+            descending=[False, False, True, False, False],
+        )
+        .group_by("address", "day", maintain_order=True)
+        .first()
+    )
+    # Members run from the subject address towards the risky one.
+    subject_role = "sink" if downstream else "source"
+    risky_role = "source" if downstream else "sink"
+    return nearest.with_columns(
+        pl.col("path").list.reverse().alias("members"),
+        pl.concat_list(
+            pl.lit(subject_role),
+            pl.col("path").list.slice(1, pl.col("hops") - 1).list.eval(pl.lit("intermediate")),
+            pl.lit(risky_role),
+        ).alias("roles"),
+        pl.col("txs").alias("tx_hashes"),
+        pl.col("address").alias("center_address"),
+        pl.col("amount").alias("total_amount"),
+        pl.col("t_min").alias("first_time"),
+        pl.col("t_max").alias("last_time"),
+        pl.lit("downstream" if downstream else "upstream").alias("direction"),
+        pl.col("carried_ratio").round(4),
+    ).with_columns(json_details("risky", "category", "hops", "direction", "carried_ratio"))
+
+
+def _reached(
+    span: Span,
+    lim: PatternLimits,
+    e: pl.DataFrame,
+    risky: pl.DataFrame,
+    passable: pl.Series,
+    *,
+    downstream: bool,
+) -> list[pl.DataFrame]:
+    """Hop by hop from the risky addresses over the edges ``e`` (near, far), through
+    ``passable`` addresses only: per hop, the nearest path to each address reached (at most
+    ``proximity_budget`` a hop, counted when cut)."""
     labelled = risky["risky"].implode()
     frontier = (
         e.join(risky, left_on="near", right_on="risky")
@@ -110,39 +158,7 @@ def _follow(span: Span, lim: PatternLimits, risky, passable, *, downstream: bool
         reached.append(frontier)
         if frontier.height == 0:
             break
-    paths = pl.concat(reached).with_columns(
-        (
-            pl.col("category").replace_strict(RISK_WEIGHT, return_dtype=pl.Float64)
-            * pl.lit(lim.proximity_decay).pow(pl.col("hops") - 1)
-        ).alias("score")
-    )
-    nearest = (
-        paths.with_columns(pl.col("t_max").dt.date().alias("day"))
-        .sort(
-            ["address", "day", "score", "hops", "t_max"],
-            descending=[False, False, True, False, False],
-        )
-        .group_by("address", "day", maintain_order=True)
-        .first()
-    )
-    # Members run from the subject address towards the risky one.
-    subject_role = "sink" if downstream else "source"
-    risky_role = "source" if downstream else "sink"
-    return nearest.with_columns(
-        pl.col("path").list.reverse().alias("members"),
-        pl.concat_list(
-            pl.lit(subject_role),
-            pl.col("path").list.slice(1, pl.col("hops") - 1).list.eval(pl.lit("intermediate")),
-            pl.lit(risky_role),
-        ).alias("roles"),
-        pl.col("txs").alias("tx_hashes"),
-        pl.col("address").alias("center_address"),
-        pl.col("amount").alias("total_amount"),
-        pl.col("t_min").alias("first_time"),
-        pl.col("t_max").alias("last_time"),
-        pl.lit("downstream" if downstream else "upstream").alias("direction"),
-        pl.col("carried_ratio").round(4),
-    ).with_columns(json_details("risky", "category", "hops", "direction", "carried_ratio"))
+    return reached
 
 
 def _carried() -> pl.Expr:
