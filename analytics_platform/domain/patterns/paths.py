@@ -37,16 +37,37 @@ from analytics_platform.domain.patterns.limits import PatternLimits
 
 
 @numba.njit(cache=True, nogil=True)
+def _hop_into(origin, t0, in_offsets, in_times, hop):
+    """Whether a transfer into ``origin`` at most ``hop`` before ``t0`` exists (then a chain
+    starting at ``t0`` is not maximal)."""
+    a, b = in_offsets[origin], in_offsets[origin + 1]
+    k = a + np.searchsorted(in_times[a:b], t0, side="right") - 1
+    return k >= a and t0 - in_times[k] <= hop
+
+
+@numba.njit(cache=True, nogil=True)
+def _doubled(out, r_min, r_max):
+    """The found chains' arrays with twice the room."""
+    found, width = out.shape
+    grown = np.full((2 * found, width), -1, dtype=np.int64)
+    grown[:found] = out
+    return (
+        grown,
+        np.concatenate((r_min, np.empty(found))),
+        np.concatenate((r_max, np.empty(found))),
+    )
+
+
+@numba.njit(cache=True, nogil=True)
 def _walk(
     offsets, dst, times, amts, usd, assets, src_of, inner, in_offsets, in_times, min_hops,
     max_hops, hop, budget, close_from, close_to,
 ):  # fmt: skip
     """Maximal chains ending on the day: edge indices per hop (-1 padded), the smallest and
     largest hop-to-hop amount ratio (both start at 1), and how often the budget was hit."""
-    cap = 1024
-    out = np.full((cap, max_hops), -1, dtype=np.int64)
-    r_min = np.empty(cap)
-    r_max = np.empty(cap)
+    out = np.full((1024, max_hops), -1, dtype=np.int64)
+    r_min = np.empty(1024)
+    r_max = np.empty(1024)
     found = 0
     budget_hits = 0
     path = np.empty(max_hops, dtype=np.int64)
@@ -60,12 +81,8 @@ def _walk(
         t0 = times[start]
         if t0 >= close_to:
             continue
-        if inner[origin]:
-            # Maximal at the start: no qualifying hop into the origin before it.
-            a, b = in_offsets[origin], in_offsets[origin + 1]
-            k = a + np.searchsorted(in_times[a:b], t0, side="right") - 1
-            if k >= a and t0 - in_times[k] <= hop:
-                continue
+        if inner[origin] and _hop_into(origin, t0, in_offsets, in_times, hop):
+            continue  # not maximal at the start: a qualifying hop came into the origin
         path[0] = start
         nodes[0] = origin
         nodes[1] = dst[start]
@@ -119,13 +136,8 @@ def _walk(
             # No further hop: the path ends here.
             t_last = times[path[depth - 1]]
             if not extended[depth] and depth >= min_hops and close_from <= t_last < close_to:
-                if found == cap:
-                    cap *= 2
-                    grown = np.full((cap, max_hops), -1, dtype=np.int64)
-                    grown[:found] = out
-                    out = grown
-                    r_min = np.concatenate((r_min, np.empty(cap - found)))
-                    r_max = np.concatenate((r_max, np.empty(cap - found)))
+                if found == len(out):
+                    out, r_min, r_max = _doubled(out, r_min, r_max)
                 out[found, :depth] = path[:depth]
                 r_min[found] = lo_r[depth]
                 r_max[found] = hi_r[depth]
