@@ -158,6 +158,15 @@ def in_ratio_unit(num: str, den: str) -> list[pl.Expr]:
 
 
 @numba.njit(cache=True, nogil=True)
+def on_path(nodes, depth, node):
+    """Whether ``node`` is one of ``nodes[0..depth]`` (a walk's path so far)."""
+    for k in range(depth + 1):  # noqa: SIM110 (numba compiles a loop, not any() of a generator)
+        if nodes[k] == node:
+            return True
+    return False
+
+
+@numba.njit(cache=True, nogil=True)
 def hop_ratio(amts, usd, assets, a, b):
     """Transfer ``b``'s value over transfer ``a``'s, like :func:`comparable_ratio`: in native
     units when both move one asset, else in USD when both have a price (``usd`` NaN where

@@ -38,6 +38,7 @@ from analytics_platform.domain.patterns.common import (
     hop_ratio,
     hop_values,
     json_details,
+    on_path,
     side_helpers,
     side_values,
     walk_hops,
@@ -102,17 +103,11 @@ def _enumerate(
                 nxt = dst[e]
                 if nxt == origin:
                     if depth + 1 >= min_len and close_from <= t_last < close_to and found < max_out:
-                        for k in range(depth):
-                            out[found, k] = path[k]
+                        out[found, :depth] = path[:depth]
                         out[found, depth] = e
                         found += 1
                     continue
-                seen = False
-                for k in range(depth + 1):
-                    if nodes[k] == nxt:
-                        seen = True
-                        break
-                if seen or depth + 1 >= max_len:
+                if on_path(nodes, depth, nxt) or depth + 1 >= max_len:
                     continue
                 expansions += 1
                 if expansions > budget:

@@ -29,6 +29,7 @@ from analytics_platform.domain.patterns.common import (
     hop_values,
     json_details,
     low_degree,
+    on_path,
     side_helpers,
     side_values,
     walk_hops,
@@ -105,12 +106,7 @@ def _walk(
                     if times[e] - times[last] > hop:
                         break
                     nxt = dst[e]
-                    seen = False
-                    for k in range(depth + 1):
-                        if nodes[k] == nxt:
-                            seen = True
-                            break
-                    if seen:
+                    if on_path(nodes, depth, nxt):
                         continue
                     extended[depth] = True
                     expansions += 1
