@@ -117,22 +117,7 @@ def _passed_through(t: pl.DataFrame, lim: PatternLimits) -> pl.DataFrame:
         )
         .filter(pl.col("unmatched") == 0)
     )
-    # Receipts count from the first one the payments draw on (earlier ones are old balance).
-    window = pl.duration(seconds=int(lim.pass_window.total_seconds()))
-    got = (
-        ins.join(per.select("address", "day", "first_out", "last_time"), on="address")
-        .filter(
-            (pl.col("t_in") >= pl.col("first_out") - window)
-            & (pl.col("t_in") <= pl.col("last_time"))
-        )
-        .group_by("address", "day")
-        .agg(
-            *side_values("amount_in"),
-            pl.col("sender").unique(maintain_order=True).alias("senders"),
-            pl.col("tx_in").alias("tx_in"),
-            pl.col("t_in").min().alias("first_time"),
-        )
-    )
+    got = _receipts_drawn_on(ins, per, lim)
     flows = (
         per.join(got, on=["address", "day"])
         .with_columns(
@@ -150,6 +135,26 @@ def _passed_through(t: pl.DataFrame, lim: PatternLimits) -> pl.DataFrame:
         .sort("address", "day")
     )
     return flows
+
+
+def _receipts_drawn_on(ins: pl.DataFrame, per: pl.DataFrame, lim: PatternLimits) -> pl.DataFrame:
+    """Per address and day of ``per``, the receipts its payments draw on: from ``pass_window``
+    before the first payment to the last (earlier ones are old balance)."""
+    window = pl.duration(seconds=int(lim.pass_window.total_seconds()))
+    return (
+        ins.join(per.select("address", "day", "first_out", "last_time"), on="address")
+        .filter(
+            (pl.col("t_in") >= pl.col("first_out") - window)
+            & (pl.col("t_in") <= pl.col("last_time"))
+        )
+        .group_by("address", "day")
+        .agg(
+            *side_values("amount_in"),
+            pl.col("sender").unique(maintain_order=True).alias("senders"),
+            pl.col("tx_in").alias("tx_in"),
+            pl.col("t_in").min().alias("first_time"),
+        )
+    )
 
 
 def detect_structuring(
