@@ -694,6 +694,16 @@ def _assemble(
     for part in parts:
         feats = feats.join(part, on="id", how="left")
     feats = feats.join(lab.collect(), on="id", how="left").rename({"category": "label_category"})
+    feats = _with_zeros(feats).with_columns(*_derived_columns())
+    feats = feats.with_columns(_graph_columns(graph_out, graph, vertex_of, feats["address"]))
+    missing = set(FEATURE_COLUMNS) - set(feats.columns)
+    if missing:  # a programming error, not bad data
+        raise RuntimeError(f"features: catalog columns not produced: {sorted(missing)}")
+    return feats
+
+
+def _with_zeros(feats: pl.DataFrame) -> pl.DataFrame:
+    """Counts and volumes an address has none of are 0, not null (sorted by id)."""
     exposure_sides = [f"{d}_{c}" for c in EXPOSURE_CATEGORIES for d in ("in", "out")]
     exposure_cols = [f"{side}_{w}" for side in exposure_sides for w in ("count", "volume")]
     zero_float = [
@@ -710,11 +720,16 @@ def _assemble(
         "in_top_share",
         "out_top_share",
     ]
-    feats = feats.sort("id").with_columns(
+    return feats.sort("id").with_columns(
         *[pl.col(c).fill_null(0) for c in _ZERO_INT],
         *[pl.col(c).fill_null(0) for c in exposure_cols],
         *[pl.col(c).fill_null(0.0) for c in zero_float],
     )
+
+
+def _derived_columns() -> list[pl.Expr]:
+    """Means, spreads, USD volumes, totals and ratios derived from the merged sums."""
+    exposure_sides = [f"{d}_{c}" for c in EXPOSURE_CATEGORIES for d in ("in", "out")]
     total_volume = pl.col("in_volume") + pl.col("out_volume")
 
     def mean_std(side: str) -> list[pl.Expr]:
@@ -726,7 +741,7 @@ def _assemble(
             pl.when(count > 0).then(var.clip(lower_bound=0.0).sqrt()).alias(f"{side}_amount_std"),
         ]
 
-    feats = feats.with_columns(
+    return [
         *mean_std("in"),
         *mean_std("out"),
         # Nothing received (sent) is 0 USD; a null that remains is a missing price.
@@ -763,9 +778,4 @@ def _assemble(
         .then(((pl.col("_in_risky") + pl.col("_out_risky")) / total_volume).clip(0.0, 1.0))
         .otherwise(0.0)
         .alias("risky_volume_share"),
-    )
-    feats = feats.with_columns(_graph_columns(graph_out, graph, vertex_of, feats["address"]))
-    missing = set(FEATURE_COLUMNS) - set(feats.columns)
-    if missing:  # a programming error, not bad data
-        raise RuntimeError(f"features: catalog columns not produced: {sorted(missing)}")
-    return feats
+    ]
