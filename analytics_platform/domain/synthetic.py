@@ -256,114 +256,151 @@ def _chain(rng, n: int, amount0: float, ratios: np.ndarray):
 
 def _plant(kind: str, cfg, rng, services):
     """(senders, receivers, seconds into the day, amounts, members, roles) of one pattern."""
+    if kind not in _PLANTERS:
+        raise ValueError(f"pattern type: cannot plant {kind!r}")
     fresh = lambda n: list(random_hex(rng, n, 20))  # noqa: E731
-    if kind == "cycle":
-        size = int(rng.integers(3, 6))
-        members = fresh(size)
-        secs = np.sort(rng.uniform(0, 20 * 3600, size=size))
-        amounts = np.round(float(rng.uniform(5_000, 50_000)) * (0.99 ** np.arange(size)), 6)
-        return (
-            members,
-            members[1:] + members[:1],
-            secs,
-            amounts,
-            members,
-            ["source"] + ["intermediate"] * (size - 1),
-        )
-    if kind in ("fan_out", "fan_in"):
-        fan = int(rng.integers(6, 13))
-        center, leaves = fresh(1), fresh(fan)
-        secs = np.sort(rng.uniform(0, 17 * 3600) + rng.uniform(0, 6 * 3600, size=fan))
-        amounts = np.round(rng.uniform(900, 9_900, size=fan), 2)
-        if kind == "fan_out":
-            return center * fan, leaves, secs, amounts, center + leaves, ["source"] + ["sink"] * fan
-        return leaves, center * fan, secs, amounts, center + leaves, ["sink"] + ["source"] * fan
-    if kind == "scatter_gather":
-        k = int(rng.integers(3, 7))
-        src, mids, dst = fresh(1), fresh(k), fresh(1)
-        t1 = np.sort(rng.uniform(0, 6 * 3600, size=k))
-        t2 = t1 + rng.uniform(1, 4, size=k) * 3600
-        a1 = np.round(rng.uniform(2_000, 9_000, size=k), 2)
-        return (
-            src * k + mids,
-            mids + dst * k,
-            np.concatenate([t1, t2]),
-            np.concatenate([a1, np.round(a1 * 0.98, 2)]),
-            src + mids + dst,
-            ["source"] + ["intermediate"] * k + ["sink"],
-        )
-    if kind == "gather_scatter":
-        k = int(rng.integers(3, 7))
-        srcs, center, dsts = fresh(k), fresh(1), fresh(k)
-        t1 = np.sort(rng.uniform(0, 6 * 3600, size=k))
-        t2 = np.sort(rng.uniform(7 * 3600, 12 * 3600, size=k))
-        a1 = np.round(rng.uniform(2_000, 9_000, size=k), 2)
-        return (
-            srcs + center * k,
-            center * k + dsts,
-            np.concatenate([t1, t2]),
-            np.concatenate([a1, np.round(a1[::-1] * 0.97, 2)]),
-            srcs + center + dsts,
-            ["source"] * k + ["intermediate"] + ["sink"] * k,
-        )
-    if kind == "bipartite":
-        a, b = int(rng.integers(2, 4)), int(rng.integers(2, 4))
-        srcs, dsts = fresh(a), fresh(b)
-        senders = [x for x in srcs for _ in dsts]
-        receivers = [y for _ in srcs for y in dsts]
-        n = len(senders)
-        return (
-            senders,
-            receivers,
-            np.sort(rng.uniform(0, 6 * 3600, size=n)),
-            np.round(rng.uniform(1_000, 5_000, size=n), 2),
-            srcs + dsts,
-            ["source"] * a + ["sink"] * b,
-        )
-    if kind == "stack":
-        srcs, mids, dsts = fresh(2), fresh(4), fresh(2)
-        senders, receivers, secs, amounts = [], [], [], []
-        for i, m in enumerate(mids):
-            t_in = float(rng.uniform(0, 4 * 3600))
-            amount = float(rng.uniform(2_000, 8_000))
-            senders += [srcs[i % 2], m]
-            receivers += [m, dsts[(i // 2) % 2]]
-            secs += [t_in, t_in + float(rng.uniform(1, 3)) * 3600]
-            amounts += [round(amount, 2), round(amount * 0.97, 2)]
-        return (
-            senders,
-            receivers,
-            np.array(secs),
-            np.array(amounts),
-            srcs + mids + dsts,
-            ["source"] * 2 + ["intermediate"] * 4 + ["sink"] * 2,
-        )
-    if kind == "layering_chain":
-        n = int(rng.integers(5, 8))
-        return _chain(rng, n, float(rng.uniform(5_000, 20_000)), rng.uniform(0.6, 1.6, size=n))
-    if kind == "peel_chain":
-        n = int(rng.integers(6, 9))
-        return _chain(rng, n, float(rng.uniform(20_000, 80_000)), rng.uniform(0.85, 0.95, size=n))
-    if kind == "rapid_pass_through":
-        senders_, mule, dsts = fresh(2), fresh(1), fresh(2)
-        t_in = np.sort(rng.uniform(0, 10 * 3600, size=2))
-        a_in = np.round(rng.uniform(3_000, 9_000, size=2), 2)
-        t_out = t_in + rng.uniform(0.2, 1.5, size=2) * 3600
-        return (
-            senders_ + mule * 2,
-            mule * 2 + dsts,
-            np.concatenate([t_in, t_out]),
-            np.concatenate([a_in, np.round(a_in * 0.99, 2)]),
-            senders_ + mule + dsts,
-            ["source"] * 2 + ["intermediate"] + ["sink"] * 2,
-        )
-    if kind == "structuring":
-        k = int(rng.integers(4, 7))
-        src, dsts = fresh(1), fresh(k)
-        secs = np.sort(rng.uniform(0, 17 * 3600) + rng.uniform(0, 5 * 3600, size=k))
-        amounts = np.round(cfg.reporting_threshold * rng.uniform(0.92, 0.995, size=k), 2)
-        return src * k, dsts, secs, amounts, src + dsts, ["source"] + ["sink"] * k
-    raise ValueError(f"pattern type: cannot plant {kind!r}")
+    return _PLANTERS[kind](kind, cfg, rng, fresh)
+
+
+def _plant_cycle(kind: str, cfg, rng, fresh):
+    size = int(rng.integers(3, 6))
+    members = fresh(size)
+    secs = np.sort(rng.uniform(0, 20 * 3600, size=size))
+    amounts = np.round(float(rng.uniform(5_000, 50_000)) * (0.99 ** np.arange(size)), 6)
+    return (
+        members,
+        members[1:] + members[:1],
+        secs,
+        amounts,
+        members,
+        ["source"] + ["intermediate"] * (size - 1),
+    )
+
+
+def _plant_fans(kind: str, cfg, rng, fresh):
+    fan = int(rng.integers(6, 13))
+    center, leaves = fresh(1), fresh(fan)
+    secs = np.sort(rng.uniform(0, 17 * 3600) + rng.uniform(0, 6 * 3600, size=fan))
+    amounts = np.round(rng.uniform(900, 9_900, size=fan), 2)
+    if kind == "fan_out":
+        return center * fan, leaves, secs, amounts, center + leaves, ["source"] + ["sink"] * fan
+    return leaves, center * fan, secs, amounts, center + leaves, ["sink"] + ["source"] * fan
+
+
+def _plant_scatter_gather(kind: str, cfg, rng, fresh):
+    k = int(rng.integers(3, 7))
+    src, mids, dst = fresh(1), fresh(k), fresh(1)
+    t1 = np.sort(rng.uniform(0, 6 * 3600, size=k))
+    t2 = t1 + rng.uniform(1, 4, size=k) * 3600
+    a1 = np.round(rng.uniform(2_000, 9_000, size=k), 2)
+    return (
+        src * k + mids,
+        mids + dst * k,
+        np.concatenate([t1, t2]),
+        np.concatenate([a1, np.round(a1 * 0.98, 2)]),
+        src + mids + dst,
+        ["source"] + ["intermediate"] * k + ["sink"],
+    )
+
+
+def _plant_gather_scatter(kind: str, cfg, rng, fresh):
+    k = int(rng.integers(3, 7))
+    srcs, center, dsts = fresh(k), fresh(1), fresh(k)
+    t1 = np.sort(rng.uniform(0, 6 * 3600, size=k))
+    t2 = np.sort(rng.uniform(7 * 3600, 12 * 3600, size=k))
+    a1 = np.round(rng.uniform(2_000, 9_000, size=k), 2)
+    return (
+        srcs + center * k,
+        center * k + dsts,
+        np.concatenate([t1, t2]),
+        np.concatenate([a1, np.round(a1[::-1] * 0.97, 2)]),
+        srcs + center + dsts,
+        ["source"] * k + ["intermediate"] + ["sink"] * k,
+    )
+
+
+def _plant_bipartite(kind: str, cfg, rng, fresh):
+    a, b = int(rng.integers(2, 4)), int(rng.integers(2, 4))
+    srcs, dsts = fresh(a), fresh(b)
+    senders = [x for x in srcs for _ in dsts]
+    receivers = [y for _ in srcs for y in dsts]
+    n = len(senders)
+    return (
+        senders,
+        receivers,
+        np.sort(rng.uniform(0, 6 * 3600, size=n)),
+        np.round(rng.uniform(1_000, 5_000, size=n), 2),
+        srcs + dsts,
+        ["source"] * a + ["sink"] * b,
+    )
+
+
+def _plant_stack(kind: str, cfg, rng, fresh):
+    srcs, mids, dsts = fresh(2), fresh(4), fresh(2)
+    senders, receivers, secs, amounts = [], [], [], []
+    for i, m in enumerate(mids):
+        t_in = float(rng.uniform(0, 4 * 3600))
+        amount = float(rng.uniform(2_000, 8_000))
+        senders += [srcs[i % 2], m]
+        receivers += [m, dsts[(i // 2) % 2]]
+        secs += [t_in, t_in + float(rng.uniform(1, 3)) * 3600]
+        amounts += [round(amount, 2), round(amount * 0.97, 2)]
+    return (
+        senders,
+        receivers,
+        np.array(secs),
+        np.array(amounts),
+        srcs + mids + dsts,
+        ["source"] * 2 + ["intermediate"] * 4 + ["sink"] * 2,
+    )
+
+
+def _plant_layering_chain(kind: str, cfg, rng, fresh):
+    n = int(rng.integers(5, 8))
+    return _chain(rng, n, float(rng.uniform(5_000, 20_000)), rng.uniform(0.6, 1.6, size=n))
+
+
+def _plant_peel_chain(kind: str, cfg, rng, fresh):
+    n = int(rng.integers(6, 9))
+    return _chain(rng, n, float(rng.uniform(20_000, 80_000)), rng.uniform(0.85, 0.95, size=n))
+
+
+def _plant_rapid_pass_through(kind: str, cfg, rng, fresh):
+    senders_, mule, dsts = fresh(2), fresh(1), fresh(2)
+    t_in = np.sort(rng.uniform(0, 10 * 3600, size=2))
+    a_in = np.round(rng.uniform(3_000, 9_000, size=2), 2)
+    t_out = t_in + rng.uniform(0.2, 1.5, size=2) * 3600
+    return (
+        senders_ + mule * 2,
+        mule * 2 + dsts,
+        np.concatenate([t_in, t_out]),
+        np.concatenate([a_in, np.round(a_in * 0.99, 2)]),
+        senders_ + mule + dsts,
+        ["source"] * 2 + ["intermediate"] + ["sink"] * 2,
+    )
+
+
+def _plant_structuring(kind: str, cfg, rng, fresh):
+    k = int(rng.integers(4, 7))
+    src, dsts = fresh(1), fresh(k)
+    secs = np.sort(rng.uniform(0, 17 * 3600) + rng.uniform(0, 5 * 3600, size=k))
+    amounts = np.round(cfg.reporting_threshold * rng.uniform(0.92, 0.995, size=k), 2)
+    return src * k, dsts, secs, amounts, src + dsts, ["source"] + ["sink"] * k
+
+
+_PLANTERS = {
+    "cycle": _plant_cycle,
+    "fan_in": _plant_fans,
+    "fan_out": _plant_fans,
+    "scatter_gather": _plant_scatter_gather,
+    "gather_scatter": _plant_gather_scatter,
+    "bipartite": _plant_bipartite,
+    "stack": _plant_stack,
+    "layering_chain": _plant_layering_chain,
+    "peel_chain": _plant_peel_chain,
+    "rapid_pass_through": _plant_rapid_pass_through,
+    "structuring": _plant_structuring,
+}
 
 
 PLANTED_TYPES = PLANTED_TYPES_DEFAULT
