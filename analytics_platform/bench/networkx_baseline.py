@@ -34,71 +34,108 @@ def baseline_features(
 ) -> pl.DataFrame:
     """Features of every address in ``transfers`` (already cut to the window)."""
     with timer.stage("build_graph"):
-        g = nx.DiGraph()
-        times: dict[str, list[float]] = defaultdict(list)
-        amounts_out: dict[str, list[float]] = defaultdict(list)
-        amounts_in: dict[str, list[float]] = defaultdict(list)
-        days: dict[str, set] = defaultdict(set)
-        rows = transfers.select(
-            "from_address",
-            "to_address",
-            pl.col("amount").cast(pl.Float64),
-            pl.col("block_time").dt.epoch("ms"),
-            "date",
-        ).iter_rows()
-        for src, dst, amount, ms, d in rows:
-            if g.has_edge(src, dst):
-                g[src][dst]["weight"] += amount
-                g[src][dst]["count"] += 1
-            else:
-                g.add_edge(src, dst, weight=amount, count=1)
-            amounts_out[src].append(amount)
-            amounts_in[dst].append(amount)
-            times[src].append(ms / 1000.0)
-            days[src].add(d)
-            if dst != src:
-                times[dst].append(ms / 1000.0)
-                days[dst].add(d)
+        g, per_node = _graph_of(transfers)
         category = dict(labels.select("address", "category").iter_rows())
-
-    rows_out: dict[str, dict] = {}
     with timer.stage("node_statistics"):
-        for node in list(g.nodes):
-            outs, ins = amounts_out.get(node, []), amounts_in.get(node, [])
-            succ = [v for v in g.successors(node) if v != node]
-            pred = [u for u in g.predecessors(node) if u != node]
-            ts = sorted(times[node])
-            gaps = np.diff(ts) if len(ts) > 1 else np.array([])
-            mean_gap = float(gaps.mean()) if gaps.size else None
-            std_gap = float(gaps.std()) if gaps.size else None
-            burst = (
-                (std_gap - mean_gap) / (std_gap + mean_gap)
-                if gaps.size and (std_gap + mean_gap) > 0
-                else None
+        rows_out = _node_rows(g, per_node, category)
+    pagerank, hubs, authorities, component_size, community_size, core, triangles, clustering, \
+        betweenness = _graph_measures(g, timer, seed)  # fmt: skip
+    with timer.stage("assemble"):
+        for node, row in rows_out.items():
+            row.update(
+                pagerank=pagerank.get(node, 0.0),
+                hub_score=hubs.get(node, 0.0),
+                authority_score=authorities.get(node, 0.0),
+                component_size=component_size.get(node, 1),
+                community_size=community_size.get(node, 1),
+                kcore=core.get(node, 0),
+                triangles=triangles.get(node, 0),
+                clustering=clustering.get(node, 0.0),
+                betweenness=betweenness.get(node, 0.0),
+                activity_ratio=row["active_days"] / window,
             )
-            exposure = defaultdict(float)
-            for v in succ:
-                if v in category:
-                    exposure[f"out_{category[v]}_volume"] += g[node][v]["weight"]
-            for u in pred:
-                if u in category:
-                    exposure[f"in_{category[u]}_volume"] += g[u][node]["weight"]
-            rows_out[node] = {
-                "address": node,
-                "in_count": len(ins),
-                "out_count": len(outs),
-                "in_degree": len(pred),
-                "out_degree": len(succ),
-                "counterparties": len(set(succ) | set(pred)),
-                "in_volume": float(sum(ins)),
-                "out_volume": float(sum(outs)),
-                "out_amount_std": float(np.std(outs)) if outs else None,
-                "active_days": len(days[node]),
-                "interarrival_mean_s": mean_gap,
-                "burstiness": burst,
-                **exposure,
-            }
+        return pl.DataFrame(list(rows_out.values()), infer_schema_length=None).sort("address")
 
+
+def _graph_of(transfers: pl.DataFrame) -> tuple[nx.DiGraph, dict[str, dict]]:
+    """The weighted DiGraph of the transfers, and per address its transfer times, amounts
+    out and in, and active days."""
+    g = nx.DiGraph()
+    times: dict[str, list[float]] = defaultdict(list)
+    amounts_out: dict[str, list[float]] = defaultdict(list)
+    amounts_in: dict[str, list[float]] = defaultdict(list)
+    days: dict[str, set] = defaultdict(set)
+    rows = transfers.select(
+        "from_address",
+        "to_address",
+        pl.col("amount").cast(pl.Float64),
+        pl.col("block_time").dt.epoch("ms"),
+        "date",
+    ).iter_rows()
+    for src, dst, amount, ms, d in rows:
+        if g.has_edge(src, dst):
+            g[src][dst]["weight"] += amount
+            g[src][dst]["count"] += 1
+        else:
+            g.add_edge(src, dst, weight=amount, count=1)
+        amounts_out[src].append(amount)
+        amounts_in[dst].append(amount)
+        times[src].append(ms / 1000.0)
+        days[src].add(d)
+        if dst != src:
+            times[dst].append(ms / 1000.0)
+            days[dst].add(d)
+    per_node = {"times": times, "amounts_out": amounts_out, "amounts_in": amounts_in,
+                "days": days}  # fmt: skip
+    return g, per_node
+
+
+def _node_rows(g: nx.DiGraph, per_node: dict[str, dict], category: dict) -> dict[str, dict]:
+    """Per address, the statistics computed node by node in Python loops."""
+    times, days = per_node["times"], per_node["days"]
+    amounts_out, amounts_in = per_node["amounts_out"], per_node["amounts_in"]
+    rows_out: dict[str, dict] = {}
+    for node in list(g.nodes):
+        outs, ins = amounts_out.get(node, []), amounts_in.get(node, [])
+        succ = [v for v in g.successors(node) if v != node]
+        pred = [u for u in g.predecessors(node) if u != node]
+        ts = sorted(times[node])
+        gaps = np.diff(ts) if len(ts) > 1 else np.array([])
+        mean_gap = float(gaps.mean()) if gaps.size else None
+        std_gap = float(gaps.std()) if gaps.size else None
+        burst = (
+            (std_gap - mean_gap) / (std_gap + mean_gap)
+            if gaps.size and (std_gap + mean_gap) > 0
+            else None
+        )
+        exposure = defaultdict(float)
+        for v in succ:
+            if v in category:
+                exposure[f"out_{category[v]}_volume"] += g[node][v]["weight"]
+        for u in pred:
+            if u in category:
+                exposure[f"in_{category[u]}_volume"] += g[u][node]["weight"]
+        rows_out[node] = {
+            "address": node,
+            "in_count": len(ins),
+            "out_count": len(outs),
+            "in_degree": len(pred),
+            "out_degree": len(succ),
+            "counterparties": len(set(succ) | set(pred)),
+            "in_volume": float(sum(ins)),
+            "out_volume": float(sum(outs)),
+            "out_amount_std": float(np.std(outs)) if outs else None,
+            "active_days": len(days[node]),
+            "interarrival_mean_s": mean_gap,
+            "burstiness": burst,
+            **exposure,
+        }
+    return rows_out
+
+
+def _graph_measures(g: nx.DiGraph, timer: StageTimer, seed: int) -> tuple[dict, ...]:
+    """PageRank, HITS, component and community sizes, k-core, triangles, clustering and
+    betweenness, each timed as its own stage (``g`` loses its self-loops and isolates)."""
     with timer.stage("graph_algorithms_input"):
         # The catalog's graph: no self-loops, no addresses that only paid themselves.
         g.remove_edges_from(list(nx.selfloop_edges(g)))
@@ -132,19 +169,5 @@ def baseline_features(
     with timer.stage("betweenness"):
         k = min(BASELINE_BETWEENNESS_K, g.number_of_nodes())
         betweenness = nx.betweenness_centrality(g, k=k, normalized=False, seed=seed)
-
-    with timer.stage("assemble"):
-        for node, row in rows_out.items():
-            row.update(
-                pagerank=pagerank.get(node, 0.0),
-                hub_score=hubs.get(node, 0.0),
-                authority_score=authorities.get(node, 0.0),
-                component_size=component_size.get(node, 1),
-                community_size=community_size.get(node, 1),
-                kcore=core.get(node, 0),
-                triangles=triangles.get(node, 0),
-                clustering=clustering.get(node, 0.0),
-                betweenness=betweenness.get(node, 0.0),
-                activity_ratio=row["active_days"] / window,
-            )
-        return pl.DataFrame(list(rows_out.values()), infer_schema_length=None).sort("address")
+    return (pagerank, hubs, authorities, component_size, community_size, core, triangles,
+            clustering, betweenness)  # fmt: skip
