@@ -57,24 +57,8 @@ def run_kafka_bench(
     with tempfile.TemporaryDirectory(prefix="bench-kafka-") as tmp, TansuBroker() as broker:
         home = Path(tmp)
         create_topic(broker.bootstrap, TOPIC, partitions=3)
-        (home / "config.yaml").write_text(
-            yaml.safe_dump(
-                {
-                    "networks": {
-                        "bench": {
-                            "start_date": (today - timedelta(days=days + 1)).isoformat(),
-                            "windows": [7],
-                            "source": {
-                                "kind": "kafka",
-                                "topic": TOPIC,
-                                "bootstrap_servers": broker.bootstrap,
-                                "batch_messages": batch_messages,
-                            },
-                        }
-                    }
-                }
-            )
-        )
+        config = _bench_config(broker.bootstrap, today, days, batch_messages)
+        (home / "config.yaml").write_text(yaml.safe_dump(config))
         os.environ["ANALYTICS_HOME"] = str(home)
         for var in ("ANALYTICS_CLICKHOUSE_DSN", "ANALYTICS_LAKE_URL", "ANALYTICS_CONFIG"):
             os.environ.pop(var, None)
@@ -83,7 +67,6 @@ def run_kafka_bench(
         from analytics_platform.config import load_settings
         from analytics_platform.lib.loading import build_definitions
         from analytics_platform.lib.runner import QUIET, instance_for
-        from analytics_platform.storage.tables import INGEST_TABLES
 
         settings = load_settings()
         defs = build_definitions(settings)
@@ -123,32 +106,9 @@ def run_kafka_bench(
             f"(step alone {meta['messages_per_second'].value:,.0f}/s)"
         )
 
-        late = defs.resolve_sensor_def("bench__kafka_late_data")
-        event = instance.all_logs(ingest.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)[0]
-        requests = late(
-            dg.build_run_status_sensor_context(
-                sensor_name=late.name,
-                dagster_event=event.dagster_event,
-                dagster_instance=instance,
-                dagster_run=instance.get_run_by_id(ingest.run_id),
-            )
-        )
-        job = defs.resolve_job_def("bench__daily")
         t = time.perf_counter()
-        for r in requests:
-            if "transfers" not in {k.path[-1] for k in r.asset_selection}:
-                continue
-            job.execute_in_process(
-                instance=instance,
-                partition_key=r.partition_key,
-                asset_selection=[dg.AssetKey(["bench", a]) for a in INGEST_TABLES],
-                run_config=QUIET,
-            )
-            progress(f"transfers {r.partition_key} materialised")
+        report["transfers_partitions"] = _late_days_materialised(defs, instance, ingest, progress)
         done_at = time.perf_counter()
-        report["transfers_partitions"] = sum(
-            1 for r in requests if "transfers" in {k.path[-1] for k in r.asset_selection}
-        )
         report["partition_runs_s"] = round(done_at - t, 3)
         report["lag_produce_to_partitions_s"] = round(done_at - produced_at, 3)
         report["end_to_end_messages_per_s"] = round(messages / (done_at - produced_at), 1)
@@ -157,6 +117,56 @@ def run_kafka_bench(
         )
         instance.dispose()
     return report
+
+
+def _bench_config(bootstrap: str, today, days: int, batch_messages: int) -> dict:
+    """One network, ``bench``, reading the benchmark's topic."""
+    return {
+        "networks": {
+            "bench": {
+                "start_date": (today - timedelta(days=days + 1)).isoformat(),
+                "windows": [7],
+                "source": {
+                    "kind": "kafka",
+                    "topic": TOPIC,
+                    "bootstrap_servers": bootstrap,
+                    "batch_messages": batch_messages,
+                },
+            }
+        }
+    }
+
+
+def _late_days_materialised(defs, instance, ingest, progress) -> int:
+    """The ``transfers`` partitions the late-data sensor asks for after ``ingest``,
+    materialised as the sensor's runs would; how many."""
+    import dagster as dg
+
+    from analytics_platform.lib.runner import QUIET
+    from analytics_platform.storage.tables import INGEST_TABLES
+
+    late = defs.resolve_sensor_def("bench__kafka_late_data")
+    event = instance.all_logs(ingest.run_id, of_type=dg.DagsterEventType.RUN_SUCCESS)[0]
+    requests = late(
+        dg.build_run_status_sensor_context(
+            sensor_name=late.name,
+            dagster_event=event.dagster_event,
+            dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(ingest.run_id),
+        )
+    )
+    job = defs.resolve_job_def("bench__daily")
+    for r in requests:
+        if "transfers" not in {k.path[-1] for k in r.asset_selection}:
+            continue
+        job.execute_in_process(
+            instance=instance,
+            partition_key=r.partition_key,
+            asset_selection=[dg.AssetKey(["bench", a]) for a in INGEST_TABLES],
+            run_config=QUIET,
+        )
+        progress(f"transfers {r.partition_key} materialised")
+    return sum(1 for r in requests if "transfers" in {k.path[-1] for k in r.asset_selection})
 
 
 def format_report(r: dict) -> str:
