@@ -99,8 +99,6 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
         on_stage=lambda name, s: print(f"  {engine}: {name} {s:.2f}s", file=sys.stderr, flush=True)
     )
     from analytics_platform.bench.networkx_baseline import baseline_features
-    from analytics_platform.domain.activity import aggregate_address_activity
-    from analytics_platform.domain.edges import aggregate_daily_edges
     from analytics_platform.domain.features import window_features
     from analytics_platform.engines.base import GraphParams
     from analytics_platform.engines.choice import get_engine
@@ -114,32 +112,8 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
     if graph_engine is None:
         features = baseline_features(transfers, labels, day=day, window=window, timer=timer)
     else:
-        pieces = folder / f"pieces-{engine}"
-        shutil.rmtree(pieces, ignore_errors=True)
-        for table in ("daily_edges", "address_activity"):
-            (pieces / table).mkdir(parents=True)
-        with timer.stage("daily_pieces"):
-            batches = (
-                [transfers]
-                if transfers is not None
-                else (source.filter(pl.col("date") == d).collect() for d in days)
-            )
-            # Every asset priced every day (USD columns computed, as a priced network's are).
-            assets = source.select(pl.col("asset").unique()).collect()["asset"].to_list()
-            prices = pl.DataFrame(
-                [(d, a, 1.0) for d in days for a in assets],
-                schema={"date": pl.Date, "asset": pl.String, "usd_price": pl.Float64},
-                orient="row",
-            )
-            # Each batch's pieces go straight to files, as the daily assets write partitions.
-            for i, batch in enumerate(batches):
-                aggregate_daily_edges(batch, prices=prices, engine=graph_engine).write_parquet(
-                    pieces / "daily_edges" / f"part-{i:04d}.parquet"
-                )
-                aggregate_address_activity(batch, engine=graph_engine).write_parquet(
-                    pieces / "address_activity" / f"part-{i:04d}.parquet"
-                )
-            del transfers, batches
+        pieces = _daily_pieces(folder, engine, graph_engine, source, days, transfers, timer)
+        del transfers
         pieces_peak = _peak_rss_bytes()
         features = window_features(
             pl.scan_parquet(pieces / "daily_edges" / "*.parquet"),
@@ -169,6 +143,42 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
             rows=features.height,
         )
     )
+
+
+def _daily_pieces(folder: Path, engine: str, graph_engine, source: pl.LazyFrame, days: list,
+                  transfers: pl.DataFrame | None, timer: StageTimer) -> Path:  # fmt: skip
+    """The window's ``daily_edges`` and ``address_activity`` written to Parquet under
+    ``folder`` (one file per batch: the whole window, or one day at a time without
+    ``transfers``), every asset priced every day; the folder."""
+    from analytics_platform.domain.activity import aggregate_address_activity
+    from analytics_platform.domain.edges import aggregate_daily_edges
+
+    pieces = folder / f"pieces-{engine}"
+    shutil.rmtree(pieces, ignore_errors=True)
+    for table in ("daily_edges", "address_activity"):
+        (pieces / table).mkdir(parents=True)
+    with timer.stage("daily_pieces"):
+        batches = (
+            [transfers]
+            if transfers is not None
+            else (source.filter(pl.col("date") == d).collect() for d in days)
+        )
+        # Every asset priced every day (USD columns computed, as a priced network's are).
+        assets = source.select(pl.col("asset").unique()).collect()["asset"].to_list()
+        prices = pl.DataFrame(
+            [(d, a, 1.0) for d in days for a in assets],
+            schema={"date": pl.Date, "asset": pl.String, "usd_price": pl.Float64},
+            orient="row",
+        )
+        # Each batch's pieces go straight to files, as the daily assets write partitions.
+        for i, batch in enumerate(batches):
+            aggregate_daily_edges(batch, prices=prices, engine=graph_engine).write_parquet(
+                pieces / "daily_edges" / f"part-{i:04d}.parquet"
+            )
+            aggregate_address_activity(batch, engine=graph_engine).write_parquet(
+                pieces / "address_activity" / f"part-{i:04d}.parquet"
+            )
+    return pieces
 
 
 def run_bench(
