@@ -19,7 +19,7 @@ import polars as pl
 from amlsim_common import DATA, dataset_legs, stored_tables  # this folder is on sys.path when run
 
 from analytics_platform.domain.evaluation import account_scores, alerted_patterns
-from analytics_platform.domain.patterns.common import leg_dormancy
+from analytics_platform.domain.patterns.dormancy import leg_dormancy
 
 
 def new_pairs() -> pl.DataFrame:

@@ -15,7 +15,7 @@ import polars as pl
 from amlsim_common import DATA, dataset_legs, f1s, stored_tables  # this folder is on sys.path
 
 from analytics_platform.domain.evaluation import alerted_patterns
-from analytics_platform.domain.patterns.common import leg_dormancy
+from analytics_platform.domain.patterns.dormancy import leg_dormancy
 
 
 def planted_leg_flags() -> pl.DataFrame:

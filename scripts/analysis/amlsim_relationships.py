@@ -10,7 +10,7 @@ are new pairs with a dormant payer or payee; funnel legs are new pairs from a do
 import polars as pl
 from amlsim_common import DATA, dataset_legs  # this folder is on sys.path when run
 
-from analytics_platform.domain.patterns.common import leg_dormancy
+from analytics_platform.domain.patterns.dormancy import leg_dormancy
 
 
 def legs_by_kind() -> pl.DataFrame:

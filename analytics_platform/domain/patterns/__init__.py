@@ -20,19 +20,13 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from analytics_platform.domain.patterns.common import (
-    LegJudge,
-    PatternResult,
-    Span,
-    pattern_id,
-    prepare,
-    unusual_legs,
+from analytics_platform.domain.patterns.cycles import detect_cycles
+from analytics_platform.domain.patterns.details import (
     with_amounts,
-    with_dormancy,
     with_novel_share,
     with_usd_totals,
 )
-from analytics_platform.domain.patterns.cycles import detect_cycles
+from analytics_platform.domain.patterns.dormancy import LegJudge, unusual_legs, with_dormancy
 from analytics_platform.domain.patterns.fans import detect_fans, detect_funnels
 from analytics_platform.domain.patterns.flow_through import detect_pass_through, detect_structuring
 from analytics_platform.domain.patterns.flows import (
@@ -45,6 +39,7 @@ from analytics_platform.domain.patterns.flows import (
 from analytics_platform.domain.patterns.limits import PatternLimits
 from analytics_platform.domain.patterns.paths import detect_chains
 from analytics_platform.domain.patterns.proximity import detect_proximity
+from analytics_platform.domain.patterns.span import PatternResult, Span, pattern_id, prepare
 from analytics_platform.domain.schemas import (
     PATTERN_TYPE_NAMES,
     STRUCTURAL_PATTERNS,

@@ -4,7 +4,7 @@ A cycle is ``min_cycle_length``..``max_cycle_length`` hops through distinct addr
 returns to its origin within ``cycle_window`` of its first transfer; each hop leaves no earlier
 than the previous one arrived and passes on ``min_hop_ratio``..``max_hop_ratio`` of it (``None``
 turns the amount test off; in USD where the asset changes, and failed where that has no price:
-:func:`~analytics_platform.domain.patterns.common.hop_ratio`). Only cycles closing on the
+:func:`~analytics_platform.domain.patterns.values.hop_ratio`). Only cycles closing on the
 span's day are reported. With ``cycle_order: any`` the hops may come in any time order (a ring
 of accounts paying each other within the window, as bank-ledger typologies define a cycle); the
 walk then starts at the cycle's first transfer and the cycle belongs to the day of its last.
@@ -30,20 +30,16 @@ import numba
 import numpy as np
 import polars as pl
 
-from analytics_platform.domain.patterns.common import (
-    Span,
+from analytics_platform.domain.patterns.details import json_details
+from analytics_platform.domain.patterns.limits import PatternLimits
+from analytics_platform.domain.patterns.span import Span, csr_offsets, finish, on_path, walk_hops
+from analytics_platform.domain.patterns.values import (
     comparable_ratio,
-    csr_offsets,
-    finish,
     hop_ratio,
     hop_values,
-    json_details,
-    on_path,
     side_helpers,
     side_values,
-    walk_hops,
 )
-from analytics_platform.domain.patterns.limits import PatternLimits
 
 MAX_CYCLES = 1_000_000
 

@@ -13,15 +13,9 @@ from datetime import timedelta
 
 import polars as pl
 
-from analytics_platform.domain.patterns.common import (
-    Span,
-    busiest_windows,
-    finish,
-    json_details,
-    roles_list,
-    with_one_off_share,
-)
+from analytics_platform.domain.patterns.details import json_details, roles_list, with_one_off_share
 from analytics_platform.domain.patterns.limits import PatternLimits
+from analytics_platform.domain.patterns.span import Span, busiest_windows, finish
 
 
 def detect_fans(span: Span, kind: str, lim: PatternLimits) -> pl.DataFrame:

@@ -15,20 +15,16 @@ from collections.abc import Mapping
 import polars as pl
 
 from analytics_platform.domain.edges import is_structuring_amount, is_structuring_usd
-from analytics_platform.domain.patterns.common import (
-    Span,
-    busiest_windows,
+from analytics_platform.domain.patterns.details import json_details, roles_list
+from analytics_platform.domain.patterns.limits import PatternLimits
+from analytics_platform.domain.patterns.span import Span, busiest_windows, decode_ids, finish
+from analytics_platform.domain.patterns.values import (
     comparable_ratio,
-    decode_ids,
-    finish,
     in_ratio_unit,
-    json_details,
     ratio_unit,
-    roles_list,
     side_helpers,
     side_values,
 )
-from analytics_platform.domain.patterns.limits import PatternLimits
 
 
 def detect_pass_through(span: Span, lim: PatternLimits) -> pl.DataFrame:

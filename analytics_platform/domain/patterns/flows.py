@@ -23,22 +23,22 @@ import polars as pl
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from analytics_platform.domain.patterns.common import (
+from analytics_platform.domain.patterns.details import json_details, roles_list, with_one_off_share
+from analytics_platform.domain.patterns.limits import PatternLimits
+from analytics_platform.domain.patterns.span import (
     Span,
-    comparable_ratio,
     csr_offsets,
     decode_ids,
     finish,
-    in_ratio_unit,
-    json_details,
     low_degree,
+)
+from analytics_platform.domain.patterns.values import (
+    comparable_ratio,
+    in_ratio_unit,
     ratio_unit,
-    roles_list,
     side_helpers,
     side_values,
-    with_one_off_share,
 )
-from analytics_platform.domain.patterns.limits import PatternLimits
 
 
 def forwarding_steps(span: Span, lim: PatternLimits) -> pl.DataFrame:

@@ -63,7 +63,7 @@ class PatternLimits:
     proximity_budget: int = 1_000_000
     # detectors (by pattern type) that see only the span's unusual legs: a pair's first
     # transfer in the network's dormancy_days whose payer or payee was dormant (see
-    # patterns.common.leg_dormancy); silent on the network's first dormancy_days days
+    # patterns.dormancy.leg_dormancy); silent on the network's first dormancy_days days
     dormant_legs_only: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

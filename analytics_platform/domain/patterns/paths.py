@@ -20,21 +20,23 @@ import numba
 import numpy as np
 import polars as pl
 
-from analytics_platform.domain.patterns.common import (
+from analytics_platform.domain.patterns.details import json_details
+from analytics_platform.domain.patterns.limits import PatternLimits
+from analytics_platform.domain.patterns.span import (
     Span,
-    comparable_ratio,
     csr_offsets,
     finish,
-    hop_ratio,
-    hop_values,
-    json_details,
     low_degree,
     on_path,
-    side_helpers,
-    side_values,
     walk_hops,
 )
-from analytics_platform.domain.patterns.limits import PatternLimits
+from analytics_platform.domain.patterns.values import (
+    comparable_ratio,
+    hop_ratio,
+    hop_values,
+    side_helpers,
+    side_values,
+)
 
 
 @numba.njit(cache=True, nogil=True)

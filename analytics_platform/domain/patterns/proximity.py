@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from analytics_platform.domain.patterns.common import Span, finish, json_details, low_degree
+from analytics_platform.domain.patterns.details import json_details
 from analytics_platform.domain.patterns.limits import PatternLimits
+from analytics_platform.domain.patterns.span import Span, finish, low_degree
 
 RISK_WEIGHT = {"sanctioned": 1.0, "mixer": 0.8, "scam": 0.7}
 

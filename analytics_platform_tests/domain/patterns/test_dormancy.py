@@ -204,7 +204,8 @@ def test_bad_detector_modes_name_the_setting():
 
 
 def test_the_partition_judge_gives_the_same_flags_asked_twice_in_any_order():
-    from analytics_platform.domain.patterns.common import LegJudge, leg_dormancy, prepare
+    from analytics_platform.domain.patterns.dormancy import LegJudge, leg_dormancy
+    from analytics_platform.domain.patterns.span import prepare
 
     t, edges = _fan_in(_daily([(99, s) for s in SENDERS] + [(SENDERS[0], 1)]))
     legs = prepare(t, [])
