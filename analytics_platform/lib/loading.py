@@ -16,8 +16,8 @@ import dagster as dg
 
 from analytics_platform.config import Settings, load_settings
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-"""The folder holding ``pyproject.toml`` and the package (``dg``'s project root)."""
+PACKAGE = Path(__file__).resolve().parents[1]
+"""The package's folder: ``dg`` finds the project (``pyproject.toml``) above it."""
 
 _IN_FORCE: ContextVar[Settings | None] = ContextVar("settings_in_force", default=None)
 
@@ -40,4 +40,4 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """The platform and every network: the ``defs/`` folder loaded with ``settings`` (default:
     the environment's) in force."""
     with _loading_with(settings):
-        return dg.load_from_defs_folder(project_root=PROJECT_ROOT)
+        return dg.load_from_defs_folder(path_within_project=PACKAGE)
