@@ -22,7 +22,7 @@ import dagster as dg
 
 from analytics_platform.config import NetworkConfig, Settings, parse_network
 from analytics_platform.lib.assets import build_freshness, build_network_assets
-from analytics_platform.lib.assets.calibrate import calibrate_job
+from analytics_platform.lib.assets.calibration import calibrate_job
 from analytics_platform.lib.assets.lake_cleanup import lake_cleanup_job, lake_cleanup_schedule
 from analytics_platform.lib.assets.late_prices import late_prices_sensor
 from analytics_platform.lib.assets.risk_model import (
