@@ -16,20 +16,15 @@ from __future__ import annotations
 import base64
 import html
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-from analytics_platform.casework import dispositions
+from analytics_platform.casework.case_file import FRAMES, case_frames, evidence_pictures
 from analytics_platform.casework.case_view import find_case
-from analytics_platform.casework.evidence_store import render_alert
 from analytics_platform.domain.typologies import PATTERN_EVIDENCE
 from analytics_platform.lake.sql import LakeSql
-from analytics_platform.storage.lake import lake_root, table_dir
-
-LOOKBACK_DAYS = 90
-"""Transfers an alert names are searched this far back (the longest feature window)."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +41,6 @@ class CaseExport:
         return self.folder / REPORT
 
 
-FRAMES = ("alerts", "patterns", "transfers", "features", "labels", "verdicts")
 EVIDENCE = "evidence"
 REPORT = "report.html"
 
@@ -93,41 +87,13 @@ def export_case(
     :func:`prepare_folder` for what ``out`` may be)."""
     prepare_folder(out, lake_url, force=force)
     lake = LakeSql(lake_url, network)
-    table, query = lake.table, lake.query
     address, day = find_case(lake, ref, day, "case export")
-    alerts = query(
-        f"SELECT * FROM {table('typology_alerts')} WHERE address = ? AND date = ? "
-        "ORDER BY score DESC, alert_id",
-        address, day,
-    )  # fmt: skip
-    pattern_ids = sorted({p for ids in alerts["pattern_ids"].to_list() for p in ids})
-    patterns = query(
-        f"SELECT * FROM {table('structural_patterns')} WHERE date = ? "
-        "AND list_contains(?::VARCHAR[], pattern_id) ORDER BY score DESC",
-        day, pattern_ids,
-    )  # fmt: skip
-    named = {t for ids in alerts["tx_hashes"].to_list() for t in ids}
-    if patterns.height:
-        named |= {t for ids in patterns["tx_hashes"].to_list() for t in ids}
-    transfers = query(
-        f"SELECT * FROM {table('transfers')} WHERE date BETWEEN ? AND ? "
-        "AND list_contains(?::VARCHAR[], tx_hash) ORDER BY block_time, tx_hash",
-        day - timedelta(days=LOOKBACK_DAYS), day, sorted(named),
-    )  # fmt: skip
-    features = query(
-        f"SELECT * FROM {table('address_features')} WHERE address = ? AND date = ? "
-        "ORDER BY window_days",
-        address, day,
-    )  # fmt: skip
-    labels = query(f"SELECT * FROM {table('address_labels')} WHERE address = ?", address)
-    verdicts = dispositions.history(lake, address).filter(pl.col("date") == day)
-    found = (alerts, patterns, transfers, features, labels, verdicts)
-    frames = dict(zip(FRAMES, found, strict=True))
+    frames = case_frames(lake, address, day)
     for name, frame in frames.items():
         frame.write_parquet(out / f"{name}.parquet")
         _flat(frame).write_csv(out / f"{name}.csv")
-    pictures = _pictures(lake_url, network, alerts, patterns, transfers, out / EVIDENCE)
-    export = CaseExport(out, address, day, alerts["case_id"][0], frames, pictures)
+    pictures = _pictures(lake_url, network, frames, out / EVIDENCE)
+    export = CaseExport(out, address, day, frames["alerts"]["case_id"][0], frames, pictures)
     export.report.write_text(render_html(export, network))
     return export
 
@@ -141,22 +107,13 @@ def _flat(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _pictures(lake_url, network, alerts, patterns, transfers, folder: Path) -> dict[str, Path]:
-    """``<alert_id>.png`` for every alert with pattern evidence: the lake's picture, else drawn."""
+def _pictures(lake_url, network, frames: dict[str, pl.DataFrame], folder: Path) -> dict[str, Path]:
+    """``<alert_id>.png`` for every alert with pattern evidence (``case_file``)."""
     folder.mkdir(parents=True, exist_ok=True)
-    stored = table_dir(lake_root(lake_url), "evidence", network)
-    by_id = {r["pattern_id"]: r for r in patterns.iter_rows(named=True)}
     out = {}
-    for alert in alerts.iter_rows(named=True):
-        if not alert["pattern_ids"] or alert["pattern_ids"][0] not in by_id:
-            continue
-        target = folder / f"{alert['alert_id']}.png"
-        source = stored / f"date={alert['date'].isoformat()}" / f"{alert['alert_id']}.png"
-        if source.exists():
-            target.write_bytes(source.read_bytes())
-        else:
-            target.write_bytes(render_alert(alert, by_id[alert["pattern_ids"][0]], transfers))
-        out[alert["alert_id"]] = target
+    for alert_id, png in evidence_pictures(lake_url, network, frames).items():
+        out[alert_id] = folder / f"{alert_id}.png"
+        out[alert_id].write_bytes(png)
     return out
 
 
