@@ -1,6 +1,6 @@
 """``analytics-platform`` command line: demo, generate, ingest, materialize, backfill, labels,
-summary, address, cases, case export|dispose|dispositions, calibrate, model, lake, evaluate,
-bench.
+summary, address, cases, case export|dispose|dispositions, calibrate, serve, user, model, lake,
+evaluate, bench.
 
 Each command's arguments sit beside its handler in one module of this package
 (``register(sub)`` adds them and sets ``handler``); the modules import nothing heavy at the
@@ -13,9 +13,9 @@ import argparse
 import logging
 import sys
 
-from analytics_platform.cli import bench, casework, demo, evaluate, lake, model, runs
+from analytics_platform.cli import bench, casework, demo, evaluate, lake, model, runs, serve
 
-COMMANDS = (demo, runs, casework, model, lake, bench, evaluate)
+COMMANDS = (demo, runs, casework, serve, model, lake, bench, evaluate)
 """The command modules, in the order ``--help`` lists them."""
 
 

@@ -1,0 +1,157 @@
+"""The REST API (``/api``, OpenAPI at ``/docs``): networks and days, a day's cases with
+filters and paging, a case, its evidence pictures, an address, each day's figures, and a
+verdict posted by an analyst."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import polars as pl
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from analytics_platform.workspace import reads
+from analytics_platform.workspace.auth import check_csrf, current_user, require
+from analytics_platform.workspace.users import User
+from analytics_platform.workspace.verdicts import record_verdict
+
+router = APIRouter(prefix="/api", tags=["api"])
+Severity = Literal["low", "medium", "high", "critical"]
+
+
+def who(request: Request) -> User:
+    ws = request.app.state.workspace
+    return current_user(request, ws.users, ws.auth)
+
+
+def lake_of(request: Request, network: str) -> str:
+    return request.app.state.workspace.lake(network)
+
+
+def records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts (NaN as null)."""
+    if frame.height == 0:
+        return []
+    return frame.with_columns(pl.col(pl.Float32, pl.Float64).fill_nan(None)).to_dicts()
+
+
+class QueueQuery(BaseModel):
+    """A day's cases: ``date`` (default the latest), filters, order and page."""
+
+    date: dt.date | None = None
+    typology: str | None = None
+    severity: Severity | None = None
+    source: reads.Source | None = None
+    in_budget: bool | None = None
+    disposition: reads.Disposition | None = None
+    sort: reads.Sort = "rank"
+    page: int = Query(1, ge=1)
+    size: int = Query(50, ge=1, le=500)
+
+    def filter(self) -> reads.QueueFilter:
+        return reads.QueueFilter(
+            self.typology, self.severity, self.source, self.in_budget, self.disposition,
+            self.sort, self.page, self.size,
+        )  # fmt: skip
+
+
+@router.get("/networks")
+def networks(request: Request, user: Annotated[User, Depends(who)]) -> list[dict[str, Any]]:
+    ws = request.app.state.workspace
+    return [
+        {"name": n.name, "days": reads.days(ws.settings.lake.url, n.name)}
+        for n in ws.settings.networks
+    ]
+
+
+@router.get("/networks/{network}/cases")
+def cases(
+    request: Request,
+    network: str,
+    query: Annotated[QueueQuery, Query()],
+    user: Annotated[User, Depends(who)],
+) -> dict[str, Any]:
+    q = reads.queue(lake_of(request, network), network, query.date, query.filter())
+    return {
+        "date": q.day, "total": q.total, "matching": q.matching, "open": q.open_cases,
+        "in_budget": q.budget, "page": query.page, "cases": records(q.cases),
+    }  # fmt: skip
+
+
+@router.get("/networks/{network}/cases/{case_id}")
+def case(
+    request: Request, network: str, case_id: str, user: Annotated[User, Depends(who)]
+) -> dict[str, Any]:
+    found = reads.case(lake_of(request, network), network, case_id)
+    return {
+        "case_id": found.case_id, "address": found.address, "date": found.day,
+        **{name: records(frame) for name, frame in found.frames.items()},
+        "risk": records(found.risk), "earlier_cases": records(found.earlier),
+    }  # fmt: skip
+
+
+@router.get(
+    "/networks/{network}/cases/{case_id}/evidence/{alert_id}.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def evidence(
+    request: Request,
+    network: str,
+    case_id: str,
+    alert_id: str,
+    user: Annotated[User, Depends(who)],
+) -> Response:
+    pictures = reads.evidence(lake_of(request, network), network, case_id)
+    if alert_id not in pictures:
+        raise LookupError(f"evidence: case {case_id} has no picture for alert {alert_id!r}")
+    return Response(pictures[alert_id], media_type="image/png")
+
+
+@router.get("/networks/{network}/addresses/{address}")
+def address(
+    request: Request,
+    network: str,
+    address: str,
+    user: Annotated[User, Depends(who)],
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+) -> dict[str, Any]:
+    found = reads.address(lake_of(request, network), network, address, days)
+    v = found.view
+    return {
+        "address": v.address, "first": v.first, "last": v.last, "daily": records(found.daily),
+        "labels": records(v.labels), "alerts": records(v.alerts),
+        "patterns": records(v.patterns), "features": records(v.features),
+        "counterparties": records(v.counterparties), "verdicts": records(v.verdicts),
+    }  # fmt: skip
+
+
+@router.get("/networks/{network}/figures")
+def figures(
+    request: Request, network: str, user: Annotated[User, Depends(who)]
+) -> list[dict[str, Any]]:
+    return records(reads.day_figures(lake_of(request, network), network))
+
+
+class Verdict(BaseModel):
+    disposition: Literal["confirmed", "dismissed"]
+    note: str = ""
+
+
+@router.post("/networks/{network}/cases/{case_id}/disposition")
+def dispose(
+    request: Request,
+    network: str,
+    case_id: str,
+    verdict: Verdict,
+    user: Annotated[User, Depends(who)],
+) -> dict[str, Any]:
+    require(request, user, "analyst")
+    check_csrf(request, request.headers.get("x-csrf-token"), user.name)
+    done = record_verdict(
+        request.app.state.workspace.settings, network, case_id, verdict.disposition,
+        verdict.note, user.name,
+    )  # fmt: skip
+    return {"recorded": done.rows, "unchanged": done.unchanged, "analyst": user.name}

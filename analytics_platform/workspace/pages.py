@@ -1,0 +1,188 @@
+"""The pages: sign in, the queue (filters, counts, the budget line, new cases pushed by
+server-sent events), the case page (alerts, evidence pictures, patterns, transfers, features,
+the model's contributions, confirm or dismiss with a note), the address page and the
+network page, each plotted where a chart says more."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, StreamingResponse
+
+from analytics_platform.workspace import plots, reads
+from analytics_platform.workspace.api import QueueQuery, lake_of, who
+from analytics_platform.workspace.auth import check_csrf, require
+from analytics_platform.workspace.rendering import TEMPLATES, page
+from analytics_platform.workspace.users import User
+from analytics_platform.workspace.verdicts import record_verdict
+
+router = APIRouter(include_in_schema=False)
+EVENT_SECONDS = 2.0
+"""How often the queue's event stream looks for a new run's cases."""
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/"):
+    return page(request, "login.html", next=next, error="")
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    name: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
+):
+    user = request.app.state.workspace.users.check(name, password)
+    if user is None:
+        import logging
+
+        logging.getLogger("analytics_platform.workspace").warning("refused login for %s", name)
+        return page(request, "login.html", next=next, error="wrong name or password")
+    request.session.clear()
+    request.session["user"] = user.name
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form()] = ""):
+    check_csrf(request, csrf, request.session.get("user", "anonymous"))
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/")
+def home(request: Request, user: Annotated[User, Depends(who)]):
+    first = request.app.state.workspace.settings.networks[0].name
+    return RedirectResponse(f"/n/{first}/queue", status_code=303)
+
+
+@router.get("/n/{network}/queue")
+def queue(
+    request: Request,
+    network: str,
+    query: Annotated[QueueQuery, Query()],
+    user: Annotated[User, Depends(who)],
+):
+    q = reads.queue(lake_of(request, network), network, query.date, query.filter())
+    days = reads.days(lake_of(request, network), network)
+    params = {k: v for k, v in query.model_dump().items() if v is not None and k != "page"}
+    return page(
+        request, "queue.html", user=user, network=network, q=q, days=days, query=query,
+        rows=q.cases.to_dicts(), params=urlencode(params),
+    )  # fmt: skip
+
+
+@router.get("/n/{network}/queue/rows")
+def queue_rows(
+    request: Request,
+    network: str,
+    query: Annotated[QueueQuery, Query()],
+    user: Annotated[User, Depends(who)],
+):
+    q = reads.queue(lake_of(request, network), network, query.date, query.filter())
+    return TEMPLATES.TemplateResponse(
+        request, "_queue_rows.html", {"network": network, "q": q, "rows": q.cases.to_dicts()}
+    )
+
+
+@router.get("/n/{network}/events")
+async def events(request: Request, network: str, user: Annotated[User, Depends(who)]):
+    """``cases`` events whenever the latest day's cases or verdicts change."""
+    lake = lake_of(request, network)
+
+    def signature() -> str:
+        try:
+            q = reads.queue(lake, network, None, reads.QueueFilter(size=1))
+        except LookupError:
+            return "none"
+        return f"{q.day}|{q.total}|{q.open_cases}"
+
+    async def stream():
+        seen = None
+        while not await request.is_disconnected():
+            now = await asyncio.to_thread(signature)
+            if now != seen:
+                yield f"event: cases\ndata: {json.dumps({'state': now})}\n\n"
+                seen = now
+            await asyncio.sleep(EVENT_SECONDS)
+
+    return StreamingResponse(stream(), media_type="text/event-stream")
+
+
+@router.get("/n/{network}/cases/{case_id}")
+def case(request: Request, network: str, case_id: str, user: Annotated[User, Depends(who)]):
+    found = reads.case(lake_of(request, network), network, case_id)
+    rank = found.frames["alerts"].row(0, named=True) if found.frames["alerts"].height else {}
+    return page(
+        request, "case.html", user=user, network=network, case=found, head=rank,
+        frames={k: v.to_dicts() for k, v in found.frames.items()},
+        risk=found.risk.to_dicts(), earlier=found.earlier.to_dicts(),
+        recorded=request.query_params.get("recorded"),
+    )  # fmt: skip
+
+
+@router.post("/n/{network}/cases/{case_id}/disposition")
+def dispose(
+    request: Request,
+    network: str,
+    case_id: str,
+    user: Annotated[User, Depends(who)],
+    disposition: Annotated[str, Form()],
+    note: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+):
+    require(request, user, "analyst")
+    check_csrf(request, csrf, user.name)
+    done = record_verdict(
+        request.app.state.workspace.settings, network, case_id, disposition, note, user.name
+    )
+    return RedirectResponse(f"/n/{network}/cases/{case_id}?recorded={done.rows}", status_code=303)
+
+
+@router.get("/n/{network}/addresses/{address}")
+def address(
+    request: Request,
+    network: str,
+    address: str,
+    user: Annotated[User, Depends(who)],
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+):
+    found = reads.address(lake_of(request, network), network, address, days)
+    daily = found.daily
+    usd = {side: daily[f"{side}_usd"].to_list() for side in ("in", "out")} if daily.height else {}
+    chart = plots.line_chart("USD per day", daily["date"].to_list() if daily.height else [], usd)
+    v = found.view
+    return page(
+        request, "address.html", user=user, network=network, v=v, chart=chart,
+        tables={
+            "Labels": v.labels.to_dicts(), "Alerts": v.alerts.to_dicts(),
+            "Patterns": v.patterns.to_dicts(),
+            "Counterparties": v.counterparties.head(50).to_dicts(),
+            "Verdicts": v.verdicts.to_dicts(), "Features": v.features.to_dicts(),
+        },
+    )  # fmt: skip
+
+
+@router.get("/n/{network}")
+def network_page(request: Request, network: str, user: Annotated[User, Depends(who)]):
+    figures = reads.day_figures(lake_of(request, network), network)
+    days = figures["date"].to_list() if figures.height else []
+
+    def series(name: str) -> list:
+        return figures[name].to_list() if name in figures.columns else []
+
+    charts = [
+        plots.line_chart("Transfers per day", days, {"transfers": series("transfers")}),
+        plots.line_chart(
+            "Alerts and cases per day", days, {"alerts": series("alerts"), "cases": series("cases")}
+        ),
+        plots.line_chart("Quality score", days, {"quality": series("quality")}),
+    ]
+    rows = figures.sort("date", descending=True).to_dicts() if figures.height else []
+    return page(request, "network.html", user=user, network=network, charts=charts, rows=rows)

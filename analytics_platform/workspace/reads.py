@@ -1,0 +1,179 @@
+"""What the workspace shows, read from the lake through the readers the CLI uses
+(``casework``): a day's queue with filters and paging, one case with everything behind it,
+an address, and each day's figures. Parameters are bound, never formatted into SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+import polars as pl
+
+from analytics_platform.casework import case_file, case_view
+from analytics_platform.casework.address_view import AddressView, address_view
+from analytics_platform.lake.sql import LakeSql
+
+Sort = Literal["rank", "score", "address"]
+Disposition = Literal["open", "confirmed", "dismissed"]
+Source = Literal["rule", "model", "both"]
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which of a day's cases the queue shows, in which order, and which page."""
+
+    typology: str | None = None
+    severity: str | None = None
+    source: Source | None = None
+    in_budget: bool | None = None
+    disposition: Disposition | None = None
+    sort: Sort = "rank"
+    page: int = 1
+    size: int = 50
+
+
+@dataclass(frozen=True)
+class Queue:
+    day: date
+    cases: pl.DataFrame  # the page shown
+    total: int  # cases of the day
+    matching: int  # cases the filter keeps
+    open_cases: int
+    budget: int  # cases within the budget
+
+
+def days(lake_url: str, network: str) -> list[date]:
+    """The days with alerts, latest first."""
+    lake = LakeSql(lake_url, network)
+    rows = lake.query(
+        f"SELECT DISTINCT date FROM {lake.table('typology_alerts')} ORDER BY date DESC"
+    )
+    return rows["date"].to_list() if rows.height else []
+
+
+def queue(lake_url: str, network: str, day: date | None, how: QueueFilter) -> Queue:
+    """The cases of ``day`` (default: the latest), filtered, sorted and cut to a page."""
+    day, cases = case_view.day_cases(lake_url, network, day)
+    cases = cases.with_columns(
+        pl.col("disposition").fill_null("open"), _sources(lake_url, network, day, cases)
+    )
+    kept = cases
+    if how.typology:
+        kept = kept.filter(pl.col("typologies").list.contains(how.typology))
+    if how.severity:
+        kept = kept.filter(pl.col("severity") == how.severity)
+    if how.source:
+        kept = kept.filter(pl.col("sources").list.contains(how.source))
+    if how.in_budget is not None:
+        kept = kept.filter(pl.col("in_budget") == how.in_budget)
+    if how.disposition:
+        kept = kept.filter(pl.col("disposition") == how.disposition)
+    order = {
+        "rank": ("case_rank", False),
+        "score": ("case_score", True),
+        "address": ("address", False),
+    }
+    column, descending = order[how.sort]
+    kept = kept.sort(column, descending=descending)
+    page = kept.slice((how.page - 1) * how.size, how.size)
+    return Queue(
+        day, page, cases.height, kept.height,
+        cases.filter(pl.col("disposition") == "open").height,
+        cases.filter(pl.col("in_budget")).height,
+    )  # fmt: skip
+
+
+def _sources(lake_url: str, network: str, day: date, cases: pl.DataFrame) -> pl.Expr:
+    """Per case, the sources of its alerts (rule, model, both)."""
+    lake = LakeSql(lake_url, network)
+    rows = lake.query(
+        f"SELECT case_id, list(DISTINCT source ORDER BY source) AS sources "
+        f"FROM {lake.table('typology_alerts')} WHERE date = ? GROUP BY case_id",
+        day,
+    )
+    by_case = dict(rows.iter_rows()) if rows.height else {}
+    return pl.col("case_id").replace_strict(by_case, default=["rule"]).alias("sources")
+
+
+@dataclass(frozen=True)
+class Case:
+    case_id: str
+    address: str
+    day: date
+    frames: dict[str, pl.DataFrame]
+    risk: pl.DataFrame  # the address's scores that day (champion first), maybe none
+    earlier: pl.DataFrame  # the address's earlier cases: date, case_id, typologies
+
+
+def case(lake_url: str, network: str, case_id: str) -> Case:
+    """Everything behind ``case_id``; ``LookupError`` when no such case is stored."""
+    if not case_id.startswith("case-"):
+        raise LookupError(f"case: {case_id!r} is not a case id")
+    lake = LakeSql(lake_url, network)
+    address, day = case_view.find_case(lake, case_id, None, "case")
+    frames = case_file.case_frames(lake, address, day)
+    risk = lake.query(
+        f"SELECT alias, model_version, pattern_type, round(probability, 3) AS probability, "
+        f"round(percentile, 3) AS percentile, flagged, explanation "
+        f"FROM {lake.table('address_risk_scores')} WHERE address = ? AND date = ? "
+        f"ORDER BY alias = 'champion' DESC, model_version DESC",
+        address, day,
+    )  # fmt: skip
+    earlier = lake.query(
+        f"SELECT date, any_value(case_id) AS case_id, list(DISTINCT typology) AS typologies "
+        f"FROM {lake.table('typology_alerts')} WHERE address = ? AND date < ? "
+        f"GROUP BY date ORDER BY date DESC LIMIT 20",
+        address, day,
+    )  # fmt: skip
+    return Case(case_id, address, day, frames, risk, earlier)
+
+
+def evidence(lake_url: str, network: str, case_id: str) -> dict[str, bytes]:
+    """The case's evidence pictures by alert id."""
+    found = case(lake_url, network, case_id)
+    return case_file.evidence_pictures(lake_url, network, found.frames)
+
+
+@dataclass(frozen=True)
+class Address:
+    view: AddressView
+    daily: pl.DataFrame  # date, in_usd, out_usd, transfers
+
+
+def address(lake_url: str, network: str, address_: str, days_: int = 30) -> Address:
+    """The address view (``casework.address_view``) and its daily USD in and out."""
+    view = address_view(lake_url, network, address_, days_)
+    if view.alerts.height + view.counterparties.height + view.labels.height == 0:
+        raise LookupError(f"address: {address_!r} has no transfers, alerts or labels stored")
+    lake = LakeSql(lake_url, network)
+    daily = lake.query(
+        f"SELECT date, round(sum(amount_usd) FILTER (WHERE to_address = ?), 2) AS in_usd, "
+        f"round(sum(amount_usd) FILTER (WHERE from_address = ?), 2) AS out_usd, "
+        f"sum(transfer_count)::BIGINT AS transfers FROM {lake.table('daily_edges')} "
+        f"WHERE (from_address = ? OR to_address = ?) AND date BETWEEN ? AND ? "
+        f"GROUP BY date ORDER BY date",
+        address_, address_, address_, address_, view.first, view.last,
+    )  # fmt: skip
+    return Address(view, daily)
+
+
+def day_figures(lake_url: str, network: str) -> pl.DataFrame:
+    """Per day: transfers, alerts, cases and the quality score."""
+    lake = LakeSql(lake_url, network)
+    alerts = lake.query(
+        f"SELECT date, count(*) AS alerts, count(DISTINCT case_id) AS cases "
+        f"FROM {lake.table('typology_alerts')} GROUP BY date"
+    )
+    quality = lake.query(
+        f"SELECT date, round(any_value(score), 4) AS quality FROM {lake.table('quality')} "
+        f"GROUP BY date"
+    )
+    transfers = lake.query(
+        f"SELECT date, count(*) AS transfers FROM {lake.table('transfers')} GROUP BY date"
+    )
+    out = transfers
+    for part in (alerts, quality):
+        if part.height:
+            out = out.join(part, on="date", how="left") if out.height else part
+    return out.sort("date") if out.height else out
