@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 import polars as pl
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from analytics_platform.workspace import reads
 from analytics_platform.workspace.auth import check_csrf, current_user, require
@@ -49,6 +49,12 @@ class QueueQuery(BaseModel):
     sort: reads.Sort = "rank"
     page: int = Query(1, ge=1)
     size: int = Query(50, ge=1, le=500)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        """A form's empty field (``severity=``) means no filter."""
+        return None if value == "" else value
 
     def filter(self) -> reads.QueueFilter:
         return reads.QueueFilter(
