@@ -62,6 +62,14 @@ def register(sub) -> None:
     scoring.add_argument("--addresses", type=positive, default=1_000_000)
     scoring.add_argument("--features", type=positive, default=127)
     scoring.add_argument("--json", action="store_true", help="print one JSON object")
+    work = bench_sub.add_parser(
+        "workspace", help="the analysts' workspace under concurrent clients, and its queue page"
+    )
+    work.add_argument("--home", type=Path, default=Path(".analytics/demo"))
+    work.add_argument("--clients", type=positive, default=50)
+    work.add_argument("--seconds", type=positive, default=60)
+    work.add_argument("--json", action="store_true", help="print one JSON object")
+    work.set_defaults(handler=bench_workspace)
     feats.set_defaults(handler=bench_features)
     pats.set_defaults(handler=bench_patterns)
     kafka.set_defaults(handler=bench_kafka)
@@ -124,4 +132,14 @@ def bench_features(args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
     )
     print(json.dumps(report, indent=2) if args.json else format_table(report))
+    return 0
+
+
+def bench_workspace(args: argparse.Namespace) -> int:
+    import json
+
+    from analytics_platform.bench.workspace import format_report, run_workspace_bench
+
+    report = run_workspace_bench(args.home.resolve(), args.clients, float(args.seconds))
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import date
 from pathlib import Path
 
@@ -36,8 +37,27 @@ def _world(args: argparse.Namespace):
 def run_demo_command(args: argparse.Namespace) -> int:
     from analytics_platform.lib.demo import run_demo
 
-    run_demo(Path(args.home).resolve(), _world(args))
+    home = Path(args.home).resolve()
+    run_demo(home, _world(args))
+    _first_user(home)
     return 0
+
+
+def _first_user(home: Path) -> None:
+    """An analyst for the workspace on the demo's store, its password made and said once."""
+    import secrets
+
+    from analytics_platform.config import load_settings
+    from analytics_platform.workspace.server import user_store
+
+    users = user_store(load_settings({**os.environ, "ANALYTICS_HOME": str(home)}))
+    password = secrets.token_urlsafe(12)
+    users.add("analyst", "analyst", password)
+    print(
+        "And the analysts' workspace (queue, cases, verdicts):\n"
+        f"  .venv/bin/analytics-platform serve --home {home}    # http://127.0.0.1:8000\n"
+        f"  sign in as analyst / {password} (analytics-platform user add NAME for more)"
+    )
 
 
 def generate(args: argparse.Namespace) -> int:

@@ -41,7 +41,8 @@ def compose() -> dict:
 def test_compose_services_have_health_checks_and_pinned_or_built_images(compose):
     services = compose["services"]
     assert {
-        "postgres", "clickhouse", "kafka", "minio", "mlflow", "code", "webserver", "daemon"
+        "postgres", "clickhouse", "kafka", "minio", "mlflow", "code", "webserver", "daemon",
+        "workspace",
     } <= set(services)  # fmt: skip
     built = {}
     for name, svc in services.items():
@@ -198,3 +199,20 @@ def test_the_mlflow_server_is_deployed_where_the_code_location_looks_for_it(comp
     uri = next(e["value"] for e in code["env"] if e["name"] == "MLFLOW_TRACKING_URI")
     port = service["spec"]["ports"][0]["port"]
     assert uri == f"http://{service['metadata']['name']}.analytics.svc.cluster.local:{port}"
+
+
+def test_the_workspace_is_served_in_compose_and_on_kubernetes(compose):
+    """``analytics-platform serve`` on port 8000 in both, its session secret from the
+    environment (never in the files), its users on a volume of their own."""
+    workspace = compose["services"]["workspace"]
+    assert workspace["command"][:2] == ["analytics-platform", "serve"]
+    assert "8000:8000" in workspace["ports"] and "healthcheck" in workspace
+    assert workspace["environment"]["ANALYTICS_WORKSPACE_SECRET"].startswith("${WORKSPACE_SECRET:?")
+    assert any(v.startswith("workspace-home:") for v in workspace["volumes"])
+    assert "WORKSPACE_SECRET=" in (DEPLOY / "compose" / ".env.example").read_text()
+    claim, deployment, service = yaml.safe_load_all((DEPLOY / "k8s" / "workspace.yaml").read_text())
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["command"][:2] == ["analytics-platform", "serve"]
+    assert not any("SECRET" in e["name"] or "PASSWORD" in e["name"] for e in container["env"])
+    assert service["spec"]["ports"][0]["port"] == container["ports"][0]["containerPort"] == 8000
+    assert claim["kind"] == "PersistentVolumeClaim"
