@@ -1,18 +1,41 @@
 """What the workspace shows, read from the lake through the readers the CLI uses
 (``casework``): a day's queue with filters and paging, one case with everything behind it,
-an address, and each day's figures. Parameters are bound, never formatted into SQL."""
+an address, and each day's figures. Parameters are bound, never formatted into SQL.
+
+Answers are kept for :data:`FRESH_SECONDS` (cachetools' TTL cache): fifty analysts opening
+the queue read the lake once, a run that lands shows within that time, and a verdict recorded
+here clears them at once (:func:`forget`)."""
 
 from __future__ import annotations
 
+import functools
+import threading
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
 import polars as pl
+from cachetools import TTLCache, cached, keys
 
 from analytics_platform.casework import case_file, case_view
 from analytics_platform.casework.address_view import AddressView, address_view
 from analytics_platform.lake.sql import LakeSql
+
+FRESH_SECONDS = 5.0
+_CACHE: TTLCache = TTLCache(maxsize=1024, ttl=FRESH_SECONDS)
+_LOCK = threading.Lock()
+
+
+def _kept(fn):
+    """``fn`` answering from the cache, keyed by its name and arguments."""
+    return cached(_CACHE, key=functools.partial(keys.hashkey, fn.__name__), lock=_LOCK)(fn)
+
+
+def forget() -> None:
+    """Drop every kept answer (after a verdict is recorded)."""
+    with _LOCK:
+        _CACHE.clear()
+
 
 Sort = Literal["rank", "score", "address"]
 Disposition = Literal["open", "confirmed", "dismissed"]
@@ -43,6 +66,7 @@ class Queue:
     budget: int  # cases within the budget
 
 
+@_kept
 def days(lake_url: str, network: str) -> list[date]:
     """The days with alerts, latest first."""
     lake = LakeSql(lake_url, network)
@@ -52,6 +76,7 @@ def days(lake_url: str, network: str) -> list[date]:
     return rows["date"].to_list() if rows.height else []
 
 
+@_kept
 def queue(lake_url: str, network: str, day: date | None, how: QueueFilter) -> Queue:
     """The cases of ``day`` (default: the latest), filtered, sorted and cut to a page."""
     day, cases = case_view.day_cases(lake_url, network, day)
@@ -106,6 +131,7 @@ class Case:
     earlier: pl.DataFrame  # the address's earlier cases: date, case_id, typologies
 
 
+@_kept
 def case(lake_url: str, network: str, case_id: str) -> Case:
     """Everything behind ``case_id``; ``LookupError`` when no such case is stored."""
     if not case_id.startswith("case-"):
@@ -129,6 +155,7 @@ def case(lake_url: str, network: str, case_id: str) -> Case:
     return Case(case_id, address, day, frames, risk, earlier)
 
 
+@_kept
 def evidence(lake_url: str, network: str, case_id: str) -> dict[str, bytes]:
     """The case's evidence pictures by alert id."""
     found = case(lake_url, network, case_id)
@@ -141,6 +168,7 @@ class Address:
     daily: pl.DataFrame  # date, in_usd, out_usd, transfers
 
 
+@_kept
 def address(lake_url: str, network: str, address_: str, days_: int = 30) -> Address:
     """The address view (``casework.address_view``) and its daily USD in and out."""
     view = address_view(lake_url, network, address_, days_)
@@ -158,6 +186,7 @@ def address(lake_url: str, network: str, address_: str, days_: int = 30) -> Addr
     return Address(view, daily)
 
 
+@_kept
 def day_figures(lake_url: str, network: str) -> pl.DataFrame:
     """Per day: transfers, alerts, cases and the quality score."""
     lake = LakeSql(lake_url, network)

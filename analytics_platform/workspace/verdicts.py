@@ -9,6 +9,7 @@ from analytics_platform.casework import case_view, dispositions
 from analytics_platform.config import Settings
 from analytics_platform.lake.manager import lake_of
 from analytics_platform.lake.sql import LakeSql
+from analytics_platform.workspace import reads
 
 DISPOSITIONS = ("confirmed", "dismissed")
 
@@ -28,4 +29,6 @@ def record_verdict(
     verdict = pl.DataFrame(
         {"date": [str(day)], "address": [address], "disposition": [disposition], "note": [note]}
     )
-    return dispositions.record(lake_of(settings), network, verdict, analyst=analyst, lake=lake)
+    done = dispositions.record(lake_of(settings), network, verdict, analyst=analyst, lake=lake)
+    reads.forget()
+    return done
