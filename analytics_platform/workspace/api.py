@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, field_validator
 
-from analytics_platform.workspace import reads
+from analytics_platform.workspace import model, reads
 from analytics_platform.workspace.auth import check_csrf, current_user, require
 from analytics_platform.workspace.users import User
 from analytics_platform.workspace.verdicts import record_verdict
@@ -161,3 +161,31 @@ def dispose(
         verdict.note, user.name,
     )  # fmt: skip
     return {"recorded": done.rows, "unchanged": done.unchanged, "analyst": user.name}
+
+
+@router.get("/networks/{network}/model")
+def model_status(
+    request: Request, network: str, user: Annotated[User, Depends(who)]
+) -> dict[str, Any]:
+    return model.status(request.app.state.workspace.settings, network)
+
+
+class ModelMove(BaseModel):
+    reason: str = ""
+    force: bool = False
+
+
+@router.post("/networks/{network}/model/{move}")
+def move_model(
+    request: Request,
+    network: str,
+    move: Literal["promote", "rollback"],
+    body: ModelMove,
+    user: Annotated[User, Depends(who)],
+) -> dict[str, str]:
+    require(request, user, "admin")
+    check_csrf(request, request.headers.get("x-csrf-token"), user.name)
+    settings = request.app.state.workspace.settings
+    if move == "promote":
+        return {"done": model.promote(settings, network, user.name, body.reason, body.force)}
+    return {"done": model.rollback(settings, network, user.name, body.reason)}

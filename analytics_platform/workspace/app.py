@@ -3,7 +3,8 @@ pages, over the lake of the settings' networks.
 
 Errors a user can cause answer in their words: an unknown network, case or address is a 404
 (a page for pages, JSON for the API), a malformed filter a 422 naming the field (FastAPI's
-validation), a request without the role a 403 (logged), no store yet a 503 saying what to run.
+validation), a request without the role a 403 (logged), a promotion the challenger did not
+earn a 409, no store yet a 503 saying what to run.
 """
 
 from __future__ import annotations
@@ -72,6 +73,10 @@ def _errors(app: FastAPI) -> None:
     @app.exception_handler(Refused)
     async def refused(request: Request, exc: Refused):
         return _error(request, 403, f"refused: {exc}")
+
+    @app.exception_handler(PermissionError)
+    async def not_earned(request: Request, exc: PermissionError):
+        return _error(request, 409, str(exc))
 
     @app.exception_handler(LookupError)
     async def not_found(request: Request, exc: LookupError):

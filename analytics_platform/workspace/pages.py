@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, StreamingResponse
 
-from analytics_platform.workspace import plots, reads
+from analytics_platform.workspace import model, plots, reads
 from analytics_platform.workspace.api import QueueQuery, lake_of, who
 from analytics_platform.workspace.auth import check_csrf, require
 from analytics_platform.workspace.rendering import TEMPLATES, page
@@ -185,4 +185,28 @@ def network_page(request: Request, network: str, user: Annotated[User, Depends(w
         plots.line_chart("Quality score", days, {"quality": series("quality")}),
     ]
     rows = figures.sort("date", descending=True).to_dicts() if figures.height else []
-    return page(request, "network.html", user=user, network=network, charts=charts, rows=rows)
+    settings = request.app.state.workspace.settings
+    return page(
+        request, "network.html", user=user, network=network, charts=charts, rows=rows,
+        model=model.status(settings, network), done=request.query_params.get("done"),
+    )  # fmt: skip
+
+
+@router.post("/n/{network}/model/{move}")
+def move_model(
+    request: Request,
+    network: str,
+    move: Literal["promote", "rollback"],
+    user: Annotated[User, Depends(who)],
+    reason: Annotated[str, Form()] = "",
+    force: Annotated[bool, Form()] = False,
+    csrf: Annotated[str, Form()] = "",
+):
+    require(request, user, "admin")
+    check_csrf(request, csrf, user.name)
+    settings = request.app.state.workspace.settings
+    if move == "promote":
+        done = model.promote(settings, network, user.name, reason, force)
+    else:
+        done = model.rollback(settings, network, user.name, reason)
+    return RedirectResponse(f"/n/{network}?{urlencode({'done': done})}", status_code=303)

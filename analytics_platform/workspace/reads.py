@@ -78,7 +78,10 @@ def days(lake_url: str, network: str) -> list[date]:
 
 @_kept
 def queue(lake_url: str, network: str, day: date | None, how: QueueFilter) -> Queue:
-    """The cases of ``day`` (default: the latest), filtered, sorted and cut to a page."""
+    """The cases of ``day`` (default: the latest), filtered, sorted and cut to a page;
+    ``FileNotFoundError`` when nothing is stored yet."""
+    if not days(lake_url, network):
+        raise FileNotFoundError(f"no alerts stored for network {network!r} at {lake_url}")
     day, cases = case_view.day_cases(lake_url, network, day)
     cases = cases.with_columns(
         pl.col("disposition").fill_null("open"), _sources(lake_url, network, day, cases)

@@ -162,3 +162,41 @@ def test_a_verdict_on_no_stored_case_writes_nothing(app, stored_home: Path):
         headers={"X-CSRF-Token": csrf_of(page.text)},
     )
     assert odd.status_code == 422 and "disposition" in odd.text
+
+
+def test_the_model_is_shown_to_all_and_moved_only_by_admins(app, stored_home: Path):
+    from analytics_platform.config import load_settings
+    from analytics_platform.workspace.server import user_store
+
+    user_store(load_settings()).add("ada", "admin", PASSWORD)
+    analyst = signed_in(app, "ana")
+    assert analyst.get("/api/networks/torus/model").json() == {
+        "champion": None, "challenger": None, "journal": [],
+    }  # fmt: skip
+    page = analyst.get("/n/torus")
+    assert "none (rules only)" in page.text and "Promote the challenger" not in page.text
+    token = {"X-CSRF-Token": csrf_of(page.text)}
+    refused = analyst.post("/api/networks/torus/model/promote", json={}, headers=token)
+    assert refused.status_code == 403 and "needs role admin" in refused.text
+    admin = signed_in(app, "ada")
+    page = admin.get("/n/torus")
+    assert "Promote the challenger" in page.text
+    token = {"X-CSRF-Token": csrf_of(page.text)}
+    nothing = admin.post("/api/networks/torus/model/promote", json={}, headers=token)
+    assert nothing.status_code == 404 and "has no challenger (train one first)" in nothing.text
+    back = admin.post("/api/networks/torus/model/rollback", json={"reason": ""}, headers=token)
+    assert back.status_code == 422 and "--reason is required" in back.text
+
+
+def test_an_empty_store_says_what_to_run(tmp_path, monkeypatch):
+    from analytics_platform.config import load_settings
+    from analytics_platform.workspace.server import user_store, workspace_app
+
+    monkeypatch.setenv("ANALYTICS_HOME", str(tmp_path / "empty"))
+    user_store(load_settings()).add("ana", "analyst", PASSWORD)
+    client = TestClient(workspace_app(load_settings()))
+    login = {"name": "ana", "password": PASSWORD, "next": "/n/torus/queue"}
+    answer = client.post("/login", data=login)  # and on to the queue
+    assert (
+        answer.status_code == 503 and "run `analytics-platform demo` or a backfill" in answer.text
+    )
