@@ -2,14 +2,16 @@
 (``casework``): a day's queue with filters and paging, one case with everything behind it,
 an address, and each day's figures. Parameters are bound, never formatted into SQL.
 
-Answers are kept for :data:`FRESH_SECONDS` (cachetools' TTL cache): fifty analysts opening
-the queue read the lake once, a run that lands shows within that time, and a verdict recorded
-here clears them at once (:func:`forget`)."""
+Answers are kept while the lake stays as it was (:func:`lake_state`): an answer is a pure
+function of the lake's files, so fifty analysts opening the queue read the lake once, and a
+run that lands or a verdict recorded (here or by the CLI) is seen by the next request. On S3,
+where listing the lake costs a request, answers are kept for :data:`FRESH_SECONDS` instead."""
 
 from __future__ import annotations
 
-import functools
+import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -22,13 +24,45 @@ from analytics_platform.casework.address_view import AddressView, address_view
 from analytics_platform.lake.sql import LakeSql
 
 FRESH_SECONDS = 5.0
-_CACHE: TTLCache = TTLCache(maxsize=1024, ttl=FRESH_SECONDS)
+KEPT_SECONDS = 600.0
+"""The longest an answer is kept, whatever the lake (bounds memory; the lake decides first)."""
+WATCHED = (
+    "typology_alerts", "case_dispositions", "structural_patterns", "transfers", "daily_edges",
+    "address_features", "address_labels", "address_risk_scores", "quality",
+)  # fmt: skip
+"""The lake tables the answers read."""
+_CACHE: TTLCache = TTLCache(maxsize=1024, ttl=KEPT_SECONDS)
 _LOCK = threading.Lock()
 
 
+def lake_state(lake_url: str, network: str) -> tuple[int, ...]:
+    """What changes when a lake table of ``network`` gets, loses or replaces a file: the
+    modification times of its table folders and their partition folders (a file written or
+    renamed into a folder changes the folder's time). On S3: the current
+    :data:`FRESH_SECONDS` slot."""
+    if lake_url.startswith("s3://"):
+        return (int(time.time() // FRESH_SECONDS),)
+    stamps = []
+    for table in WATCHED:
+        folder = os.path.join(lake_url, table, f"network={network}")
+        try:
+            with os.scandir(folder) as entries:
+                inner = [e.stat().st_mtime_ns for e in entries if e.is_dir()]
+            stamps.append(max([os.stat(folder).st_mtime_ns, *inner]))
+        except FileNotFoundError:
+            stamps.append(0)
+    return tuple(stamps)
+
+
 def _kept(fn):
-    """``fn`` answering from the cache, keyed by its name and arguments."""
-    return cached(_CACHE, key=functools.partial(keys.hashkey, fn.__name__), lock=_LOCK)(fn)
+    """``fn`` answering from the cache, keyed by its name, its arguments (the lake URL and
+    network first) and the lake's state."""
+
+    def key(lake_url: str, network: str, *args, **kwargs):
+        return keys.hashkey(fn.__name__, lake_url, network, lake_state(lake_url, network),
+                            *args, **kwargs)  # fmt: skip
+
+    return cached(_CACHE, key=key, lock=_LOCK)(fn)
 
 
 def forget() -> None:

@@ -200,3 +200,16 @@ def test_an_empty_store_says_what_to_run(tmp_path, monkeypatch):
     assert (
         answer.status_code == 503 and "run `analytics-platform demo` or a backfill" in answer.text
     )
+
+
+def test_a_verdict_recorded_by_the_cli_shows_at_once(app, capsys):
+    """Answers are kept while the lake stays as it was: a new file in it is a new answer."""
+    from analytics_platform.cli import main
+
+    client = signed_in(app, "ana")
+    case_id = client.get("/api/networks/torus/cases").json()["cases"][2]["case_id"]
+    assert client.get(f"/api/networks/torus/cases/{case_id}").json()["verdicts"] == []
+    assert main(["case", "dispose", case_id, "confirmed", "--note", "from the terminal"]) == 0
+    capsys.readouterr()
+    (verdict,) = client.get(f"/api/networks/torus/cases/{case_id}").json()["verdicts"]
+    assert verdict["disposition"] == "confirmed" and verdict["note"] == "from the terminal"
