@@ -14,6 +14,10 @@ def register(sub) -> None:
     serve.add_argument("--home", help="the store to serve (default: $ANALYTICS_HOME)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=positive, default=8000)
+    serve.add_argument(
+        "--workers", type=positive, default=2, help="server processes (default 2: each keeps "
+        "its own answers, and they share the port)",
+    )  # fmt: skip
     serve.set_defaults(handler=run_server)
     user = sub.add_parser("user", help="the workspace's users: add, token, list")
     user_sub = user.add_subparsers(dest="user_command", required=True)
@@ -43,12 +47,17 @@ def _settings(home: str | None):
 def run_server(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from analytics_platform.workspace.server import workspace_app
+    from analytics_platform.workspace.server import user_store
 
-    settings = _settings(args.home)
-    app = workspace_app(settings, args.host)
+    if args.home:
+        os.environ["ANALYTICS_HOME"] = args.home
+    os.environ["ANALYTICS_WORKSPACE_HOST"] = args.host
+    user_store(_settings(args.home))  # a bad setting fails here, in one line, not in a worker
     print(f"workspace on http://{args.host}:{args.port} (API: /docs)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(
+        "analytics_platform.workspace.server:app_from_env", factory=True, host=args.host,
+        port=args.port, workers=args.workers, log_level="warning",
+    )  # fmt: skip
     return 0
 
 

@@ -30,3 +30,11 @@ def workspace_app(settings: Settings, host: str = "127.0.0.1") -> FastAPI:
         trusted_user_header=os.environ.get("ANALYTICS_WORKSPACE_USER_HEADER", ""),
     )
     return create_app(settings, user_store(settings), auth)
+
+
+def app_from_env() -> FastAPI:
+    """The app for ``analytics-platform serve`` (a factory: each worker process builds its own
+    from the environment the command set)."""
+    from analytics_platform.config import load_settings
+
+    return workspace_app(load_settings(), os.environ.get("ANALYTICS_WORKSPACE_HOST", "127.0.0.1"))
