@@ -10,7 +10,6 @@ import asyncio
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,13 +18,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from analytics_platform.kafka.broker import free_port
+
 CLI = [sys.executable, "-m", "analytics_platform.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _viewer_token(home: Path) -> str:
@@ -101,7 +96,7 @@ def run_workspace_bench(home: Path, clients: int = 50, seconds: float = 60.0) ->
     if not (home / "lake").exists():
         raise FileNotFoundError(f"--home: no lake under {home}; run `analytics-platform demo`")
     headers = {"Authorization": f"Bearer {_viewer_token(home)}"}
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [*CLI, "serve", "--home", str(home), "--port", str(port)],

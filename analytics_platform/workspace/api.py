@@ -186,6 +186,4 @@ def move_model(
     require(request, user, "admin")
     check_csrf(request, request.headers.get("x-csrf-token"), user.name)
     settings = request.app.state.workspace.settings
-    if move == "promote":
-        return {"done": model.promote(settings, network, user.name, body.reason, body.force)}
-    return {"done": model.rollback(settings, network, user.name, body.reason)}
+    return {"done": model.move(settings, network, move, user.name, body.reason, body.force)}

@@ -22,6 +22,13 @@ def status(settings: Settings, network: str) -> dict[str, Any]:
     }
 
 
+def move(settings: Settings, network: str, move: str, by: str, reason: str, force: bool) -> str:
+    """``promote`` or ``rollback`` (``force`` counts for a promotion only); what was done."""
+    if move == "promote":
+        return promote(settings, network, by, reason, force)
+    return rollback(settings, network, by, reason)
+
+
 def promote(settings: Settings, network: str, by: str, reason: str, force: bool) -> str:
     """Promote the challenger (``PermissionError`` when it did not earn it, unforced)."""
     settings.network(network)

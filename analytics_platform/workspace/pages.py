@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 
 from analytics_platform.workspace import model, plots, reads
 from analytics_platform.workspace.api import QueueQuery, lake_of, who
-from analytics_platform.workspace.auth import check_csrf, require
+from analytics_platform.workspace.auth import check_csrf, log, require
 from analytics_platform.workspace.rendering import TEMPLATES, page
 from analytics_platform.workspace.users import User
 from analytics_platform.workspace.verdicts import record_verdict
@@ -39,9 +39,7 @@ def login(
 ):
     user = request.app.state.workspace.users.check(name, password)
     if user is None:
-        import logging
-
-        logging.getLogger("analytics_platform.workspace").warning("refused login for %s", name)
+        log.warning("refused login for %s", name)
         return page(request, "login.html", next=next, error="wrong name or password")
     request.session.clear()
     request.session["user"] = user.name
@@ -204,9 +202,5 @@ def move_model(
 ):
     require(request, user, "admin")
     check_csrf(request, csrf, user.name)
-    settings = request.app.state.workspace.settings
-    if move == "promote":
-        done = model.promote(settings, network, user.name, reason, force)
-    else:
-        done = model.rollback(settings, network, user.name, reason)
+    done = model.move(request.app.state.workspace.settings, network, move, user.name, reason, force)
     return RedirectResponse(f"/n/{network}?{urlencode({'done': done})}", status_code=303)
