@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -15,6 +14,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
+from analytics_platform.kafka.broker import free_port  # noqa: F401 (tests import it from here)
 
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 
@@ -46,12 +47,6 @@ def home(tmp_path: Path, monkeypatch) -> Path:
     prepare(h, small_config())
     yield h
     os.environ.pop("DAGSTER_HOME", None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager
