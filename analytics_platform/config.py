@@ -202,6 +202,11 @@ class RiskConfig(StrictModel):
     model's probability being its score (``domain.cases``)."""
     history_days: PositiveInt = 730
     """How many days before the cutoff a training run reads."""
+    lookback_days: PositiveInt | None = None
+    """Days of payment relationships the model's relationship features read per address-day
+    (one-off, regular and new counterparties, how connected they are: slow fans that no
+    feature window shows); default the network's ``relationship_days``, and none without it.
+    A model trained on another look-back is refused (its features are named by it)."""
     shadow_days: NonNegativeInt = 14
     """Days a challenger scores beside the champion (stored, never alerting) before
     ``promote`` accepts it without ``--force``."""
@@ -399,6 +404,12 @@ class NetworkConfig(StrictModel):
     def pattern_transfer_days(self) -> int:
         """Days of transfers a day's patterns read: the span, or the funnel memory if longer."""
         return max(self.pattern_span_days, self.funnel_days or 0)
+
+    @property
+    def risk_lookback_days(self) -> int | None:
+        """The risk model's relationship look-back: ``risk.lookback_days``, else
+        ``relationship_days`` (none: no relationship features)."""
+        return self.risk.lookback_days or self.relationship_days
 
     @property
     def pattern_history_days(self) -> int:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -143,12 +143,20 @@ def train_model(
     first, last = history_window(cutoff, net.risk.history_days)
     first = max(first, net.start_date)
     progress(f"model train {network}: reading {first}..{last} from the warehouse")
-    history = {t: read_table(settings, network, t, first, last) for t in HISTORY_TABLES}
+    # daily_edges reach the relationship look-back before the first day, as the daily
+    # scores' edges do (the same figures for the same address-day)
+    reach = {"daily_edges": timedelta(days=(net.risk_lookback_days or 1) - 1)}
+    history = {
+        t: read_table(
+            settings, network, t, max(first - reach.get(t, timedelta()), net.start_date), last
+        )
+        for t in HISTORY_TABLES
+    }
     labels = labels_known(settings, network, labels_path)
     progress(
         f"model train {network}: {labels.height:,} labels, training on those known by {cutoff}"
     )
-    trained = train_on(history, labels, cutoff)
+    trained = train_on(history, labels, cutoff, net.risk_lookback_days)
     if trained.unknown_labelled_addresses:
         progress(
             f"model train {network}: {trained.unknown_labelled_addresses:,} address(es) "

@@ -17,6 +17,7 @@ import polars as pl
 from analytics_platform.domain.risk.labels import LABELS
 from analytics_platform.domain.risk.matrix import KEY, address_days
 from analytics_platform.domain.risk.model import NONE, RiskModel, TrainingSettings, train
+from analytics_platform.domain.risk.relations import NEW_DAYS
 from analytics_platform.domain.schemas import ADDRESS_RISK_SCORES as SCORES
 from analytics_platform.domain.schemas import ALERT_COLUMNS
 from analytics_platform.domain.schemas import MODEL_MONITORING as MONITORING
@@ -105,11 +106,20 @@ class Trained:
     last_day: date
 
 
-def train_on(history: dict[str, pl.DataFrame], labels: pl.DataFrame, cutoff: date) -> Trained:
+def train_on(
+    history: dict[str, pl.DataFrame],
+    labels: pl.DataFrame,
+    cutoff: date,
+    lookback: int | None = None,
+) -> Trained:
     """A model trained on ``history`` (the warehouse's ``address_features``,
-    ``structural_patterns`` and ``daily_edges`` up to ``cutoff``) and the labels known then."""
+    ``structural_patterns`` and ``daily_edges`` up to ``cutoff``) and the labels known then;
+    with ``lookback``, the relationship features of that many days too."""
     matrix = address_days(
-        history["address_features"], history["structural_patterns"], history["daily_edges"]
+        history["address_features"],
+        history["structural_patterns"],
+        history["daily_edges"],
+        lookback,
     )
     matrix = matrix.filter(pl.col("date") <= cutoff)
     first = matrix["date"].min()
@@ -163,11 +173,13 @@ def score_day(
     network: str,
     alias: str,
     version: int,
+    lookback: int | None = None,
 ) -> pl.DataFrame:
-    """:data:`SCORES` rows of every address in ``features`` (one day's or several)."""
+    """:data:`SCORES` rows of every address in ``features`` (one day's or several; ``edges``
+    reaching ``lookback`` days before the first where the network sets one)."""
     if features.height == 0:
         return pl.DataFrame(schema=SCORES)
-    matrix = address_days(features, patterns, edges)
+    matrix = address_days(features, patterns, edges, lookback)
     scores = model.scores(matrix).with_columns(
         (pl.col("probability").rank("max").over("date") / pl.len().over("date")).alias("percentile")
     )
@@ -238,7 +250,32 @@ def describe(feature: str, value: float, contribution: float) -> str:
     return f"{shown} {_plain(feature)} {sign}"
 
 
+_RELATION_WORDS = {
+    "payer_counterparties": "payers",
+    "payer_one_off": "payers seen once",
+    "payer_regular": "regular payers",
+    "payer_transfers": "transfers received",
+    "payer_new": f"payers new in the last {NEW_DAYS} days",
+    "payee_counterparties": "payees",
+    "payee_one_off": "payees paid once",
+    "payee_regular": "regular payees",
+    "payee_transfers": "transfers sent",
+    "payee_new": f"payees new in the last {NEW_DAYS} days",
+    "payees_max_counterparties": "payers at the busiest address it paid",
+    "payees_max_one_off": "one-off payers at an address it paid",
+    "payees_one_off_to_collectors": "one-off payments to collectors of one-off payments",
+    "payers_max_counterparties": "payees of the busiest address that paid it",
+    "payers_max_one_off": "one-off payees of an address that paid it",
+    "payers_one_off_to_collectors": "one-off payments from spreaders of one-off payments",
+    "active_days": "active days",
+    "age_days": "days since first seen",
+}
+
+
 def _plain(feature: str) -> str:
+    name, _, days = feature.rpartition("_l")
+    if name in _RELATION_WORDS and days.isdigit():
+        return f"{_RELATION_WORDS[name]} in {days} days"
     name, _, window = feature.rpartition("_w")
     if not name or not window.isdigit():
         return feature.replace("_", " ")
@@ -258,12 +295,13 @@ def drift_rows(
     *,
     network: str,
     days: list[date],
+    lookback: int | None = None,
 ) -> pl.DataFrame:
     """:data:`MODEL_MONITORING` rows of each of ``days``: the champion's stored scores and the
     matrix's watched features against the model's reference."""
     from analytics_platform.domain.risk import drift
 
-    matrix = address_days(features, patterns, edges) if features.height else None
+    matrix = address_days(features, patterns, edges, lookback) if features.height else None
     rows = []
     for day in days:
         mine = scores.filter(

@@ -14,6 +14,7 @@ import hashlib
 import polars as pl
 
 from analytics_platform.domain.patterns import PATTERN_TYPES
+from analytics_platform.domain.risk.relations import relation_features
 
 KEY = ("address", "date")
 PATTERN_COLUMNS = tuple(f"{role}_{t}" for t in PATTERN_TYPES for role in ("member", "centre"))
@@ -70,11 +71,16 @@ def with_neighbours(matrix: pl.DataFrame, edges: pl.DataFrame, windows: list[int
 
 
 def address_days(
-    features: pl.DataFrame, patterns: pl.DataFrame, edges: pl.DataFrame | None = None
+    features: pl.DataFrame,
+    patterns: pl.DataFrame,
+    edges: pl.DataFrame | None = None,
+    lookback: int | None = None,
 ) -> pl.DataFrame:
     """One row per (address, date) of ``features``: the columns of :func:`feature_names`
-    (Float64; a pattern count is 0 where the address was in no detection of that type), and
-    with ``edges`` (``daily_edges``) those of :func:`with_neighbours`."""
+    (Float64; a pattern count is 0 where the address was in no detection of that type), with
+    ``edges`` (``daily_edges``) those of :func:`with_neighbours`, and with ``lookback`` too
+    those of ``relations.relation_features`` (``edges`` must then reach ``lookback`` days
+    before each day)."""
     windows = sorted(features["window_days"].unique().to_list())
     if not windows:
         raise ValueError("address_features: no rows to build the risk matrix from")
@@ -115,4 +121,7 @@ def address_days(
     )
     if edges is not None:
         matrix = with_neighbours(matrix, edges, windows)
+        if lookback:
+            related = relation_features(matrix.select(KEY), edges, lookback)
+            matrix = matrix.join(related, on=list(KEY), how="left")
     return matrix.sort(*KEY)

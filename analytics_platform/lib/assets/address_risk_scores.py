@@ -24,7 +24,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             ins={
                 "features": dg.AssetIn(spec.key("address_features")),
                 "patterns": dg.AssetIn(spec.key("structural_patterns")),
-                "edges": dg.AssetIn(spec.key("daily_edges")),
+                "edges": spec.risk_edges(),
             },
             checks=qc.ADDRESS_RISK_SCORES,
             kinds={"lightgbm", "mlflow"},
@@ -49,7 +49,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             model = registry.load(spec.name, version)
             frames.append(
                 score_day(model, features, patterns, edges, network=spec.name, alias=alias,
-                          version=version)
+                          version=version, lookback=spec.net.risk_lookback_days)
             )  # fmt: skip
         if "champion" not in versions:
             context.log.warning(

@@ -30,7 +30,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
                 "alerts": dg.AssetIn(spec.key("typology_alerts")),
                 "features": dg.AssetIn(spec.key("address_features")),
                 "patterns": dg.AssetIn(spec.key("structural_patterns")),
-                "edges": dg.AssetIn(spec.key("daily_edges")),
+                "edges": spec.risk_edges(),
             },
             kinds={"mlflow"},
         )
@@ -60,7 +60,8 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             )
             frames.append(
                 drift_rows(model, version, features, patterns, edges, scores,
-                           network=spec.name, days=scored_days)
+                           network=spec.name, days=scored_days,
+                           lookback=spec.net.risk_lookback_days)
             )  # fmt: skip
         rows = pl.concat(frames) if frames else pl.DataFrame(schema=MODEL_MONITORING)
         # without a champion there is nothing to watch: no verdicts read (DuckDB) for it

@@ -57,6 +57,13 @@ class NetworkSpec:
             start_offset=-(days - 1), end_offset=0, allow_nonexistent_upstream_partitions=True
         )
 
+    def risk_edges(self) -> dg.AssetIn:
+        """``daily_edges`` as the risk model reads them: the day's, and the relationship
+        look-back's days before it where the network has one."""
+        days = self.net.risk_lookback_days
+        mapping = self.trailing(days) if days else None
+        return dg.AssetIn(self.key("daily_edges"), partition_mapping=mapping)
+
     def kinds(self, *extra: str) -> set[str]:
         """polars compute, stored in ClickHouse and as Parquet (on S3 where the lake is)."""
         lake = {"s3"} if self.settings.lake.url.startswith("s3://") else set()
