@@ -1,6 +1,6 @@
 """The REST API (``/api``, OpenAPI at ``/docs``): networks and days, a day's cases with
-filters and paging, a case, its evidence pictures, an address, each day's figures, and a
-verdict posted by an analyst."""
+filters and paging, a case, its evidence pictures and its export, the open episodes, a
+search, an address, each day's figures, and a verdict posted by an analyst."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, field_validator
 
-from analytics_platform.workspace import model, reads
+from analytics_platform.workspace import handover, model, reads
 from analytics_platform.workspace.auth import check_csrf, current_user, require
 from analytics_platform.workspace.users import User
 from analytics_platform.workspace.verdicts import record_verdict
@@ -114,6 +114,48 @@ def evidence(
     if alert_id not in pictures:
         raise LookupError(f"evidence: case {case_id} has no picture for alert {alert_id!r}")
     return Response(pictures[alert_id], media_type="image/png")
+
+
+@router.get(
+    "/networks/{network}/cases/{case_id}/export.zip",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+def export(
+    request: Request, network: str, case_id: str, user: Annotated[User, Depends(who)]
+) -> Response:
+    """The case as ``case export`` writes it (tables as Parquet and CSV, evidence pictures,
+    the self-contained report), zipped."""
+    name, data = handover.case_archive(lake_of(request, network), network, case_id)
+    disposition = f'attachment; filename="{name}"'
+    return Response(data, media_type="application/zip",
+                    headers={"Content-Disposition": disposition})  # fmt: skip
+
+
+@router.get("/networks/{network}/episodes")
+def episodes(
+    request: Request,
+    network: str,
+    user: Annotated[User, Depends(who)],
+    gap_days: Annotated[int, Query(ge=1, le=90)] = 7,
+) -> dict[str, Any]:
+    """The open work: each address's run of cases at most ``gap_days`` apart with no verdict
+    yet, best first (``cases --open``)."""
+    day, work = reads.open_episodes(lake_of(request, network), network, gap_days)
+    return {"date": day, "gap_days": gap_days, "episodes": records(work)}
+
+
+SearchText = Annotated[str, Query(min_length=1, max_length=200)]
+
+
+@router.get("/networks/{network}/search")
+def search(
+    request: Request, network: str, q: SearchText, user: Annotated[User, Depends(who)]
+) -> dict[str, Any]:
+    """What ``q`` names: a case (case or alert id), an address, and the alerted addresses
+    starting with it."""
+    found = reads.search(lake_of(request, network), network, q.strip())
+    return {"case_id": found.case_id, "address": found.address, "matches": records(found.matches)}
 
 
 @router.get("/networks/{network}/addresses/{address}")

@@ -1,20 +1,21 @@
 """The pages: sign in, the queue (filters, counts, the budget line, new cases pushed by
 server-sent events), the case page (alerts, evidence pictures, patterns, transfers, features,
-the model's contributions, confirm or dismiss with a note), the address page and the
-network page, each plotted where a chart says more."""
+the model's contributions, confirm or dismiss with a note, the case as a download), the open
+episodes, search, the address page and the network page, each plotted where a chart says
+more."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from typing import Annotated, Literal
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, StreamingResponse
 
 from analytics_platform.workspace import model, plots, reads
-from analytics_platform.workspace.api import QueueQuery, lake_of, who
+from analytics_platform.workspace.api import QueueQuery, SearchText, lake_of, who
 from analytics_platform.workspace.auth import check_csrf, log, require
 from analytics_platform.workspace.rendering import TEMPLATES, page
 from analytics_platform.workspace.users import User
@@ -141,6 +142,33 @@ def dispose(
         request.app.state.workspace.settings, network, case_id, disposition, note, user.name
     )
     return RedirectResponse(f"/n/{network}/cases/{case_id}?recorded={done.rows}", status_code=303)
+
+
+@router.get("/n/{network}/episodes")
+def episodes(
+    request: Request,
+    network: str,
+    user: Annotated[User, Depends(who)],
+    gap_days: Annotated[int, Query(ge=1, le=90)] = 7,
+):
+    day, work = reads.open_episodes(lake_of(request, network), network, gap_days)
+    return page(
+        request, "episodes.html", user=user, network=network, day=day, gap_days=gap_days,
+        rows=work.to_dicts(),
+    )  # fmt: skip
+
+
+@router.get("/n/{network}/search")
+def search(request: Request, network: str, q: SearchText, user: Annotated[User, Depends(who)]):
+    """Straight to the case or address the text names; otherwise the addresses it starts."""
+    found = reads.search(lake_of(request, network), network, q.strip())
+    if found.case_id:
+        return RedirectResponse(f"/n/{network}/cases/{quote(found.case_id)}", status_code=303)
+    if found.address and found.matches.height <= 1:
+        return RedirectResponse(f"/n/{network}/addresses/{quote(found.address)}", status_code=303)
+    return page(
+        request, "search.html", user=user, network=network, q=q, rows=found.matches.to_dicts()
+    )
 
 
 @router.get("/n/{network}/addresses/{address}")

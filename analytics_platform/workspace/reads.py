@@ -243,3 +243,51 @@ def day_figures(lake_url: str, network: str) -> pl.DataFrame:
         if part.height:
             out = out.join(part, on="date", how="left") if out.height else part
     return out.sort("date") if out.height else out
+
+
+@_kept
+def open_episodes(lake_url: str, network: str, gap_days: int = 7) -> tuple[date, pl.DataFrame]:
+    """The open work as ``cases --open`` lists it (``case_view.open_episodes``): addresses'
+    runs of cases at most ``gap_days`` apart, no verdict yet, best first."""
+    return case_view.open_episodes(lake_url, network, None, gap_days)
+
+
+SEARCH_LIMIT = 20
+"""Addresses a search lists at most."""
+
+
+@dataclass(frozen=True)
+class Search:
+    text: str
+    case_id: str | None  # the case the text names (a case or alert id)
+    address: str | None  # the address the text names exactly
+    matches: pl.DataFrame  # alerted addresses starting with the text: address, last, days
+
+
+@_kept
+def search(lake_url: str, network: str, text: str) -> Search:
+    """What ``text`` names: a case (its case id or one of its alert ids), an address (exactly:
+    alerted, or in a transfer), and the alerted addresses that start with it."""
+    lake = LakeSql(lake_url, network)
+    alerts = lake.table("typology_alerts")
+    hit = lake.query(
+        f"SELECT case_id FROM {alerts} WHERE case_id = ? OR alert_id = ? "
+        f"ORDER BY date DESC LIMIT 1",
+        text, text,
+    )  # fmt: skip
+    case_id = hit["case_id"][0] if hit.height else None
+    matches = lake.query_as(
+        {"address": pl.String, "last": pl.Date, "days": pl.Int64},
+        f"SELECT address, max(date) AS last, count(DISTINCT date) AS days FROM {alerts} "
+        f"WHERE starts_with(address, ?) GROUP BY address ORDER BY address LIMIT ?",
+        text, SEARCH_LIMIT,
+    )  # fmt: skip
+    exact = text in matches["address"].to_list()
+    if not exact and case_id is None:
+        seen = lake.query(
+            f"SELECT 1 FROM {lake.table('daily_edges')} WHERE from_address = ? "
+            f"OR to_address = ? LIMIT 1",
+            text, text,
+        )  # fmt: skip
+        exact = seen.height > 0
+    return Search(text, case_id, text if exact else None, matches)

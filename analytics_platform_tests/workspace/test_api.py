@@ -1,11 +1,15 @@
 """The workspace's API and pages as a script or a person meets them: sign-in, roles, CSRF,
-filters, one case with its evidence, a verdict recorded like ``case dispose``, and every
-mistake answered in words (404, 422, 403, 401), with nothing written."""
+filters, one case with its evidence and as a download, the open episodes, search, a verdict
+recorded like ``case dispose``, and every mistake answered in words (404, 422, 403, 401), with
+nothing written."""
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -213,3 +217,71 @@ def test_a_verdict_recorded_by_the_cli_shows_at_once(app, capsys):
     capsys.readouterr()
     (verdict,) = client.get(f"/api/networks/torus/cases/{case_id}").json()["verdicts"]
     assert verdict["disposition"] == "confirmed" and verdict["note"] == "from the terminal"
+
+
+def test_a_case_downloads_as_the_files_case_export_writes(app, stored_home: Path):
+    client = signed_in(app, "vic")  # reading is enough
+    case = client.get("/api/networks/torus/cases").json()["cases"][0]
+    page = client.get(f"/n/torus/cases/{case['case_id']}")
+    link = f"/api/networks/torus/cases/{case['case_id']}/export.zip"
+    assert link in page.text
+    answer = client.get(link)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/zip"
+    assert f'filename="{case["case_id"]}.zip"' in answer.headers["content-disposition"]
+    names = zipfile.ZipFile(io.BytesIO(answer.content)).namelist()
+    inside = {n.split("/", 1)[1] for n in names}
+    assert {"alerts.csv", "alerts.parquet", "transfers.csv", "report.html"} <= inside
+    report = zipfile.ZipFile(io.BytesIO(answer.content)).read(f"{case['case_id']}/report.html")
+    assert case["address"].encode() in report
+    missing = client.get("/api/networks/torus/cases/case-0/export.zip")
+    assert missing.status_code == 404 and "no alert in the lake" in missing.text
+
+
+def test_open_episodes_list_the_unjudged_work_as_the_cli_does(app, capsys):
+    from analytics_platform.cli import main
+
+    client = signed_in(app, "ana")
+    listed = client.get("/api/networks/torus/episodes").json()
+    assert listed["episodes"], "a fresh store has open work"
+    scores = [e["best_score"] for e in listed["episodes"]]
+    assert scores == sorted(scores, reverse=True)
+    assert main(["cases", "--open"]) == 0
+    assert f"{len(listed['episodes'])} open episodes as of {listed['date']}" in (
+        capsys.readouterr().out
+    )
+    page = client.get("/n/torus/episodes")
+    top = listed["episodes"][0]["address"]
+    assert page.status_code == 200 and f"/n/torus/addresses/{quote(top)}" in page.text
+    assert client.get("/api/networks/torus/episodes?gap_days=0").status_code == 422
+
+
+def test_search_goes_to_the_case_or_address_it_names(app):
+    client = signed_in(app, "ana")
+    case = client.get("/api/networks/torus/cases").json()["cases"][0]
+    alert = client.get(f"/api/networks/torus/cases/{case['case_id']}").json()["alerts"][0]
+    for text in (case["case_id"], alert["alert_id"]):
+        hop = client.get("/n/torus/search", params={"q": text}, follow_redirects=False)
+        assert hop.status_code == 303
+        assert hop.headers["location"] == f"/n/torus/cases/{case['case_id']}"
+    found = client.get("/api/networks/torus/search", params={"q": case["address"]}).json()
+    assert found["address"] == case["address"]
+    hop = client.get("/n/torus/search", params={"q": case["address"]}, follow_redirects=False)
+    assert hop.headers["location"] == f"/n/torus/addresses/{quote(case['address'])}"
+    start = case["address"][:3]
+    listed = client.get("/api/networks/torus/search", params={"q": start}).json()
+    assert case["address"] in [m["address"] for m in listed["matches"]]
+    assert all(m["address"].startswith(start) for m in listed["matches"])
+
+
+@pytest.mark.parametrize(
+    "q, status, said",
+    [
+        ("x' OR '1'='1", 200, "No case, alert or address"),
+        ("%", 200, "No case, alert or address"),  # no LIKE: a wildcard is a character
+        ("", 422, "q"),
+        ("a" * 201, 422, "q"),
+    ],
+)
+def test_a_search_for_nothing_says_so_and_harms_nothing(app, q, status, said):
+    answer = signed_in(app, "ana").get("/n/torus/search", params={"q": q})
+    assert answer.status_code == status and said in answer.text
