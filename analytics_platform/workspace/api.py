@@ -5,15 +5,18 @@ search, an address, each day's figures, and a verdict posted by an analyst."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Annotated, Any, Literal
 
 import polars as pl
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from pydantic import BaseModel, field_validator
 
 from analytics_platform.workspace import handover, model, reads
 from analytics_platform.workspace.auth import check_csrf, current_user, require
+from analytics_platform.workspace.notes import record_note
 from analytics_platform.workspace.users import User
 from analytics_platform.workspace.verdicts import record_verdict
 
@@ -46,6 +49,7 @@ class QueueQuery(BaseModel):
     source: reads.Source | None = None
     in_budget: bool | None = None
     disposition: reads.Disposition | None = None
+    assignee: str | None = Query(None, max_length=100)
     sort: reads.Sort = "rank"
     page: int = Query(1, ge=1)
     size: int = Query(50, ge=1, le=500)
@@ -59,7 +63,7 @@ class QueueQuery(BaseModel):
     def filter(self) -> reads.QueueFilter:
         return reads.QueueFilter(
             self.typology, self.severity, self.source, self.in_budget, self.disposition,
-            self.sort, self.page, self.size,
+            self.assignee, self.sort, self.page, self.size,
         )  # fmt: skip
 
 
@@ -72,30 +76,56 @@ def networks(request: Request, user: Annotated[User, Depends(who)]) -> list[dict
     ]
 
 
-@router.get("/networks/{network}/cases")
+class KeptJSON(Response):
+    """A JSON answer encoded once and kept with the read it comes from (``reads.kept``): the
+    hot endpoints answer fifty analysts from bytes, not by encoding the same rows again."""
+
+    media_type = "application/json"
+
+
+def encoded(payload: Any) -> bytes:
+    return json.dumps(jsonable_encoder(payload), separators=(",", ":")).encode()
+
+
+@reads.kept
+def _queue_json(lake_url: str, network: str, day: dt.date | None, how: reads.QueueFilter):
+    q = reads.queue(lake_url, network, day, how)
+    return encoded({
+        "date": q.day, "total": q.total, "matching": q.matching, "open": q.open_cases,
+        "in_budget": q.budget, "page": how.page, "cases": records(q.cases),
+    })  # fmt: skip
+
+
+@router.get("/networks/{network}/cases", response_class=KeptJSON)
 def cases(
     request: Request,
     network: str,
     query: Annotated[QueueQuery, Query()],
     user: Annotated[User, Depends(who)],
-) -> dict[str, Any]:
-    q = reads.queue(lake_of(request, network), network, query.date, query.filter())
-    return {
-        "date": q.day, "total": q.total, "matching": q.matching, "open": q.open_cases,
-        "in_budget": q.budget, "page": query.page, "cases": records(q.cases),
-    }  # fmt: skip
+) -> KeptJSON:
+    """A day's cases: date, total, matching, open, in_budget, page, cases."""
+    lake = lake_of(request, network)
+    return KeptJSON(_queue_json(lake, network, query.date, query.filter()))
 
 
-@router.get("/networks/{network}/cases/{case_id}")
-def case(
-    request: Request, network: str, case_id: str, user: Annotated[User, Depends(who)]
-) -> dict[str, Any]:
-    found = reads.case(lake_of(request, network), network, case_id)
-    return {
+@reads.kept
+def _case_json(lake_url: str, network: str, case_id: str) -> bytes:
+    found = reads.case(lake_url, network, case_id)
+    return encoded({
         "case_id": found.case_id, "address": found.address, "date": found.day,
         **{name: records(frame) for name, frame in found.frames.items()},
         "risk": records(found.risk), "earlier_cases": records(found.earlier),
-    }  # fmt: skip
+        "assignee": found.assignee, "notes": records(found.notes),
+    })  # fmt: skip
+
+
+@router.get("/networks/{network}/cases/{case_id}", response_class=KeptJSON)
+def case(
+    request: Request, network: str, case_id: str, user: Annotated[User, Depends(who)]
+) -> KeptJSON:
+    """Everything behind a case: alerts, patterns, transfers, features, labels, verdicts, the
+    risk model's scores, earlier cases."""
+    return KeptJSON(_case_json(lake_of(request, network), network, case_id))
 
 
 @router.get(
@@ -158,22 +188,29 @@ def search(
     return {"case_id": found.case_id, "address": found.address, "matches": records(found.matches)}
 
 
-@router.get("/networks/{network}/addresses/{address}")
+@reads.kept
+def _address_json(lake_url: str, network: str, address: str, days: int) -> bytes:
+    found = reads.address(lake_url, network, address, days)
+    v = found.view
+    return encoded({
+        "address": v.address, "first": v.first, "last": v.last, "daily": records(found.daily),
+        "labels": records(v.labels), "alerts": records(v.alerts),
+        "patterns": records(v.patterns), "features": records(v.features),
+        "counterparties": records(v.counterparties), "verdicts": records(v.verdicts),
+    })  # fmt: skip
+
+
+@router.get("/networks/{network}/addresses/{address}", response_class=KeptJSON)
 def address(
     request: Request,
     network: str,
     address: str,
     user: Annotated[User, Depends(who)],
     days: Annotated[int, Query(ge=1, le=365)] = 30,
-) -> dict[str, Any]:
-    found = reads.address(lake_of(request, network), network, address, days)
-    v = found.view
-    return {
-        "address": v.address, "first": v.first, "last": v.last, "daily": records(found.daily),
-        "labels": records(v.labels), "alerts": records(v.alerts),
-        "patterns": records(v.patterns), "features": records(v.features),
-        "counterparties": records(v.counterparties), "verdicts": records(v.verdicts),
-    }  # fmt: skip
+) -> KeptJSON:
+    """An address over ``days``: daily USD in and out, labels, alerts, patterns, features,
+    counterparties, verdicts."""
+    return KeptJSON(_address_json(lake_of(request, network), network, address, days))
 
 
 @router.get("/networks/{network}/figures")
@@ -203,6 +240,28 @@ def dispose(
         verdict.note, user.name,
     )  # fmt: skip
     return {"recorded": done.rows, "unchanged": done.unchanged, "analyst": user.name}
+
+
+class Note(BaseModel):
+    kind: Literal["comment", "assignment"]
+    text: str = ""
+    """The comment, or the assignee's user name (empty: unassigned)."""
+
+
+@router.post("/networks/{network}/cases/{case_id}/notes")
+def note(
+    request: Request,
+    network: str,
+    case_id: str,
+    body: Note,
+    user: Annotated[User, Depends(who)],
+) -> dict[str, Any]:
+    """Comment on a case or assign it (analysts; a session also sends its ``X-CSRF-Token``)."""
+    require(request, user, "analyst")
+    check_csrf(request, request.headers.get("x-csrf-token"), user.name)
+    ws = request.app.state.workspace
+    done = record_note(ws.settings, ws.users, network, case_id, body.kind, body.text, user.name)
+    return {"recorded": done, "analyst": user.name}
 
 
 @router.get("/networks/{network}/model")

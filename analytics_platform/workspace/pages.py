@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from analytics_platform.workspace import model, plots, reads
 from analytics_platform.workspace.api import QueueQuery, SearchText, lake_of, who
 from analytics_platform.workspace.auth import check_csrf, log, require
+from analytics_platform.workspace.notes import record_note
 from analytics_platform.workspace.rendering import TEMPLATES, page
 from analytics_platform.workspace.users import User
 from analytics_platform.workspace.verdicts import record_verdict
@@ -122,6 +123,8 @@ def case(request: Request, network: str, case_id: str, user: Annotated[User, Dep
         request, "case.html", user=user, network=network, case=found, head=rank,
         frames={k: v.to_dicts() for k, v in found.frames.items()},
         risk=found.risk.to_dicts(), earlier=found.earlier.to_dicts(),
+        notes=found.notes.to_dicts(), assignee=found.assignee,
+        analysts=[u.name for u in request.app.state.workspace.users.users() if u.can("analyst")],
         recorded=request.query_params.get("recorded"),
     )  # fmt: skip
 
@@ -142,6 +145,23 @@ def dispose(
         request.app.state.workspace.settings, network, case_id, disposition, note, user.name
     )
     return RedirectResponse(f"/n/{network}/cases/{case_id}?recorded={done.rows}", status_code=303)
+
+
+@router.post("/n/{network}/cases/{case_id}/notes")
+def note(
+    request: Request,
+    network: str,
+    case_id: str,
+    user: Annotated[User, Depends(who)],
+    kind: Annotated[Literal["comment", "assignment"], Form()],
+    text: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+):
+    require(request, user, "analyst")
+    check_csrf(request, csrf, user.name)
+    ws = request.app.state.workspace
+    record_note(ws.settings, ws.users, network, case_id, kind, text, user.name)
+    return RedirectResponse(f"/n/{network}/cases/{case_id}#work", status_code=303)
 
 
 @router.get("/n/{network}/episodes")

@@ -19,7 +19,7 @@ from typing import Literal
 import polars as pl
 from cachetools import TTLCache, cached, keys
 
-from analytics_platform.casework import case_file, case_view
+from analytics_platform.casework import case_file, case_notes, case_view
 from analytics_platform.casework.address_view import AddressView, address_view
 from analytics_platform.lake.sql import LakeSql
 
@@ -27,7 +27,8 @@ FRESH_SECONDS = 5.0
 KEPT_SECONDS = 600.0
 """The longest an answer is kept, whatever the lake (bounds memory; the lake decides first)."""
 WATCHED = (
-    "typology_alerts", "case_dispositions", "structural_patterns", "transfers", "daily_edges",
+    "typology_alerts", "case_dispositions", "case_notes", "structural_patterns", "transfers",
+    "daily_edges",
     "address_features", "address_labels", "address_risk_scores", "quality",
 )  # fmt: skip
 """The lake tables the answers read."""
@@ -54,7 +55,7 @@ def lake_state(lake_url: str, network: str) -> tuple[int, ...]:
     return tuple(stamps)
 
 
-def _kept(fn):
+def kept(fn):
     """``fn`` answering from the cache, keyed by its name, its arguments (the lake URL and
     network first) and the lake's state."""
 
@@ -85,6 +86,7 @@ class QueueFilter:
     source: Source | None = None
     in_budget: bool | None = None
     disposition: Disposition | None = None
+    assignee: str | None = None
     sort: Sort = "rank"
     page: int = 1
     size: int = 50
@@ -100,7 +102,7 @@ class Queue:
     budget: int  # cases within the budget
 
 
-@_kept
+@kept
 def days(lake_url: str, network: str) -> list[date]:
     """The days with alerts, latest first."""
     lake = LakeSql(lake_url, network)
@@ -110,7 +112,7 @@ def days(lake_url: str, network: str) -> list[date]:
     return rows["date"].to_list() if rows.height else []
 
 
-@_kept
+@kept
 def queue(lake_url: str, network: str, day: date | None, how: QueueFilter) -> Queue:
     """The cases of ``day`` (default: the latest), filtered, sorted and cut to a page;
     ``FileNotFoundError`` when nothing is stored yet."""
@@ -119,7 +121,7 @@ def queue(lake_url: str, network: str, day: date | None, how: QueueFilter) -> Qu
     day, cases = case_view.day_cases(lake_url, network, day)
     cases = cases.with_columns(
         pl.col("disposition").fill_null("open"), _sources(lake_url, network, day, cases)
-    )
+    ).join(case_notes.assignees(LakeSql(lake_url, network)), on="case_id", how="left")
     kept = cases
     if how.typology:
         kept = kept.filter(pl.col("typologies").list.contains(how.typology))
@@ -131,6 +133,8 @@ def queue(lake_url: str, network: str, day: date | None, how: QueueFilter) -> Qu
         kept = kept.filter(pl.col("in_budget") == how.in_budget)
     if how.disposition:
         kept = kept.filter(pl.col("disposition") == how.disposition)
+    if how.assignee:
+        kept = kept.filter(pl.col("assignee") == how.assignee)
     order = {
         "rank": ("case_rank", False),
         "score": ("case_score", True),
@@ -166,9 +170,15 @@ class Case:
     frames: dict[str, pl.DataFrame]
     risk: pl.DataFrame  # the address's scores that day (champion first), maybe none
     earlier: pl.DataFrame  # the address's earlier cases: date, case_id, typologies
+    notes: pl.DataFrame  # comments and assignments, oldest first (casework.case_notes)
+
+    @property
+    def assignee(self) -> str:
+        assigned = self.notes.filter(pl.col("kind") == "assignment")
+        return assigned["text"][-1] if assigned.height else ""
 
 
-@_kept
+@kept
 def case(lake_url: str, network: str, case_id: str) -> Case:
     """Everything behind ``case_id``; ``LookupError`` when no such case is stored."""
     if not case_id.startswith("case-"):
@@ -189,10 +199,10 @@ def case(lake_url: str, network: str, case_id: str) -> Case:
         f"GROUP BY date ORDER BY date DESC LIMIT 20",
         address, day,
     )  # fmt: skip
-    return Case(case_id, address, day, frames, risk, earlier)
+    return Case(case_id, address, day, frames, risk, earlier, case_notes.history(lake, case_id))
 
 
-@_kept
+@kept
 def evidence(lake_url: str, network: str, case_id: str) -> dict[str, bytes]:
     """The case's evidence pictures by alert id."""
     found = case(lake_url, network, case_id)
@@ -205,7 +215,7 @@ class Address:
     daily: pl.DataFrame  # date, in_usd, out_usd, transfers
 
 
-@_kept
+@kept
 def address(lake_url: str, network: str, address_: str, days_: int = 30) -> Address:
     """The address view (``casework.address_view``) and its daily USD in and out."""
     view = address_view(lake_url, network, address_, days_)
@@ -223,7 +233,7 @@ def address(lake_url: str, network: str, address_: str, days_: int = 30) -> Addr
     return Address(view, daily)
 
 
-@_kept
+@kept
 def day_figures(lake_url: str, network: str) -> pl.DataFrame:
     """Per day: transfers, alerts, cases and the quality score."""
     lake = LakeSql(lake_url, network)
@@ -245,7 +255,7 @@ def day_figures(lake_url: str, network: str) -> pl.DataFrame:
     return out.sort("date") if out.height else out
 
 
-@_kept
+@kept
 def open_episodes(lake_url: str, network: str, gap_days: int = 7) -> tuple[date, pl.DataFrame]:
     """The open work as ``cases --open`` lists it (``case_view.open_episodes``): addresses'
     runs of cases at most ``gap_days`` apart, no verdict yet, best first."""
@@ -264,7 +274,7 @@ class Search:
     matches: pl.DataFrame  # alerted addresses starting with the text: address, last, days
 
 
-@_kept
+@kept
 def search(lake_url: str, network: str, text: str) -> Search:
     """What ``text`` names: a case (its case id or one of its alert ids), an address (exactly:
     alerted, or in a transfer), and the alerted addresses that start with it."""

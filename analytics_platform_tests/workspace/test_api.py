@@ -285,3 +285,77 @@ def test_search_goes_to_the_case_or_address_it_names(app):
 def test_a_search_for_nothing_says_so_and_harms_nothing(app, q, status, said):
     answer = signed_in(app, "ana").get("/n/torus/search", params={"q": q})
     assert answer.status_code == status and said in answer.text
+
+
+def notes_written(stored_home: Path) -> int:
+    folder = stored_home / "lake" / "case_notes"
+    return len(list(folder.rglob("*.parquet"))) if folder.exists() else 0
+
+
+def test_a_case_is_assigned_and_commented_with_who_said_it(app, stored_home: Path):
+    client = signed_in(app, "ana")
+    case_id = client.get("/api/networks/torus/cases").json()["cases"][2]["case_id"]
+    page = client.get(f"/n/torus/cases/{case_id}")
+    assert 'Assigned to <strong id="assignee">nobody' in page.text
+    token = csrf_of(page.text)
+    for kind, text in (("assignment", "ana"), ("comment", "pays 14 new payees once each")):
+        done = client.post(
+            f"/n/torus/cases/{case_id}/notes", data={"kind": kind, "text": text, "csrf": token}
+        )
+        assert done.status_code == 200, done.text
+    case = client.get(f"/api/networks/torus/cases/{case_id}").json()
+    assert case["assignee"] == "ana"
+    said = [(n["kind"], n["analyst"], n["text"]) for n in case["notes"]]
+    assert said == [
+        ("assignment", "ana", "ana"),
+        ("comment", "ana", "pays 14 new payees once each"),
+    ]
+    mine = client.get("/api/networks/torus/cases", params={"assignee": "ana"}).json()
+    assert [c["case_id"] for c in mine["cases"]] == [case_id]
+    assert mine["cases"][0]["assignee"] == "ana"
+    # The same comment sent twice (a form resubmitted) is one; a script uses the API.
+    before = notes_written(stored_home)
+    again = client.post(
+        f"/api/networks/torus/cases/{case_id}/notes",
+        json={"kind": "comment", "text": "pays 14 new payees once each"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert again.json() == {"recorded": False, "analyst": "ana"}
+    assert notes_written(stored_home) == before
+    unassigned = client.post(
+        f"/api/networks/torus/cases/{case_id}/notes",
+        json={"kind": "assignment", "text": ""},
+        headers={"X-CSRF-Token": token},
+    )
+    assert unassigned.json()["recorded"] is True
+    assert client.get(f"/api/networks/torus/cases/{case_id}").json()["assignee"] == ""
+
+
+def test_notes_are_refused_in_words_and_write_nothing(app, stored_home: Path):
+    client = signed_in(app, "ana")
+    case_id = client.get("/api/networks/torus/cases").json()["cases"][3]["case_id"]
+    token = csrf_of(client.get(f"/n/torus/cases/{case_id}").text)
+    before = notes_written(stored_home)
+    for body, status, said in (
+        ({"kind": "assignment", "text": "vic"}, 422, "assignee: 'vic' is no analyst"),
+        ({"kind": "comment", "text": "  "}, 422, "text: a comment needs words"),
+        ({"kind": "shout", "text": "x"}, 422, "kind"),
+    ):
+        answer = client.post(
+            f"/api/networks/torus/cases/{case_id}/notes", json=body,
+            headers={"X-CSRF-Token": token},
+        )  # fmt: skip
+        assert answer.status_code == status and said in answer.text, answer.text
+    nowhere = client.post(
+        "/api/networks/torus/cases/case-404/notes",
+        json={"kind": "comment", "text": "x"},
+        headers={"X-CSRF-Token": token},
+    )
+    assert nowhere.status_code == 404
+    viewer = signed_in(app, "vic")
+    vtoken = csrf_of(viewer.get(f"/n/torus/cases/{case_id}").text)
+    refused = viewer.post(
+        f"/n/torus/cases/{case_id}/notes", data={"kind": "comment", "text": "x", "csrf": vtoken}
+    )
+    assert refused.status_code == 403
+    assert notes_written(stored_home) == before
