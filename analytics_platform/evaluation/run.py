@@ -448,7 +448,7 @@ def judge_risk(
         },
         "rules_model_both": table,
         "model_pr_auc": compare.pr_auc(judged, scores, known),
-        "precision_at_k_after_cutoff": compare.top_k_beside(judged, rules_only, alerts),
+        "precision_at_k_after_cutoff": compare.top_k_beside(judged, rules_only, alerts, known),
         "model_calibration": compare.probability_calibration(judged, scores),
     }
 

@@ -260,18 +260,33 @@ def pr_auc(
 
 
 def top_k_beside(
-    judged: pl.DataFrame, rules_only: pl.DataFrame | None, with_model: pl.DataFrame
+    judged: pl.DataFrame,
+    rules_only: pl.DataFrame | None,
+    with_model: pl.DataFrame,
+    known: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Of each day's top ``k`` cases, the share on members of judged planted patterns: the
     cases of the rules alone (where a run without the model exists) beside those with the
-    model's alerts in them."""
+    model's alerts in them. Cases on an address of ``known`` (pattern_type, address: patterns
+    the team knew at the cutoff) are left out, as :func:`side_by_side` leaves their flags out:
+    a known launderer alerted again is neither a find nor a false alarm."""
     from analytics_platform.domain.evaluation import precision_at_k
 
     truth = judged.select("pattern_id", "pattern_type", "is_sar", "address")
-    out = precision_at_k(truth, with_model).select("k", pl.col("precision").alias("with_model"))
+
+    def unknown(alerts: pl.DataFrame) -> pl.DataFrame:
+        if known is None:
+            return alerts
+        return alerts.join(known.select("address").unique(), on="address", how="anti")
+
+    out = precision_at_k(truth, unknown(with_model)).select(
+        "k", pl.col("precision").alias("with_model")
+    )
     if rules_only is None:
         return out.sort("k")
-    rules = precision_at_k(truth, rules_only).select("k", pl.col("precision").alias("rules_only"))
+    rules = precision_at_k(truth, unknown(rules_only)).select(
+        "k", pl.col("precision").alias("rules_only")
+    )
     return rules.join(out, on="k", how="full", coalesce=True).sort("k")
 
 
