@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from cachetools import TTLCache, cached
+
 from analytics_platform.config import Settings
 from analytics_platform.pipeline import model_ops
 
@@ -20,6 +22,13 @@ def status(settings: Settings, network: str) -> dict[str, Any]:
         "challenger": registry.version_of(network, "challenger"),
         "journal": [asdict(m) for m in reversed(registry.journal(network))],
     }
+
+
+@cached(TTLCache(maxsize=64, ttl=30), key=lambda settings, network: (str(settings.home), network))
+def has_champion(settings: Settings, network: str) -> bool:
+    """Whether a champion scores ``network``'s addresses (asked of the registry at most every
+    30 s: the queue shows it on every load)."""
+    return model_ops.registry_of(settings).version_of(network, "champion") is not None
 
 
 def move(settings: Settings, network: str, move: str, by: str, reason: str, force: bool) -> str:

@@ -72,9 +72,10 @@ def queue(
     q = reads.queue(lake_of(request, network), network, query.date, query.filter())
     days = reads.days(lake_of(request, network), network)
     params = {k: v for k, v in query.model_dump().items() if v is not None and k != "page"}
+    champion = model.has_champion(request.app.state.workspace.settings, network)
     return page(
         request, "queue.html", user=user, network=network, q=q, days=days, query=query,
-        rows=q.cases.to_dicts(), params=urlencode(params),
+        rows=q.cases.to_dicts(), params=urlencode(params), champion=champion,
     )  # fmt: skip
 
 

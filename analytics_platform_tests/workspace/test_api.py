@@ -179,6 +179,8 @@ def test_the_model_is_shown_to_all_and_moved_only_by_admins(app, stored_home: Pa
     }  # fmt: skip
     page = analyst.get("/n/torus")
     assert "none (rules only)" in page.text and "Promote the challenger" not in page.text
+    queue = analyst.get("/n/torus/queue").text
+    assert 'id="no-champion"' in queue and "come from the rules alone" in queue
     token = {"X-CSRF-Token": csrf_of(page.text)}
     refused = analyst.post("/api/networks/torus/model/promote", json={}, headers=token)
     assert refused.status_code == 403 and "needs role admin" in refused.text
