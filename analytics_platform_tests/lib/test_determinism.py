@@ -2,8 +2,9 @@
 
 The same generated network (8 days, every planted type) is stored twice from the same landing
 files and config: once by one ranged run over all days, once day by day, with the same champion
-risk model (trained on a first pass, in a registry both stores share). Every daily table must
-hold the same rows per day in both stores, and every asset's per-day metadata must agree.
+risk model (trained on a first pass, in a registry both stores share, with a 3-day relationship
+look-back). Every daily table must hold the same rows per day in both stores, and every
+asset's per-day metadata must agree.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
+import yaml
 
 from analytics_platform.config import load_settings
 from analytics_platform.lib.demo import prepare
@@ -109,6 +111,11 @@ def test_ranged_run_and_day_by_day_runs_store_identical_partitions(tmp_path: Pat
     cfg = small_config(days=DAYS, transfers_per_day=1_500, addresses=600)
     ranged_home, daily_home = tmp_path / "ranged", tmp_path / "daily"
     prepare(ranged_home, cfg)
+    # The model reads 3 days of relationships before each day: a day scored alone must read
+    # the same pair history as inside the range.
+    config = yaml.safe_load((ranged_home / "config.yaml").read_text())
+    config["networks"]["torus"]["risk"] = {"lookback_days": 3}
+    (ranged_home / "config.yaml").write_text(yaml.safe_dump(config))
     # The same config (and so the same landing files) for both stores.
     daily_home.mkdir()
     shutil.copy(ranged_home / "config.yaml", daily_home / "config.yaml")
