@@ -22,6 +22,11 @@ from analytics_platform.workspace.verdicts import record_verdict
 
 router = APIRouter(prefix="/api", tags=["api"])
 Severity = Literal["low", "medium", "high", "critical"]
+SearchText = Annotated[str, Query(min_length=1, max_length=200)]
+GapDays = Annotated[int, Query(ge=1, le=90)]
+"""How far apart an address's cases may be and still be one episode."""
+AddressDays = Annotated[int, Query(ge=1, le=365)]
+"""How many days of an address to show."""
 
 
 def who(request: Request) -> User:
@@ -167,15 +172,12 @@ def episodes(
     request: Request,
     network: str,
     user: Annotated[User, Depends(who)],
-    gap_days: Annotated[int, Query(ge=1, le=90)] = 7,
+    gap_days: GapDays = 7,
 ) -> dict[str, Any]:
     """The open work: each address's run of cases at most ``gap_days`` apart with no verdict
     yet, best first (``cases --open``)."""
     day, work = reads.open_episodes(lake_of(request, network), network, gap_days)
     return {"date": day, "gap_days": gap_days, "episodes": records(work)}
-
-
-SearchText = Annotated[str, Query(min_length=1, max_length=200)]
 
 
 @router.get("/networks/{network}/search")
@@ -206,7 +208,7 @@ def address(
     network: str,
     address: str,
     user: Annotated[User, Depends(who)],
-    days: Annotated[int, Query(ge=1, le=365)] = 30,
+    days: AddressDays = 30,
 ) -> KeptJSON:
     """An address over ``days``: daily USD in and out, labels, alerts, patterns, features,
     counterparties, verdicts."""

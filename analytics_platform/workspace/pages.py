@@ -15,7 +15,14 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, StreamingResponse
 
 from analytics_platform.workspace import model, plots, reads
-from analytics_platform.workspace.api import QueueQuery, SearchText, lake_of, who
+from analytics_platform.workspace.api import (
+    AddressDays,
+    GapDays,
+    QueueQuery,
+    SearchText,
+    lake_of,
+    who,
+)
 from analytics_platform.workspace.auth import check_csrf, log, require
 from analytics_platform.workspace.notes import record_note
 from analytics_platform.workspace.rendering import TEMPLATES, page
@@ -170,7 +177,7 @@ def episodes(
     request: Request,
     network: str,
     user: Annotated[User, Depends(who)],
-    gap_days: Annotated[int, Query(ge=1, le=90)] = 7,
+    gap_days: GapDays = 7,
 ):
     day, work = reads.open_episodes(lake_of(request, network), network, gap_days)
     return page(
@@ -198,7 +205,7 @@ def address(
     network: str,
     address: str,
     user: Annotated[User, Depends(who)],
-    days: Annotated[int, Query(ge=1, le=365)] = 30,
+    days: AddressDays = 30,
 ):
     found = reads.address(lake_of(request, network), network, address, days)
     daily = found.daily
