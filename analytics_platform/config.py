@@ -206,7 +206,9 @@ class RiskConfig(StrictModel):
     """Days of payment relationships the model's relationship features read per address-day
     (one-off, regular and new counterparties, how connected they are: slow fans that no
     feature window shows); default the network's ``relationship_days``, and none without it.
-    A model trained on another look-back is refused (its features are named by it)."""
+    A model trained on another look-back is refused (its features are named by it). The
+    daily scores read this many days of ``daily_edges`` into memory, as the patterns read their
+    history: on a busy chain, keep it to weeks."""
     shadow_days: NonNegativeInt = 14
     """Days a challenger scores beside the champion (stored, never alerting) before
     ``promote`` accepts it without ``--force``."""
