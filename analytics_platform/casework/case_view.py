@@ -112,6 +112,13 @@ def render_episodes(day: date, work: pl.DataFrame, gap_days: int = 7, top: int =
         )
 
 
+def check_case_id(case_id: str, what: str = "case") -> None:
+    """``LookupError`` unless ``case_id`` is a case id (``case-...``): where only a case may
+    be named, not an alert id or an address as :func:`find_case` also takes."""
+    if not case_id.startswith("case-"):
+        raise LookupError(f"{what}: {case_id!r} is not a case id")
+
+
 def find_case(lake: LakeSql, ref: str, day: date | None, what: str) -> tuple[str, date]:
     """(address, day) of the case ``ref`` names: a case id, else an alert id, else an address
     (its latest day with alerts unless ``day`` is given). ``what`` starts the error line."""

@@ -145,11 +145,10 @@ def train_model(
     progress(f"model train {network}: reading {first}..{last} from the warehouse")
     # daily_edges reach the relationship look-back before the first day, as the daily
     # scores' edges do (the same figures for the same address-day)
-    reach = {"daily_edges": timedelta(days=(net.risk_lookback_days or 1) - 1)}
+    lookback = timedelta(days=(net.risk_lookback_days or 1) - 1)
+    edges_first = max(first - lookback, net.start_date)
     history = {
-        t: read_table(
-            settings, network, t, max(first - reach.get(t, timedelta()), net.start_date), last
-        )
+        t: read_table(settings, network, t, edges_first if t == "daily_edges" else first, last)
         for t in HISTORY_TABLES
     }
     labels = labels_known(settings, network, labels_path)

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, field_validator
 
 from analytics_platform.workspace import handover, model, reads
-from analytics_platform.workspace.auth import check_csrf, current_user, require
+from analytics_platform.workspace.auth import current_user, may_write
 from analytics_platform.workspace.notes import record_note
 from analytics_platform.workspace.users import User
 from analytics_platform.workspace.verdicts import record_verdict
@@ -235,8 +235,7 @@ def dispose(
     verdict: Verdict,
     user: Annotated[User, Depends(who)],
 ) -> dict[str, Any]:
-    require(request, user, "analyst")
-    check_csrf(request, request.headers.get("x-csrf-token"), user.name)
+    may_write(request, user, "analyst", request.headers.get("x-csrf-token"))
     done = record_verdict(
         request.app.state.workspace.settings, network, case_id, verdict.disposition,
         verdict.note, user.name,
@@ -259,8 +258,7 @@ def note(
     user: Annotated[User, Depends(who)],
 ) -> dict[str, Any]:
     """Comment on a case or assign it (analysts; a session also sends its ``X-CSRF-Token``)."""
-    require(request, user, "analyst")
-    check_csrf(request, request.headers.get("x-csrf-token"), user.name)
+    may_write(request, user, "analyst", request.headers.get("x-csrf-token"))
     ws = request.app.state.workspace
     done = record_note(ws.settings, ws.users, network, case_id, body.kind, body.text, user.name)
     return {"recorded": done, "analyst": user.name}
@@ -286,7 +284,6 @@ def move_model(
     body: ModelMove,
     user: Annotated[User, Depends(who)],
 ) -> dict[str, str]:
-    require(request, user, "admin")
-    check_csrf(request, request.headers.get("x-csrf-token"), user.name)
+    may_write(request, user, "admin", request.headers.get("x-csrf-token"))
     settings = request.app.state.workspace.settings
     return {"done": model.move(settings, network, move, user.name, body.reason, body.force)}

@@ -76,6 +76,13 @@ def require(request: Request, user: User, role: str) -> None:
         refuse(request, user.name, f"needs role {role}, has {user.role}")
 
 
+def may_write(request: Request, user: User, role: str, csrf: str | None) -> None:
+    """What every change asks first: ``user`` has ``role`` (:func:`require`) and sent the
+    session's CSRF token (:func:`check_csrf`); :class:`Refused`, logged, otherwise."""
+    require(request, user, role)
+    check_csrf(request, csrf, user.name)
+
+
 def refuse(request: Request, who: str, why: str) -> None:
     log.warning("refused %s %s for %s: %s", request.method, request.url.path, who, why)
     raise Refused(why)

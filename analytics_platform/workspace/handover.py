@@ -10,14 +10,14 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from analytics_platform.casework import case_view
 from analytics_platform.casework.export import export_case
 
 
 def case_archive(lake_url: str, network: str, case_id: str) -> tuple[str, bytes]:
     """(file name, zip bytes) of the export of ``case_id``; ``LookupError`` when no such case
     is stored."""
-    if not case_id.startswith("case-"):
-        raise LookupError(f"case export: {case_id!r} is not a case id")
+    case_view.check_case_id(case_id, "case export")
     with tempfile.TemporaryDirectory(prefix="case-export-") as tmp:
         export = export_case(lake_url, network, case_id, Path(tmp) / "case")
         buffer = io.BytesIO()

@@ -4,7 +4,7 @@ verdicts."""
 
 from __future__ import annotations
 
-from analytics_platform.casework import case_notes
+from analytics_platform.casework import case_notes, case_view
 from analytics_platform.config import Settings
 from analytics_platform.lake.manager import lake_of
 from analytics_platform.workspace import reads
@@ -23,13 +23,13 @@ def record_note(
     """Record a comment or an assignment (``text``: the assignee, ``""`` to unassign);
     whether anything new was written. ``LookupError`` for no such case, ``ValueError`` naming
     the field for bad text or an assignee who is no analyst."""
-    if not case_id.startswith("case-"):
-        raise LookupError(f"case: {case_id!r} is not a case id")
+    case_view.check_case_id(case_id)
     settings.network(network)
-    if kind == "assignment" and text.strip():
-        assignee = users.get(text.strip())
+    name = text.strip()
+    if kind == "assignment" and name:
+        assignee = users.get(name)
         if assignee is None or not assignee.can("analyst"):
-            raise ValueError(f"assignee: {text.strip()!r} is no analyst of this workspace")
+            raise ValueError(f"assignee: {name!r} is no analyst of this workspace")
     path = case_notes.record(lake_of(settings), network, case_id, kind, text, analyst)
     reads.forget()
     return path is not None

@@ -23,7 +23,7 @@ from analytics_platform.workspace.api import (
     lake_of,
     who,
 )
-from analytics_platform.workspace.auth import check_csrf, log, require
+from analytics_platform.workspace.auth import check_csrf, log, may_write
 from analytics_platform.workspace.notes import record_note
 from analytics_platform.workspace.rendering import TEMPLATES, page
 from analytics_platform.workspace.users import User
@@ -147,8 +147,7 @@ def dispose(
     note: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ):
-    require(request, user, "analyst")
-    check_csrf(request, csrf, user.name)
+    may_write(request, user, "analyst", csrf)
     done = record_verdict(
         request.app.state.workspace.settings, network, case_id, disposition, note, user.name
     )
@@ -165,8 +164,7 @@ def note(
     text: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ):
-    require(request, user, "analyst")
-    check_csrf(request, csrf, user.name)
+    may_write(request, user, "analyst", csrf)
     ws = request.app.state.workspace
     record_note(ws.settings, ws.users, network, case_id, kind, text, user.name)
     return RedirectResponse(f"/n/{network}/cases/{case_id}#work", status_code=303)
@@ -256,7 +254,6 @@ def move_model(
     force: Annotated[bool, Form()] = False,
     csrf: Annotated[str, Form()] = "",
 ):
-    require(request, user, "admin")
-    check_csrf(request, csrf, user.name)
+    may_write(request, user, "admin", csrf)
     done = model.move(request.app.state.workspace.settings, network, move, user.name, reason, force)
     return RedirectResponse(f"/n/{network}?{urlencode({'done': done})}", status_code=303)

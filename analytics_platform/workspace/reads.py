@@ -181,8 +181,7 @@ class Case:
 @kept
 def case(lake_url: str, network: str, case_id: str) -> Case:
     """Everything behind ``case_id``; ``LookupError`` when no such case is stored."""
-    if not case_id.startswith("case-"):
-        raise LookupError(f"case: {case_id!r} is not a case id")
+    case_view.check_case_id(case_id)
     lake = LakeSql(lake_url, network)
     address, day = case_view.find_case(lake, case_id, None, "case")
     frames = case_file.case_frames(lake, address, day)

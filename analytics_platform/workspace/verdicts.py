@@ -21,8 +21,7 @@ def record_verdict(
     written), ``ValueError`` for a disposition that is not one of :data:`DISPOSITIONS`."""
     if disposition not in DISPOSITIONS:
         raise ValueError(f"disposition: expected confirmed or dismissed, got {disposition!r}")
-    if not case_id.startswith("case-"):
-        raise LookupError(f"case: {case_id!r} is not a case id")
+    case_view.check_case_id(case_id)
     settings.network(network)
     lake = LakeSql(settings.lake.url, network)
     address, day = case_view.find_case(lake, case_id, None, "disposition")
