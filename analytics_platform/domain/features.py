@@ -16,7 +16,7 @@ and volume features but are not graph edges.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
@@ -96,24 +96,69 @@ def window_features(
     needed, so the window's address strings are never all in memory at once.
     """
     with timer.stage("encode"):
-        names, e, act, lab = _encode(edges.lazy(), activity.lazy(), labels, engine)
+        names, e, act = _encode(edges.lazy(), activity.lazy(), engine)
     if names.height == 0:
         return empty(ADDRESS_FEATURES)
     with timer.stage("flows"):
         flows = engine.collect(_flows(e))
+
+    def reduce_window() -> tuple[pl.DataFrame, pl.DataFrame]:
+        # The per-edge and per-day frames are the largest; each is released once reduced.
+        nonlocal e, act
+        volume = engine.collect(_volume_features(e))
+        e = None
+        temporal = engine.collect(_temporal_sums(act))
+        act = None
+        return volume, temporal
+
+    return features_from_pieces(
+        names, flows, reduce_window, labels, network=network, day=day, window=window,
+        engine=engine, params=params, timer=timer,
+    )  # fmt: skip
+
+
+WindowReduction = Callable[[], tuple[pl.DataFrame, pl.DataFrame]]
+"""Returns the window's per-address volume sums and temporal sums (the columns of
+``_volume_features`` and ``_temporal_sums``, keyed by ``id``)."""
+
+
+def features_from_pieces(
+    names: pl.DataFrame,
+    flows: pl.DataFrame,
+    reduce_window: WindowReduction,
+    labels: pl.DataFrame,
+    *,
+    network: str,
+    day: date,
+    window: int,
+    engine: GraphEngine,
+    params: GraphParams,
+    timer: StageTimer,
+) -> pl.DataFrame:
+    """The catalog from a window's reduced pieces, wherever they were reduced (polars plans
+    here, or SQL in the warehouse: ``storage.window_sql``).
+
+    ``names``: ``id`` (UInt32, the address's rank in sorted order) and ``address`` of every
+    address in the window's edges; ``flows``: the columns of ``_flows``, ids for addresses.
+    ``reduce_window`` runs while the graph algorithms do.
+    """
     with timer.stage("graph_prepare"):
         graph, vertex_ids = _window_graph(flows, engine, names.height, params)
+        lab = engine.collect(
+            _label_categories(labels).join(names.lazy(), on="address").select("id", "category")
+        ).lazy()
     # The graph algorithms run in a second thread while the aggregations run here: polars
-    # releases the GIL while it executes a plan, so igraph (or cuGraph) and polars overlap.
-    # Their stage timings overlap too; the window's wall time is less than their sum.
+    # (and chDB) release the GIL while they execute, so igraph (or cuGraph) and the
+    # aggregations overlap. Their stage timings overlap too; the window's wall time is less
+    # than their sum.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph") as pool:
         graph_job = pool.submit(engine.graph_features, graph, params, timer)
         with timer.stage("aggregate"):
-            # The per-edge and per-day frames are the largest; each is released once used.
-            parts = [engine.collect(_volume_features(e))]
-            del e
-            parts.append(engine.collect(_temporal_features(act, day, window)))
-            del act
+            volume, temporal_sums = reduce_window()
+            parts = [
+                volume,
+                engine.collect(_temporal_features(temporal_sums.lazy(), day, window)),
+            ]
             one_step = engine.collect(_one_step(flows.lazy()))
             parts += [
                 one_step.select("id", "out_degree", "in_degree"),
@@ -149,7 +194,7 @@ def _endpoints(edges: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _encode(edges: pl.LazyFrame, activity: pl.LazyFrame, labels: pl.DataFrame, engine):
+def _encode(edges: pl.LazyFrame, activity: pl.LazyFrame, engine):
     """Integer ids for addresses (rank in sorted order) and the inputs re-keyed by them.
 
     Joining tens of millions of 42-character strings is the slowest part of a window on the
@@ -160,7 +205,7 @@ def _encode(edges: pl.LazyFrame, activity: pl.LazyFrame, labels: pl.DataFrame, e
     stay inside the plans.
     """
     if not engine.encode_by_hash:
-        return _encode_exact(edges, activity, labels, engine)
+        return _encode_exact(edges, activity, engine)
     h1, h2 = (pl.col("address").hash(seed) for seed in _HASH_SEEDS)
     keyed = engine.collect(
         _endpoints(edges)
@@ -168,7 +213,7 @@ def _encode(edges: pl.LazyFrame, activity: pl.LazyFrame, labels: pl.DataFrame, e
         .agg(pl.col("address").first(), h2.n_unique().alias("strings"))
     )
     if keyed.height and keyed["strings"].max() > 1:
-        return _encode_exact(edges, activity, labels, engine)
+        return _encode_exact(edges, activity, engine)
     names = keyed.sort("address").select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("id"), "address", "h"
     )
@@ -193,10 +238,7 @@ def _encode(edges: pl.LazyFrame, activity: pl.LazyFrame, labels: pl.DataFrame, e
         .select("id")
     )
     act = engine.collect(activity.lazy().with_columns(act_ids["id"]).select(*_ACTIVITY_COLUMNS))
-    lab = engine.collect(
-        _label_categories(labels).join(names.lazy(), on="address").select("id", "category")
-    )
-    return names.select("id", "address"), e.lazy(), act.lazy(), lab.lazy()
+    return names.select("id", "address"), e.lazy(), act.lazy()
 
 
 _EDGE_COLUMNS = (
@@ -230,7 +272,7 @@ _ACTIVITY_COLUMNS = (
 )
 
 
-def _encode_exact(edges: pl.LazyFrame, activity: pl.LazyFrame, labels: pl.DataFrame, engine):
+def _encode_exact(edges: pl.LazyFrame, activity: pl.LazyFrame, engine):
     """:func:`_encode` by string joins: the fallback for a (vanishingly rare) hash collision."""
     names = engine.collect(
         _endpoints(edges)
@@ -247,10 +289,7 @@ def _encode_exact(edges: pl.LazyFrame, activity: pl.LazyFrame, labels: pl.DataFr
         .select(*_EDGE_COLUMNS)
     )
     act = engine.collect(activity.lazy().join(index, on="address").select(*_ACTIVITY_COLUMNS))
-    lab = engine.collect(
-        _label_categories(labels).join(index, on="address").select("id", "category")
-    )
-    return names, e.lazy(), act.lazy(), lab.lazy()
+    return names, e.lazy(), act.lazy()
 
 
 def _label_categories(labels: pl.DataFrame) -> pl.LazyFrame:
@@ -449,14 +488,18 @@ def _concentration_features(flows: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _temporal_features(act: pl.LazyFrame, day: date, window: int) -> pl.LazyFrame:
-    """Activity and inter-arrival statistics merged exactly from the daily pieces."""
+def _temporal_features(sums: pl.LazyFrame, day: date, window: int) -> pl.LazyFrame:
+    """Activity and inter-arrival statistics, from the window's :func:`_temporal_sums`."""
     end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
     w = float(window)
     days_per_ms = 1.0 / 86_400_000
+    # Hours active on any day: one OR-ed mask from the warehouse, or the 24 bits as columns.
+    if "hours" in sums.collect_schema():
+        active_hours = pl.col("hours").bitwise_count_ones().cast(pl.Int32)
+    else:
+        active_hours = pl.sum_horizontal((pl.col(f"_h{h}") > 0).cast(pl.Int32) for h in range(24))
     return (
-        _temporal_sums(act)
-        .with_columns(
+        sums.with_columns(
             pl.col("total_count").cast(pl.Float64).alias("_t"),
             pl.when(pl.col("_gaps") > 0)
             .then(pl.col("_gap_sum") / pl.col("_gaps"))
@@ -482,9 +525,7 @@ def _temporal_features(act: pl.LazyFrame, day: date, window: int) -> pl.LazyFram
                 .otherwise(0.0)
                 .clip(0.0, 1.0)
             ).alias("day_entropy"),
-            pl.sum_horizontal((pl.col(f"_h{h}") > 0).cast(pl.Int32) for h in range(24)).alias(
-                "active_hours"
-            ),
+            active_hours.alias("active_hours"),
             (pl.col("_weekend") / pl.col("_t")).alias("weekend_ratio"),
             pl.when(pl.col("_gaps") > 0)
             .then(

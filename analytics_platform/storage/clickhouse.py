@@ -449,6 +449,11 @@ def read_days(
     return result.cast(schema) if schema else result
 
 
-def query_frame(client: Any, sql: str, parameters: dict[str, Any] | None = None) -> pl.DataFrame:
-    """Run a parameterised SELECT and return a polars frame."""
-    return pl.from_arrow(client.query_arrow(sql, parameters=parameters or {}))
+def query_frame(
+    client: Any,
+    sql: str,
+    parameters: dict[str, Any] | None = None,
+    settings: dict[str, Any] | None = None,
+) -> pl.DataFrame:
+    """Run a parameterised SELECT (with query-level ``settings``) and return a polars frame."""
+    return pl.from_arrow(client.query_arrow(sql, parameters=parameters or {}, settings=settings))

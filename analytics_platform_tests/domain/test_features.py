@@ -166,7 +166,6 @@ def test_hash_encoding_matches_the_exact_string_encoding():
     args = (
         aggregate_daily_edges(t).lazy(),
         aggregate_address_activity(t).lazy(),
-        pl.DataFrame({"address": [addr(3)], "category": ["scam"]}),
         get_engine("cpu"),
     )
     fast, exact = impl._encode(*args), impl._encode_exact(*args)

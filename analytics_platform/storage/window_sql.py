@@ -1,0 +1,277 @@
+"""A feature window reduced in the warehouse: SQL over the stored daily pieces.
+
+Of its window's raw rows (``daily_edges``, ``address_activity``), ``address_features`` needs
+four reductions: the addresses, numbered in sorted order; the flows between distinct
+addresses (one row per ordered pair); and per address the volume sums and the temporal sums.
+ClickHouse computes them where the rows are, spilling its GROUP BYs and sorts to disk past
+:class:`SpillSettings`, so only one row per address and one per pair come back to the process,
+with integer ids instead of address strings. On a cluster the same statements read the
+``Distributed`` tables. The rest of the catalog (graph algorithms, the features of the flows)
+runs on the engine: ``domain.features.features_from_pieces``.
+
+The statements mirror the polars plans of ``domain.features`` (``_flows``,
+``_volume_features``, ``_temporal_sums``) column for column; a parity test holds them to it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from analytics_platform.domain.dtypes import TIMESTAMP
+from analytics_platform.storage.clickhouse import DISTRIBUTED_SUFFIX, query_frame
+from analytics_platform.storage.identifiers import validate_identifier
+
+NAMES = {"id": pl.UInt32(), "address": pl.String()}
+FLOWS = {
+    "s": pl.UInt32(),
+    "d": pl.UInt32(),
+    "count": pl.Int64(),
+    "volume": pl.Float64(),
+    "volume_usd": pl.Float64(),
+    "first_day": pl.Date(),
+    "last_day": pl.Date(),
+}
+VOLUME_SUMS = {
+    "id": pl.UInt32(),
+    "asset_count": pl.Int64(),
+    "round_amount_count": pl.Int64(),
+    "out_count": pl.Int64(),
+    "out_volume": pl.Float64(),
+    "out_volume_usd": pl.Float64(),
+    "_out_sq": pl.Float64(),
+    "out_amount_max": pl.Float64(),
+    "out_amount_min": pl.Float64(),
+    "structuring_count": pl.Int64(),
+    "self_transfer_count": pl.Int64(),
+    "in_count": pl.Int64(),
+    "in_volume": pl.Float64(),
+    "in_volume_usd": pl.Float64(),
+    "_in_sq": pl.Float64(),
+    "in_amount_max": pl.Float64(),
+    "in_amount_min": pl.Float64(),
+}
+TEMPORAL_SUMS = {
+    "id": pl.UInt32(),
+    "first_seen": TIMESTAMP,
+    "last_seen": TIMESTAMP,
+    "active_days": pl.Int32(),
+    "total_count": pl.Int64(),
+    "max_daily_count": pl.Int64(),
+    "_c2": pl.Float64(),
+    "_clogc": pl.Float64(),
+    "_weekend": pl.Float64(),
+    "_gaps": pl.Int64(),
+    "_gap_sum": pl.Float64(),
+    "_gap_sq": pl.Float64(),
+    "interarrival_min_s": pl.Float64(),
+    "hours": pl.Int64(),
+}
+
+
+@dataclass(frozen=True)
+class SpillSettings:
+    """How much memory a window's statements may hold before ClickHouse spills to disk.
+
+    ``group_by_bytes`` and ``sort_bytes`` become ``max_bytes_before_external_group_by`` and
+    ``max_bytes_before_external_sort``; a join whose right side passes ``join_bytes`` turns
+    from a hash join into a partial merge join (``join_algorithm='auto'``).
+    """
+
+    group_by_bytes: int = 2 << 30
+    sort_bytes: int = 2 << 30
+    join_bytes: int = 2 << 30
+    threads: int = 0  # 0: the server's default (one per core)
+
+    def settings(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "max_bytes_before_external_group_by": self.group_by_bytes,
+            "max_bytes_before_external_sort": self.sort_bytes,
+            "join_algorithm": "auto",
+            "max_bytes_in_join": self.join_bytes,
+            "join_use_nulls": 1,
+        }
+        if self.threads:
+            out["max_threads"] = self.threads
+        return out
+
+
+@dataclass(frozen=True)
+class WarehouseWindow:
+    """One network's window in the warehouse: ``database``'s daily pieces from ``first`` to
+    ``last`` (inclusive); with ``cluster``, read through the ``Distributed`` tables."""
+
+    database: str
+    first: date
+    last: date
+    cluster: str = ""
+    spill: SpillSettings = SpillSettings()
+
+    def __post_init__(self) -> None:
+        validate_identifier(self.database, "database")
+        if self.last < self.first:
+            raise ValueError(f"window: last day {self.last} is before first day {self.first}")
+
+    def table(self, name: str) -> str:
+        suffix = DISTRIBUTED_SUFFIX if self.cluster else ""
+        return f"`{self.database}`.`{validate_identifier(name, 'table')}{suffix}`"
+
+    @property
+    def parameters(self) -> dict[str, date]:
+        return {"first": self.first, "last": self.last}
+
+
+_IN_WINDOW = "`date` BETWEEN {first:Date} AND {last:Date}"
+
+
+@contextmanager
+def numbered_addresses(client: Any, window: WarehouseWindow) -> Iterator[str]:
+    """A scratch table of the window's addresses and their ids (rank in sorted order, as the
+    polars path numbers them), dropped on exit; yields its qualified name."""
+    scratch = f"`{window.database}`.`window_names_{uuid.uuid4().hex}`"
+    edges = window.table("daily_edges")
+    client.command(f"CREATE TABLE {scratch} (address String, id UInt32) ENGINE = Memory")
+    try:
+        client.command(
+            f"INSERT INTO {scratch} SELECT address, "
+            f"toUInt32(row_number() OVER (ORDER BY address) - 1) FROM ("
+            f"SELECT DISTINCT address FROM ("
+            f"SELECT from_address AS address FROM {edges} WHERE {_IN_WINDOW} "
+            f"UNION ALL SELECT to_address AS address FROM {edges} WHERE {_IN_WINDOW}))",
+            parameters=window.parameters,
+            settings=window.spill.settings(),
+        )
+        yield scratch
+    finally:
+        client.command(f"DROP TABLE IF EXISTS {scratch}")
+
+
+def read_names(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame:
+    """``id``, ``address`` of every address in the window's edges, in id order."""
+    return _query(client, window, f"SELECT id, address FROM {names} ORDER BY id", NAMES)
+
+
+def read_flows(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame:
+    """One row per ordered pair of distinct addresses: transfers, volume (summed as exact
+    decimals, converted once), USD volume (null as soon as one edge had no price), first and
+    last day; sorted by ids."""
+    sql = f"""
+        SELECT ns.id AS s, nd.id AS d, f.count, f.volume, f.volume_usd, f.first_day, f.last_day
+        FROM (
+            SELECT from_address, to_address,
+                   sum(transfer_count) AS count,
+                   toFloat64(sum(amount_sum)) AS volume,
+                   {_usd_sum("amount_usd")} AS volume_usd,
+                   min(`date`) AS first_day, max(`date`) AS last_day
+            FROM {window.table("daily_edges")}
+            WHERE {_IN_WINDOW} AND from_address != to_address
+            GROUP BY from_address, to_address
+        ) AS f
+        INNER JOIN {names} AS ns ON f.from_address = ns.address
+        INNER JOIN {names} AS nd ON f.to_address = nd.address
+        ORDER BY s, d
+    """
+    return _query(client, window, sql, FLOWS)
+
+
+def read_volume_sums(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame:
+    """Per address (every one in ``names``): what ``_volume_features`` computes."""
+    edges = f"""(
+        SELECT from_address, to_address, asset, transfer_count,
+               toFloat64(amount_sum) AS volume, amount_usd, amount_sq_sum, amount_max,
+               amount_min, round_count, structuring_count
+        FROM {window.table("daily_edges")} WHERE {_IN_WINDOW}
+    )"""
+
+    def side(key: str, prefix: str, extra: str = "") -> str:
+        return f"""(
+            SELECT {key} AS address,
+                   sum(transfer_count) AS {prefix}_count,
+                   sum(volume) AS {prefix}_volume,
+                   {_usd_sum("amount_usd")} AS {prefix}_volume_usd,
+                   sum(amount_sq_sum) AS `_{prefix}_sq`,
+                   max(amount_max) AS {prefix}_amount_max,
+                   min(amount_min) AS {prefix}_amount_min{extra}
+            FROM {edges} GROUP BY {key}
+        )"""
+
+    out_extra = """,
+                   sum(structuring_count) AS structuring_count,
+                   sumIf(transfer_count, from_address = to_address) AS self_transfer_count"""
+    sql = f"""
+        SELECT n.id AS id, inc.asset_count, inc.round_amount_count,
+               o.out_count, o.out_volume, o.out_volume_usd, o.`_out_sq`, o.out_amount_max,
+               o.out_amount_min, o.structuring_count, o.self_transfer_count,
+               i.in_count, i.in_volume, i.in_volume_usd, i.`_in_sq`, i.in_amount_max,
+               i.in_amount_min
+        FROM {names} AS n
+        LEFT JOIN (
+            -- both ends of every edge (a self-edge once)
+            SELECT address, uniqExact(asset) AS asset_count,
+                   sum(round_count) AS round_amount_count
+            FROM (
+                SELECT from_address AS address, asset, round_count FROM {edges}
+                UNION ALL
+                SELECT to_address AS address, asset, round_count FROM {edges}
+                WHERE from_address != to_address
+            ) GROUP BY address
+        ) AS inc ON inc.address = n.address
+        LEFT JOIN {side("from_address", "out", out_extra)} AS o ON o.address = n.address
+        LEFT JOIN {side("to_address", "in")} AS i ON i.address = n.address
+    """
+    return _query(client, window, sql, VOLUME_SUMS)
+
+
+def read_temporal_sums(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame:
+    """Per active address: what ``_temporal_sums`` computes, the 24 hour bits as one mask
+    (``hours``: the OR of the daily masks)."""
+    sql = f"""
+        SELECT n.id AS id, t.first_seen, t.last_seen, t.active_days, t.total_count,
+               t.max_daily_count, t.`_c2`, t.`_clogc`, t.`_weekend`, t.`_gaps`, t.`_gap_sum`,
+               t.`_gap_sq`, t.interarrival_min_s, t.hours
+        FROM (
+            SELECT address,
+                   min(first_time) AS first_seen, max(last_time) AS last_seen,
+                   toInt32(count()) AS active_days,
+                   sum(event_count) AS total_count, max(event_count) AS max_daily_count,
+                   sum(c * c) AS `_c2`, sum(c * log(c)) AS `_clogc`,
+                   sumIf(c, toDayOfWeek(`date`) >= 6) AS `_weekend`,
+                   sum(gap_count) + count(cross_gap) AS `_gaps`,
+                   sum(gap_sum_s) + ifNull(sum(cross_gap), 0) AS `_gap_sum`,
+                   sum(gap_sq_sum_s) + ifNull(sum(cross_gap * cross_gap), 0) AS `_gap_sq`,
+                   least(min(gap_min_s), min(cross_gap)) AS interarrival_min_s,
+                   groupBitOr(hour_mask) AS hours
+            FROM (
+                -- the gap since the address's previous active day in the window
+                SELECT address, `date`, event_count, toFloat64(event_count) AS c, first_time,
+                       last_time, gap_count, gap_sum_s, gap_sq_sum_s, gap_min_s, hour_mask,
+                       (toUnixTimestamp64Milli(first_time)
+                        - toUnixTimestamp64Milli(lagInFrame(toNullable(last_time)) OVER (
+                            PARTITION BY address ORDER BY `date`
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+                        ))) / 1000.0 AS cross_gap
+                FROM {window.table("address_activity")} WHERE {_IN_WINDOW}
+            )
+            GROUP BY address
+        ) AS t
+        INNER JOIN {names} AS n ON n.address = t.address
+    """
+    return _query(client, window, sql, TEMPORAL_SUMS)
+
+
+def _usd_sum(column: str) -> str:
+    """The sum of ``column``, null as soon as one row has none (never a partial sum)."""
+    return f"if(count({column}) = count(), sum({column}), NULL)"
+
+
+def _query(client: Any, window: WarehouseWindow, sql: str, schema: dict) -> pl.DataFrame:
+    frame = query_frame(client, sql, window.parameters, settings=window.spill.settings())
+    if frame.width == 0:  # no rows: clickhouse-connect may return no columns
+        return pl.DataFrame(schema=schema)
+    return frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())
