@@ -24,7 +24,9 @@ import polars as pl
 
 from analytics_platform.engines.timing import StageTimer
 
-ENGINES = ("cpu", "gpu", "networkx")
+ENGINES = ("cpu", "gpu", "warehouse", "networkx")
+"""``warehouse``: the window reduced by SQL in embedded ClickHouse (``storage.window_sql``),
+the graph algorithms on the CPU engine; its daily pieces are loaded into the store first."""
 START = date(2026, 1, 1)
 
 
@@ -103,11 +105,12 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
     from analytics_platform.engines.base import GraphParams
     from analytics_platform.engines.choice import get_engine
 
-    graph_engine = None if engine == "networkx" else get_engine(engine)
+    # The warehouse path runs its graph algorithms on the CPU engine.
+    graph_engine = None if engine == "networkx" else get_engine(engine.replace("warehouse", "cpu"))
     pieces_peak = None
-    # Arrow in: the GPU engine and the baseline get the whole window in memory. The CPU engine
-    # reads one day at a time, as its daily assets do, which bounds its memory.
-    transfers = source.collect() if engine != "cpu" else None
+    # Arrow in: the GPU engine and the baseline get the whole window in memory. The CPU and
+    # warehouse paths read one day at a time, as the daily assets do, which bounds memory.
+    transfers = source.collect() if engine in ("gpu", "networkx") else None
     start = time.perf_counter()
     if graph_engine is None:
         features = baseline_features(transfers, labels, day=day, window=window, timer=timer)
@@ -115,17 +118,20 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
         pieces = _daily_pieces(folder, engine, graph_engine, source, days, transfers, timer)
         del transfers
         pieces_peak = _peak_rss_bytes()
-        features = window_features(
-            pl.scan_parquet(pieces / "daily_edges" / "*.parquet"),
-            pl.scan_parquet(pieces / "address_activity" / "*.parquet"),
-            labels,
-            network="bench",
-            day=day,
-            window=window,
-            engine=graph_engine,
-            params=GraphParams(betweenness_samples=samples),
-            timer=timer,
-        )
+        if engine == "warehouse":
+            features = _warehouse_window(pieces, labels, day, window, samples, graph_engine, timer)
+        else:
+            features = window_features(
+                pl.scan_parquet(pieces / "daily_edges" / "*.parquet"),
+                pl.scan_parquet(pieces / "address_activity" / "*.parquet"),
+                labels,
+                network="bench",
+                day=day,
+                window=window,
+                engine=graph_engine,
+                params=GraphParams(betweenness_samples=samples),
+                timer=timer,
+            )
     seconds = time.perf_counter() - start
     if out is not None:
         features.write_parquet(out)
@@ -138,11 +144,41 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
             plans={stage: timer.plan_devices(stage) for stage in timer.plans},
             peak_rss_bytes=_peak_rss_bytes(),
             pieces_peak_rss_bytes=pieces_peak,
-            window_seconds=seconds - timer.seconds.get("daily_pieces", 0.0),
+            # What one more day costs: without writing the daily pieces (or loading them).
+            window_seconds=seconds
+            - timer.seconds.get("daily_pieces", 0.0)
+            - timer.seconds.get("warehouse_load", 0.0),
             transfers_per_second=n_transfers / seconds if seconds else None,
             rows=features.height,
         )
     )
+
+
+def _warehouse_window(pieces: Path, labels: pl.DataFrame, day: date, window: int, samples: int,
+                      graph_engine, timer: StageTimer) -> pl.DataFrame:  # fmt: skip
+    """The daily pieces loaded into an embedded warehouse (stage ``warehouse_load``, apart
+    from the window), then the window's features reduced there."""
+    from analytics_platform.engines.base import GraphParams
+    from analytics_platform.pipeline.features import warehouse_window_features
+    from analytics_platform.storage import clickhouse as ch
+    from analytics_platform.storage.tables import spec
+
+    store = pieces.parent / "warehouse-ch"
+    shutil.rmtree(store, ignore_errors=True)
+    with ch.session(f"chdb://{store}") as client:
+        with timer.stage("warehouse_load"):
+            for table in ("daily_edges", "address_activity"):
+                ch.ensure_table(client, "bench", spec(table).ddl("bench", ""))
+                columns = ", ".join(f"`{c}`" for c in spec(table).schema)
+                client.command(
+                    f"INSERT INTO bench.{table} ({columns}) SELECT {columns} "
+                    "FROM file({files:String}, Parquet)",
+                    parameters={"files": str(pieces / table / "*.parquet")},
+                )
+        return warehouse_window_features(
+            client, "bench", labels, network="bench", day=day, windows=(window,),
+            engine=graph_engine, params=GraphParams(betweenness_samples=samples), timer=timer,
+        )  # fmt: skip
 
 
 def _daily_pieces(folder: Path, engine: str, graph_engine, source: pl.LazyFrame, days: list,
@@ -219,11 +255,13 @@ def run_bench(
     for r in results:
         if r["status"] == "ok" and base and base["status"] == "ok" and r["engine"] != "networkx":
             r["speedup_vs_networkx"] = base["seconds"] / r["seconds"]
-    cpu, gpu = by_engine.get("cpu"), by_engine.get("gpu")
-    parity = None
-    if cpu and gpu and cpu["status"] == gpu["status"] == "ok":
-        gpu["speedup_vs_cpu"] = cpu["seconds"] / gpu["seconds"]
-        parity = _parity(data)
+    cpu = by_engine.get("cpu")
+    parity = {}
+    for other in ("gpu", "warehouse"):
+        r = by_engine.get(other)
+        if cpu and r and cpu["status"] == r["status"] == "ok":
+            r["speedup_vs_cpu"] = cpu["seconds"] / r["seconds"]
+            parity[other] = _parity(data, other)
     return {
         "parity": parity,
         "benchmark": "features",
@@ -234,13 +272,14 @@ def run_bench(
     }
 
 
-def _parity(data: Path) -> dict:
-    """The CPU and GPU feature frames compared column by column (``bench.parity``)."""
+def _parity(data: Path, other: str) -> dict:
+    """The CPU engine's feature frame and ``other``'s compared column by column
+    (``bench.parity``)."""
     from analytics_platform.bench.parity import compare_features
 
     report = compare_features(
         pl.read_parquet(data / "features-cpu.parquet"),
-        pl.read_parquet(data / "features-gpu.parquet"),
+        pl.read_parquet(data / f"features-{other}.parquet"),
     )
     return {
         "ok": report.ok,
@@ -293,11 +332,10 @@ def format_table(report: dict) -> str:
         if r.get("stages"):
             stages = ", ".join(f"{k} {v:.2f}" for k, v in r["stages"].items())
             lines.append(f"{'':<9} stages (s): {stages}")
-    if report.get("parity"):
-        p = report["parity"]
+    for other, p in (report.get("parity") or {}).items():
         ari = f"{p['community_ari']:.3f}" if p["community_ari"] is not None else "-"
         verdict = "every column within tolerance" if p["ok"] else f"differs: {p['mismatches']}"
-        lines.append(f"parity cpu/gpu: {p['rows']:,} rows, community ARI {ari}, {verdict}")
+        lines.append(f"parity cpu/{other}: {p['rows']:,} rows, community ARI {ari}, {verdict}")
     return "\n".join(lines)
 
 

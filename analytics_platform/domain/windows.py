@@ -19,6 +19,11 @@ def window_days(end_day: date, window: int) -> tuple[date, date]:
     return end_day - timedelta(days=window - 1), end_day
 
 
+def days_from(first: date, last: date) -> list[date]:
+    """Every day from ``first`` to ``last``, both inclusive."""
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
 def window_instants(end_day: date, window: int) -> tuple[datetime, datetime]:
     """Half-open UTC instants ``[start, end)`` of the window ending on ``end_day``."""
     first, last = window_days(end_day, window)

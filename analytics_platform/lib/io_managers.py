@@ -20,6 +20,7 @@ from dagster._core.storage.db_io_manager import DbClient, DbIOManager, DbTypeHan
 from dagster._core.storage.upath_io_manager import UPathIOManager
 from upath import UPath
 
+from analytics_platform.domain.windows import days_from
 from analytics_platform.lib.resources import ClickHouseResource, LakeResource
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage import lake
@@ -35,10 +36,6 @@ def _slice_days(table_slice: TableSlice) -> tuple[date, date] | None:
     if not isinstance(window, dg.TimeWindow):
         raise TypeError(f"partitions: expected a daily time window, got {window!r}")
     return window.start.date(), (window.end - timedelta(days=1)).date()
-
-
-def _days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 class ClickHouseDbClient(DbClient):
@@ -102,7 +99,7 @@ class PolarsClickHouseTypeHandler(DbTypeHandler[pl.DataFrame]):
         if days is None:
             ch.replace_table(connection, db, table, obj)
         else:
-            ch.replace_day_partitions(connection, db, table, obj, _days(*days))
+            ch.replace_day_partitions(connection, db, table, obj, days_from(*days))
         return {
             "dagster/row_count": obj.height,
             "warehouse_table": dg.MetadataValue.text(f"{db}.{table}"),
@@ -164,7 +161,7 @@ class LakeIOManager(UPathIOManager):
             lake.write_atomic(obj, path)
         else:
             window = context.asset_partitions_time_window
-            days = _days(window.start.date(), (window.end - timedelta(days=1)).date())
+            days = days_from(window.start.date(), (window.end - timedelta(days=1)).date())
             by_day = {k[0]: g for k, g in obj.partition_by("date", as_dict=True).items()}
             for day in days:
                 part = by_day.get(day, obj.clear())
@@ -182,14 +179,7 @@ class LakeIOManager(UPathIOManager):
 
     def read_days(self, table: str, network: str, days: Sequence[date]) -> pl.DataFrame:
         """The rows of ``days`` (a day never written reads as no rows)."""
-        frames = []
-        for day in days:
-            path = lake.partition_file(self._base_path, table, network, day)
-            if path.exists():
-                frames.append(lake.read_file(path))
-        if not frames:
-            return pl.DataFrame(schema=spec(table).schema)
-        return pl.concat(frames, how="vertical_relaxed")
+        return lake.read_days(self._base_path, table, network, days)
 
 
 class WarehouseLakeIOManager(dg.ConfigurableIOManagerFactory):
@@ -245,7 +235,7 @@ class _TeeIOManager(dg.IOManager):
         )
         frames = []
         if from_lake:
-            frames.append(self.lake.read_days(table, network, _days(*from_lake)))
+            frames.append(self.lake.read_days(table, network, days_from(*from_lake)))
             context.log.info(
                 f"{network}.{table} {from_lake[0]}..{from_lake[1]}: past the warehouse's "
                 f"{days}-day retention, read from the lake"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, ExitStack
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -15,6 +17,7 @@ from analytics_platform.engines.base import GraphEngine, GraphParams
 from analytics_platform.engines.timing import StageTimer
 from analytics_platform.pipeline.labels import current_on
 from analytics_platform.storage import window_sql
+from analytics_platform.storage.retention import split_at_horizon
 
 
 def features_for_days(
@@ -50,52 +53,99 @@ def features_for_days(
     return pl.concat(frames)
 
 
-def warehouse_window_features(
-    client: Any,
+LakeReader = Callable[[str, date, date], pl.DataFrame]
+"""Reads the days ``first..last`` of a daily table from the lake."""
+
+
+def features_in_warehouse(
+    connect: Callable[[], AbstractContextManager[Any]],
     database: str,
     labels: pl.DataFrame,
     *,
     network: str,
-    day: date,
+    days: list[date],
     windows: Iterable[int],
     engine: GraphEngine,
     params: GraphParams,
     timer: StageTimer,
     cluster: str = "",
     spill: window_sql.SpillSettings | None = None,
+    horizons: Mapping[str, date | None] | None = None,
+    read_lake: LakeReader | None = None,
+    progress: Callable[[date, int], None] = lambda day, rows: None,
 ) -> pl.DataFrame:
-    """:func:`compute_address_features` with the windows reduced in the warehouse: the daily
+    """The features of every day in ``days``, each window reduced in the warehouse: its daily
     pieces stay in ClickHouse and only one row per address and one per pair come back
-    (``storage.window_sql``). ``labels``: valid at the end of ``day``."""
+    (``storage.window_sql``); the graph and the flows' features run on ``engine``.
+
+    ``connect()`` opens a warehouse session; one is held only while a window is reduced (the
+    embedded warehouse is one process's at a time). ``horizons``: per daily table, the first
+    day the warehouse still holds (``storage.retention``); older days of a window are read by
+    ``read_lake`` and staged in the warehouse beside the table for that window.
+    """
     frames = []
-    for days in sorted(set(windows)):
-        first, last = window_days(day, days)
-        window = window_sql.WarehouseWindow(
-            database, first, last, cluster=cluster, spill=spill or window_sql.SpillSettings()
-        )
-        with window_sql.numbered_addresses(client, window) as names_table:
-            with timer.stage("encode"):
-                names = window_sql.read_names(client, window, names_table)
-            if names.height == 0:
-                frames.append(empty(ADDRESS_FEATURES))
-                continue
-            with timer.stage("flows"):
-                flows = window_sql.read_flows(client, window, names_table)
-            frames.append(
-                features_from_pieces(
-                    names,
-                    flows,
-                    lambda w=window, n=names_table: (
-                        window_sql.read_volume_sums(client, w, n),
-                        window_sql.read_temporal_sums(client, w, n),
-                    ),
-                    labels,
-                    network=network,
-                    day=day,
-                    window=days,
-                    engine=engine,
-                    params=params,
-                    timer=timer,
-                )  # fmt: skip
+    for day in days:
+        day_labels, rows = current_on(labels, day), 0
+        for size in sorted(set(windows)):
+            first, last = window_days(day, size)
+            window = window_sql.WarehouseWindow(
+                database, first, last, cluster=cluster, spill=spill or window_sql.SpillSettings()
             )
+            with connect() as client, ExitStack() as staging:
+                if window_sql.missing_tables(client, window):
+                    continue  # nothing stored yet: no features
+                staged = []
+                for table in window_sql.WINDOW_TABLES:
+                    horizon = (horizons or {}).get(table)
+                    from_lake, _ = split_at_horizon(first, last, horizon)
+                    if from_lake and horizon is not None:
+                        if read_lake is None:
+                            raise ValueError(f"{table}: days before {horizon} need a lake reader")
+                        rows_of_lake = read_lake(table, *from_lake)
+                        staged.append(
+                            staging.enter_context(
+                                window_sql.staged_days(
+                                    client, database, table, rows_of_lake, horizon
+                                )
+                            )
+                        )
+                window = replace(window, staged=tuple(staged))
+                pieces = window_sql.reduce_window(client, window, timer)
+            if pieces.names.height == 0:
+                continue
+            features = features_from_pieces(
+                pieces.names, pieces.flows, lambda p=pieces: (p.volume, p.temporal), day_labels,
+                network=network, day=day, window=size, engine=engine, params=params,
+                timer=timer,
+            )  # fmt: skip
+            frames.append(features)
+            rows += features.height
+        progress(day, rows)
     return pl.concat(frames) if frames else empty(ADDRESS_FEATURES)
+
+
+def edges_of_days(
+    connect: Callable[[], AbstractContextManager[Any]],
+    database: str,
+    first: date,
+    last: date,
+    *,
+    cluster: str = "",
+    horizon: date | None = None,
+    read_lake: LakeReader | None = None,
+) -> pl.DataFrame:
+    """``date``, ``from_address``, ``to_address`` of the stored ``daily_edges`` of
+    ``first..last``, days before ``horizon`` from the lake (what the feature checks compare
+    the features with)."""
+    from_lake, from_warehouse = split_at_horizon(first, last, horizon)
+    frames = []
+    if from_lake:
+        if read_lake is None:
+            raise ValueError(f"daily_edges: days before {horizon} need a lake reader")
+        frames.append(read_lake("daily_edges", *from_lake).select(list(window_sql.DAY_PAIRS)))
+    if from_warehouse:
+        window = window_sql.WarehouseWindow(database, *from_warehouse, cluster=cluster)
+        with connect() as client:
+            if not window_sql.missing_tables(client, window):
+                frames.append(window_sql.read_day_pairs(client, window))
+    return pl.concat(frames) if frames else pl.DataFrame(schema=window_sql.DAY_PAIRS)

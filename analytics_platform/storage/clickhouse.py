@@ -269,7 +269,7 @@ def replace_day_partitions(
             f"date: rows for {stray['date'][0]} are outside the partitions being written "
             f"({days[0]}..{days[-1]}) of {database}.{table}"
         )
-    staging = _create_staging(client, database, table)
+    staging = create_staging(client, database, table)
     try:
         present = sorted(set(df["date"].unique().to_list())) if df.height else []
         # ClickHouse refuses an INSERT block spanning > 100 partitions
@@ -297,7 +297,7 @@ def replace_table(client: Any, database: str, table: str, df: pl.DataFrame) -> i
     from a staging table (dropped when ``df`` is empty), which replicated tables replicate."""
     validate_identifier(database, "database")
     validate_identifier(table, "table")
-    staging = _create_staging(client, database, table)
+    staging = create_staging(client, database, table)
     try:
         if df.height:
             client.insert_arrow(f"{database}.{staging}", _arrow_for_insert(df))
@@ -312,7 +312,7 @@ def replace_table(client: Any, database: str, table: str, df: pl.DataFrame) -> i
     return df.height
 
 
-def _create_staging(client: Any, database: str, table: str) -> str:
+def create_staging(client: Any, database: str, table: str) -> str:
     """A local, non-replicated MergeTree twin of ``table`` (same columns, partition and sort
     keys) to load rows into before ``REPLACE PARTITION``. ``CREATE TABLE .. AS`` alone would copy
     a ``ReplicatedMergeTree`` engine and its Keeper path, clashing with the real table."""

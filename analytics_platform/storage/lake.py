@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,7 @@ import polars as pl
 from upath import UPath
 
 from analytics_platform.storage.identifiers import validate_identifier
+from analytics_platform.storage.tables import spec
 
 PART = "part-0.parquet"
 
@@ -82,3 +84,15 @@ def list_days(root: UPath, table: str, network: str) -> list[date]:
         for p in base.iterdir()
         if p.name.startswith("date=") and (p / PART).exists()
     )
+
+
+def read_days(root: UPath, table: str, network: str, days: Sequence[date]) -> pl.DataFrame:
+    """The rows of ``days`` of a table (a day never written reads as no rows)."""
+    frames = []
+    for day in days:
+        path = partition_file(root, table, network, day)
+        if path.exists():
+            frames.append(read_file(path))
+    if not frames:
+        return pl.DataFrame(schema=spec(table).schema)
+    return pl.concat(frames, how="vertical_relaxed")

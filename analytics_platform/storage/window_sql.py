@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -25,7 +25,12 @@ from typing import Any
 import polars as pl
 
 from analytics_platform.domain.dtypes import TIMESTAMP
-from analytics_platform.storage.clickhouse import DISTRIBUTED_SUFFIX, query_frame
+from analytics_platform.storage.clickhouse import (
+    DISTRIBUTED_SUFFIX,
+    create_staging,
+    query_frame,
+    table_exists,
+)
 from analytics_platform.storage.identifiers import validate_identifier
 
 NAMES = {"id": pl.UInt32(), "address": pl.String()}
@@ -57,6 +62,7 @@ VOLUME_SUMS = {
     "in_amount_max": pl.Float64(),
     "in_amount_min": pl.Float64(),
 }
+DAY_PAIRS = {"date": pl.Date(), "from_address": pl.String(), "to_address": pl.String()}
 TEMPORAL_SUMS = {
     "id": pl.UInt32(),
     "first_seen": TIMESTAMP,
@@ -102,6 +108,20 @@ class SpillSettings:
         return out
 
 
+WINDOW_TABLES = ("daily_edges", "address_activity")
+"""The daily pieces a window is reduced from."""
+
+
+@dataclass(frozen=True)
+class StagedDays:
+    """Days of ``table`` older than ``horizon`` (past the warehouse's retention, read from the
+    lake) loaded into the scratch table ``scratch``; the table itself serves the rest."""
+
+    table: str
+    scratch: str
+    horizon: date
+
+
 @dataclass(frozen=True)
 class WarehouseWindow:
     """One network's window in the warehouse: ``database``'s daily pieces from ``first`` to
@@ -112,6 +132,7 @@ class WarehouseWindow:
     last: date
     cluster: str = ""
     spill: SpillSettings = SpillSettings()
+    staged: tuple[StagedDays, ...] = ()
 
     def __post_init__(self) -> None:
         validate_identifier(self.database, "database")
@@ -119,8 +140,18 @@ class WarehouseWindow:
             raise ValueError(f"window: last day {self.last} is before first day {self.first}")
 
     def table(self, name: str) -> str:
+        """What the statements read for the daily table ``name``: the table (its
+        ``Distributed`` twin on a cluster), joined by the days staged from the lake."""
         suffix = DISTRIBUTED_SUFFIX if self.cluster else ""
-        return f"`{self.database}`.`{validate_identifier(name, 'table')}{suffix}`"
+        source = f"`{self.database}`.`{validate_identifier(name, 'table')}{suffix}`"
+        for staged in self.staged:
+            if staged.table == name:
+                horizon = staged.horizon.isoformat()  # a date's own formatting: no user text
+                return (
+                    f"(SELECT * FROM {source} WHERE `date` >= '{horizon}' "
+                    f"UNION ALL SELECT * FROM {staged.scratch})"
+                )
+        return source
 
     @property
     def parameters(self) -> dict[str, date]:
@@ -128,6 +159,69 @@ class WarehouseWindow:
 
 
 _IN_WINDOW = "`date` BETWEEN {first:Date} AND {last:Date}"
+
+
+@dataclass(frozen=True)
+class WindowPieces:
+    """A window reduced: what ``domain.features.features_from_pieces`` takes."""
+
+    names: pl.DataFrame
+    flows: pl.DataFrame
+    volume: pl.DataFrame
+    temporal: pl.DataFrame
+
+
+def reduce_window(client: Any, window: WarehouseWindow, timer: Any = None) -> WindowPieces:
+    """The window's ids, flows, volume sums and temporal sums, each read as its own statement
+    (timed as the stages ``encode``, ``flows``, ``volume_sums``, ``temporal_sums`` of
+    ``timer``, an ``engines.timing.StageTimer``)."""
+    stage = timer.stage if timer is not None else lambda _: nullcontext()
+    with numbered_addresses(client, window) as names_table:
+        with stage("encode"):
+            names = read_names(client, window, names_table)
+        if names.height == 0:
+            empty = [pl.DataFrame(schema=schema) for schema in (FLOWS, VOLUME_SUMS, TEMPORAL_SUMS)]
+            return WindowPieces(names, *empty)
+        with stage("flows"):
+            flows = read_flows(client, window, names_table)
+        with stage("volume_sums"):
+            volume = read_volume_sums(client, window, names_table)
+        with stage("temporal_sums"):
+            temporal = read_temporal_sums(client, window, names_table)
+    return WindowPieces(names, flows, volume, temporal)
+
+
+@contextmanager
+def staged_days(
+    client: Any, database: str, table: str, rows: pl.DataFrame, horizon: date
+) -> Iterator[StagedDays]:
+    """``rows`` (days of ``table`` before ``horizon``, read from the lake) in a scratch twin of
+    the table for the length of the block."""
+    validate_identifier(database, "database")
+    scratch = create_staging(client, database, table)
+    qualified = f"`{database}`.`{scratch}`"
+    try:
+        # Not more than ClickHouse's 100 partitions per insert block: one day at a time.
+        for _, day_rows in rows.group_by("date", maintain_order=True):
+            client.insert_arrow(f"{database}.{scratch}", day_rows.to_arrow())
+        yield StagedDays(table, qualified, horizon)
+    finally:
+        client.command(f"DROP TABLE IF EXISTS {qualified}")
+
+
+def read_day_pairs(client: Any, window: WarehouseWindow) -> pl.DataFrame:
+    """``date``, ``from_address``, ``to_address`` of the window's edges (for checks)."""
+    sql = (
+        f"SELECT `date`, from_address, to_address FROM {window.table('daily_edges')} "
+        f"WHERE {_IN_WINDOW}"
+    )
+    return _query(client, window, sql, DAY_PAIRS)
+
+
+def missing_tables(client: Any, window: WarehouseWindow) -> list[str]:
+    """The daily tables the window reads that the warehouse does not have yet."""
+    suffix = DISTRIBUTED_SUFFIX if window.cluster else ""
+    return [t for t in WINDOW_TABLES if not table_exists(client, window.database, t + suffix)]
 
 
 @contextmanager

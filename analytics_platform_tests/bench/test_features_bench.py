@@ -14,7 +14,7 @@ def test_bench_features_prints_one_json_object_with_every_engine(tmp_path):
     cmd = [
         sys.executable, "-m", "analytics_platform.cli", "bench", "features",
         "--transfers", "3000", "--addresses", "300", "--days", "3",
-        "--engines", "cpu,gpu,networkx", "--folder", str(tmp_path), "--json",
+        "--engines", "cpu,gpu,warehouse,networkx", "--folder", str(tmp_path), "--json",
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=True)
     report = json.loads(proc.stdout)  # progress went to stderr
@@ -27,6 +27,12 @@ def test_bench_features_prints_one_json_object_with_every_engine(tmp_path):
     assert cpu["peak_rss_bytes"] > 0 and cpu["transfers_per_second"] > 0
     assert cpu["speedup_vs_networkx"] > 0
     assert "cpu" in proc.stderr and "networkx" in proc.stderr
+    # The window reduced in the warehouse: the pieces' load timed apart, the same features.
+    warehouse = results["warehouse"]
+    assert warehouse["status"] == "ok" and warehouse["rows"] == cpu["rows"]
+    assert {"warehouse_load", "flows", "aggregate"} <= set(warehouse["stages"])
+    assert warehouse["window_seconds"] < warehouse["seconds"]
+    assert report["parity"]["warehouse"]["ok"], report["parity"]["warehouse"]
 
 
 def test_features_read_daily_pieces_never_raw_transfers(tmp_path):

@@ -3,20 +3,21 @@ catalog as the polars plans: counts exactly, floats to 1e-9 relative, the same c
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
 
 from analytics_platform.bench.parity import compare_features
 from analytics_platform.domain.activity import aggregate_address_activity
+from analytics_platform.domain.dtypes import TIMESTAMP
 from analytics_platform.domain.edges import aggregate_daily_edges
 from analytics_platform.domain.features import compute_address_features
 from analytics_platform.domain.synthetic import SyntheticConfig, generate
 from analytics_platform.engines import get_engine
 from analytics_platform.engines.base import GraphParams
 from analytics_platform.engines.timing import StageTimer
-from analytics_platform.pipeline.features import warehouse_window_features
+from analytics_platform.pipeline.features import features_in_warehouse
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage import window_sql
 from analytics_platform.storage.tables import spec
@@ -52,7 +53,11 @@ def window(tmp_path_factory):
     activity = aggregate_address_activity(t)
     assert edges["amount_usd"].null_count() > 0
     assert (edges["from_address"] == edges["to_address"]).any()
-    labels = net.labels.select("address", "category")
+    # As the address_labels asset keeps them: valid from long before the window, still open.
+    labels = net.labels.select("address", "category").with_columns(
+        pl.lit(datetime(2020, 1, 1, tzinfo=UTC)).cast(TIMESTAMP).alias("valid_from"),
+        pl.lit(None, dtype=TIMESTAMP).alias("valid_to"),
+    )
     dsn = f"chdb://{tmp_path_factory.mktemp('warehouse') / 'ch'}"
     with ch.session(dsn) as client:
         _store(client, "torus", "daily_edges", edges)
@@ -64,14 +69,14 @@ def test_the_warehouse_window_gives_the_polars_catalog(window):
     dsn, edges, activity, labels, day = window
     engine = get_engine("cpu")
     polars_side = compute_address_features(
-        edges, activity, labels, network="torus", day=day, windows=WINDOWS, engine=engine,
-        params=PARAMS,
+        edges, activity, labels.select("address", "category"), network="torus", day=day,
+        windows=WINDOWS, engine=engine, params=PARAMS,
+    )  # fmt: skip
+    warehouse_side = features_in_warehouse(
+        lambda: ch.session(dsn), "torus", labels, network="torus", days=[day], windows=WINDOWS,
+        engine=engine, params=PARAMS, timer=StageTimer(),
     )  # fmt: skip
     with ch.session(dsn) as client:
-        warehouse_side = warehouse_window_features(
-            client, "torus", labels, network="torus", day=day, windows=WINDOWS,
-            engine=engine, params=PARAMS, timer=StageTimer(),
-        )  # fmt: skip
         scratch = ch.query_frame(
             client, "SELECT name FROM system.tables WHERE name LIKE 'window_names_%'"
         )
@@ -88,11 +93,11 @@ def test_the_warehouse_window_gives_the_polars_catalog(window):
 
 def test_a_window_with_no_rows_is_empty(window):
     dsn, _, _, labels, day = window
-    with ch.session(dsn) as client:
-        features = warehouse_window_features(
-            client, "torus", labels, network="torus", day=day + timedelta(days=30),
-            windows=(7,), engine=get_engine("cpu"), params=PARAMS, timer=StageTimer(),
-        )  # fmt: skip
+    features = features_in_warehouse(
+        lambda: ch.session(dsn), "torus", labels, network="torus",
+        days=[day + timedelta(days=30)], windows=(7,), engine=get_engine("cpu"), params=PARAMS,
+        timer=StageTimer(),
+    )  # fmt: skip
     assert features.height == 0 and "pagerank" in features.columns
 
 
@@ -120,3 +125,33 @@ def test_bad_identifiers_and_days_are_refused():
         window_sql.WarehouseWindow("torus; DROP", date(2026, 1, 1), date(2026, 1, 2))
     with pytest.raises(ValueError, match="last day 2026-01-01 is before first day 2026-01-02"):
         window_sql.WarehouseWindow("torus", date(2026, 1, 2), date(2026, 1, 1))
+
+
+def test_days_past_the_warehouse_horizon_come_from_the_lake_once(window):
+    """Days before a table's horizon are read from the lake and staged beside the table; the
+    warehouse may still hold them (its TTL merge not run yet) and they are not counted twice."""
+    dsn, edges, activity, labels, day = window
+    engine, horizon = get_engine("cpu"), day - timedelta(days=3)
+    frames = {"daily_edges": edges, "address_activity": activity}
+    read = []
+
+    def read_lake(table: str, first: date, last: date) -> pl.DataFrame:
+        read.append((table, first, last))
+        return frames[table].filter(pl.col("date").is_between(first, last))
+
+    staged_side = features_in_warehouse(
+        lambda: ch.session(dsn), "torus", labels, network="torus", days=[day], windows=(7,),
+        engine=engine, params=PARAMS, timer=StageTimer(),
+        horizons={"daily_edges": horizon, "address_activity": horizon}, read_lake=read_lake,
+    )  # fmt: skip
+    polars_side = compute_address_features(
+        edges, activity, labels.select("address", "category"), network="torus", day=day,
+        windows=(7,), engine=engine, params=PARAMS,
+    )  # fmt: skip
+    first = day - timedelta(days=6)
+    assert sorted(read) == [
+        ("address_activity", first, horizon - timedelta(days=1)),
+        ("daily_edges", first, horizon - timedelta(days=1)),
+    ]
+    report = compare_features(polars_side, staged_side, min_ari=1.0)
+    assert report.ok, report.mismatches

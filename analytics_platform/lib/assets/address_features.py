@@ -1,15 +1,22 @@
-"""``address_features``: graph features over rolling windows, on the configured engine."""
+"""``address_features``: graph features over rolling windows, each window reduced in the
+warehouse (``storage.window_sql``) and its graph run on the configured engine."""
+
+from datetime import date
 
 import dagster as dg
 import polars as pl
 
+from analytics_platform.domain.windows import days_from
 from analytics_platform.engines.timing import StageTimer
 from analytics_platform.lib import checks as qc
 from analytics_platform.lib.assets.metadata import counts, days_of, record_days, stage_table
 from analytics_platform.lib.assets.retries import retry_only_transient
 from analytics_platform.lib.assets.spec import NetworkSpec
-from analytics_platform.lib.resources import GraphEngineResource
-from analytics_platform.pipeline.features import features_for_days
+from analytics_platform.lib.resources import GraphEngineResource, LakeResource, WarehouseResource
+from analytics_platform.pipeline.features import edges_of_days, features_in_warehouse
+from analytics_platform.storage import lake as lake_store
+from analytics_platform.storage.retention import today_utc, warehouse_horizon
+from analytics_platform.storage.window_sql import WINDOW_TABLES
 
 
 def build(spec: NetworkSpec) -> dg.AssetsDefinition:
@@ -20,32 +27,45 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         **spec.asset(
             "address_features",
             f"Per-address features (the catalog in domain.feature_catalog) over rolling windows "
-            f"of {net.windows} days ending at the partition day, on the {engine.upper()} engine.",
+            f"of {net.windows} days ending at the partition day: each window's daily pieces "
+            f"reduced in the warehouse by SQL, its graph on the {engine.upper()} engine.",
             checks=qc.ADDRESS_FEATURES,
             engine=engine,
             kinds=("cugraph", "cudf") if engine == "gpu" else ("igraph",),
-            ins={
-                "edges": dg.AssetIn(spec.key("daily_edges"), partition_mapping=window),
-                "activity": dg.AssetIn(spec.key("address_activity"), partition_mapping=window),
-                "labels": dg.AssetIn(spec.key("address_labels")),
-            },
+            ins={"labels": dg.AssetIn(spec.key("address_labels"))},
+            # Read in the warehouse, not loaded: the window's rows never come into the process.
+            deps=[
+                dg.AssetDep(spec.key(table), partition_mapping=window) for table in WINDOW_TABLES
+            ],
         )
     )
     @retry_only_transient
     def address_features(
         context: dg.AssetExecutionContext,
-        edges: pl.DataFrame,
-        activity: pl.DataFrame,
         labels: pl.DataFrame,
+        warehouse: WarehouseResource,
+        lake: LakeResource,
         graph_engine: GraphEngineResource,
     ):
         choice = graph_engine.choose(engine)  # the engine its tags and pool were built for
         if choice.fallback_reason:
             context.log.warning(f"GPU engine unavailable ({choice.fallback_reason}); using CPU")
         days, timer = days_of(context), StageTimer()
-        features = features_for_days(
-            edges, activity, labels, network=net.name, days=days, windows=net.windows,
-            engine=choice.engine, params=graph_engine.params(), timer=timer,
+        cluster, root = warehouse.target().cluster, lake.root()
+        # Days past a table's warehouse retention are read from the lake, as every input is.
+        horizons = {
+            table: warehouse_horizon(net.warehouse_retention.get(table), today_utc())
+            for table in WINDOW_TABLES
+        }
+
+        def read_lake(table: str, first: date, last: date) -> pl.DataFrame:
+            context.log.info(f"{net.name}.{table} {first}..{last}: past retention, from the lake")
+            return lake_store.read_days(root, table, net.name, days_from(first, last))
+
+        features = features_in_warehouse(
+            warehouse.session, net.name, labels, network=net.name, days=days,
+            windows=net.windows, engine=choice.engine, params=graph_engine.params(),
+            timer=timer, cluster=cluster, horizons=horizons, read_lake=read_lake,
             progress=lambda day, rows: context.log.info(f"features {day}: {rows} rows"),
         )  # fmt: skip
         record_days(
@@ -61,11 +81,13 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
                 "stage_seconds": stage_table(timer),
             },
         )
+        day_edges = edges_of_days(
+            warehouse.session, net.name, days[0], days[-1], cluster=cluster,
+            horizon=horizons["daily_edges"], read_lake=read_lake,
+        )  # fmt: skip
         yield from qc.results(
-            spec.key("address_features"),
-            qc.ADDRESS_FEATURES,
-            features=features,
-            day_edges=edges.filter(pl.col("date").is_in(days)),
-        )
+            spec.key("address_features"), qc.ADDRESS_FEATURES, features=features,
+            day_edges=day_edges,
+        )  # fmt: skip
 
     return address_features
