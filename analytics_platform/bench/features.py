@@ -156,29 +156,51 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
 
 def _warehouse_window(pieces: Path, labels: pl.DataFrame, day: date, window: int, samples: int,
                       graph_engine, timer: StageTimer) -> pl.DataFrame:  # fmt: skip
-    """The daily pieces loaded into an embedded warehouse (stage ``warehouse_load``, apart
-    from the window), then the window's features reduced there."""
+    """The daily pieces loaded into an embedded warehouse (stage ``warehouse_load``, in a
+    child process as the daily assets write them, so this process's peak RSS is the
+    window's), then the window's features reduced there."""
+    import multiprocessing
+
+    from analytics_platform.domain.dtypes import TIMESTAMP
     from analytics_platform.engines.base import GraphParams
-    from analytics_platform.pipeline.features import warehouse_window_features
+    from analytics_platform.pipeline.features import features_in_warehouse
+    from analytics_platform.storage import clickhouse as ch
+
+    store = f"chdb://{pieces.parent / 'warehouse-ch'}"
+    shutil.rmtree(pieces.parent / "warehouse-ch", ignore_errors=True)
+    with timer.stage("warehouse_load"):
+        loader = multiprocessing.get_context("spawn").Process(
+            target=_load_warehouse, args=(store, pieces)
+        )
+        loader.start()
+        loader.join()
+        if loader.exitcode != 0:
+            raise RuntimeError(f"warehouse load: exit status {loader.exitcode}")
+    # The labels as the address_labels asset keeps them: valid throughout, still open.
+    history = labels.with_columns(
+        pl.lit(0).cast(TIMESTAMP).alias("valid_from"), pl.lit(None, TIMESTAMP).alias("valid_to")
+    )
+    return features_in_warehouse(
+        lambda: ch.session(store), "bench", history, network="bench", days=[day],
+        windows=(window,), engine=graph_engine, params=GraphParams(betweenness_samples=samples),
+        timer=timer,
+    )  # fmt: skip
+
+
+def _load_warehouse(store: str, pieces: Path) -> None:
+    """``daily_edges`` and ``address_activity`` from the pieces' Parquet into ``store``."""
     from analytics_platform.storage import clickhouse as ch
     from analytics_platform.storage.tables import spec
 
-    store = pieces.parent / "warehouse-ch"
-    shutil.rmtree(store, ignore_errors=True)
-    with ch.session(f"chdb://{store}") as client:
-        with timer.stage("warehouse_load"):
-            for table in ("daily_edges", "address_activity"):
-                ch.ensure_table(client, "bench", spec(table).ddl("bench", ""))
-                columns = ", ".join(f"`{c}`" for c in spec(table).schema)
-                client.command(
-                    f"INSERT INTO bench.{table} ({columns}) SELECT {columns} "
-                    "FROM file({files:String}, Parquet)",
-                    parameters={"files": str(pieces / table / "*.parquet")},
-                )
-        return warehouse_window_features(
-            client, "bench", labels, network="bench", day=day, windows=(window,),
-            engine=graph_engine, params=GraphParams(betweenness_samples=samples), timer=timer,
-        )  # fmt: skip
+    with ch.session(store) as client:
+        for table in ("daily_edges", "address_activity"):
+            ch.ensure_table(client, "bench", spec(table).ddl("bench", ""))
+            columns = ", ".join(f"`{c}`" for c in spec(table).schema)
+            client.command(
+                f"INSERT INTO bench.{table} ({columns}) SELECT {columns} "
+                "FROM file({files:String}, Parquet)",
+                parameters={"files": str(pieces / table / "*.parquet")},
+            )
 
 
 def _daily_pieces(folder: Path, engine: str, graph_engine, source: pl.LazyFrame, days: list,

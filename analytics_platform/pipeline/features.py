@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 
-from analytics_platform.domain.features import compute_address_features, features_from_pieces
+from analytics_platform.domain.features import features_from_pieces
 from analytics_platform.domain.schemas import ADDRESS_FEATURES, empty
 from analytics_platform.domain.windows import window_days
 from analytics_platform.engines.base import GraphEngine, GraphParams
@@ -18,40 +18,6 @@ from analytics_platform.engines.timing import StageTimer
 from analytics_platform.pipeline.labels import current_on
 from analytics_platform.storage import window_sql
 from analytics_platform.storage.retention import split_at_horizon
-
-
-def features_for_days(
-    edges: pl.DataFrame,
-    activity: pl.DataFrame,
-    labels: pl.DataFrame,
-    *,
-    network: str,
-    days: list[date],
-    windows: tuple[int, ...],
-    engine: GraphEngine,
-    params: GraphParams,
-    timer: StageTimer,
-    progress: Callable[[date, int], None] = lambda day, rows: None,
-) -> pl.DataFrame:
-    """Features of every day in ``days``; each from its own windows and labels as of that day."""
-    frames = []
-    for day in days:
-        frames.append(
-            compute_address_features(
-                edges,
-                activity,
-                current_on(labels, day),
-                network=network,
-                day=day,
-                windows=windows,
-                engine=engine,
-                params=params,
-                timer=timer,
-            )
-        )
-        progress(day, frames[-1].height)
-    return pl.concat(frames)
-
 
 LakeReader = Callable[[str, date, date], pl.DataFrame]
 """Reads the days ``first..last`` of a daily table from the lake."""

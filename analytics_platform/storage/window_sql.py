@@ -85,24 +85,31 @@ TEMPORAL_SUMS = {
 class SpillSettings:
     """How much memory a window's statements may hold before ClickHouse spills to disk.
 
-    ``group_by_bytes`` and ``sort_bytes`` become ``max_bytes_before_external_group_by`` and
-    ``max_bytes_before_external_sort``; a join whose right side passes ``join_bytes`` turns
-    from a hash join into a partial merge join (``join_algorithm='auto'``).
+    GROUP BYs, sorts and joins spill once the server's memory use passes ``memory_ratio`` of
+    its limit (``max_bytes_ratio_before_external_group_by``, ``..._sort``, ``..._join``; the
+    limit is ``max_server_memory_usage``, 90 % of RAM by default). A ratio, not the byte
+    thresholds (``max_bytes_before_external_group_by``): on chDB 26.9 a 2 GiB byte threshold
+    made the 10M-transfer flows statement 3x slower without ever spilling.
+    ``max_memory_bytes`` (0: none) caps each statement (``max_memory_usage``).
     """
 
-    group_by_bytes: int = 2 << 30
-    sort_bytes: int = 2 << 30
-    join_bytes: int = 2 << 30
+    memory_ratio: float = 0.5
+    max_memory_bytes: int = 0
     threads: int = 0  # 0: the server's default (one per core)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.memory_ratio < 1:
+            raise ValueError(f"memory_ratio: expected a share in (0, 1), got {self.memory_ratio}")
 
     def settings(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "max_bytes_before_external_group_by": self.group_by_bytes,
-            "max_bytes_before_external_sort": self.sort_bytes,
-            "join_algorithm": "auto",
-            "max_bytes_in_join": self.join_bytes,
-            "join_use_nulls": 1,
+            "max_bytes_ratio_before_external_group_by": self.memory_ratio,
+            "max_bytes_ratio_before_external_sort": self.memory_ratio,
+            "max_bytes_ratio_before_external_join": self.memory_ratio,
+            "join_use_nulls": 1,  # an address without out-edges has null out sums, as in polars
         }
+        if self.max_memory_bytes:
+            out["max_memory_usage"] = self.max_memory_bytes
         if self.threads:
             out["max_threads"] = self.threads
         return out
@@ -172,9 +179,8 @@ class WindowPieces:
 
 
 def reduce_window(client: Any, window: WarehouseWindow, timer: Any = None) -> WindowPieces:
-    """The window's ids, flows, volume sums and temporal sums, each read as its own statement
-    (timed as the stages ``encode``, ``flows``, ``volume_sums``, ``temporal_sums`` of
-    ``timer``, an ``engines.timing.StageTimer``)."""
+    """The window's ids, flows and per-address sums (timed as the stages ``encode``, ``flows``
+    and ``address_sums`` of ``timer``, an ``engines.timing.StageTimer``)."""
     stage = timer.stage if timer is not None else lambda _: nullcontext()
     with numbered_addresses(client, window) as names_table:
         with stage("encode"):
@@ -184,10 +190,8 @@ def reduce_window(client: Any, window: WarehouseWindow, timer: Any = None) -> Wi
             return WindowPieces(names, *empty)
         with stage("flows"):
             flows = read_flows(client, window, names_table)
-        with stage("volume_sums"):
-            volume = read_volume_sums(client, window, names_table)
-        with stage("temporal_sums"):
-            temporal = read_temporal_sums(client, window, names_table)
+        with stage("address_sums"):
+            volume, temporal = read_address_sums(client, window, names.height)
     return WindowPieces(names, flows, volume, temporal)
 
 
@@ -274,8 +278,13 @@ def read_flows(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame
     return _query(client, window, sql, FLOWS)
 
 
-def read_volume_sums(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame:
-    """Per address (every one in ``names``): what ``_volume_features`` computes."""
+def read_address_sums(
+    client: Any, window: WarehouseWindow, addresses: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per address, what ``_volume_features`` and ``_temporal_sums`` compute: one statement,
+    one row per address of the window's edges in address order, which is id order (so no
+    address comes back and no join with the ids is needed). The 24 hour bits are one mask
+    (``hours``: the OR of the daily masks). ``addresses``: how many the ids table holds."""
     edges = f"""(
         SELECT from_address, to_address, asset, transfer_count,
                toFloat64(amount_sum) AS volume, amount_usd, amount_sq_sum, amount_max,
@@ -298,15 +307,37 @@ def read_volume_sums(client: Any, window: WarehouseWindow, names: str) -> pl.Dat
     out_extra = """,
                    sum(structuring_count) AS structuring_count,
                    sumIf(transfer_count, from_address = to_address) AS self_transfer_count"""
+    temporal = f"""(
+        SELECT address,
+               min(first_time) AS first_seen, max(last_time) AS last_seen,
+               toInt32(count()) AS active_days,
+               sum(event_count) AS total_count, max(event_count) AS max_daily_count,
+               sum(c * c) AS `_c2`, sum(c * log(c)) AS `_clogc`,
+               sumIf(c, toDayOfWeek(`date`) >= 6) AS `_weekend`,
+               sum(gap_count) + count(cross_gap) AS `_gaps`,
+               sum(gap_sum_s) + ifNull(sum(cross_gap), 0) AS `_gap_sum`,
+               sum(gap_sq_sum_s) + ifNull(sum(cross_gap * cross_gap), 0) AS `_gap_sq`,
+               least(min(gap_min_s), min(cross_gap)) AS interarrival_min_s,
+               groupBitOr(hour_mask) AS hours
+        FROM (
+            -- the gap since the address's previous active day in the window
+            SELECT address, `date`, event_count, toFloat64(event_count) AS c, first_time,
+                   last_time, gap_count, gap_sum_s, gap_sq_sum_s, gap_min_s, hour_mask,
+                   (toUnixTimestamp64Milli(first_time)
+                    - toUnixTimestamp64Milli(lagInFrame(toNullable(last_time)) OVER (
+                        PARTITION BY address ORDER BY `date`
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+                    ))) / 1000.0 AS cross_gap
+            FROM {window.table("address_activity")} WHERE {_IN_WINDOW}
+        )
+        GROUP BY address
+    )"""
+    volume_columns = [c for c in VOLUME_SUMS if c != "id"]
+    temporal_columns = [c for c in TEMPORAL_SUMS if c != "id"]
     sql = f"""
-        SELECT n.id AS id, inc.asset_count, inc.round_amount_count,
-               o.out_count, o.out_volume, o.out_volume_usd, o.`_out_sq`, o.out_amount_max,
-               o.out_amount_min, o.structuring_count, o.self_transfer_count,
-               i.in_count, i.in_volume, i.in_volume_usd, i.`_in_sq`, i.in_amount_max,
-               i.in_amount_min
-        FROM {names} AS n
-        LEFT JOIN (
-            -- both ends of every edge (a self-edge once)
+        SELECT {", ".join(f"`{c}`" for c in volume_columns + temporal_columns)}
+        FROM (
+            -- both ends of every edge (a self-edge once): every address of the window
             SELECT address, uniqExact(asset) AS asset_count,
                    sum(round_count) AS round_amount_count
             FROM (
@@ -315,48 +346,20 @@ def read_volume_sums(client: Any, window: WarehouseWindow, names: str) -> pl.Dat
                 SELECT to_address AS address, asset, round_count FROM {edges}
                 WHERE from_address != to_address
             ) GROUP BY address
-        ) AS inc ON inc.address = n.address
-        LEFT JOIN {side("from_address", "out", out_extra)} AS o ON o.address = n.address
-        LEFT JOIN {side("to_address", "in")} AS i ON i.address = n.address
+        ) AS inc
+        LEFT JOIN {side("from_address", "out", out_extra)} AS o ON o.address = inc.address
+        LEFT JOIN {side("to_address", "in")} AS i ON i.address = inc.address
+        LEFT JOIN {temporal} AS t ON t.address = inc.address
+        ORDER BY inc.address
     """
-    return _query(client, window, sql, VOLUME_SUMS)
-
-
-def read_temporal_sums(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame:
-    """Per active address: what ``_temporal_sums`` computes, the 24 hour bits as one mask
-    (``hours``: the OR of the daily masks)."""
-    sql = f"""
-        SELECT n.id AS id, t.first_seen, t.last_seen, t.active_days, t.total_count,
-               t.max_daily_count, t.`_c2`, t.`_clogc`, t.`_weekend`, t.`_gaps`, t.`_gap_sum`,
-               t.`_gap_sq`, t.interarrival_min_s, t.hours
-        FROM (
-            SELECT address,
-                   min(first_time) AS first_seen, max(last_time) AS last_seen,
-                   toInt32(count()) AS active_days,
-                   sum(event_count) AS total_count, max(event_count) AS max_daily_count,
-                   sum(c * c) AS `_c2`, sum(c * log(c)) AS `_clogc`,
-                   sumIf(c, toDayOfWeek(`date`) >= 6) AS `_weekend`,
-                   sum(gap_count) + count(cross_gap) AS `_gaps`,
-                   sum(gap_sum_s) + ifNull(sum(cross_gap), 0) AS `_gap_sum`,
-                   sum(gap_sq_sum_s) + ifNull(sum(cross_gap * cross_gap), 0) AS `_gap_sq`,
-                   least(min(gap_min_s), min(cross_gap)) AS interarrival_min_s,
-                   groupBitOr(hour_mask) AS hours
-            FROM (
-                -- the gap since the address's previous active day in the window
-                SELECT address, `date`, event_count, toFloat64(event_count) AS c, first_time,
-                       last_time, gap_count, gap_sum_s, gap_sq_sum_s, gap_min_s, hour_mask,
-                       (toUnixTimestamp64Milli(first_time)
-                        - toUnixTimestamp64Milli(lagInFrame(toNullable(last_time)) OVER (
-                            PARTITION BY address ORDER BY `date`
-                            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-                        ))) / 1000.0 AS cross_gap
-                FROM {window.table("address_activity")} WHERE {_IN_WINDOW}
-            )
-            GROUP BY address
-        ) AS t
-        INNER JOIN {names} AS n ON n.address = t.address
-    """
-    return _query(client, window, sql, TEMPORAL_SUMS)
+    schema = {c: t for c, t in {**VOLUME_SUMS, **TEMPORAL_SUMS}.items() if c != "id"}
+    sums = _query(client, window, sql, schema)
+    if sums.height != addresses:  # a programming error, not bad data
+        raise RuntimeError(f"window sums: {sums.height} addresses, the ids table has {addresses}")
+    sums = sums.with_row_index("id").with_columns(pl.col("id").cast(pl.UInt32))
+    volume = sums.select("id", *volume_columns)
+    temporal = sums.filter(pl.col("active_days").is_not_null()).select("id", *temporal_columns)
+    return volume, temporal
 
 
 def _usd_sum(column: str) -> str:

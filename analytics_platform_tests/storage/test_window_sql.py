@@ -107,7 +107,7 @@ def test_names_flows_and_sums_are_one_row_per_address_or_pair(window):
     with ch.session(dsn) as client, window_sql.numbered_addresses(client, w) as names_table:
         names = window_sql.read_names(client, w, names_table)
         flows = window_sql.read_flows(client, w, names_table)
-        volume = window_sql.read_volume_sums(client, w, names_table)
+        volume, temporal = window_sql.read_address_sums(client, w, names.height)
     in_window = edges.filter(pl.col("date") >= w.first)
     ends = pl.concat([in_window["from_address"], in_window["to_address"]]).unique().sort()
     assert names["address"].to_list() == ends.to_list()
@@ -117,7 +117,8 @@ def test_names_flows_and_sums_are_one_row_per_address_or_pair(window):
         flows["count"].sum()
         == in_window.filter(pl.col("from_address") != pl.col("to_address"))["transfer_count"].sum()
     )
-    assert volume.height == names.height
+    assert volume["id"].to_list() == names["id"].to_list()
+    assert 0 < temporal.height <= names.height and temporal["active_days"].min() >= 1
 
 
 def test_bad_identifiers_and_days_are_refused():
@@ -155,3 +156,40 @@ def test_days_past_the_warehouse_horizon_come_from_the_lake_once(window):
     ]
     report = compare_features(polars_side, staged_side, min_ari=1.0)
     assert report.ok, report.mismatches
+
+
+def test_on_a_cluster_the_statements_read_every_shard_through_the_all_tables(tmp_path, window):
+    """chDB cannot host a multi-shard cluster (its shards would need a TCP server), so the
+    ``<table>_all`` tables here are ``Merge`` tables over two shard tables that split the rows
+    by sender, as a ``Distributed`` table over two shards does: the statements a cluster runs
+    give the same catalog."""
+    _, edges, activity, labels, day = window
+    dsn = f"chdb://{tmp_path / 'sharded'}"
+    with ch.session(dsn) as client:
+        for table, frame, key in (
+            ("daily_edges", edges, "from_address"),
+            ("address_activity", activity, "address"),
+        ):
+            shard = pl.col(key).hash(seed=0) % 2
+            for i in (0, 1):
+                name = f"{table}_shard{i}"
+                ddl = spec(table).ddl("torus", "")[0].replace(f"`{table}`", f"`{name}`", 1)
+                ch.ensure_table(client, "torus", [ddl])
+                part = frame.filter(shard == i)
+                ch.replace_day_partitions(
+                    client, "torus", name, part, sorted(frame["date"].unique())
+                )
+            client.command(
+                f"CREATE TABLE torus.{table}_all AS torus.{table}_shard0 "
+                f"ENGINE = Merge('torus', '^{table}_shard[01]$')"
+            )
+    sharded = features_in_warehouse(
+        lambda: ch.session(dsn), "torus", labels, network="torus", days=[day], windows=(7,),
+        engine=get_engine("cpu"), params=PARAMS, timer=StageTimer(), cluster="analytics",
+    )  # fmt: skip
+    polars_side = compute_address_features(
+        edges, activity, labels.select("address", "category"), network="torus", day=day,
+        windows=(7,), engine=get_engine("cpu"), params=PARAMS,
+    )  # fmt: skip
+    report = compare_features(polars_side, sharded, min_ari=1.0)
+    assert report.rows == polars_side.height and report.ok, report.mismatches
