@@ -183,7 +183,7 @@ def _warehouse_window(pieces: Path, labels: pl.DataFrame, day: date, window: int
     return features_in_warehouse(
         lambda: ch.session(store), "bench", history, network="bench", days=[day],
         windows=(window,), engine=graph_engine, params=GraphParams(betweenness_samples=samples),
-        timer=timer,
+        timer=timer, in_process=True,
     )  # fmt: skip
 
 

@@ -38,6 +38,7 @@ def features_in_warehouse(
     spill: window_sql.SpillSettings | None = None,
     horizons: Mapping[str, date | None] | None = None,
     read_lake: LakeReader | None = None,
+    in_process: bool = False,
     progress: Callable[[date, int], None] = lambda day, rows: None,
 ) -> pl.DataFrame:
     """The features of every day in ``days``, each window reduced in the warehouse: its daily
@@ -48,6 +49,7 @@ def features_in_warehouse(
     embedded warehouse is one process's at a time). ``horizons``: per daily table, the first
     day the warehouse still holds (``storage.retention``); older days of a window are read by
     ``read_lake`` and staged in the warehouse beside the table for that window.
+    ``in_process``: the warehouse is embedded chDB (``window_sql.reduce_window``).
     """
     frames = []
     for day in days:
@@ -76,7 +78,7 @@ def features_in_warehouse(
                             )
                         )
                 window = replace(window, staged=tuple(staged))
-                pieces = window_sql.reduce_window(client, window, timer)
+                pieces = window_sql.reduce_window(client, window, timer, in_process=in_process)
             if pieces.names.height == 0:
                 continue
             features = features_from_pieces(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -178,20 +178,38 @@ class WindowPieces:
     temporal: pl.DataFrame
 
 
-def reduce_window(client: Any, window: WarehouseWindow, timer: Any = None) -> WindowPieces:
+def reduce_window(
+    client: Any, window: WarehouseWindow, timer: Any = None, *, in_process: bool = False
+) -> WindowPieces:
     """The window's ids, flows and per-address sums (timed as the stages ``encode``, ``flows``
-    and ``address_sums`` of ``timer``, an ``engines.timing.StageTimer``)."""
+    and ``address_sums`` of ``timer``, an ``engines.timing.StageTimer``).
+
+    ``in_process``: the warehouse is embedded chDB, whose allocator (jemalloc) keeps the pages
+    a statement freed; they are handed back to the OS after each statement, or the step would
+    carry the statements' peak into its graph work (2.6 GiB of 3.9 at 10M transfers).
+    """
     stage = timer.stage if timer is not None else lambda _: nullcontext()
-    with numbered_addresses(client, window) as names_table:
+
+    def release() -> None:
+        if in_process:
+            client.command("SYSTEM JEMALLOC PURGE")
+
+    with ExitStack() as scratch:
         with stage("encode"):
+            names_table = scratch.enter_context(numbered_addresses(client, window))
             names = read_names(client, window, names_table)
         if names.height == 0:
             empty = [pl.DataFrame(schema=schema) for schema in (FLOWS, VOLUME_SUMS, TEMPORAL_SUMS)]
             return WindowPieces(names, *empty)
+        release()
         with stage("flows"):
             flows = read_flows(client, window, names_table)
+        release()
         with stage("address_sums"):
-            volume, temporal = read_address_sums(client, window, names.height)
+            temporal = read_temporal_sums(client, window, names_table)
+            release()
+            volume = read_volume_sums(client, window, names.height)
+        release()
     return WindowPieces(names, flows, volume, temporal)
 
 
@@ -278,13 +296,10 @@ def read_flows(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame
     return _query(client, window, sql, FLOWS)
 
 
-def read_address_sums(
-    client: Any, window: WarehouseWindow, addresses: int
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Per address, what ``_volume_features`` and ``_temporal_sums`` compute: one statement,
-    one row per address of the window's edges in address order, which is id order (so no
-    address comes back and no join with the ids is needed). The 24 hour bits are one mask
-    (``hours``: the OR of the daily masks). ``addresses``: how many the ids table holds."""
+def read_volume_sums(client: Any, window: WarehouseWindow, addresses: int) -> pl.DataFrame:
+    """Per address, what ``_volume_features`` computes: one row per address of the window's
+    edges in address order, which is id order (so no address comes back and no join with
+    the ids is needed). ``addresses``: how many the ids table holds."""
     edges = f"""(
         SELECT from_address, to_address, asset, transfer_count,
                toFloat64(amount_sum) AS volume, amount_usd, amount_sq_sum, amount_max,
@@ -307,6 +322,33 @@ def read_address_sums(
     out_extra = """,
                    sum(structuring_count) AS structuring_count,
                    sumIf(transfer_count, from_address = to_address) AS self_transfer_count"""
+    columns = [c for c in VOLUME_SUMS if c != "id"]
+    sql = f"""
+        SELECT {", ".join(f"`{c}`" for c in columns)}
+        FROM (
+            -- both ends of every edge (a self-edge once): every address of the window
+            SELECT address, uniqExact(asset) AS asset_count,
+                   sum(round_count) AS round_amount_count
+            FROM (
+                SELECT from_address AS address, asset, round_count FROM {edges}
+                UNION ALL
+                SELECT to_address AS address, asset, round_count FROM {edges}
+                WHERE from_address != to_address
+            ) GROUP BY address
+        ) AS inc
+        LEFT JOIN {side("from_address", "out", out_extra)} AS o ON o.address = inc.address
+        LEFT JOIN {side("to_address", "in")} AS i ON i.address = inc.address
+        ORDER BY inc.address
+    """
+    sums = _query(client, window, sql, {c: VOLUME_SUMS[c] for c in columns})
+    if sums.height != addresses:  # a programming error, not bad data
+        raise RuntimeError(f"window sums: {sums.height} addresses, the ids table has {addresses}")
+    return sums.with_row_index("id").with_columns(pl.col("id").cast(pl.UInt32))
+
+
+def read_temporal_sums(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame:
+    """Per active address, what ``_temporal_sums`` computes; the 24 hour bits as one mask
+    (``hours``: the OR of the daily masks)."""
     temporal = f"""(
         SELECT address,
                min(first_time) AS first_seen, max(last_time) AS last_seen,
@@ -332,34 +374,12 @@ def read_address_sums(
         )
         GROUP BY address
     )"""
-    volume_columns = [c for c in VOLUME_SUMS if c != "id"]
-    temporal_columns = [c for c in TEMPORAL_SUMS if c != "id"]
+    columns = [c for c in TEMPORAL_SUMS if c != "id"]
     sql = f"""
-        SELECT {", ".join(f"`{c}`" for c in volume_columns + temporal_columns)}
-        FROM (
-            -- both ends of every edge (a self-edge once): every address of the window
-            SELECT address, uniqExact(asset) AS asset_count,
-                   sum(round_count) AS round_amount_count
-            FROM (
-                SELECT from_address AS address, asset, round_count FROM {edges}
-                UNION ALL
-                SELECT to_address AS address, asset, round_count FROM {edges}
-                WHERE from_address != to_address
-            ) GROUP BY address
-        ) AS inc
-        LEFT JOIN {side("from_address", "out", out_extra)} AS o ON o.address = inc.address
-        LEFT JOIN {side("to_address", "in")} AS i ON i.address = inc.address
-        LEFT JOIN {temporal} AS t ON t.address = inc.address
-        ORDER BY inc.address
+        SELECT n.id AS id, {", ".join(f"t.`{c}`" for c in columns)}
+        FROM {temporal} AS t INNER JOIN {names} AS n ON n.address = t.address
     """
-    schema = {c: t for c, t in {**VOLUME_SUMS, **TEMPORAL_SUMS}.items() if c != "id"}
-    sums = _query(client, window, sql, schema)
-    if sums.height != addresses:  # a programming error, not bad data
-        raise RuntimeError(f"window sums: {sums.height} addresses, the ids table has {addresses}")
-    sums = sums.with_row_index("id").with_columns(pl.col("id").cast(pl.UInt32))
-    volume = sums.select("id", *volume_columns)
-    temporal = sums.filter(pl.col("active_days").is_not_null()).select("id", *temporal_columns)
-    return volume, temporal
+    return _query(client, window, sql, TEMPORAL_SUMS)
 
 
 def _usd_sum(column: str) -> str:

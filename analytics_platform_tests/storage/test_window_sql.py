@@ -107,7 +107,8 @@ def test_names_flows_and_sums_are_one_row_per_address_or_pair(window):
     with ch.session(dsn) as client, window_sql.numbered_addresses(client, w) as names_table:
         names = window_sql.read_names(client, w, names_table)
         flows = window_sql.read_flows(client, w, names_table)
-        volume, temporal = window_sql.read_address_sums(client, w, names.height)
+        volume = window_sql.read_volume_sums(client, w, names.height)
+        temporal = window_sql.read_temporal_sums(client, w, names_table)
     in_window = edges.filter(pl.col("date") >= w.first)
     ends = pl.concat([in_window["from_address"], in_window["to_address"]]).unique().sort()
     assert names["address"].to_list() == ends.to_list()

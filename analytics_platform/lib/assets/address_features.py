@@ -51,7 +51,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         if choice.fallback_reason:
             context.log.warning(f"GPU engine unavailable ({choice.fallback_reason}); using CPU")
         days, timer = days_of(context), StageTimer()
-        cluster, root = warehouse.target().cluster, lake.root()
+        target, root = warehouse.target(), lake.root()
         # Days past a table's warehouse retention are read from the lake, as every input is.
         horizons = {
             table: warehouse_horizon(net.warehouse_retention.get(table), today_utc())
@@ -65,7 +65,8 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         features = features_in_warehouse(
             warehouse.session, net.name, labels, network=net.name, days=days,
             windows=net.windows, engine=choice.engine, params=graph_engine.params(),
-            timer=timer, cluster=cluster, horizons=horizons, read_lake=read_lake,
+            timer=timer, cluster=target.cluster, horizons=horizons, read_lake=read_lake,
+            in_process=target.embedded,
             progress=lambda day, rows: context.log.info(f"features {day}: {rows} rows"),
         )  # fmt: skip
         record_days(
@@ -82,7 +83,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             },
         )
         day_edges = edges_of_days(
-            warehouse.session, net.name, days[0], days[-1], cluster=cluster,
+            warehouse.session, net.name, days[0], days[-1], cluster=target.cluster,
             horizon=horizons["daily_edges"], read_lake=read_lake,
         )  # fmt: skip
         yield from qc.results(
