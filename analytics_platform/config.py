@@ -448,6 +448,10 @@ class FeatureSettings(StrictModel):
     engine: Literal["cpu", "gpu"] = "cpu"
     fallback_to_cpu: bool = False
     betweenness_samples: PositiveInt = 16
+    max_graph_edges: PositiveInt | None = None
+    """The window graph's edge budget: a window with more ordered pairs runs the graph
+    algorithms on its heaviest this many (the other features see every pair), and says so in
+    the step's log and metadata. ``null``: no budget. Memory per pair: docs' benchmarks page."""
 
 
 class ConfigFile(StrictModel):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -117,6 +118,21 @@ def window_features(
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class GraphCut:
+    """A window whose graph passed the edge budget (``GraphParams.max_edges``): the graph
+    algorithms ran on its ``kept`` heaviest of ``pairs`` ordered pairs (volume at least
+    ``weight_floor``; equal volumes kept in id order). Addresses left without a kept pair get
+    the values of an address outside the graph (0, their own component and community); the
+    other features still see every pair."""
+
+    day: date
+    window: int
+    pairs: int
+    kept: int
+    weight_floor: float
+
+
 WindowReduction = Callable[[], tuple[pl.DataFrame, pl.DataFrame]]
 """Returns the window's per-address volume sums and temporal sums (the columns of
 ``_volume_features`` and ``_temporal_sums``, keyed by ``id``)."""
@@ -134,16 +150,28 @@ def features_from_pieces(
     engine: GraphEngine,
     params: GraphParams,
     timer: StageTimer,
+    cuts: list[GraphCut] | None = None,
 ) -> pl.DataFrame:
     """The catalog from a window's reduced pieces, wherever they were reduced (polars plans
     here, or SQL in the warehouse: ``storage.window_sql``).
 
     ``names``: ``id`` (UInt32, the address's rank in sorted order) and ``address`` of every
     address in the window's edges; ``flows``: the columns of ``_flows``, ids for addresses.
-    ``reduce_window`` runs while the graph algorithms do.
+    ``reduce_window`` runs while the graph algorithms do. A window over the edge budget is
+    appended to ``cuts``.
     """
     with timer.stage("graph_prepare"):
-        graph, vertex_ids = _window_graph(flows, engine, names.height, params)
+        graph_flows = flows
+        if params.max_edges is not None and flows.height > params.max_edges:
+            graph_flows = (
+                flows.sort(["volume", "s", "d"], descending=[True, False, False])
+                .head(params.max_edges)
+                .sort("s", "d")
+            )
+            floor = float(graph_flows["volume"].min())
+            if cuts is not None:
+                cuts.append(GraphCut(day, window, flows.height, graph_flows.height, floor))
+        graph, vertex_ids = _window_graph(graph_flows, engine, names.height, params)
         lab = engine.collect(
             _label_categories(labels).join(names.lazy(), on="address").select("id", "category")
         ).lazy()

@@ -53,6 +53,9 @@ class GraphParams:
     """The Leiden paper's theta in the refinement step: igraph ``beta``, cuGraph ``theta``
     (whose default, 1.0, is a hundred times igraph's 0.01; the same value on both)."""
     seed: int = 42
+    max_edges: int | None = None
+    """The window graph's edge budget (``features.max_graph_edges``): above it the graph
+    algorithms run on the heaviest ``max_edges`` pairs only (``domain.features.GraphCut``)."""
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,7 @@ def platform_definitions(settings: Settings) -> dg.Definitions:
             "graph_engine": GraphEngineResource(
                 fallback_to_cpu=settings.features.fallback_to_cpu,
                 betweenness_samples=settings.features.betweenness_samples,
+                max_graph_edges=settings.features.max_graph_edges or 0,
             ),
         },
     )

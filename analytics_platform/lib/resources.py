@@ -77,7 +77,8 @@ class WarehouseResource(dg.ConfigurableResource):
 
 class GraphEngineResource(dg.ConfigurableResource):
     """How ``address_features`` runs on its engine: without RAPIDS and a GPU, ``gpu`` fails the
-    step with the reason, unless ``fallback_to_cpu``; the betweenness sample size.
+    step with the reason, unless ``fallback_to_cpu``; the betweenness sample size; the window
+    graph's edge budget.
 
     Which engine is not a field here: it is ``features.engine`` of the configuration, read
     once when the definitions load, so the step's GPU tags and pool and the engine it runs on
@@ -85,12 +86,16 @@ class GraphEngineResource(dg.ConfigurableResource):
 
     fallback_to_cpu: bool = False
     betweenness_samples: int = 16
+    max_graph_edges: int = 0  # 0: no budget
 
     def choose(self, engine: str) -> EngineChoice:
         return choose_engine(engine, fallback_to_cpu=self.fallback_to_cpu)
 
     def params(self) -> GraphParams:
-        return GraphParams(betweenness_samples=self.betweenness_samples)
+        return GraphParams(
+            betweenness_samples=self.betweenness_samples,
+            max_edges=self.max_graph_edges or None,
+        )
 
 
 class ModelRegistryResource(dg.ConfigurableResource):

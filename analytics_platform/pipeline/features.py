@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 
-from analytics_platform.domain.features import features_from_pieces
+from analytics_platform.domain.features import GraphCut, features_from_pieces
 from analytics_platform.domain.schemas import ADDRESS_FEATURES, empty
 from analytics_platform.domain.windows import window_days
 from analytics_platform.engines.base import GraphEngine, GraphParams
@@ -39,6 +39,7 @@ def features_in_warehouse(
     horizons: Mapping[str, date | None] | None = None,
     read_lake: LakeReader | None = None,
     in_process: bool = False,
+    cuts: list[GraphCut] | None = None,
     progress: Callable[[date, int], None] = lambda day, rows: None,
 ) -> pl.DataFrame:
     """The features of every day in ``days``, each window reduced in the warehouse: its daily
@@ -49,7 +50,8 @@ def features_in_warehouse(
     embedded warehouse is one process's at a time). ``horizons``: per daily table, the first
     day the warehouse still holds (``storage.retention``); older days of a window are read by
     ``read_lake`` and staged in the warehouse beside the table for that window.
-    ``in_process``: the warehouse is embedded chDB (``window_sql.reduce_window``).
+    ``in_process``: the warehouse is embedded chDB (``window_sql.reduce_window``). Windows
+    over the edge budget (``params.max_edges``) are appended to ``cuts``.
     """
     frames = []
     for day in days:
@@ -84,7 +86,7 @@ def features_in_warehouse(
             features = features_from_pieces(
                 pieces.names, pieces.flows, lambda p=pieces: (p.volume, p.temporal), day_labels,
                 network=network, day=day, window=size, engine=engine, params=params,
-                timer=timer,
+                timer=timer, cuts=cuts,
             )  # fmt: skip
             frames.append(features)
             rows += features.height

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -194,3 +195,44 @@ def test_on_a_cluster_the_statements_read_every_shard_through_the_all_tables(tmp
     )  # fmt: skip
     report = compare_features(polars_side, sharded, min_ari=1.0)
     assert report.rows == polars_side.height and report.ok, report.mismatches
+
+
+def test_a_window_over_the_edge_budget_runs_its_graph_on_the_heaviest_pairs(window):
+    dsn, _, _, labels, day = window
+    cuts: list = []
+
+    def run(max_edges, cuts=None):
+        return features_in_warehouse(
+            lambda: ch.session(dsn), "torus", labels, network="torus", days=[day],
+            windows=(1, 7), engine=get_engine("cpu"),
+            params=GraphParams(betweenness_samples=64, max_edges=max_edges), timer=StageTimer(),
+            cuts=cuts,
+        ).sort("window_days", "address")  # fmt: skip
+
+    full, budgeted = run(None), run(2_000, cuts)
+    (cut,) = cuts  # the 1-day window stays under the budget
+    assert (cut.day, cut.window, cut.kept) == (day, 7, 2_000) and cut.pairs > 2_000
+    assert cut.weight_floor > 0
+    assert budgeted.height == full.height  # every address still has its row
+    graph_columns = {"pagerank", "hub_score", "authority_score", "component_id", "community_id",
+                     "component_size", "community_size", "kcore", "triangles", "clustering",
+                     "betweenness"}  # fmt: skip
+    for column in set(full.columns) - graph_columns:  # the budget touches the graph only
+        _assert_same(budgeted[column], full[column])
+    week = budgeted.filter(pl.col("window_days") == 7)
+    assert (
+        week["component_size"].max()
+        < full.filter(pl.col("window_days") == 7)["component_size"].max()
+    )
+    assert (week["pagerank"] == 0).sum() > 0  # addresses without a kept pair: outside the graph
+    again = run(2_000)  # the same pairs kept every time
+    for column in graph_columns:
+        _assert_same(budgeted[column], again[column])
+
+
+def _assert_same(a: pl.Series, b: pl.Series) -> None:
+    """Equal; floats to 1e-9 relative (a float sum's value depends on its order)."""
+    if a.dtype == pl.Float64:
+        assert np.allclose(a.to_numpy(), b.to_numpy(), rtol=1e-9, equal_nan=True), a.name
+    else:
+        assert a.equals(b), a.name

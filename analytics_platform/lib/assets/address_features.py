@@ -6,6 +6,7 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from analytics_platform.domain.features import GraphCut
 from analytics_platform.domain.windows import days_from
 from analytics_platform.engines.timing import StageTimer
 from analytics_platform.lib import checks as qc
@@ -62,16 +63,41 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             context.log.info(f"{net.name}.{table} {first}..{last}: past retention, from the lake")
             return lake_store.read_days(root, table, net.name, days_from(first, last))
 
+        cuts: list[GraphCut] = []
         features = features_in_warehouse(
             warehouse.session, net.name, labels, network=net.name, days=days,
             windows=net.windows, engine=choice.engine, params=graph_engine.params(),
             timer=timer, cluster=target.cluster, horizons=horizons, read_lake=read_lake,
-            in_process=target.embedded,
+            in_process=target.embedded, cuts=cuts,
             progress=lambda day, rows: context.log.info(f"features {day}: {rows} rows"),
         )  # fmt: skip
-        record_days(
-            context, features, days, lambda _, rows: {"rows_by_window": counts(rows, "window_days")}
-        )
+        for cut in cuts:
+            context.log.warning(
+                f"{cut.day} {cut.window}-day window: {cut.pairs} pairs pass the edge budget; "
+                f"the graph features use the {cut.kept} heaviest (volume >= {cut.weight_floor:g})"
+            )
+
+        def describe(day: date, rows: pl.DataFrame) -> dict:
+            cut = {c.window: c for c in cuts if c.day == day}
+            return {
+                "rows_by_window": counts(rows, "window_days"),
+                # Windows whose graph algorithms ran on the heaviest pairs only (0: none).
+                "graph_windows_cut": dg.MetadataValue.int(len(cut)),
+                **(
+                    {
+                        "graph_cut": dg.MetadataValue.json(
+                            {
+                                str(w): {"pairs": c.pairs, "kept": c.kept, "floor": c.weight_floor}
+                                for w, c in cut.items()
+                            }
+                        )
+                    }
+                    if cut
+                    else {}
+                ),
+            }
+
+        record_days(context, features, days, describe)
         yield dg.Output(
             features,
             metadata={
@@ -79,6 +105,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
                 "engine": choice.engine.name,
                 "engine_fallback": choice.fallback_reason or "none",
                 "windows": dg.MetadataValue.json(list(net.windows)),
+                "graph_edge_budget": graph_engine.max_graph_edges or "none",
                 "stage_seconds": stage_table(timer),
             },
         )
