@@ -5,6 +5,11 @@ day, sender, recipient and asset) and ``address_activity`` (one row per day and 
 the labels valid at the window's end. So one more day costs the window aggregation plus that
 day's edges.
 
+The product reduces a window in the warehouse (``storage.window_sql``) and hands the pieces
+to :func:`features_from_pieces`; :func:`window_features` reduces frames in memory with the
+polars plans below. Those plans are the reference the SQL is tested against (column for
+column), and the path the engine benchmarks and the GPU parity tests run.
+
 Addresses are encoded to integers once (their rank in sorted order); every later step works on
 integers. Aggregations are polars plans executed by the engine (``engine.collect``: CPU polars
 or cuDF); graph algorithms go to ``engine.graph_features``. Graph vertices are the addresses
