@@ -25,6 +25,7 @@ from typing import Any
 import polars as pl
 
 from analytics_platform.domain.dtypes import TIMESTAMP
+from analytics_platform.engines.timing import StageTimer
 from analytics_platform.storage.clickhouse import (
     DISTRIBUTED_SUFFIX,
     create_staging,
@@ -179,10 +180,14 @@ class WindowPieces:
 
 
 def reduce_window(
-    client: Any, window: WarehouseWindow, timer: Any = None, *, in_process: bool = False
+    client: Any,
+    window: WarehouseWindow,
+    timer: StageTimer | None = None,
+    *,
+    in_process: bool = False,
 ) -> WindowPieces:
     """The window's ids, flows and per-address sums (timed as the stages ``encode``, ``flows``
-    and ``address_sums`` of ``timer``, an ``engines.timing.StageTimer``).
+    and ``address_sums`` of ``timer``).
 
     ``in_process``: the warehouse is embedded chDB, whose allocator (jemalloc) keeps the pages
     a statement freed; they are handed back to the OS after each statement, or the step would
@@ -349,30 +354,47 @@ def read_volume_sums(client: Any, window: WarehouseWindow, addresses: int) -> pl
 def read_temporal_sums(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame:
     """Per active address, what ``_temporal_sums`` computes; the 24 hour bits as one mask
     (``hours``: the OR of the daily masks)."""
+    # The sums of each day need no order; the gaps between an address's active days do (a
+    # window over the rows sorted by address and day). The sort carries only the four columns
+    # it needs: one statement for both took 0.45 GiB more at 10M transfers.
+    activity = f"{window.table('address_activity')} WHERE {_IN_WINDOW}"
     temporal = f"""(
-        SELECT address,
-               min(first_time) AS first_seen, max(last_time) AS last_seen,
-               toInt32(count()) AS active_days,
-               sum(event_count) AS total_count, max(event_count) AS max_daily_count,
-               sum(c * c) AS `_c2`, sum(c * log(c)) AS `_clogc`,
-               sumIf(c, toDayOfWeek(`date`) >= 6) AS `_weekend`,
-               sum(gap_count) + count(cross_gap) AS `_gaps`,
-               sum(gap_sum_s) + ifNull(sum(cross_gap), 0) AS `_gap_sum`,
-               sum(gap_sq_sum_s) + ifNull(sum(cross_gap * cross_gap), 0) AS `_gap_sq`,
-               least(min(gap_min_s), min(cross_gap)) AS interarrival_min_s,
-               groupBitOr(hour_mask) AS hours
+        SELECT d.address AS address, first_seen, last_seen, active_days, total_count,
+               max_daily_count, `_c2`, `_clogc`, `_weekend`,
+               day_gaps + g.gaps AS `_gaps`,
+               day_gap_sum + ifNull(g.gap_sum, 0) AS `_gap_sum`,
+               day_gap_sq + ifNull(g.gap_sq, 0) AS `_gap_sq`,
+               least(day_gap_min, g.gap_min) AS interarrival_min_s,
+               hours
         FROM (
+            SELECT address,
+                   min(first_time) AS first_seen, max(last_time) AS last_seen,
+                   toInt32(count()) AS active_days,
+                   sum(event_count) AS total_count, max(event_count) AS max_daily_count,
+                   sum(toFloat64(event_count) * event_count) AS `_c2`,
+                   sum(event_count * log(event_count)) AS `_clogc`,
+                   sumIf(toFloat64(event_count), toDayOfWeek(`date`) >= 6) AS `_weekend`,
+                   sum(gap_count) AS day_gaps, sum(gap_sum_s) AS day_gap_sum,
+                   sum(gap_sq_sum_s) AS day_gap_sq, min(gap_min_s) AS day_gap_min,
+                   groupBitOr(hour_mask) AS hours
+            FROM {activity}
+            GROUP BY address
+        ) AS d
+        INNER JOIN (
             -- the gap since the address's previous active day in the window
-            SELECT address, `date`, event_count, toFloat64(event_count) AS c, first_time,
-                   last_time, gap_count, gap_sum_s, gap_sq_sum_s, gap_min_s, hour_mask,
-                   (toUnixTimestamp64Milli(first_time)
-                    - toUnixTimestamp64Milli(lagInFrame(toNullable(last_time)) OVER (
-                        PARTITION BY address ORDER BY `date`
-                        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-                    ))) / 1000.0 AS cross_gap
-            FROM {window.table("address_activity")} WHERE {_IN_WINDOW}
-        )
-        GROUP BY address
+            SELECT address, count(gap) AS gaps, sum(gap) AS gap_sum,
+                   sum(gap * gap) AS gap_sq, min(gap) AS gap_min
+            FROM (
+                SELECT address,
+                       (toUnixTimestamp64Milli(first_time)
+                        - toUnixTimestamp64Milli(lagInFrame(toNullable(last_time)) OVER (
+                            PARTITION BY address ORDER BY `date`
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+                        ))) / 1000.0 AS gap
+                FROM {activity}
+            )
+            GROUP BY address
+        ) AS g ON g.address = d.address
     )"""
     columns = [c for c in TEMPORAL_SUMS if c != "id"]
     sql = f"""
