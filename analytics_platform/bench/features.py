@@ -53,6 +53,7 @@ class EngineResult:
     seconds: float | None = None
     window_seconds: float | None = None  # without the daily pieces (what one more day costs)
     pieces_peak_rss_bytes: int | None = None  # peak RSS once the daily pieces were written
+    # (the warehouse engine: its child's, which wrote the pieces and loaded the warehouse)
     stages: dict[str, float] = field(default_factory=dict)
     plans: dict[str, str] = field(default_factory=dict)  # stage -> where its plans ran
     peak_rss_bytes: int | None = None
@@ -114,24 +115,25 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
     start = time.perf_counter()
     if graph_engine is None:
         features = baseline_features(transfers, labels, day=day, window=window, timer=timer)
+    elif engine == "warehouse":
+        features, pieces_peak = _warehouse_window(
+            folder, days, labels, day, window, samples, graph_engine, timer
+        )
     else:
         pieces = _daily_pieces(folder, engine, graph_engine, source, days, transfers, timer)
         del transfers
         pieces_peak = _peak_rss_bytes()
-        if engine == "warehouse":
-            features = _warehouse_window(pieces, labels, day, window, samples, graph_engine, timer)
-        else:
-            features = window_features(
-                pl.scan_parquet(pieces / "daily_edges" / "*.parquet"),
-                pl.scan_parquet(pieces / "address_activity" / "*.parquet"),
-                labels,
-                network="bench",
-                day=day,
-                window=window,
-                engine=graph_engine,
-                params=GraphParams(betweenness_samples=samples),
-                timer=timer,
-            )
+        features = window_features(
+            pl.scan_parquet(pieces / "daily_edges" / "*.parquet"),
+            pl.scan_parquet(pieces / "address_activity" / "*.parquet"),
+            labels,
+            network="bench",
+            day=day,
+            window=window,
+            engine=graph_engine,
+            params=GraphParams(betweenness_samples=samples),
+            timer=timer,
+        )
     seconds = time.perf_counter() - start
     if out is not None:
         features.write_parquet(out)
@@ -154,11 +156,19 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
     )
 
 
-def _warehouse_window(pieces: Path, labels: pl.DataFrame, day: date, window: int, samples: int,
-                      graph_engine, timer: StageTimer) -> pl.DataFrame:  # fmt: skip
-    """The daily pieces loaded into an embedded warehouse (stage ``warehouse_load``, in a
-    child process as the daily assets write them, so this process's peak RSS is the
-    window's), then the window's features reduced there."""
+def _warehouse_window(
+    folder: Path,
+    days: list,
+    labels: pl.DataFrame,
+    day: date,
+    window: int,
+    samples: int,
+    graph_engine,
+    timer: StageTimer,
+) -> tuple[pl.DataFrame, int]:
+    """The daily pieces written and loaded into an embedded warehouse by a child process (as
+    the daily assets write them, in other steps: this process's peak RSS is the window's),
+    then the window's features reduced there. Returns the features and the child's peak."""
     import multiprocessing
 
     from analytics_platform.domain.dtypes import TIMESTAMP
@@ -166,33 +176,43 @@ def _warehouse_window(pieces: Path, labels: pl.DataFrame, day: date, window: int
     from analytics_platform.pipeline.features import features_in_warehouse
     from analytics_platform.storage import clickhouse as ch
 
-    store = f"chdb://{pieces.parent / 'warehouse-ch'}"
-    shutil.rmtree(pieces.parent / "warehouse-ch", ignore_errors=True)
-    with timer.stage("warehouse_load"):
-        loader = multiprocessing.get_context("spawn").Process(
-            target=_load_warehouse, args=(store, pieces)
-        )
-        loader.start()
-        loader.join()
-        if loader.exitcode != 0:
-            raise RuntimeError(f"warehouse load: exit status {loader.exitcode}")
+    store = folder / "warehouse-ch"
+    shutil.rmtree(store, ignore_errors=True)
+    context = multiprocessing.get_context("spawn")
+    replies = context.Queue()
+    loader = context.Process(target=_pieces_into_warehouse, args=(folder, days, store, replies))
+    loader.start()
+    stages, child_peak = replies.get()
+    loader.join()
+    if loader.exitcode != 0:
+        raise RuntimeError(f"warehouse load: exit status {loader.exitcode}")
+    for name, seconds in stages.items():
+        timer.seconds[name] = seconds
     # The labels as the address_labels asset keeps them: valid throughout, still open.
     history = labels.with_columns(
         pl.lit(0).cast(TIMESTAMP).alias("valid_from"), pl.lit(None, TIMESTAMP).alias("valid_to")
     )
-    return features_in_warehouse(
-        lambda: ch.session(store), "bench", history, network="bench", days=[day],
+    features = features_in_warehouse(
+        lambda: ch.session(f"chdb://{store}"), "bench", history, network="bench", days=[day],
         windows=(window,), engine=graph_engine, params=GraphParams(betweenness_samples=samples),
         timer=timer, in_process=True,
     )  # fmt: skip
+    return features, child_peak
 
 
-def _load_warehouse(store: str, pieces: Path) -> None:
-    """``daily_edges`` and ``address_activity`` from the pieces' Parquet into ``store``."""
+def _pieces_into_warehouse(folder: Path, days: list, store: Path, replies) -> None:
+    """The child of :func:`_warehouse_window`: the daily pieces one day at a time, then
+    ``daily_edges`` and ``address_activity`` from their Parquet into ``store``."""
+    from analytics_platform.engines.choice import get_engine
     from analytics_platform.storage import clickhouse as ch
     from analytics_platform.storage.tables import spec
 
-    with ch.session(store) as client:
+    timer = StageTimer(
+        on_stage=lambda name, s: print(f"  warehouse: {name} {s:.2f}s", file=sys.stderr, flush=True)
+    )
+    source = pl.scan_parquet(folder / "transfers.parquet")
+    pieces = _daily_pieces(folder, "warehouse", get_engine("cpu"), source, days, None, timer)
+    with timer.stage("warehouse_load"), ch.session(f"chdb://{store}") as client:
         for table in ("daily_edges", "address_activity"):
             ch.ensure_table(client, "bench", spec(table).ddl("bench", ""))
             columns = ", ".join(f"`{c}`" for c in spec(table).schema)
@@ -201,6 +221,7 @@ def _load_warehouse(store: str, pieces: Path) -> None:
                 "FROM file({files:String}, Parquet)",
                 parameters={"files": str(pieces / table / "*.parquet")},
             )
+    replies.put((timer.seconds, _peak_rss_bytes()))
 
 
 def _daily_pieces(folder: Path, engine: str, graph_engine, source: pl.LazyFrame, days: list,
