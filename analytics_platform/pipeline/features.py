@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import replace
 from datetime import date
@@ -53,38 +53,36 @@ def features_in_warehouse(
     ``in_process``: the warehouse is embedded chDB (``window_sql.reduce_window``). Windows
     over the edge budget (``params.max_edges``) are appended to ``cuts``.
     """
+    spill = spill or window_sql.SpillSettings()
     frames = []
     for day in days:
-        day_labels, rows = current_on(labels, day), 0
-        for size in sorted(set(windows)):
-            first, last = window_days(day, size)
-            window = window_sql.WarehouseWindow(
-                database, first, last, cluster=cluster, spill=spill or window_sql.SpillSettings()
-            )
-            with connect() as client, ExitStack() as staging:
+        # One session reduces every window of the day (opening embedded chDB costs about
+        # 0.3 s); the graph work runs after it is closed, when other steps may have the store.
+        pieces = {}
+        with connect() as client:
+            for size in sorted(set(windows)):
+                first, last = window_days(day, size)
+                window = window_sql.WarehouseWindow(
+                    database, first, last, cluster=cluster, spill=spill
+                )
                 if window_sql.missing_tables(client, window):
                     continue  # nothing stored yet: no features
-                staged = []
-                for table in window_sql.WINDOW_TABLES:
-                    horizon = (horizons or {}).get(table)
-                    from_lake, _ = split_at_horizon(first, last, horizon)
-                    if from_lake and horizon is not None:
-                        if read_lake is None:
-                            raise ValueError(f"{table}: days before {horizon} need a lake reader")
-                        rows_of_lake = read_lake(table, *from_lake)
-                        staged.append(
-                            staging.enter_context(
-                                window_sql.staged_days(
-                                    client, database, table, rows_of_lake, horizon
-                                )
-                            )
+                with ExitStack() as staging:
+                    staged = tuple(
+                        staging.enter_context(
+                            window_sql.staged_days(client, database, table, rows, horizon)
                         )
-                window = replace(window, staged=tuple(staged))
-                pieces = window_sql.reduce_window(client, window, timer, in_process=in_process)
-            if pieces.names.height == 0:
+                        for table, rows, horizon in _lake_days(window, horizons or {}, read_lake)
+                    )
+                    pieces[size] = window_sql.reduce_window(
+                        client, replace(window, staged=staged), timer, in_process=in_process
+                    )
+        day_labels, rows = current_on(labels, day), 0
+        for size, piece in pieces.items():
+            if piece.names.height == 0:
                 continue
             features = features_from_pieces(
-                pieces.names, pieces.flows, lambda p=pieces: (p.volume, p.temporal), day_labels,
+                piece.names, piece.flows, lambda p=piece: (p.volume, p.temporal), day_labels,
                 network=network, day=day, window=size, engine=engine, params=params,
                 timer=timer, cuts=cuts,
             )  # fmt: skip
@@ -92,6 +90,22 @@ def features_in_warehouse(
             rows += features.height
         progress(day, rows)
     return pl.concat(frames) if frames else empty(ADDRESS_FEATURES)
+
+
+def _lake_days(
+    window: window_sql.WarehouseWindow,
+    horizons: Mapping[str, date | None],
+    read_lake: LakeReader | None,
+) -> Iterator[tuple[str, pl.DataFrame, date]]:
+    """Per daily table, the window's days before its warehouse horizon, read from the lake:
+    (table, rows, horizon)."""
+    for table in window_sql.WINDOW_TABLES:
+        horizon = horizons.get(table)
+        from_lake, _ = split_at_horizon(window.first, window.last, horizon)
+        if from_lake and horizon is not None:
+            if read_lake is None:
+                raise ValueError(f"{table}: days before {horizon} need a lake reader")
+            yield table, read_lake(table, *from_lake), horizon
 
 
 def edges_of_days(

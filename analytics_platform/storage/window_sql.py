@@ -167,6 +167,7 @@ class WarehouseWindow:
 
 
 _IN_WINDOW = "`date` BETWEEN {first:Date} AND {last:Date}"
+PURGE_BETWEEN_ADDRESSES = 250_000
 
 
 @dataclass(frozen=True)
@@ -190,13 +191,18 @@ def reduce_window(
     and ``address_sums`` of ``timer``).
 
     ``in_process``: the warehouse is embedded chDB, whose allocator (jemalloc) keeps the pages
-    a statement freed; they are handed back to the OS after each statement, or the step would
-    carry the statements' peak into its graph work (2.6 GiB of 3.9 at 10M transfers).
+    a statement freed; they are handed back to the OS at the end, or the step would carry the
+    statements' peak into its graph work (2.6 GiB of 3.9 at 10M transfers). In a window of
+    :data:`PURGE_BETWEEN_ADDRESSES` addresses or more they are handed back after each
+    statement too (so the peak is the largest statement's, not their sum); below, the next
+    statement's page faults would cost more than the memory is worth (a 30-day demo window:
+    0.52 s instead of 0.32).
     """
     stage = timer.stage if timer is not None else lambda _: nullcontext()
+    between = False
 
-    def release() -> None:
-        if in_process:
+    def release(last: bool = False) -> None:
+        if in_process and (last or between):
             client.command("SYSTEM JEMALLOC PURGE")
 
     with ExitStack() as scratch:
@@ -206,6 +212,7 @@ def reduce_window(
         if names.height == 0:
             empty = [pl.DataFrame(schema=schema) for schema in (FLOWS, VOLUME_SUMS, TEMPORAL_SUMS)]
             return WindowPieces(names, *empty)
+        between = names.height >= PURGE_BETWEEN_ADDRESSES
         release()
         with stage("flows"):
             flows = read_flows(client, window, names_table)
@@ -214,7 +221,7 @@ def reduce_window(
             temporal = read_temporal_sums(client, window, names_table)
             release()
             volume = read_volume_sums(client, window, names.height)
-        release()
+        release(last=True)
     return WindowPieces(names, flows, volume, temporal)
 
 
