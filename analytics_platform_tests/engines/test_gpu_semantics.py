@@ -165,10 +165,11 @@ def test_the_stage_table_says_where_each_stage_ran():
         NO_LABELS, network="torus", day=_diamond_chain(3)["date"].max(), window=1,
         engine=CpuEngine(), params=GraphParams(), timer=timer,
     )  # fmt: skip
-    assert timer.plan_devices("encode") == "cpu 6"
-    assert timer.plan_devices("aggregate") == "cpu 7"
+    assert timer.plan_devices("encode") == "cpu 5"
+    assert timer.plan_devices("graph_prepare") == "cpu 2"  # the undirected graph, the labels
+    assert timer.plan_devices("aggregate") == "cpu 8"
     assert timer.plan_devices("hits") == ""  # arrays, not plans
-    assert "| encode |" in stage_table(timer).value and "cpu 6" in stage_table(timer).value
+    assert "| encode |" in stage_table(timer).value and "cpu 5" in stage_table(timer).value
 
 
 def test_the_device_check_needs_no_dagster_or_warehouse_client(tmp_path):
