@@ -52,17 +52,11 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         if choice.fallback_reason:
             context.log.warning(f"GPU engine unavailable ({choice.fallback_reason}); using CPU")
         days, timer = days_of(context), StageTimer()
-        target, root = warehouse.target(), lake.root()
+        target, read_lake = warehouse.target(), _lake_reader(context, lake, net.name)
         # Days past a table's warehouse retention are read from the lake, as every input is.
         horizons = {
-            table: warehouse_horizon(net.warehouse_retention.get(table), today_utc())
-            for table in WINDOW_TABLES
+            t: warehouse_horizon(net.warehouse_retention.get(t), today_utc()) for t in WINDOW_TABLES
         }
-
-        def read_lake(table: str, first: date, last: date) -> pl.DataFrame:
-            context.log.info(f"{net.name}.{table} {first}..{last}: past retention, from the lake")
-            return lake_store.read_days(root, table, net.name, days_from(first, last))
-
         cuts: list[GraphCut] = []
         features = features_in_warehouse(
             warehouse.session, net.name, labels, network=net.name, days=days,
@@ -76,28 +70,15 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
                 f"{cut.day} {cut.window}-day window: {cut.pairs} pairs pass the edge budget; "
                 f"the graph features use the {cut.kept} heaviest (volume >= {cut.weight_floor:g})"
             )
-
-        def describe(day: date, rows: pl.DataFrame) -> dict:
-            cut = {c.window: c for c in cuts if c.day == day}
-            return {
+        record_days(
+            context,
+            features,
+            days,
+            lambda day, rows: {
                 "rows_by_window": counts(rows, "window_days"),
-                # Windows whose graph algorithms ran on the heaviest pairs only (0: none).
-                "graph_windows_cut": dg.MetadataValue.int(len(cut)),
-                **(
-                    {
-                        "graph_cut": dg.MetadataValue.json(
-                            {
-                                str(w): {"pairs": c.pairs, "kept": c.kept, "floor": c.weight_floor}
-                                for w, c in cut.items()
-                            }
-                        )
-                    }
-                    if cut
-                    else {}
-                ),
-            }
-
-        record_days(context, features, days, describe)
+                **_cut_metadata([c for c in cuts if c.day == day]),
+            },
+        )
         yield dg.Output(
             features,
             metadata={
@@ -119,3 +100,28 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         )  # fmt: skip
 
     return address_features
+
+
+def _cut_metadata(cuts: list[GraphCut]) -> dict:
+    """A day's metadata about its windows over the edge budget (``graph_windows_cut``: 0 when
+    none, which the Plots tab charts; ``graph_cut``: pairs, kept and volume floor by window)."""
+    metadata: dict = {"graph_windows_cut": dg.MetadataValue.int(len(cuts))}
+    if cuts:
+        metadata["graph_cut"] = dg.MetadataValue.json(
+            {
+                str(c.window): {"pairs": c.pairs, "kept": c.kept, "floor": c.weight_floor}
+                for c in cuts
+            }
+        )
+    return metadata
+
+
+def _lake_reader(context: dg.AssetExecutionContext, lake: LakeResource, network: str):
+    """Reads days of a daily table from the lake (those past the warehouse's retention)."""
+    root = lake.root()
+
+    def read(table: str, first: date, last: date) -> pl.DataFrame:
+        context.log.info(f"{network}.{table} {first}..{last}: past retention, from the lake")
+        return lake_store.read_days(root, table, network, days_from(first, last))
+
+    return read
