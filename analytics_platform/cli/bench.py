@@ -17,7 +17,11 @@ def register(sub) -> None:
     feats.add_argument("--transfers", type=int, default=1_000_000)
     feats.add_argument("--addresses", type=int, default=100_000)
     feats.add_argument("--days", type=int, default=90, help="window length (days of data)")
-    feats.add_argument("--engines", default="cpu,gpu,networkx")
+    feats.add_argument(
+        "--engines",
+        default="cpu,gpu,networkx",
+        help="of cpu, gpu, warehouse (the window reduced in embedded ClickHouse), networkx",
+    )
     feats.add_argument("--betweenness-samples", type=int, default=16)
     feats.add_argument("--timeout", type=float, default=600, help="seconds per engine")
     feats.add_argument("--seed", type=int, default=7)
