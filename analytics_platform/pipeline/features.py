@@ -46,36 +46,37 @@ def features_in_warehouse(
     pieces stay in ClickHouse and only one row per address and one per pair come back
     (``storage.window_sql``); the graph and the flows' features run on ``engine``.
 
-    ``connect()`` opens a warehouse session; one is held only while a window is reduced (the
-    embedded warehouse is one process's at a time). ``horizons``: per daily table, the first
-    day the warehouse still holds (``storage.retention``); older days of a window are read by
-    ``read_lake`` and staged in the warehouse beside the table for that window.
-    ``in_process``: the warehouse is embedded chDB (``window_sql.reduce_window``). Windows
-    over the edge budget (``params.max_edges``) are appended to ``cuts``.
+    ``connect()`` opens a warehouse session; one is held only while a day's windows are
+    reduced (the embedded warehouse is one process's at a time). ``horizons``: per daily
+    table, the first day the warehouse still holds (``storage.retention``); older days of the
+    day's widest window are read by ``read_lake`` and staged in the warehouse beside the table,
+    once for all of that day's windows. ``in_process``: the warehouse is embedded chDB
+    (``window_sql.reduce_window``). Windows over the edge budget (``params.max_edges``) are
+    appended to ``cuts``.
     """
-    spill = spill or window_sql.SpillSettings()
+    spill, sizes = spill or window_sql.SpillSettings(), sorted(set(windows))
     frames = []
+    if not sizes:
+        return empty(ADDRESS_FEATURES)
     for day in days:
         # One session reduces every window of the day (opening embedded chDB costs about
         # 0.3 s); the graph work runs after it is closed, when other steps may have the store.
         pieces = {}
-        with connect() as client:
-            for size in sorted(set(windows)):
-                first, last = window_days(day, size)
-                window = window_sql.WarehouseWindow(
-                    database, first, last, cluster=cluster, spill=spill
-                )
-                if window_sql.missing_tables(client, window):
-                    continue  # nothing stored yet: no features
-                with ExitStack() as staging:
-                    staged = tuple(
-                        staging.enter_context(
-                            window_sql.staged_days(client, database, table, rows, horizon)
-                        )
-                        for table, rows, horizon in _lake_days(window, horizons or {}, read_lake)
+        widest = window_sql.WarehouseWindow(
+            database, *window_days(day, sizes[-1]), cluster=cluster, spill=spill
+        )
+        with connect() as client, ExitStack() as staging:
+            if not window_sql.missing_tables(client, widest):  # else nothing stored yet
+                staged = tuple(
+                    staging.enter_context(
+                        window_sql.staged_days(client, database, table, rows, horizon)
                     )
+                    for table, rows, horizon in _lake_days(widest, horizons or {}, read_lake)
+                )
+                for size in sizes:
+                    window = replace(widest, first=window_days(day, size)[0], staged=staged)
                     pieces[size] = window_sql.reduce_window(
-                        client, replace(window, staged=staged), timer, in_process=in_process
+                        client, window, timer, in_process=in_process
                     )
         day_labels, rows = current_on(labels, day), 0
         for size, piece in pieces.items():
@@ -103,9 +104,17 @@ def _lake_days(
         horizon = horizons.get(table)
         from_lake, _ = split_at_horizon(window.first, window.last, horizon)
         if from_lake and horizon is not None:
-            if read_lake is None:
-                raise ValueError(f"{table}: days before {horizon} need a lake reader")
-            yield table, read_lake(table, *from_lake), horizon
+            yield table, _read_lake(read_lake, table, *from_lake), horizon
+
+
+def _read_lake(read_lake: LakeReader | None, table: str, first: date, last: date) -> pl.DataFrame:
+    """``read_lake(table, first, last)``, or a one-line error naming the table and days."""
+    if read_lake is None:
+        raise ValueError(
+            f"{table}: days {first}..{last} are past the warehouse's retention and need a "
+            "lake reader"
+        )
+    return read_lake(table, first, last)
 
 
 def edges_of_days(
@@ -124,9 +133,8 @@ def edges_of_days(
     from_lake, from_warehouse = split_at_horizon(first, last, horizon)
     frames = []
     if from_lake:
-        if read_lake is None:
-            raise ValueError(f"daily_edges: days before {horizon} need a lake reader")
-        frames.append(read_lake("daily_edges", *from_lake).select(list(window_sql.DAY_PAIRS)))
+        rows = _read_lake(read_lake, "daily_edges", *from_lake)
+        frames.append(rows.select(list(window_sql.DAY_PAIRS)))
     if from_warehouse:
         window = window_sql.WarehouseWindow(database, *from_warehouse, cluster=cluster)
         with connect() as client:

@@ -150,8 +150,7 @@ class WarehouseWindow:
     def table(self, name: str) -> str:
         """What the statements read for the daily table ``name``: the table (its
         ``Distributed`` twin on a cluster), joined by the days staged from the lake."""
-        suffix = DISTRIBUTED_SUFFIX if self.cluster else ""
-        source = f"`{self.database}`.`{validate_identifier(name, 'table')}{suffix}`"
+        source = f"`{self.database}`.`{self.stored(name)}`"
         for staged in self.staged:
             if staged.table == name:
                 horizon = staged.horizon.isoformat()  # a date's own formatting: no user text
@@ -160,6 +159,12 @@ class WarehouseWindow:
                     f"UNION ALL SELECT * FROM {staged.scratch})"
                 )
         return source
+
+    def stored(self, name: str) -> str:
+        """The table the daily table ``name`` is read from: itself, or its ``Distributed``
+        twin on a cluster."""
+        suffix = DISTRIBUTED_SUFFIX if self.cluster else ""
+        return f"{validate_identifier(name, 'table')}{suffix}"
 
     @property
     def parameters(self) -> dict[str, date]:
@@ -254,8 +259,7 @@ def read_day_pairs(client: Any, window: WarehouseWindow) -> pl.DataFrame:
 
 def missing_tables(client: Any, window: WarehouseWindow) -> list[str]:
     """The daily tables the window reads that the warehouse does not have yet."""
-    suffix = DISTRIBUTED_SUFFIX if window.cluster else ""
-    return [t for t in WINDOW_TABLES if not table_exists(client, window.database, t + suffix)]
+    return [t for t in WINDOW_TABLES if not table_exists(client, window.database, window.stored(t))]
 
 
 @contextmanager

@@ -143,15 +143,16 @@ def test_days_past_the_warehouse_horizon_come_from_the_lake_once(window):
         return frames[table].filter(pl.col("date").is_between(first, last))
 
     staged_side = features_in_warehouse(
-        lambda: ch.session(dsn), "torus", labels, network="torus", days=[day], windows=(7,),
+        lambda: ch.session(dsn), "torus", labels, network="torus", days=[day], windows=(1, 7),
         engine=engine, params=PARAMS, timer=StageTimer(),
         horizons={"daily_edges": horizon, "address_activity": horizon}, read_lake=read_lake,
     )  # fmt: skip
     polars_side = compute_address_features(
         edges, activity, labels.select("address", "category"), network="torus", day=day,
-        windows=(7,), engine=engine, params=PARAMS,
+        windows=(1, 7), engine=engine, params=PARAMS,
     )  # fmt: skip
     first = day - timedelta(days=6)
+    # Read once for the day's widest window; the 1-day window needs none of it.
     assert sorted(read) == [
         ("address_activity", first, horizon - timedelta(days=1)),
         ("daily_edges", first, horizon - timedelta(days=1)),
