@@ -50,9 +50,10 @@ def run_model_command(args: argparse.Namespace) -> int:
             settings, args.network, cutoff=args.cutoff, by=by, labels_path=args.labels,
             alias=args.alias,
         )  # fmt: skip
-        v, model = done.version, done.trained.model
+        v, model = done.version, done.model
         print(
             f"{args.network}: version {v.version} ({', '.join(v.aliases) or 'no alias'}), "
+            f"training set {done.training_set}, "
             f"cutoff {model.cutoff}, {len(model.features)} features ({model.feature_hash}), "
             f"classes {', '.join(model.classes[1:])}; validation F1 "
             f"{model.metrics.get('validation_f1')}"

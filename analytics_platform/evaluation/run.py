@@ -414,7 +414,7 @@ def judge_risk(
     assert end is not None
     scores = model_ops.read_table(settings, net.name, "address_risk_scores", first, end)
     alerts = model_ops.read_table(settings, net.name, "typology_alerts", first, end)
-    model = done.trained.model
+    model = done.model
     patterns = stored["structural_patterns"]
     if cutoff is None:
         judged, known = truth, None
@@ -437,6 +437,7 @@ def judge_risk(
         "risk_model": {
             **{k: v for k, v in model.metrics.items() if k != "blend"},
             "version": done.version.version,
+            "training_set": done.training_set,
             "classes": list(model.classes),
             "alerting": sorted(alerting),
             "features": len(model.features),

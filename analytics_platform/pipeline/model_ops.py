@@ -25,18 +25,19 @@ import polars as pl
 from analytics_platform import __version__
 from analytics_platform.config import Settings
 from analytics_platform.domain.risk.labels import LABELS
-from analytics_platform.domain.risk.model import NONE
+from analytics_platform.domain.risk.model import NONE, RiskModel
+from analytics_platform.domain.risk.training_set import TrainingSet
 from analytics_platform.domain.schemas import ADDRESS_RISK_SCORES
+from analytics_platform.lake.manager import lake_of
 from analytics_platform.pipeline.risk import (
-    Trained,
     history_window,
     read_labels,
-    train_on,
-    training_params,
+    train_on_set,
+    training_set_on,
     verdict_labels,
 )
 from analytics_platform.storage import clickhouse as ch
-from analytics_platform.storage import tables
+from analytics_platform.storage import tables, training_sets
 from analytics_platform.storage.model_registry import (
     CHALLENGER,
     CHAMPION,
@@ -44,7 +45,10 @@ from analytics_platform.storage.model_registry import (
     Version,
 )
 
-HISTORY_TABLES = ("address_features", "structural_patterns", "daily_edges", "typology_alerts")
+SET_TABLES = ("address_features", "structural_patterns", "daily_edges")
+"""What a training set is built from (and the validation days' rule alerts, what a model is
+trained beside)."""
+HISTORY_TABLES = (*SET_TABLES, "typology_alerts")
 
 
 def registry_of(settings: Settings) -> ModelRegistry:
@@ -122,7 +126,81 @@ def code_version() -> str:
 @dataclass(frozen=True)
 class TrainingResult:
     version: Version
-    trained: Trained
+    model: RiskModel
+    training_set: str
+    """The id of the stored training set it learnt from (``storage.training_sets``)."""
+    training: TrainingSet
+
+
+def build_training_set(
+    settings: Settings,
+    network: str,
+    *,
+    cutoff: date | None = None,
+    labels_path: str | None = None,
+    progress=print,
+) -> tuple[str, TrainingSet]:
+    """The training set of the warehouse's days up to ``cutoff`` (default: the last featured
+    day) and the labels known then, stored in the lake as the network's current one; its id
+    and the set."""
+    net = settings.network(network)
+    cutoff = cutoff or last_featured_day(settings, network)
+    first, last = history_window(cutoff, net.risk.history_days)
+    first = max(first, net.start_date)
+    progress(f"model train {network}: reading {first}..{last} from the warehouse")
+    # daily_edges reach the relationship look-back before the first day, as the daily
+    # scores' edges do (the same figures for the same address-day)
+    lookback = timedelta(days=(net.risk_lookback_days or 1) - 1)
+    edges_first = max(first - lookback, net.start_date)
+    history = {
+        t: read_table(settings, network, t, edges_first if t == "daily_edges" else first, last)
+        for t in SET_TABLES
+    }
+    labels = labels_known(settings, network, labels_path)
+    progress(
+        f"model train {network}: {labels.height:,} labels, training on those known by {cutoff}"
+    )
+    training = training_set_on(
+        history, labels, cutoff, net.risk_lookback_days,
+        data_version=data_version(history), labels_path=labels_path or net.risk.labels_path or "",
+    )  # fmt: skip
+    unknown = training.lineage["unknown_labelled_addresses"]
+    if unknown:
+        progress(
+            f"model train {network}: {unknown:,} address(es) labelled by {cutoff} never seen "
+            "in the data up to it (left out)"
+        )
+    return training_sets.write(lake_of(settings), network, training), training
+
+
+def train_from_set(
+    settings: Settings,
+    network: str,
+    *,
+    by: str,
+    alias: str | None = None,
+    name: str | None = None,
+    training: TrainingSet | None = None,
+) -> TrainingResult:
+    """Fit a model on the stored training set ``name`` (default: the current one; or
+    ``training``, the set of that id already in memory) and register it (the challenger, or
+    the champion when there is none, or ``alias``)."""
+    if training is None or name is None:
+        name, training = training_sets.read(lake_of(settings), network, name)
+    first, cutoff = training.settings.validation_start(training.cutoff), training.cutoff
+    model = train_on_set(
+        training,
+        read_table(settings, network, "structural_patterns", first, cutoff),
+        read_table(settings, network, "typology_alerts", first, cutoff),
+    )
+    params = {
+        **training.lineage,
+        "network": network,
+        "training_set": name,
+        "code_version": code_version(),
+    }
+    version = registry_of(settings).register(network, model, params=params, by=by, alias=alias)
+    return TrainingResult(version, model, name, training)
 
 
 def train_model(
@@ -135,43 +213,11 @@ def train_model(
     alias: str | None = None,
     progress=print,
 ) -> TrainingResult:
-    """Train on the warehouse's days up to ``cutoff`` (default: the last featured day) and
-    the labels known then; register the model (the challenger, or the champion when there is
-    none, or ``alias``)."""
-    net = settings.network(network)
-    cutoff = cutoff or last_featured_day(settings, network)
-    first, last = history_window(cutoff, net.risk.history_days)
-    first = max(first, net.start_date)
-    progress(f"model train {network}: reading {first}..{last} from the warehouse")
-    # daily_edges reach the relationship look-back before the first day, as the daily
-    # scores' edges do (the same figures for the same address-day)
-    lookback = timedelta(days=(net.risk_lookback_days or 1) - 1)
-    edges_first = max(first - lookback, net.start_date)
-    history = {
-        t: read_table(settings, network, t, edges_first if t == "daily_edges" else first, last)
-        for t in HISTORY_TABLES
-    }
-    labels = labels_known(settings, network, labels_path)
-    progress(
-        f"model train {network}: {labels.height:,} labels, training on those known by {cutoff}"
+    """:func:`build_training_set`, then :func:`train_from_set` on it (``model train``)."""
+    name, training = build_training_set(
+        settings, network, cutoff=cutoff, labels_path=labels_path, progress=progress
     )
-    trained = train_on(history, labels, cutoff, net.risk_lookback_days)
-    if trained.unknown_labelled_addresses:
-        progress(
-            f"model train {network}: {trained.unknown_labelled_addresses:,} address(es) "
-            f"labelled by {cutoff} never seen in the data up to it (left out)"
-        )
-    params = training_params(
-        trained,
-        network=network,
-        data_version=data_version(history),
-        code_version=code_version(),
-        labels_path=labels_path or net.risk.labels_path or "",
-    )
-    version = registry_of(settings).register(
-        network, trained.model, params=params, by=by, alias=alias
-    )
-    return TrainingResult(version, trained)
+    return train_from_set(settings, network, by=by, alias=alias, name=name, training=training)
 
 
 # -- promotion ----------------------------------------------------------------------------

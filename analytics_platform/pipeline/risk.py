@@ -8,16 +8,16 @@ Dagster-free: the ``risk_model`` / ``address_risk_scores`` assets, the ``model``
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
 
-from analytics_platform.domain.risk.labels import LABELS
+from analytics_platform.domain.risk.labels import LABELS, known_by
 from analytics_platform.domain.risk.matrix import KEY, address_days
-from analytics_platform.domain.risk.model import NONE, RiskModel, TrainingSettings, train
+from analytics_platform.domain.risk.model import NONE, RiskModel, fit
 from analytics_platform.domain.risk.relations import NEW_DAYS
+from analytics_platform.domain.risk.training_set import TrainingSet, TrainingSettings, training_set
 from analytics_platform.domain.schemas import ADDRESS_RISK_SCORES as SCORES
 from analytics_platform.domain.schemas import ALERT_COLUMNS
 from analytics_platform.domain.schemas import MODEL_MONITORING as MONITORING
@@ -96,25 +96,17 @@ def unknown_addresses(labels: pl.DataFrame, matrix: pl.DataFrame) -> int:
 # -- training -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Trained:
-    model: RiskModel
-    labels: int
-    """Labels known by the cutoff (what the model could learn from)."""
-    unknown_labelled_addresses: int
-    first_day: date
-    last_day: date
-
-
-def train_on(
+def training_set_on(
     history: dict[str, pl.DataFrame],
     labels: pl.DataFrame,
     cutoff: date,
     lookback: int | None = None,
-) -> Trained:
-    """A model trained on ``history`` (the warehouse's ``address_features``,
-    ``structural_patterns`` and ``daily_edges`` up to ``cutoff``) and the labels known then;
-    with ``lookback``, the relationship features of that many days too."""
+    **lineage: Any,
+) -> TrainingSet:
+    """The training set of a model with ``cutoff``: ``history`` (the warehouse's
+    ``address_features``, ``structural_patterns`` and ``daily_edges`` up to it) as the risk
+    matrix (with ``lookback``, the relationship features of that many days too), and the
+    labels known then (``domain.risk.training_set``). ``lineage`` is logged with the model."""
     matrix = address_days(
         history["address_features"],
         history["structural_patterns"],
@@ -123,18 +115,47 @@ def train_on(
     )
     matrix = matrix.filter(pl.col("date") <= cutoff)
     first = matrix["date"].min()
-    model = train(matrix, labels, cutoff, TrainingSettings.for_history((cutoff - first).days + 1))
+    settings = TrainingSettings.for_history((cutoff - first).days + 1)
+    known = known_by(labels, cutoff)
+    return TrainingSet(
+        training_set(matrix, known, cutoff, settings),
+        known,
+        cutoff,
+        settings,
+        {
+            "training_first_day": first.isoformat(),
+            "training_last_day": cutoff.isoformat(),
+            "labels": known.height,
+            "unknown_labelled_addresses": unknown_addresses(known, matrix),
+            **lineage,
+        },
+    )
+
+
+def train_on_set(training: TrainingSet, patterns: pl.DataFrame, alerts: pl.DataFrame) -> RiskModel:
+    """A model fitted on ``training``, alerting for the types where its validation days chose
+    it beside the rules (``patterns`` and ``alerts`` of those days: :func:`blend_on_validation`)."""
+    model = fit(training.rows, training.labels, training.cutoff, training.settings)
     policies = blend_on_validation(
-        model, matrix, labels, history["structural_patterns"], history["typology_alerts"]
+        model, training.validation_matrix, training.labels, patterns, alerts
     )
     alerting = tuple(t for t, how in sorted(policies.items()) if how in ("model", "either"))
-    model = dataclasses.replace(
+    return dataclasses.replace(
         model, alerting=alerting, metrics={**model.metrics, "blend": policies}
     )
-    from analytics_platform.domain.risk.labels import known_by
 
-    known = known_by(labels, cutoff)
-    return Trained(model, known.height, unknown_addresses(known, matrix), first, cutoff)
+
+def train_on(
+    history: dict[str, pl.DataFrame],
+    labels: pl.DataFrame,
+    cutoff: date,
+    lookback: int | None = None,
+) -> tuple[TrainingSet, RiskModel]:
+    """:func:`training_set_on`, then :func:`train_on_set` with the history's patterns and
+    alerts."""
+    training = training_set_on(history, labels, cutoff, lookback)
+    patterns, alerts = history["structural_patterns"], history["typology_alerts"]
+    return training, train_on_set(training, patterns, alerts)
 
 
 def blend_on_validation(
@@ -148,10 +169,9 @@ def blend_on_validation(
     (``compare.choose_blend``), judged on the validation days with the labels known at the
     cutoff: the model alerts for a type only where that beat the rules alone there."""
     from analytics_platform.domain.risk import compare
-    from analytics_platform.domain.risk.labels import known_by
 
     cutoff = model.cutoff
-    first = cutoff - timedelta(days=model.settings.validation_days - 1)
+    first = model.settings.validation_start(cutoff)
     window = matrix.filter(pl.col("date").is_between(first, cutoff))
     rules = alerts.filter(pl.col("typology") != MODEL_TYPOLOGY)
     return compare.choose_blend(
@@ -360,17 +380,6 @@ def model_alerts(scores: pl.DataFrame, network: str) -> pl.DataFrame:
         .select(list(ALERT_COLUMNS))
         .cast(ALERT_COLUMNS)
     )
-
-
-def training_params(trained: Trained, **extra: Any) -> dict[str, Any]:
-    """What a training run logs beside the model's own parameters."""
-    return {
-        "training_first_day": trained.first_day.isoformat(),
-        "training_last_day": trained.last_day.isoformat(),
-        "labels": trained.labels,
-        "unknown_labelled_addresses": trained.unknown_labelled_addresses,
-        **extra,
-    }
 
 
 def history_window(cutoff: date, days: int) -> tuple[date, date]:

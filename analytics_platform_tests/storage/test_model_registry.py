@@ -176,13 +176,25 @@ def test_a_model_trained_on_the_verdicts_scores_alerts_and_is_promoted_or_rolled
     from analytics_platform.lib.loading import build_definitions
 
     defs = build_definitions(settings)
-    config = {"cutoff": str(CUTOFF), "labels_path": labels, "by": "bo"}
+    config = {
+        "torus__risk_training_set": {"config": {"cutoff": str(CUTOFF), "labels_path": labels}},
+        "torus__risk_model": {"config": {"by": "bo"}},
+    }
     trained = defs.resolve_job_def("torus__risk_model_train").execute_in_process(
-        run_config={"ops": {"torus__risk_model": {"config": config}}}, instance=instance
+        run_config={"ops": config}, instance=instance
     )
     (event,) = trained.asset_materializations_for_node("torus__risk_model")
     assert event.metadata["model_version"].value == 2
     assert event.metadata["aliases"].value == "challenger"
+    # The job stored the training set first; the version names it, and it is the set the CLI
+    # built for version 1 (the same days and labels: the same content, the same id).
+    (built,) = trained.asset_materializations_for_node("torus__risk_training_set")
+    set_id = built.metadata["training_set"].value
+    assert event.metadata["training_set"].value == set_id and set_id.startswith(str(CUTOFF))
+    assert built.metadata["fit_none"].value > 0 and built.metadata["dagster/row_count"].value > 0
+    registry = ModelRegistry(trained_home)
+    params = [registry.client.get_run(registry.get("torus", v).run_id).data.params for v in (1, 2)]
+    assert params[0]["training_set"] == params[1]["training_set"] == set_id
     refused = defs.resolve_job_def("torus__risk_model_promote").execute_in_process(
         run_config={"ops": {"torus__promote_challenger": {"config": {"by": "bo"}}}},
         instance=instance,

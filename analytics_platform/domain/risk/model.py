@@ -1,11 +1,7 @@
 """A risk model trained on the labels known at a cutoff: LightGBM over the address-day matrix.
 
-- **Rows.** An address-day of a labelled address inside its pattern's days is a positive of the
-  pattern's type; its other days are left out (the label does not say what it did then).
-  Unlabelled address-days are negatives ("none"), a fixed share of them chosen by a hash of
-  (address, day) and given a lower weight: unlabelled is not innocent (an undetected launderer
-  may be among them), and the sample keeps training small. Neither uses anything past the
-  cutoff, so neither leaks.
+- **Rows.** The labelled address-days and a weighted sample of the unlabelled ones, as
+  ``training_set`` chooses them (its docstring says how, and why that does not leak).
 - **Time-ordered validation.** The model is fitted on the days up to ``cutoff - validation_days
   - gap_days`` and validated on the last ``validation_days`` (the gap keeps a pattern that spans
   the boundary from being on both sides). Early stopping and every class's threshold are chosen
@@ -20,9 +16,8 @@
 from __future__ import annotations
 
 import json
-import zlib
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import lightgbm as lgb
@@ -32,8 +27,15 @@ import polars as pl
 from analytics_platform.domain.risk import drift
 from analytics_platform.domain.risk.labels import known_by
 from analytics_platform.domain.risk.matrix import KEY, feature_hash
+from analytics_platform.domain.risk.training_set import (
+    FIT,
+    NONE,
+    SET_COLUMNS,
+    VALIDATION,
+    TrainingSettings,
+    training_set,
+)
 
-NONE = "none"
 PARAMS: dict = {
     "objective": "multiclass",
     "learning_rate": 0.1,
@@ -50,24 +52,6 @@ PARAMS: dict = {
 }
 ROUNDS = 200
 EARLY_STOP = 20
-
-
-@dataclass(frozen=True)
-class TrainingSettings:
-    validation_days: int = 60
-    gap_days: int = 7
-    negative_share: float = 0.2
-    """Share of unlabelled address-days kept as negatives (a hash of address and day)."""
-    negative_weight: float = 0.5
-    min_positives: int = 20
-    """Fewer labelled address-days before the validation days than this: refused."""
-
-    @classmethod
-    def for_history(cls, days: int) -> TrainingSettings:
-        """The defaults, with the validation days and gap cut to a quarter and a sixteenth of
-        a history of ``days`` days before the cutoff when it is short (a week of data)."""
-        validation = max(1, min(cls.validation_days, days // 4))
-        return cls(validation_days=validation, gap_days=min(cls.gap_days, validation // 4))
 
 
 @dataclass(frozen=True)
@@ -240,38 +224,6 @@ def _x(matrix: pl.DataFrame, features: tuple[str, ...] | list[str]) -> np.ndarra
     return matrix.select(features).to_numpy().astype(np.float64)
 
 
-def _sampled(share: float) -> pl.Expr:
-    """A fixed ``share`` of rows by a hash of (address, day): the same rows every time. crc32
-    in Python (about a second a million rows), not polars' ``hash``, which polars does not
-    promise to keep across versions: the sample, and so the model, would move with it."""
-    text = pl.format("{}|{}", "address", "date")
-    bucket = text.map_elements(lambda s: zlib.crc32(s.encode()) % 10_000, return_dtype=pl.Int64)
-    return bucket < int(share * 10_000)
-
-
-def training_rows(
-    matrix: pl.DataFrame, labels: pl.DataFrame, cutoff: date, settings: TrainingSettings
-) -> pl.DataFrame:
-    """The matrix's rows up to ``cutoff`` with ``label`` and ``weight`` (module docstring)."""
-    known = known_by(labels, cutoff)
-    rows = matrix.filter(pl.col("date") <= cutoff)
-    inside = (
-        rows.select(KEY)
-        .join(known.select("address", "pattern_type", "first_day", "last_day"), on="address")
-        .filter(pl.col("date").is_between("first_day", "last_day"))
-        .sort(*KEY, "pattern_type")
-        .unique(list(KEY), keep="first")
-        .select(*KEY, pl.col("pattern_type").alias("label"))
-    )
-    # a label of type "none" (a dismissed case) is a negative the team checked: full weight
-    labelled = rows.join(inside, on=list(KEY)).with_columns(pl.lit(1.0).alias("weight"))
-    unlabelled = rows.join(known.select("address").unique(), on="address", how="anti")
-    negatives = unlabelled.filter(_sampled(settings.negative_share)).with_columns(
-        pl.lit(NONE).alias("label"), pl.lit(settings.negative_weight).alias("weight")
-    )
-    return pl.concat([labelled, negatives]).sort(*KEY)
-
-
 def train(
     matrix: pl.DataFrame,
     labels: pl.DataFrame,
@@ -281,13 +233,20 @@ def train(
     """Fit on the labels known at ``cutoff`` (module docstring); a clear refusal when too few
     positives come before the validation days."""
     settings = settings or TrainingSettings()
-    features = tuple(c for c in matrix.columns if c not in KEY)
-    rows = training_rows(matrix, labels, cutoff, settings)
-    fit_end = cutoff - timedelta(days=settings.validation_days + settings.gap_days)
-    valid_start = cutoff - timedelta(days=settings.validation_days - 1)
-    fit = rows.filter(pl.col("date") <= fit_end)
-    valid = rows.filter(pl.col("date") >= valid_start)
-    positives = fit.filter(pl.col("label") != NONE)
+    return fit(training_set(matrix, labels, cutoff, settings), labels, cutoff, settings)
+
+
+def fit(
+    rows: pl.DataFrame, labels: pl.DataFrame, cutoff: date, settings: TrainingSettings
+) -> RiskModel:
+    """Fit on a :func:`training_set.training_set` (as built, or read back from where the
+    ``risk_training_set`` asset stored it) and the labels known at ``cutoff``."""
+    features = tuple(c for c in rows.columns if c not in KEY and c not in SET_COLUMNS)
+    valid_start = settings.validation_start(cutoff)
+    window = rows.filter(pl.col("split") == VALIDATION).select(*KEY, *features)
+    fit_rows = rows.filter(pl.col("split") == FIT)
+    valid = rows.filter((pl.col("split") == VALIDATION) & pl.col("weight").is_not_null())
+    positives = fit_rows.filter(pl.col("label") != NONE)
     if positives.height < settings.min_positives:
         raise ValueError(
             f"risk model: {positives.height} labelled address-day(s) known by {cutoff} before "
@@ -309,7 +268,7 @@ def train(
             feature_name=list(features), reference=reference, free_raw_data=False,
         )  # fmt: skip
 
-    train_set = dataset(fit)
+    train_set = dataset(fit_rows)
     params = {**PARAMS, "num_class": len(classes)}
     valid_set = dataset(valid, train_set)
     booster = lgb.train(
@@ -320,7 +279,6 @@ def train(
         callbacks=[lgb.early_stopping(EARLY_STOP, verbose=False)],
     )
     raw = RiskModel(booster, classes, features, {}, cutoff)
-    window = matrix.filter(pl.col("date").is_between(valid_start, cutoff))
     calibration = fit_calibration(raw, window, known_by(labels, cutoff))
     model = RiskModel(booster, classes, features, {}, cutoff, calibration=calibration)
     thresholds, scores = choose_thresholds(model, window, known_by(labels, cutoff))
@@ -335,7 +293,7 @@ def train(
         calibration=calibration,
         reference=drift_reference(model, window),
         metrics={
-            "fit_rows": fit.height,
+            "fit_rows": fit_rows.height,
             "fit_positives": positives.height,
             "validation_rows": valid.height,
             "best_iteration": booster.best_iteration,

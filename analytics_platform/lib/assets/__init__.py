@@ -25,6 +25,7 @@ from analytics_platform.lib.assets import (
     prices,
     quality,
     risk_model,
+    risk_training_set,
     structural_patterns,
     transfers,
     typology_alerts,
@@ -45,6 +46,7 @@ BUILDERS = (
     address_risk_scores,
     typology_alerts,
     model_monitoring,
+    risk_training_set,
     risk_model,
 )
 

@@ -1,13 +1,12 @@
-"""``risk_model``: a training run of the network's risk model, registered on MLflow, and the
-jobs that move its aliases: ``<net>__risk_model_train`` (weekly schedule, stopped by default;
-and a sensor that asks for one when enough new verdicts arrived), ``<net>__risk_model_promote``
-and ``<net>__risk_model_rollback``. The ``model`` CLI does the same (``pipeline.model_ops``).
+"""``risk_model``: a training run of the network's risk model on the current
+``risk_training_set``, registered on MLflow, and the jobs that move its aliases:
+``<net>__risk_model_train`` (both assets; weekly schedule, stopped by default; and a sensor
+that asks for one when enough new verdicts arrived), ``<net>__risk_model_promote`` and
+``<net>__risk_model_rollback``. The ``model`` CLI does the same (``pipeline.model_ops``).
 
-Not partitioned: a version is a function of every stored day up to its cutoff and the labels
-known then; its number, cutoff, metrics and feature hash are the materialisation's metadata.
+Not partitioned: a version is a function of its training set; its number, cutoff, training
+set id, metrics and feature hash are the materialisation's metadata.
 """
-
-from datetime import date
 
 import dagster as dg
 
@@ -17,10 +16,6 @@ from analytics_platform.pipeline import model_ops
 
 
 class TrainConfig(dg.Config):
-    cutoff: str | None = None
-    """Learn from the labels known by this day (YYYY-MM-DD); default the last featured day."""
-    labels_path: str | None = None
-    """A labels file besides the verdicts and the network's ``risk.labels_path``."""
     alias: str | None = None
     """``champion`` or ``challenger``; default challenger (champion when there is none)."""
     by: str = "dagster"
@@ -29,37 +24,31 @@ class TrainConfig(dg.Config):
 def build(spec: NetworkSpec) -> dg.AssetsDefinition:
     args = spec.asset(
         "risk_model",
-        "A LightGBM risk model trained on the stored feature windows and patterns up to a "
-        "cutoff and the labels known then (verdicts, risk.labels_path), registered on MLflow "
-        "as the challenger (the champion when there is none).",
+        "A LightGBM risk model fitted on the current risk_training_set (thresholds and the "
+        "blend with the rules chosen on its validation days), registered on MLflow as the "
+        "challenger (the champion when there is none).",
         partitioned=False,
-        deps=[spec.key(t) for t in model_ops.HISTORY_TABLES],
+        deps=[spec.key("risk_training_set"), spec.key("typology_alerts")],
         retry_policy=None,
     )
     args["kinds"] = {"lightgbm", "mlflow"}  # kept in the registry, not the warehouse
 
     @dg.asset(**args)
     def risk_model(context: dg.AssetExecutionContext, config: TrainConfig):
-        done = model_ops.train_model(
-            spec.settings,
-            spec.name,
-            cutoff=date.fromisoformat(config.cutoff) if config.cutoff else None,
-            by=config.by,
-            labels_path=config.labels_path,
-            alias=config.alias,
-            progress=context.log.info,
-        )
-        model = done.trained.model
+        done = model_ops.train_from_set(spec.settings, spec.name, by=config.by, alias=config.alias)
+        model, lineage = done.model, done.training.lineage
+        context.log.info(f"fitted on training set {done.training_set}")
         f1 = model.metrics.get("validation_f1", {})
         return dg.MaterializeResult(
             metadata={
                 "model_version": done.version.version,
                 "aliases": ", ".join(done.version.aliases) or "none",
+                "training_set": done.training_set,
                 "cutoff": model.cutoff.isoformat(),
                 "feature_hash": model.feature_hash,
                 "features": len(model.features),
-                "labels": done.trained.labels,
-                "unknown_labelled_addresses": done.trained.unknown_labelled_addresses,
+                "labels": lineage.get("labels", 0),
+                "unknown_labelled_addresses": lineage.get("unknown_labelled_addresses", 0),
                 **{f"validation_f1_{c}": dg.MetadataValue.float(v) for c, v in f1.items()},
             }
         )
@@ -70,8 +59,11 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
 def train_job(net: NetworkConfig) -> "dg.UnresolvedAssetJobDefinition":
     return dg.define_asset_job(
         name=f"{net.name}__risk_model_train",
-        selection=dg.AssetSelection.assets([net.name, "risk_model"]),
-        description=f"Train {net.name}'s risk model and register it (challenger by default).",
+        selection=dg.AssetSelection.assets(
+            [net.name, "risk_training_set"], [net.name, "risk_model"]
+        ),
+        description=f"Build {net.name}'s training set, train the risk model on it and register "
+        "it (challenger by default).",
         tags={"analytics/network": net.name},
     )
 
