@@ -46,8 +46,8 @@ def features_in_warehouse(
     pieces stay in ClickHouse and only one row per address and one per pair come back
     (``storage.window_sql``); the graph and the flows' features run on ``engine``.
 
-    ``connect()`` opens a warehouse session; one is held only while a day's windows are
-    reduced (the embedded warehouse is one process's at a time). ``horizons``: per daily
+    ``connect()`` opens a warehouse session; one is held only while windows are reduced
+    (the embedded warehouse is one process's at a time). ``horizons``: per daily
     table, the first day the warehouse still holds (``storage.retention``); older days of the
     day's widest window are read by ``read_lake`` and staged in the warehouse beside the table,
     once for all of that day's windows. ``in_process``: the warehouse is embedded chDB
@@ -58,39 +58,77 @@ def features_in_warehouse(
     frames = []
     if not sizes:
         return empty(ADDRESS_FEATURES)
-    for day in days:
-        # One session reduces every window of the day (opening embedded chDB costs about
-        # 0.3 s); the graph work runs after it is closed, when other steps may have the store.
-        pieces = {}
-        widest = window_sql.WarehouseWindow(
-            database, *window_days(day, sizes[-1]), cluster=cluster, spill=spill
-        )
-        with connect() as client, ExitStack() as staging:
-            if not window_sql.missing_tables(client, widest):  # else nothing stored yet
-                staged = tuple(
-                    staging.enter_context(
-                        window_sql.staged_days(client, database, table, rows, horizon)
-                    )
-                    for table, rows, horizon in _lake_days(widest, horizons or {}, read_lake)
-                )
-                for size in sizes:
-                    window = replace(widest, first=window_days(day, size)[0], staged=staged)
-                    pieces[size] = window_sql.reduce_window(
-                        client, window, timer, in_process=in_process
-                    )
-        day_labels, rows = current_on(labels, day), 0
-        for size, piece in pieces.items():
-            if piece.names.height == 0:
-                continue
-            features = features_from_pieces(
-                piece.names, piece.flows, lambda p=piece: (p.volume, p.temporal), day_labels,
-                network=network, day=day, window=size, engine=engine, params=params,
-                timer=timer, cuts=cuts,
-            )  # fmt: skip
-            frames.append(features)
-            rows += features.height
-        progress(day, rows)
+    remaining = list(days)
+    while remaining:
+        # One session reduces the windows of as many days as SESSION_PIECE_ROWS allows (at
+        # least one): opening embedded chDB costs 0.3 s on a demo store and 2 s on one of 720
+        # days. The graph work runs after it is closed, when other steps may have the store.
+        reduced: list[tuple[date, dict[int, window_sql.WindowPieces]]] = []
+        held = 0
+        with connect() as client:
+            while remaining and held < SESSION_PIECE_ROWS:
+                day = remaining.pop(0)
+                pieces = _reduce_day(
+                    client, database, day, sizes, cluster=cluster, spill=spill,
+                    horizons=horizons or {}, read_lake=read_lake, timer=timer,
+                    in_process=in_process,
+                )  # fmt: skip
+                reduced.append((day, pieces))
+                held += sum(p.names.height + p.flows.height for p in pieces.values())
+        while reduced:
+            day, pieces = reduced.pop(0)
+            day_labels, rows = current_on(labels, day), 0
+            for size, piece in pieces.items():
+                if piece.names.height == 0:
+                    continue
+                features = features_from_pieces(
+                    piece.names, piece.flows, lambda p=piece: (p.volume, p.temporal),
+                    day_labels, network=network, day=day, window=size, engine=engine,
+                    params=params, timer=timer, cuts=cuts,
+                )  # fmt: skip
+                frames.append(features)
+                rows += features.height
+            del pieces
+            progress(day, rows)
     return pl.concat(frames) if frames else empty(ADDRESS_FEATURES)
+
+
+SESSION_PIECE_ROWS = 2_000_000
+"""A warehouse session reduces further days until the pieces it returned (addresses and pairs
+of every window) reach this many rows: a day of a large network is a session of its own, a
+year of a small one a handful."""
+
+
+def _reduce_day(
+    client: Any,
+    database: str,
+    day: date,
+    sizes: list[int],
+    *,
+    cluster: str,
+    spill: window_sql.SpillSettings,
+    horizons: Mapping[str, date | None],
+    read_lake: LakeReader | None,
+    timer: StageTimer,
+    in_process: bool,
+) -> dict[int, window_sql.WindowPieces]:
+    """Every window of ``day`` (``sizes``, ascending) reduced in the warehouse; the days of
+    the widest one past a table's horizon are staged from the lake once for all of them."""
+    widest = window_sql.WarehouseWindow(
+        database, *window_days(day, sizes[-1]), cluster=cluster, spill=spill
+    )
+    if window_sql.missing_tables(client, widest):  # nothing stored yet
+        return {}
+    pieces = {}
+    with ExitStack() as staging:
+        staged = tuple(
+            staging.enter_context(window_sql.staged_days(client, database, table, rows, horizon))
+            for table, rows, horizon in _lake_days(widest, horizons, read_lake)
+        )
+        for size in sizes:
+            window = replace(widest, first=window_days(day, size)[0], staged=staged)
+            pieces[size] = window_sql.reduce_window(client, window, timer, in_process=in_process)
+    return pieces
 
 
 def _lake_days(

@@ -102,6 +102,36 @@ def test_a_window_with_no_rows_is_empty(window):
     assert features.height == 0 and "pagerank" in features.columns
 
 
+def test_a_session_reduces_several_small_days_and_a_day_is_the_same_in_any(window, monkeypatch):
+    from analytics_platform.pipeline import features as pipeline_features
+
+    dsn, _, _, labels, last = window
+    days = [last - timedelta(days=i) for i in (3, 2, 1, 0)]
+    opened = []
+
+    def connect():
+        opened.append(1)
+        return ch.session(dsn)
+
+    def run(day_list):
+        return features_in_warehouse(
+            connect, "torus", labels, network="torus", days=day_list, windows=(1, 3),
+            engine=get_engine("cpu"), params=PARAMS, timer=StageTimer(),
+        )  # fmt: skip
+
+    together = run(days)
+    assert len(opened) == 1  # four small days, one session (opening chDB is the cost)
+    monkeypatch.setattr(pipeline_features, "SESSION_PIECE_ROWS", 1)
+    opened.clear()
+    apart = run(days)
+    assert len(opened) == len(days)  # over the budget: a session per day
+    alone = run([days[2]])
+    # the same rows, counts exactly and floats to 1e-9 (chDB's sums may add in another order)
+    assert compare_features(together, apart, min_ari=1.0).ok
+    one_day = together.filter(pl.col("date") == days[2])
+    assert compare_features(one_day, alone, min_ari=1.0).ok and alone.height == one_day.height
+
+
 def test_names_flows_and_sums_are_one_row_per_address_or_pair(window):
     dsn, edges, _, _, day = window
     w = window_sql.WarehouseWindow("torus", day - timedelta(days=2), day)
