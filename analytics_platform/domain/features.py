@@ -764,16 +764,10 @@ def _assemble(
     vertex_of: np.ndarray,
     lab: pl.LazyFrame,
 ) -> pl.DataFrame:
-    # Each part is aligned to the window's ids on its own and the results put side by side:
-    # joining them one after the other would copy the growing frame once per part.
-    names = names.sort("id")
-    ids = names.select("id")
-    aligned = [
-        ids.join(part, on="id", how="left", maintain_order="left").drop("id")
-        for part in (*parts, lab.collect().rename({"category": "label_category"}))
-    ]
-    feats = pl.concat([names, *aligned], how="horizontal")
-    del aligned
+    feats = names
+    for part in parts:
+        feats = feats.join(part, on="id", how="left")
+    feats = feats.join(lab.collect(), on="id", how="left").rename({"category": "label_category"})
     feats = _with_zeros(feats).with_columns(*_derived_columns())
     feats = feats.with_columns(_graph_columns(graph_out, graph, vertex_of, feats["address"]))
     missing = set(FEATURE_COLUMNS) - set(feats.columns)
@@ -783,7 +777,7 @@ def _assemble(
 
 
 def _with_zeros(feats: pl.DataFrame) -> pl.DataFrame:
-    """Counts and volumes an address has none of are 0, not null."""
+    """Counts and volumes an address has none of are 0, not null (sorted by id)."""
     exposure_sides = [f"{d}_{c}" for c in EXPOSURE_CATEGORIES for d in ("in", "out")]
     exposure_cols = [f"{side}_{w}" for side in exposure_sides for w in ("count", "volume")]
     zero_float = [
@@ -800,7 +794,7 @@ def _with_zeros(feats: pl.DataFrame) -> pl.DataFrame:
         "in_top_share",
         "out_top_share",
     ]
-    return feats.with_columns(
+    return feats.sort("id").with_columns(
         *[pl.col(c).fill_null(0) for c in _ZERO_INT],
         *[pl.col(c).fill_null(0) for c in exposure_cols],
         *[pl.col(c).fill_null(0.0) for c in zero_float],
