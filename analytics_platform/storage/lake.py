@@ -11,9 +11,9 @@ from __future__ import annotations
 import io
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 from upath import UPath
@@ -57,15 +57,25 @@ def partition_file(root: UPath, table: str, network: str, day: date | None) -> U
 
 def write_atomic(df: pl.DataFrame, path: UPath) -> None:
     """Write ``df`` as Parquet at ``path`` so readers never see a partial file."""
+    _write_whole(path, df.write_parquet)
+
+
+def write_text_atomic(text: str, path: UPath) -> None:
+    """Write ``text`` (UTF-8) at ``path`` so readers never see a partial file."""
+    _write_whole(path, lambda fh: fh.write(text.encode()))
+
+
+def _write_whole(path: UPath, write: Callable[[BinaryIO], object]) -> None:
+    """``write`` into a temporary file renamed into place locally, or into one S3 PUT."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     if path.protocol in ("", "file", "local"):
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-        df.write_parquet(str(tmp))
+        with open(str(tmp), "wb") as fh:
+            write(fh)
         os.replace(str(tmp), str(path))
         return
     buf = io.BytesIO()
-    df.write_parquet(buf)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    write(buf)
     with path.open("wb") as fh:  # one PUT: atomic on S3
         fh.write(buf.getvalue())
 

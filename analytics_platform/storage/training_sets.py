@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import uuid
 from dataclasses import asdict
 from datetime import date
 
@@ -20,7 +18,7 @@ from upath import UPath
 
 from analytics_platform.domain.risk.labels import LABELS
 from analytics_platform.domain.risk.training_set import TrainingSet, TrainingSettings
-from analytics_platform.storage.lake import read_file, table_dir, write_atomic
+from analytics_platform.storage.lake import read_file, table_dir, write_atomic, write_text_atomic
 
 TABLE = "risk_training_set"
 CURRENT = "current.json"
@@ -86,12 +84,4 @@ def read(root: UPath, network: str, name: str | None = None) -> tuple[str, Train
 
 
 def _write_json(path: UPath, value: dict) -> None:
-    """``value`` as JSON at ``path``, whole or not at all (a rename locally, one PUT on S3)."""
-    text = json.dumps(value, indent=1, sort_keys=True, default=str)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.protocol in ("", "file", "local"):
-        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-        tmp.write_text(text)
-        os.replace(str(tmp), str(path))
-        return
-    path.write_text(text)
+    write_text_atomic(json.dumps(value, indent=1, sort_keys=True, default=str), path)

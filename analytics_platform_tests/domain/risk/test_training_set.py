@@ -92,3 +92,15 @@ def test_a_stored_set_reads_back_to_the_same_model_and_keeps_its_id(tmp_path: Pa
     (folder / "rows.parquet").write_text("not parquet")
     with pytest.raises(ValueError, match=f"risk_training_set {name}: cannot read it"):
         training_sets.read(root, "torus", name)
+
+
+def test_a_set_is_stored_on_the_s3_lake_as_on_a_folder(s3_endpoint):
+    from analytics_platform.storage.lake import lake_root
+
+    labels, matrix = _labels_and_matrix()
+    rows = training_set(matrix.filter(pl.col("address") < "a3"), labels, CUTOFF, SETTINGS)
+    stored = TrainingSet(rows, labels.filter(pl.col("known_at") <= CUTOFF), CUTOFF, SETTINGS)
+    root = lake_root("s3://lake/analytics", region="us-east-1", endpoint_url=s3_endpoint)
+    name = training_sets.write(root, "torus", stored)
+    read_name, back = training_sets.read(root, "torus")
+    assert read_name == name and back.rows.equals(rows) and back.labels.equals(stored.labels)
