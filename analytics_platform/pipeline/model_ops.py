@@ -46,9 +46,8 @@ from analytics_platform.storage.model_registry import (
 )
 
 SET_TABLES = ("address_features", "structural_patterns", "daily_edges")
-"""What a training set is built from (and the validation days' rule alerts, what a model is
-trained beside)."""
-HISTORY_TABLES = (*SET_TABLES, "typology_alerts")
+"""What a training set is built from (a model is then fitted beside the rule alerts of its
+validation days)."""
 
 
 def registry_of(settings: Settings) -> ModelRegistry:

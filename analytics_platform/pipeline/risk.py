@@ -145,19 +145,6 @@ def train_on_set(training: TrainingSet, patterns: pl.DataFrame, alerts: pl.DataF
     )
 
 
-def train_on(
-    history: dict[str, pl.DataFrame],
-    labels: pl.DataFrame,
-    cutoff: date,
-    lookback: int | None = None,
-) -> tuple[TrainingSet, RiskModel]:
-    """:func:`training_set_on`, then :func:`train_on_set` with the history's patterns and
-    alerts."""
-    training = training_set_on(history, labels, cutoff, lookback)
-    patterns, alerts = history["structural_patterns"], history["typology_alerts"]
-    return training, train_on_set(training, patterns, alerts)
-
-
 def blend_on_validation(
     model: RiskModel,
     matrix: pl.DataFrame,

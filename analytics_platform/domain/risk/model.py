@@ -30,10 +30,11 @@ from analytics_platform.domain.risk.matrix import KEY, feature_hash
 from analytics_platform.domain.risk.training_set import (
     FIT,
     NONE,
-    SET_COLUMNS,
     VALIDATION,
     TrainingSettings,
+    feature_columns,
     training_set,
+    validation_matrix,
 )
 
 PARAMS: dict = {
@@ -241,9 +242,9 @@ def fit(
 ) -> RiskModel:
     """Fit on a :func:`training_set.training_set` (as built, or read back from where the
     ``risk_training_set`` asset stored it) and the labels known at ``cutoff``."""
-    features = tuple(c for c in rows.columns if c not in KEY and c not in SET_COLUMNS)
+    features = tuple(feature_columns(rows))
     valid_start = settings.validation_start(cutoff)
-    window = rows.filter(pl.col("split") == VALIDATION).select(*KEY, *features)
+    window = validation_matrix(rows)
     fit_rows = rows.filter(pl.col("split") == FIT)
     valid = rows.filter((pl.col("split") == VALIDATION) & pl.col("weight").is_not_null())
     positives = fit_rows.filter(pl.col("label") != NONE)

@@ -73,9 +73,18 @@ class TrainingSet:
 
     @property
     def validation_matrix(self) -> pl.DataFrame:
-        """``KEY`` and the features of every validation row."""
-        features = [c for c in self.rows.columns if c not in SET_COLUMNS]
-        return self.rows.filter(pl.col("split") == VALIDATION).select(features)
+        return validation_matrix(self.rows)
+
+
+def feature_columns(rows: pl.DataFrame) -> list[str]:
+    """The features of a training set's ``rows``: every column but ``KEY`` and
+    :data:`SET_COLUMNS`, in order."""
+    return [c for c in rows.columns if c not in KEY and c not in SET_COLUMNS]
+
+
+def validation_matrix(rows: pl.DataFrame) -> pl.DataFrame:
+    """``KEY`` and the features of every validation row of a training set's ``rows``."""
+    return rows.filter(pl.col("split") == VALIDATION).select(*KEY, *feature_columns(rows))
 
 
 def _sampled(share: float) -> pl.Expr:

@@ -11,7 +11,7 @@ from datetime import date
 
 import dagster as dg
 
-from analytics_platform.domain.risk.training_set import summary
+from analytics_platform.domain.risk.training_set import feature_columns, summary
 from analytics_platform.lib.assets.spec import NetworkSpec
 from analytics_platform.pipeline import model_ops
 
@@ -51,7 +51,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
                 "training_set": name,
                 "cutoff": training.cutoff.isoformat(),
                 "dagster/row_count": rows.height,
-                "features": len(rows.columns) - 5,  # KEY and the set's own three columns
+                "features": len(feature_columns(rows)),
                 "validation_days": training.settings.validation_days,
                 "gap_days": training.settings.gap_days,
                 **{k: dg.MetadataValue.int(v) for k, v in summary(rows).items()},
