@@ -55,6 +55,7 @@ class EngineResult:
     pieces_peak_rss_bytes: int | None = None  # peak RSS once the daily pieces were written
     # (the warehouse engine: its child's, which wrote the pieces and loaded the warehouse)
     stages: dict[str, float] = field(default_factory=dict)
+    stage_peak_rss_bytes: dict[str, int] = field(default_factory=dict)  # while each ran
     plans: dict[str, str] = field(default_factory=dict)  # stage -> where its plans ran
     peak_rss_bytes: int | None = None
     transfers_per_second: float | None = None
@@ -62,29 +63,57 @@ class EngineResult:
     detail: str = ""
 
 
+CHUNK_TRANSFERS = 12_000_000
+"""The input is generated and written in spans of days of at most about this many transfers
+(one span up to it: the same data as before spans existed), so 100M transfers never need to
+be in memory together."""
+
+
 def prepare_input(spec: BenchInput, folder: Path) -> Path:
-    """Generate (or reuse) the window's transfers and labels as Parquet; returns the folder."""
+    """Generate (or reuse) the window's transfers (``transfers/part-*.parquet``, one file per
+    span of days) and labels as Parquet; returns the folder."""
     from analytics_platform.domain.synthetic import SyntheticConfig, generate
 
     target = folder / spec.name
-    if (target / "transfers.parquet").exists():
+    if (target / "transfers" / "_done").exists():
         return target
-    target.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(target / "transfers", ignore_errors=True)
+    (target / "transfers").mkdir(parents=True)
     per_day = max(1, spec.transfers // spec.days)
-    net = generate(
-        SyntheticConfig(
-            start=START,
-            days=spec.days,
-            addresses=spec.addresses,
-            transfers_per_day=per_day,
-            patterns_per_day=1,
-            seed=spec.seed,
+    spans = max(1, -(-spec.transfers // CHUNK_TRANSFERS))
+    span_days = -(-spec.days // spans)
+    for i, first in enumerate(range(0, spec.days, span_days)):
+        t0 = time.perf_counter()
+        net = generate(
+            SyntheticConfig(
+                start=START + timedelta(days=first),
+                days=min(span_days, spec.days - first),
+                addresses=spec.addresses,
+                transfers_per_day=per_day,
+                patterns_per_day=1,
+                seed=spec.seed,
+                stream=None if spans == 1 else i,
+            )
         )
-    )
-    net.transfers.drop("tx_hash", "block_number").write_parquet(target / "transfers.tmp")
-    net.labels.select("address", "category").write_parquet(target / "labels.parquet")
-    os.replace(target / "transfers.tmp", target / "transfers.parquet")
+        net.transfers.drop("tx_hash", "block_number").write_parquet(
+            target / "transfers" / f"part-{i:04d}.parquet"
+        )
+        if i == 0:  # the service addresses' labels: the same in every span
+            net.labels.select("address", "category").write_parquet(target / "labels.parquet")
+        print(
+            f"  input: days {first + 1}-{first + net.transfers['date'].n_unique()} of "
+            f"{spec.days}, {net.transfers.height:,} transfers "
+            f"({time.perf_counter() - t0:.1f}s)",
+            file=sys.stderr,
+            flush=True,
+        )
+        del net
+    (target / "transfers" / "_done").touch()
     return target
+
+
+def _transfers(folder: Path) -> pl.LazyFrame:
+    return pl.scan_parquet(folder / "transfers" / "part-*.parquet")
 
 
 def _peak_rss_bytes() -> int:
@@ -93,47 +122,23 @@ def _peak_rss_bytes() -> int:
 
 def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path | None) -> dict:
     """One engine over the prepared input, in this process (the worker side)."""
-    source = pl.scan_parquet(folder / "transfers.parquet")
-    labels = pl.read_parquet(folder / "labels.parquet")
+    from analytics_platform.bench.memory import MemoryTimeline
+
+    source = _transfers(folder)
     days = sorted(source.select(pl.col("date").unique()).collect()["date"])
     n_transfers = source.select(pl.len()).collect().item()
-    day = days[-1]
-    timer = StageTimer(
-        on_stage=lambda name, s: print(f"  {engine}: {name} {s:.2f}s", file=sys.stderr, flush=True)
-    )
-    from analytics_platform.bench.networkx_baseline import baseline_features
-    from analytics_platform.domain.features import window_features
-    from analytics_platform.engines.base import GraphParams
-    from analytics_platform.engines.choice import get_engine
+    memory = MemoryTimeline()
 
-    # The warehouse path runs its graph algorithms on the CPU engine.
-    graph_engine = None if engine == "networkx" else get_engine(engine.replace("warehouse", "cpu"))
-    pieces_peak = None
-    # Arrow in: the GPU engine and the baseline get the whole window in memory. The CPU and
-    # warehouse paths read one day at a time, as the daily assets do, which bounds memory.
-    transfers = source.collect() if engine in ("gpu", "networkx") else None
+    def heard(name: str, seconds: float) -> None:
+        memory.stage_ended(name, seconds)
+        peak = memory.stage_peaks[name] / 2**30
+        line = f"  {engine}: {name} {seconds:.2f}s, peak {peak:.2f} GiB"
+        print(line, file=sys.stderr, flush=True)
+
+    timer = StageTimer(on_stage=heard)
     start = time.perf_counter()
-    if graph_engine is None:
-        features = baseline_features(transfers, labels, day=day, window=window, timer=timer)
-    elif engine == "warehouse":
-        features, pieces_peak = _warehouse_window(
-            folder, days, labels, day, window, samples, graph_engine, timer
-        )
-    else:
-        pieces = _daily_pieces(folder, engine, graph_engine, source, days, transfers, timer)
-        del transfers
-        pieces_peak = _peak_rss_bytes()
-        features = window_features(
-            pl.scan_parquet(pieces / "daily_edges" / "*.parquet"),
-            pl.scan_parquet(pieces / "address_activity" / "*.parquet"),
-            labels,
-            network="bench",
-            day=day,
-            window=window,
-            engine=graph_engine,
-            params=GraphParams(betweenness_samples=samples),
-            timer=timer,
-        )
+    with memory.sampling():
+        features, pieces_peak = _engine_window(engine, folder, days, window, samples, timer)
     seconds = time.perf_counter() - start
     if out is not None:
         features.write_parquet(out)
@@ -143,6 +148,7 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
             status="ok",
             seconds=seconds,
             stages=timer.seconds,
+            stage_peak_rss_bytes=memory.stage_peaks,
             plans={stage: timer.plan_devices(stage) for stage in timer.plans},
             peak_rss_bytes=_peak_rss_bytes(),
             pieces_peak_rss_bytes=pieces_peak,
@@ -154,6 +160,44 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
             rows=features.height,
         )
     )
+
+
+def _engine_window(
+    engine: str, folder: Path, days: list, window: int, samples: int, timer: StageTimer
+) -> tuple[pl.DataFrame, int | None]:
+    """The last day's window features by ``engine``, and the peak RSS once the daily pieces
+    were written (None for the baseline)."""
+    from analytics_platform.bench.networkx_baseline import baseline_features
+    from analytics_platform.domain.features import window_features
+    from analytics_platform.engines.base import GraphParams
+    from analytics_platform.engines.choice import get_engine
+
+    source, day = _transfers(folder), days[-1]
+    labels = pl.read_parquet(folder / "labels.parquet")
+    # Arrow in: the GPU engine and the baseline get the whole window in memory. The CPU and
+    # warehouse paths read one day at a time, as the daily assets do, which bounds memory.
+    transfers = source.collect() if engine in ("gpu", "networkx") else None
+    if engine == "networkx":
+        return baseline_features(transfers, labels, day=day, window=window, timer=timer), None
+    # The warehouse path runs its graph algorithms on the CPU engine.
+    graph_engine = get_engine(engine.replace("warehouse", "cpu"))
+    if engine == "warehouse":
+        return _warehouse_window(folder, days, labels, day, window, samples, graph_engine, timer)
+    pieces = _daily_pieces(folder, engine, graph_engine, source, days, transfers, timer)
+    del transfers
+    pieces_peak = _peak_rss_bytes()
+    features = window_features(
+        pl.scan_parquet(pieces / "daily_edges" / "*.parquet"),
+        pl.scan_parquet(pieces / "address_activity" / "*.parquet"),
+        labels,
+        network="bench",
+        day=day,
+        window=window,
+        engine=graph_engine,
+        params=GraphParams(betweenness_samples=samples),
+        timer=timer,
+    )
+    return features, pieces_peak
 
 
 def _warehouse_window(
@@ -210,7 +254,7 @@ def _pieces_into_warehouse(folder: Path, days: list, store: Path, replies) -> No
     timer = StageTimer(
         on_stage=lambda name, s: print(f"  warehouse: {name} {s:.2f}s", file=sys.stderr, flush=True)
     )
-    source = pl.scan_parquet(folder / "transfers.parquet")
+    source = _transfers(folder)
     pieces = _daily_pieces(folder, "warehouse", get_engine("cpu"), source, days, None, timer)
     with timer.stage("warehouse_load"), ch.session(f"chdb://{store}") as client:
         for table in ("daily_edges", "address_activity"):
@@ -375,6 +419,9 @@ def format_table(report: dict) -> str:
         if r.get("stages"):
             stages = ", ".join(f"{k} {v:.2f}" for k, v in r["stages"].items())
             lines.append(f"{'':<9} stages (s): {stages}")
+        if r.get("stage_peak_rss_bytes"):
+            peaks = ", ".join(f"{k} {v / 2**30:.2f}" for k, v in r["stage_peak_rss_bytes"].items())
+            lines.append(f"{'':<9} peak RSS while each ran (GiB): {peaks}")
     for other, p in (report.get("parity") or {}).items():
         ari = f"{p['community_ari']:.3f}" if p["community_ari"] is not None else "-"
         verdict = "every column within tolerance" if p["ok"] else f"differs: {p['mismatches']}"

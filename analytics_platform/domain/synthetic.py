@@ -83,6 +83,11 @@ class SyntheticConfig:
     planted_types: tuple[str, ...] = PLANTED_TYPES_DEFAULT
     lookalikes_per_day: int = 2
     """Benign look-alikes of each kind a day (0: none)."""
+    stream: int | None = None
+    """Set: the addresses and their friends still come from ``seed``, every transfer from
+    ``(seed, stream)``. Consecutive spans of one network, each generated with its own
+    ``start``, ``days`` and ``stream``, are then days of the same network that never need to
+    be in memory together (``bench features`` writes 100M transfers this way)."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,10 @@ def generate(cfg: SyntheticConfig) -> SyntheticNetwork:
     users = addresses[: cfg.addresses]
 
     labels = _labels(cfg, services)
-    background = _with_second_asset(cfg, _background(cfg, rng, users, exchanges))
+    friends = np.stack([rng.permutation(len(users)) for _ in range(3)], axis=1)
+    if cfg.stream is not None:
+        rng = np.random.default_rng([cfg.seed, cfg.stream])
+    background = _with_second_asset(cfg, _background(cfg, rng, users, friends, exchanges))
     planted, truth = _planted(cfg, rng, services)
     risky = _risky_contacts(cfg, rng, users, services)
     truth = pl.concat([truth, _exposure_truth(cfg, risky, services)], how="diagonal")
@@ -221,10 +229,13 @@ def _frame(rng, senders, receivers, times, amounts) -> pl.DataFrame:
     ).with_columns(pl.col("block_time").cast(TIMESTAMP))
 
 
-def _background(cfg, rng, users: pl.Series, exchanges: pl.Series) -> pl.DataFrame:
+def _background(
+    cfg, rng, users: pl.Series, friends: np.ndarray, exchanges: pl.Series
+) -> pl.DataFrame:
+    """Each user's transfers: 85 % to one of its three ``friends`` (columns of user indices),
+    5 % to anyone, 10 % to an exchange."""
     n = cfg.days * cfg.transfers_per_day
     m = len(users)
-    friends = np.stack([rng.permutation(m) for _ in range(3)], axis=1)
     sender = rng.integers(0, m, size=n)
     choice = rng.random(n)
     friend_pick = friends[sender, rng.integers(0, 3, size=n)]

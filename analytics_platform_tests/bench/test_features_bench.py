@@ -25,6 +25,8 @@ def test_bench_features_prints_one_json_object_with_every_engine(tmp_path):
     assert cpu["rows"] == results["networkx"]["rows"] > 0
     assert {"daily_pieces", "encode", "communities", "betweenness"} <= set(cpu["stages"])
     assert cpu["peak_rss_bytes"] > 0 and cpu["transfers_per_second"] > 0
+    assert set(cpu["stage_peak_rss_bytes"]) == set(cpu["stages"])
+    assert 0 < max(cpu["stage_peak_rss_bytes"].values()) <= cpu["peak_rss_bytes"] * 1.05
     assert cpu["speedup_vs_networkx"] > 0
     assert "cpu" in proc.stderr and "networkx" in proc.stderr
     # The window reduced in the warehouse: the pieces' load timed apart, the same features.
@@ -44,3 +46,25 @@ def test_features_read_daily_pieces_never_raw_transfers(tmp_path):
         "address_activity",
         "address_labels",
     }
+
+
+def test_the_input_is_written_in_spans_of_days_of_one_network(tmp_path, monkeypatch):
+    """Past CHUNK_TRANSFERS the input is generated a span of days at a time: the spans share
+    the network's addresses but not their draws, and cover every day once."""
+    import polars as pl
+
+    from analytics_platform.bench import features as bench
+
+    monkeypatch.setattr(bench, "CHUNK_TRANSFERS", 1_000)
+    data = bench.prepare_input(bench.BenchInput(3_000, 300, 6, 7), tmp_path)
+    parts = [pl.read_parquet(p) for p in sorted((data / "transfers").glob("part-*.parquet"))]
+    assert len(parts) == 3
+    days = [sorted(p["date"].unique()) for p in parts]
+    assert [d for span in days for d in span] == [
+        bench.START + bench.timedelta(days=i) for i in range(6)
+    ]
+    senders = [set(p["from_address"]) for p in parts]
+    assert len(senders[0] & senders[1]) > 0.5 * len(senders[1])  # the same users
+    pairs = [p.select("from_address", "to_address").sort(pl.all()) for p in parts]
+    assert not pairs[0].equals(pairs[1])  # drawn apart
+    assert bench.prepare_input(bench.BenchInput(3_000, 300, 6, 7), tmp_path) == data  # reused
