@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import polars as pl
 
+from analytics_platform.bench.memory import peak_rss_bytes
 from analytics_platform.engines.timing import StageTimer
 
 ENGINES = ("cpu", "gpu", "warehouse", "networkx")
@@ -116,10 +116,6 @@ def _transfers(folder: Path) -> pl.LazyFrame:
     return pl.scan_parquet(folder / "transfers" / "part-*.parquet")
 
 
-def _peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-
-
 def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path | None) -> dict:
     """One engine over the prepared input, in this process (the worker side)."""
     from analytics_platform.bench.memory import MemoryTimeline
@@ -150,7 +146,7 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
             stages=timer.seconds,
             stage_peak_rss_bytes=memory.stage_peaks,
             plans={stage: timer.plan_devices(stage) for stage in timer.plans},
-            peak_rss_bytes=_peak_rss_bytes(),
+            peak_rss_bytes=peak_rss_bytes(),
             pieces_peak_rss_bytes=pieces_peak,
             # What one more day costs: without writing the daily pieces (or loading them).
             window_seconds=seconds
@@ -185,7 +181,7 @@ def _engine_window(
         return _warehouse_window(folder, days, labels, day, window, samples, graph_engine, timer)
     pieces = _daily_pieces(folder, engine, graph_engine, source, days, transfers, timer)
     del transfers
-    pieces_peak = _peak_rss_bytes()
+    pieces_peak = peak_rss_bytes()
     features = window_features(
         pl.scan_parquet(pieces / "daily_edges" / "*.parquet"),
         pl.scan_parquet(pieces / "address_activity" / "*.parquet"),
@@ -265,7 +261,7 @@ def _pieces_into_warehouse(folder: Path, days: list, store: Path, replies) -> No
                 "FROM file({files:String}, Parquet)",
                 parameters={"files": str(pieces / table / "*.parquet")},
             )
-    replies.put((timer.seconds, _peak_rss_bytes()))
+    replies.put((timer.seconds, peak_rss_bytes()))
 
 
 def _daily_pieces(folder: Path, engine: str, graph_engine, source: pl.LazyFrame, days: list,

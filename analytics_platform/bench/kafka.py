@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -22,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
+
+from analytics_platform.bench.memory import peak_rss_bytes
 
 TOPIC = "bench.transfers"
 
@@ -112,9 +113,7 @@ def run_kafka_bench(
         report["partition_runs_s"] = round(done_at - t, 3)
         report["lag_produce_to_partitions_s"] = round(done_at - produced_at, 3)
         report["end_to_end_messages_per_s"] = round(messages / (done_at - produced_at), 1)
-        report["peak_rss_gib"] = round(
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2
-        )
+        report["peak_rss_gib"] = round(peak_rss_bytes() / 2**30, 2)
         instance.dispose()
     return report
 

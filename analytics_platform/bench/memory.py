@@ -17,13 +17,29 @@ def rss_bytes() -> int:
         return int(statm.read().split()[1]) * _PAGE
 
 
+def peak_rss_bytes() -> int:
+    """This process's peak resident set (``VmHWM`` of ``/proc/self/status``; Linux).
+
+    Not ``getrusage().ru_maxrss``: a child started by ``subprocess`` or ``multiprocessing``
+    inherits its parent's maximum there, so a benchmark's worker would report at least what
+    the parent held when it generated the input (2 GiB in a parent gave a bare ``python -c``
+    child a "peak" of 2 GiB). ``VmHWM`` belongs to the process's own address space.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # kB
+    raise RuntimeError("/proc/self/status: no VmHWM line")
+
+
 class MemoryTimeline:
     """Samples this process's RSS every ``interval`` seconds in a daemon thread; stages are
     reported as they end (``stage_ended``, a :class:`~analytics_platform.engines.timing.StageTimer`
     ``on_stage`` hook), so each stage gets the peak seen while it ran.
 
     A sampler, not ``getrusage``'s lifetime maximum: that cannot say when the peak happened.
-    A peak shorter than ``interval`` can be missed; ``ru_maxrss`` stays the run's figure.
+    A peak shorter than ``interval`` can be missed; :func:`peak_rss_bytes` stays the run's
+    figure.
     """
 
     def __init__(self, interval: float = 0.02) -> None:
@@ -52,12 +68,10 @@ class MemoryTimeline:
         (the largest over its runs)."""
         now = time.perf_counter()
         start = now - seconds
-        # Copy first: the sampler appends concurrently. One sample before the start counts
-        # too, so a stage shorter than the interval still gets a figure.
-        samples = list(self._samples)
-        inside = [rss for t, rss in samples if t >= start] or [rss_bytes()]
-        before = [rss for t, rss in samples if t < start][-1:]
-        peak = max(inside + before)
+        # A copy: the sampler appends concurrently. A stage shorter than the interval gets
+        # the RSS at its end.
+        inside = [rss for t, rss in list(self._samples) if t >= start]
+        peak = max(inside, default=0) or rss_bytes()
         self.stage_peaks[name] = max(peak, self.stage_peaks.get(name, 0))
 
     @property

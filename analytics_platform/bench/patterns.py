@@ -9,13 +9,14 @@ span). Figures are printed, never asserted.
 from __future__ import annotations
 
 import os
-import resource
 import sys
 import time
 from datetime import date
 from pathlib import Path
 
 import polars as pl
+
+from analytics_platform.bench.memory import peak_rss_bytes
 
 START = date(2026, 1, 1)
 
@@ -110,7 +111,7 @@ def run_pattern_bench(
         "relationship_days": relationship_days,
         "seconds": round(seconds, 2),
         "transfers_per_second": round(t.height / seconds),
-        "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+        "peak_rss_gib": round(peak_rss_bytes() / 2**30, 2),
         "stages": {k: round(v, 2) for k, v in timer.seconds.items()},
         "patterns": dict(result.patterns.group_by("pattern_type").len().iter_rows()),
         "limits_hit": result.limits_hit,

@@ -9,13 +9,14 @@ never asserted.
 
 from __future__ import annotations
 
-import resource
 import sys
 import time
 from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
+
+from analytics_platform.bench.memory import peak_rss_bytes
 
 START = date(2026, 1, 1)
 
@@ -84,7 +85,7 @@ def run_scoring_bench(
         "contributions_seconds": round(explained, 3),
         "contribution_rows": why.height,
         "scored_rows": probs.height,
-        "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+        "peak_rss_gib": round(peak_rss_bytes() / 2**30, 2),
     }
 
 

@@ -1,0 +1,40 @@
+"""The benchmarks' memory figures: a worker's own peak, and the peak while each stage ran."""
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from analytics_platform.bench.memory import MemoryTimeline, peak_rss_bytes, rss_bytes
+from analytics_platform.engines.timing import StageTimer
+
+MiB = 2**20
+
+
+def test_a_child_process_reports_its_own_peak_not_its_parents():
+    held = np.ones(400 * MiB // 8)  # 400 MiB touched in this (parent) process
+    code = "from analytics_platform.bench.memory import peak_rss_bytes; print(peak_rss_bytes())"
+    child = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               check=True).stdout)  # fmt: skip
+    assert peak_rss_bytes() >= rss_bytes() > 400 * MiB
+    assert child < 200 * MiB
+    del held
+
+
+def test_each_stage_gets_the_peak_seen_while_it_ran():
+    memory = MemoryTimeline(interval=0.005)
+    timer = StageTimer(on_stage=memory.stage_ended)
+    with memory.sampling():
+        with timer.stage("small"):
+            time.sleep(0.05)
+        with timer.stage("large"):
+            block = np.ones(300 * MiB // 8)
+            time.sleep(0.05)
+            del block
+        with timer.stage("after"):
+            time.sleep(0.05)
+    peaks = memory.stage_peaks
+    assert peaks["large"] - peaks["small"] > 250 * MiB
+    assert peaks["after"] < peaks["large"] - 250 * MiB
+    assert memory.peak[1] == peaks["large"]
