@@ -192,6 +192,7 @@ def features_from_pieces(
                 volume,
                 engine.collect(_temporal_features(temporal_sums.lazy(), day, window)),
             ]
+            del volume, temporal_sums  # parts own them now (joined and released one by one)
             one_step = engine.collect(_one_step(flows.lazy()))
             parts += [
                 one_step.select("id", "out_degree", "in_degree"),
@@ -200,6 +201,7 @@ def features_from_pieces(
                 engine.collect(_reach_features(flows.lazy(), one_step.lazy())),
                 engine.collect(_exposure_features(flows.lazy(), lab)),
             ]
+            del one_step
         graph_out = graph_job.result()
     with timer.stage("assemble"):
         feats = _assemble(names, parts, graph_out, graph, vertex_ids, lab)
@@ -764,11 +766,15 @@ def _assemble(
     vertex_of: np.ndarray,
     lab: pl.LazyFrame,
 ) -> pl.DataFrame:
-    feats = names
-    for part in parts:
-        feats = feats.join(part, on="id", how="left")
-    feats = feats.join(lab.collect(), on="id", how="left").rename({"category": "label_category"})
-    feats = _with_zeros(feats).with_columns(*_derived_columns())
+    """One row per address of ``names``, in id order. ``parts`` is emptied as it is joined:
+    each part is released once its columns are in (at 10M addresses a part is up to 1.4 GiB).
+    """
+    feats = names if names["id"].is_sorted() else names.sort("id")
+    while parts:
+        feats = feats.join(parts.pop(0), on="id", how="left", maintain_order="left")
+    feats = feats.join(lab.collect(), on="id", how="left", maintain_order="left")
+    feats = _with_zeros(feats.rename({"category": "label_category"}))
+    feats = feats.with_columns(*_derived_columns())
     feats = feats.with_columns(_graph_columns(graph_out, graph, vertex_of, feats["address"]))
     missing = set(FEATURE_COLUMNS) - set(feats.columns)
     if missing:  # a programming error, not bad data
@@ -777,7 +783,7 @@ def _assemble(
 
 
 def _with_zeros(feats: pl.DataFrame) -> pl.DataFrame:
-    """Counts and volumes an address has none of are 0, not null (sorted by id)."""
+    """Counts and volumes an address has none of are 0, not null."""
     exposure_sides = [f"{d}_{c}" for c in EXPOSURE_CATEGORIES for d in ("in", "out")]
     exposure_cols = [f"{side}_{w}" for side in exposure_sides for w in ("count", "volume")]
     zero_float = [
@@ -794,7 +800,7 @@ def _with_zeros(feats: pl.DataFrame) -> pl.DataFrame:
         "in_top_share",
         "out_top_share",
     ]
-    return feats.sort("id").with_columns(
+    return feats.with_columns(
         *[pl.col(c).fill_null(0) for c in _ZERO_INT],
         *[pl.col(c).fill_null(0) for c in exposure_cols],
         *[pl.col(c).fill_null(0.0) for c in zero_float],

@@ -78,13 +78,19 @@ def features_in_warehouse(
         while reduced:
             day, pieces = reduced.pop(0)
             day_labels, rows = current_on(labels, day), 0
-            for size, piece in pieces.items():
+            for size in sorted(pieces):
+                piece = pieces.pop(size)
                 if piece.names.height == 0:
                     continue
+                # The sums are handed over, not kept here: the assembly releases each frame
+                # once joined.
+                sums = [piece.volume, piece.temporal]
+                names, flows = piece.names, piece.flows
+                del piece
                 features = features_from_pieces(
-                    piece.names, piece.flows, lambda p=piece: (p.volume, p.temporal),
-                    day_labels, network=network, day=day, window=size, engine=engine,
-                    params=params, timer=timer, cuts=cuts,
+                    names, flows, lambda s=sums: (s.pop(0), s.pop(0)), day_labels,
+                    network=network, day=day, window=size, engine=engine, params=params,
+                    timer=timer, cuts=cuts,
                 )  # fmt: skip
                 frames.append(features)
                 rows += features.height

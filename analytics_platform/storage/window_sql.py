@@ -292,21 +292,30 @@ def read_names(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame
 def read_flows(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame:
     """One row per ordered pair of distinct addresses: transfers, volume (summed as exact
     decimals, converted once), USD volume (null as soon as one edge had no price), first and
-    last day; sorted by ids."""
+    last day; sorted by ids.
+
+    The edges are numbered before they are grouped: a GROUP BY on two UInt32 ids holds a
+    fraction of one on two address strings (at 30M transfers the process's peak during the
+    statement fell from 6.8 to 4.3 GiB; ``docs/benchmarks.md``).
+    """
+    edges = f"""(
+        SELECT from_address, to_address, transfer_count, amount_sum, amount_usd, `date`
+        FROM {window.table("daily_edges")}
+        WHERE {_IN_WINDOW} AND from_address != to_address
+    )"""
     sql = f"""
-        SELECT ns.id AS s, nd.id AS d, f.count, f.volume, f.volume_usd, f.first_day, f.last_day
+        SELECT s, d, sum(transfer_count) AS count,
+               toFloat64(sum(amount_sum)) AS volume,
+               {_usd_sum("amount_usd")} AS volume_usd,
+               min(`date`) AS first_day, max(`date`) AS last_day
         FROM (
-            SELECT from_address, to_address,
-                   sum(transfer_count) AS count,
-                   toFloat64(sum(amount_sum)) AS volume,
-                   {_usd_sum("amount_usd")} AS volume_usd,
-                   min(`date`) AS first_day, max(`date`) AS last_day
-            FROM {window.table("daily_edges")}
-            WHERE {_IN_WINDOW} AND from_address != to_address
-            GROUP BY from_address, to_address
-        ) AS f
-        INNER JOIN {names} AS ns ON f.from_address = ns.address
-        INNER JOIN {names} AS nd ON f.to_address = nd.address
+            SELECT ns.id AS s, nd.id AS d, e.transfer_count AS transfer_count,
+                   e.amount_sum AS amount_sum, e.amount_usd AS amount_usd, e.`date` AS `date`
+            FROM {edges} AS e
+            INNER JOIN {names} AS ns ON e.from_address = ns.address
+            INNER JOIN {names} AS nd ON e.to_address = nd.address
+        )
+        GROUP BY s, d
         ORDER BY s, d
     """
     return _query(client, window, sql, FLOWS)
