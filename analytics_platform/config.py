@@ -452,6 +452,11 @@ class FeatureSettings(StrictModel):
     """The window graph's edge budget: a window with more ordered pairs runs the graph
     algorithms on its heaviest this many (the other features see every pair), and says so in
     the step's log and metadata. ``null``: no budget. Memory per pair: docs' benchmarks page."""
+    spill_memory_ratio: float = Field(default=0.5, gt=0, lt=1)
+    """The share of the warehouse's memory limit a window's GROUP BYs, sorts and joins may
+    hold before they spill to its disk (``storage.window_sql.SpillSettings``). With embedded
+    chDB the limit is 90 % of this machine's RAM and the step's own frames come on top, so a
+    window larger than about 10M transfers wants a lower share (0.25 for 100M on 24 GiB)."""
 
 
 class ConfigFile(StrictModel):

@@ -116,7 +116,9 @@ def _transfers(folder: Path) -> pl.LazyFrame:
     return pl.scan_parquet(folder / "transfers" / "part-*.parquet")
 
 
-def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path | None) -> dict:
+def run_engine(
+    engine: str, folder: Path, window: int, samples: int, out: Path | None, spill_ratio: float = 0.5
+) -> dict:
     """One engine over the prepared input, in this process (the worker side)."""
     from analytics_platform.bench.memory import MemoryTimeline
 
@@ -134,7 +136,9 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
     timer = StageTimer(on_stage=heard)
     start = time.perf_counter()
     with memory.sampling():
-        features, pieces_peak = _engine_window(engine, folder, days, window, samples, timer)
+        features, pieces_peak = _engine_window(
+            engine, folder, days, window, samples, timer, spill_ratio
+        )
     seconds = time.perf_counter() - start
     if out is not None:
         features.write_parquet(out)
@@ -159,7 +163,13 @@ def run_engine(engine: str, folder: Path, window: int, samples: int, out: Path |
 
 
 def _engine_window(
-    engine: str, folder: Path, days: list, window: int, samples: int, timer: StageTimer
+    engine: str,
+    folder: Path,
+    days: list,
+    window: int,
+    samples: int,
+    timer: StageTimer,
+    spill_ratio: float,
 ) -> tuple[pl.DataFrame, int | None]:
     """The last day's window features by ``engine``, and the peak RSS once the daily pieces
     were written (None for the baseline)."""
@@ -178,7 +188,9 @@ def _engine_window(
     # The warehouse path runs its graph algorithms on the CPU engine.
     graph_engine = get_engine(engine.replace("warehouse", "cpu"))
     if engine == "warehouse":
-        return _warehouse_window(folder, days, labels, day, window, samples, graph_engine, timer)
+        return _warehouse_window(
+            folder, days, labels, day, window, samples, graph_engine, timer, spill_ratio
+        )
     pieces = _daily_pieces(folder, engine, graph_engine, source, days, transfers, timer)
     del transfers
     pieces_peak = peak_rss_bytes()
@@ -205,6 +217,7 @@ def _warehouse_window(
     samples: int,
     graph_engine,
     timer: StageTimer,
+    spill_ratio: float,
 ) -> tuple[pl.DataFrame, int]:
     """The daily pieces written and loaded into an embedded warehouse by a child process (as
     the daily assets write them, in other steps: this process's peak RSS is the window's),
@@ -215,6 +228,7 @@ def _warehouse_window(
     from analytics_platform.engines.base import GraphParams
     from analytics_platform.pipeline.features import features_in_warehouse
     from analytics_platform.storage import clickhouse as ch
+    from analytics_platform.storage import window_sql
 
     store = folder / "warehouse-ch"
     shutil.rmtree(store, ignore_errors=True)
@@ -235,7 +249,7 @@ def _warehouse_window(
     features = features_in_warehouse(
         lambda: ch.session(f"chdb://{store}"), "bench", history, network="bench", days=[day],
         windows=(window,), engine=graph_engine, params=GraphParams(betweenness_samples=samples),
-        timer=timer, in_process=True,
+        timer=timer, in_process=True, spill=window_sql.SpillSettings(memory_ratio=spill_ratio),
     )  # fmt: skip
     return features, child_peak
 
@@ -308,6 +322,7 @@ def run_bench(
     window: int,
     samples: int,
     timeout_s: float,
+    spill_ratio: float = 0.5,
 ) -> dict:
     """Prepare the input, run each engine in a subprocess, and compare them."""
     unknown = [e for e in engines if e not in ENGINES]
@@ -332,7 +347,7 @@ def run_bench(
                 results.append(asdict(EngineResult("gpu", "unavailable", detail=reason)))
                 print(f"  gpu: skipped ({reason})", file=sys.stderr, flush=True)
                 continue
-        results.append(_run_worker(engine, data, window, samples, timeout_s))
+        results.append(_run_worker(engine, data, window, samples, timeout_s, spill_ratio))
     by_engine = {r["engine"]: r for r in results}
     base = by_engine.get("networkx")
     for r in results:
@@ -350,6 +365,7 @@ def run_bench(
         "benchmark": "features",
         "input": {**asdict(spec), "window_days": window},
         "betweenness_samples": {"cpu": samples, "gpu": samples, "networkx": 1000},
+        "spill_memory_ratio": spill_ratio,
         "machine": {"cpus": os.cpu_count()},
         "results": results,
     }
@@ -372,7 +388,9 @@ def _parity(data: Path, other: str) -> dict:
     }
 
 
-def _run_worker(engine: str, data: Path, window: int, samples: int, timeout_s: float) -> dict:
+def _run_worker(
+    engine: str, data: Path, window: int, samples: int, timeout_s: float, spill_ratio: float
+) -> dict:
     result_file = data / f"result-{engine}.json"
     result_file.unlink(missing_ok=True)
     cmd = [
@@ -384,6 +402,7 @@ def _run_worker(engine: str, data: Path, window: int, samples: int, timeout_s: f
         str(window),
         str(samples),
         str(result_file),
+        str(spill_ratio),
     ]
     try:
         # The worker's progress goes to stderr, its result to result_file.
@@ -426,10 +445,10 @@ def format_table(report: dict) -> str:
 
 
 def _worker_main(argv: list[str]) -> int:
-    engine, data, window, samples, result_file = argv
+    engine, data, window, samples, result_file, spill_ratio = argv
     try:
         out = Path(data) / f"features-{engine}.parquet"  # for the CPU/GPU parity check
-        report = run_engine(engine, Path(data), int(window), int(samples), out)
+        report = run_engine(engine, Path(data), int(window), int(samples), out, float(spill_ratio))
     except Exception as exc:  # reported as this engine's result; the benchmark goes on
         report = asdict(EngineResult(engine, "failed", detail=f"{type(exc).__name__}: {exc}"))
         Path(result_file).write_text(json.dumps(report))

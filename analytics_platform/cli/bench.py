@@ -23,6 +23,13 @@ def register(sub) -> None:
         help="of cpu, gpu, warehouse (the window reduced in embedded ClickHouse), networkx",
     )
     feats.add_argument("--betweenness-samples", type=int, default=16)
+    feats.add_argument(
+        "--spill-ratio",
+        type=float,
+        default=0.5,
+        help="warehouse: share of chDB's memory limit before GROUP BYs and sorts spill to disk "
+        "(features.spill_memory_ratio)",
+    )
     feats.add_argument("--timeout", type=float, default=600, help="seconds per engine")
     feats.add_argument("--seed", type=int, default=7)
     feats.add_argument("--folder", default=".analytics/bench")
@@ -134,6 +141,7 @@ def bench_features(args: argparse.Namespace) -> int:
         window=args.days,
         samples=args.betweenness_samples,
         timeout_s=args.timeout,
+        spill_ratio=args.spill_ratio,
     )
     print(json.dumps(report, indent=2) if args.json else format_table(report))
     return 0

@@ -17,7 +17,7 @@ from analytics_platform.lib.resources import GraphEngineResource, LakeResource, 
 from analytics_platform.pipeline.features import edges_of_days, features_in_warehouse
 from analytics_platform.storage import lake as lake_store
 from analytics_platform.storage.retention import today_utc, warehouse_horizon
-from analytics_platform.storage.window_sql import WINDOW_TABLES
+from analytics_platform.storage.window_sql import WINDOW_TABLES, SpillSettings
 
 
 def build(spec: NetworkSpec) -> dg.AssetsDefinition:
@@ -63,6 +63,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             windows=net.windows, engine=choice.engine, params=graph_engine.params(),
             timer=timer, cluster=target.cluster, horizons=horizons, read_lake=read_lake,
             in_process=target.embedded, cuts=cuts,
+            spill=SpillSettings(memory_ratio=spec.settings.features.spill_memory_ratio),
             progress=lambda day, rows: context.log.info(f"features {day}: {rows} rows"),
         )  # fmt: skip
         for cut in cuts:
@@ -87,6 +88,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
                 "engine_fallback": choice.fallback_reason or "none",
                 "windows": dg.MetadataValue.json(list(net.windows)),
                 "graph_edge_budget": graph_engine.max_graph_edges or "none",
+                "spill_memory_ratio": spec.settings.features.spill_memory_ratio,
                 "stage_seconds": stage_table(timer),
             },
         )
