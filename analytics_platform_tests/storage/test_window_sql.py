@@ -267,3 +267,32 @@ def _assert_same(a: pl.Series, b: pl.Series) -> None:
         assert np.allclose(a.to_numpy(), b.to_numpy(), rtol=1e-9, equal_nan=True), a.name
     else:
         assert a.equals(b), a.name
+
+
+def _external_events(client) -> dict[str, int]:
+    """How many parts ClickHouse has written to disk so far, per kind (aggregation, sort)."""
+    sql = "SELECT event, value FROM system.events WHERE event LIKE 'External%WritePart'"
+    frame = ch.query_frame(client, sql, {})
+    return dict(zip(frame["event"], frame["value"], strict=True)) if frame.width else {}
+
+
+def test_a_window_that_spills_to_disk_gives_the_same_catalog(window):
+    """A memory ratio small enough that the statements spill changes no feature. At this
+    size it is the joins that write parts to disk (``ExternalJoinWritePart``)."""
+    dsn, edges, activity, labels, day = window
+    engine = get_engine("cpu")
+
+    def features(spill):
+        return features_in_warehouse(
+            lambda: ch.session(dsn), "torus", labels, network="torus", days=[day],
+            windows=(10,), engine=engine, params=PARAMS, timer=StageTimer(), spill=spill,
+        )  # fmt: skip
+
+    in_memory = features(window_sql.SpillSettings())
+    with ch.session(dsn) as client:
+        before = _external_events(client)
+        spilled = features(window_sql.SpillSettings(memory_ratio=2e-5))
+        after = _external_events(client)
+    assert sum(after.values()) > sum(before.values())
+    report = compare_features(in_memory, spilled)
+    assert report.ok, report.mismatches
