@@ -41,6 +41,10 @@ def settings_from(tmp_path: Path, text: str):
             "features.engine: Input should be 'cpu' or 'gpu' (got 'tpu')",
         ),
         (
+            "features: {spill_memory_ratio: 1.5}\n",
+            "features.spill_memory_ratio: Input should be less than 1 (got 1.5)",
+        ),
+        (
             "networks:\n  torus:\n    reporting_thresholds: {TOR: -5}\n",
             "networks.torus.reporting_thresholds.TOR: Input should be greater than 0",
         ),
@@ -70,7 +74,7 @@ def test_a_valid_file_reads_every_section(tmp_path):
     settings = settings_from(
         tmp_path,
         "labels_path: labels.csv\n"
-        "features: {engine: cpu, betweenness_samples: 8}\n"
+        "features: {engine: cpu, betweenness_samples: 8, spill_memory_ratio: 0.25}\n"
         "networks:\n"
         "  torus:\n"
         "    start_date: 2026-10-01\n"
@@ -87,6 +91,7 @@ def test_a_valid_file_reads_every_section(tmp_path):
     assert net.pattern_limits.fan_window.total_seconds() == 12 * 3600
     assert net.source.kind == "kafka" and net.source.kafka.topic == "transfers"
     assert settings.features.betweenness_samples == 8 and settings.labels_path == "labels.csv"
+    assert settings.features.spill_memory_ratio == 0.25
 
 
 def test_patterns_read_the_longest_look_back_before_their_transfers(tmp_path):
