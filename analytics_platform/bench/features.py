@@ -218,10 +218,13 @@ def _warehouse_window(
     graph_engine,
     timer: StageTimer,
     spill_ratio: float,
-) -> tuple[pl.DataFrame, int]:
+) -> tuple[pl.DataFrame, int | None]:
     """The daily pieces written and loaded into an embedded warehouse by a child process (as
     the daily assets write them, in other steps: this process's peak RSS is the window's),
-    then the window's features reduced there. Returns the features and the child's peak."""
+    then the window's features reduced there. Returns the features and the child's peak.
+
+    The loaded store is kept beside the input (``warehouse-ch.loaded`` marks it complete) and
+    a later run reuses it, with no child peak; delete the marker to load again."""
     import multiprocessing
 
     from analytics_platform.domain.dtypes import TIMESTAMP
@@ -230,18 +233,23 @@ def _warehouse_window(
     from analytics_platform.storage import clickhouse as ch
     from analytics_platform.storage import window_sql
 
-    store = folder / "warehouse-ch"
-    shutil.rmtree(store, ignore_errors=True)
-    context = multiprocessing.get_context("spawn")
-    replies = context.Queue()
-    loader = context.Process(target=_pieces_into_warehouse, args=(folder, days, store, replies))
-    loader.start()
-    stages, child_peak = replies.get()
-    loader.join()
-    if loader.exitcode != 0:
-        raise RuntimeError(f"warehouse load: exit status {loader.exitcode}")
-    for name, seconds in stages.items():
-        timer.seconds[name] = seconds
+    store, loaded = folder / "warehouse-ch", folder / "warehouse-ch.loaded"
+    child_peak = None
+    if loaded.exists():  # 100M transfers take 15 minutes to write and load
+        print(f"  warehouse: reusing the loaded store ({loaded})", file=sys.stderr, flush=True)
+    else:
+        shutil.rmtree(store, ignore_errors=True)
+        context = multiprocessing.get_context("spawn")
+        replies = context.Queue()
+        loader = context.Process(target=_pieces_into_warehouse, args=(folder, days, store, replies))
+        loader.start()
+        stages, child_peak = replies.get()
+        loader.join()
+        if loader.exitcode != 0:
+            raise RuntimeError(f"warehouse load: exit status {loader.exitcode}")
+        for name, seconds in stages.items():
+            timer.seconds[name] = seconds
+        loaded.touch()
     # The labels as the address_labels asset keeps them: valid throughout, still open.
     history = labels.with_columns(
         pl.lit(0).cast(TIMESTAMP).alias("valid_from"), pl.lit(None, TIMESTAMP).alias("valid_to")
@@ -275,6 +283,7 @@ def _pieces_into_warehouse(folder: Path, days: list, store: Path, replies) -> No
                 "FROM file({files:String}, Parquet)",
                 parameters={"files": str(pieces / table / "*.parquet")},
             )
+    shutil.rmtree(pieces)  # in the store now (14 GB of Parquet at 100M transfers)
     replies.put((timer.seconds, peak_rss_bytes()))
 
 
