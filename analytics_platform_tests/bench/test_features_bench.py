@@ -35,6 +35,15 @@ def test_bench_features_prints_one_json_object_with_every_engine(tmp_path):
     assert {"warehouse_load", "flows", "aggregate"} <= set(warehouse["stages"])
     assert warehouse["window_seconds"] < warehouse["seconds"]
     assert report["parity"]["warehouse"]["ok"], report["parity"]["warehouse"]
+    # A second run reuses the loaded store: no load, the same features.
+    again = subprocess.run(
+        [*cmd[:-4], "warehouse", *cmd[-3:]], capture_output=True, text=True, timeout=300,
+        check=True,
+    )  # fmt: skip
+    reused = json.loads(again.stdout)["results"][0]
+    assert "reusing the loaded store" in again.stderr
+    assert "warehouse_load" not in reused["stages"] and reused["rows"] == warehouse["rows"]
+    assert not any(tmp_path.glob("*/pieces-warehouse"))  # removed once loaded
 
 
 def test_features_read_daily_pieces_never_raw_transfers(tmp_path):
