@@ -57,6 +57,7 @@ from pydantic import (
 from analytics_platform.domain.patterns.limits import PatternLimits
 from analytics_platform.storage.clickhouse import ClickHouseTarget
 from analytics_platform.storage.identifiers import IDENTIFIER, validate_identifier
+from analytics_platform.storage.spill import SpillSettings
 
 __all__ = ["IDENTIFIER", "Settings", "load_settings", "validate_identifier"]
 
@@ -452,12 +453,16 @@ class FeatureSettings(StrictModel):
     """The window graph's edge budget: a window with more ordered pairs runs the graph
     algorithms on its heaviest this many (the other features see every pair), and says so in
     the step's log and metadata. ``null``: no budget. Memory per pair: docs' benchmarks page."""
-    spill_memory_ratio: float = Field(default=0.5, gt=0, lt=1)
+    spill_memory_ratio: float = Field(default=SpillSettings.memory_ratio, gt=0, lt=1)
     """The share of the warehouse's memory limit a window's GROUP BYs, sorts and joins may
     hold before they spill to its disk (``storage.window_sql.SpillSettings``). With embedded
     chDB the limit is 90 % of this machine's RAM and the step's own frames come on top: at
     30M transfers on 24 GiB, 0.15 halved the per-address sums' memory and doubled their time.
     Spilled parts need free disk (docs' ClickHouse deployment page)."""
+    addresses_per_pass: PositiveInt = SpillSettings.addresses_per_pass
+    """The window's flows and per-address sums are computed in passes over ranges of at most
+    this many addresses, which bounds what one statement holds (``SpillSettings``); a window
+    of fewer addresses is one pass. Memory per address: docs' benchmarks page."""
 
 
 class ConfigFile(StrictModel):

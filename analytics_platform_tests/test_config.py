@@ -45,6 +45,10 @@ def settings_from(tmp_path: Path, text: str):
             "features.spill_memory_ratio: Input should be less than 1 (got 1.5)",
         ),
         (
+            "features: {addresses_per_pass: 0}\n",
+            "features.addresses_per_pass: Input should be greater than 0 (got 0)",
+        ),
+        (
             "networks:\n  torus:\n    reporting_thresholds: {TOR: -5}\n",
             "networks.torus.reporting_thresholds.TOR: Input should be greater than 0",
         ),
@@ -74,7 +78,8 @@ def test_a_valid_file_reads_every_section(tmp_path):
     settings = settings_from(
         tmp_path,
         "labels_path: labels.csv\n"
-        "features: {engine: cpu, betweenness_samples: 8, spill_memory_ratio: 0.25}\n"
+        "features: {engine: cpu, betweenness_samples: 8, spill_memory_ratio: 0.25,\n"
+        "           addresses_per_pass: 500000}\n"
         "networks:\n"
         "  torus:\n"
         "    start_date: 2026-10-01\n"
@@ -92,6 +97,7 @@ def test_a_valid_file_reads_every_section(tmp_path):
     assert net.source.kind == "kafka" and net.source.kafka.topic == "transfers"
     assert settings.features.betweenness_samples == 8 and settings.labels_path == "labels.csv"
     assert settings.features.spill_memory_ratio == 0.25
+    assert settings.features.addresses_per_pass == 500_000
 
 
 def test_patterns_read_the_longest_look_back_before_their_transfers(tmp_path):

@@ -23,6 +23,7 @@ import polars as pl
 
 from analytics_platform.bench.memory import peak_rss_bytes
 from analytics_platform.engines.timing import StageTimer
+from analytics_platform.storage.spill import SpillSettings
 
 ENGINES = ("cpu", "gpu", "warehouse", "networkx")
 """``warehouse``: the window reduced by SQL in embedded ClickHouse (``storage.window_sql``),
@@ -117,7 +118,12 @@ def _transfers(folder: Path) -> pl.LazyFrame:
 
 
 def run_engine(
-    engine: str, folder: Path, window: int, samples: int, out: Path | None, spill_ratio: float = 0.5
+    engine: str,
+    folder: Path,
+    window: int,
+    samples: int,
+    out: Path | None,
+    spill: SpillSettings,
 ) -> dict:
     """One engine over the prepared input, in this process (the worker side)."""
     from analytics_platform.bench.memory import MemoryTimeline
@@ -136,9 +142,7 @@ def run_engine(
     timer = StageTimer(on_stage=heard)
     start = time.perf_counter()
     with memory.sampling():
-        features, pieces_peak = _engine_window(
-            engine, folder, days, window, samples, timer, spill_ratio
-        )
+        features, pieces_peak = _engine_window(engine, folder, days, window, samples, timer, spill)
     seconds = time.perf_counter() - start
     if out is not None:
         features.write_parquet(out)
@@ -169,7 +173,7 @@ def _engine_window(
     window: int,
     samples: int,
     timer: StageTimer,
-    spill_ratio: float,
+    spill: SpillSettings,
 ) -> tuple[pl.DataFrame, int | None]:
     """The last day's window features by ``engine``, and the peak RSS once the daily pieces
     were written (None for the baseline)."""
@@ -189,7 +193,7 @@ def _engine_window(
     graph_engine = get_engine(engine.replace("warehouse", "cpu"))
     if engine == "warehouse":
         return _warehouse_window(
-            folder, days, labels, day, window, samples, graph_engine, timer, spill_ratio
+            folder, days, labels, day, window, samples, graph_engine, timer, spill
         )
     pieces = _daily_pieces(folder, engine, graph_engine, source, days, transfers, timer)
     del transfers
@@ -217,7 +221,7 @@ def _warehouse_window(
     samples: int,
     graph_engine,
     timer: StageTimer,
-    spill_ratio: float,
+    spill: SpillSettings,
 ) -> tuple[pl.DataFrame, int | None]:
     """The daily pieces written and loaded into an embedded warehouse by a child process (as
     the daily assets write them, in other steps: this process's peak RSS is the window's),
@@ -231,7 +235,6 @@ def _warehouse_window(
     from analytics_platform.engines.base import GraphParams
     from analytics_platform.pipeline.features import features_in_warehouse
     from analytics_platform.storage import clickhouse as ch
-    from analytics_platform.storage import window_sql
 
     store, loaded = folder / "warehouse-ch", folder / "warehouse-ch.loaded"
     child_peak = None
@@ -257,7 +260,7 @@ def _warehouse_window(
     features = features_in_warehouse(
         lambda: ch.session(f"chdb://{store}"), "bench", history, network="bench", days=[day],
         windows=(window,), engine=graph_engine, params=GraphParams(betweenness_samples=samples),
-        timer=timer, in_process=True, spill=window_sql.SpillSettings(memory_ratio=spill_ratio),
+        timer=timer, in_process=True, spill=spill,
     )  # fmt: skip
     return features, child_peak
 
@@ -331,7 +334,7 @@ def run_bench(
     window: int,
     samples: int,
     timeout_s: float,
-    spill_ratio: float = 0.5,
+    spill: SpillSettings,
 ) -> dict:
     """Prepare the input, run each engine in a subprocess, and compare them."""
     unknown = [e for e in engines if e not in ENGINES]
@@ -356,7 +359,7 @@ def run_bench(
                 results.append(asdict(EngineResult("gpu", "unavailable", detail=reason)))
                 print(f"  gpu: skipped ({reason})", file=sys.stderr, flush=True)
                 continue
-        results.append(_run_worker(engine, data, window, samples, timeout_s, spill_ratio))
+        results.append(_run_worker(engine, data, window, samples, timeout_s, spill))
     by_engine = {r["engine"]: r for r in results}
     base = by_engine.get("networkx")
     for r in results:
@@ -374,7 +377,8 @@ def run_bench(
         "benchmark": "features",
         "input": {**asdict(spec), "window_days": window},
         "betweenness_samples": {"cpu": samples, "gpu": samples, "networkx": 1000},
-        "spill_memory_ratio": spill_ratio,
+        "spill_memory_ratio": spill.memory_ratio,
+        "addresses_per_pass": spill.addresses_per_pass,
         "machine": {"cpus": os.cpu_count()},
         "results": results,
     }
@@ -398,7 +402,7 @@ def _parity(data: Path, other: str) -> dict:
 
 
 def _run_worker(
-    engine: str, data: Path, window: int, samples: int, timeout_s: float, spill_ratio: float
+    engine: str, data: Path, window: int, samples: int, timeout_s: float, spill: SpillSettings
 ) -> dict:
     result_file = data / f"result-{engine}.json"
     result_file.unlink(missing_ok=True)
@@ -411,7 +415,8 @@ def _run_worker(
         str(window),
         str(samples),
         str(result_file),
-        str(spill_ratio),
+        str(spill.memory_ratio),
+        str(spill.addresses_per_pass),
     ]
     try:
         # The worker's progress goes to stderr, its result to result_file.
@@ -454,10 +459,11 @@ def format_table(report: dict) -> str:
 
 
 def _worker_main(argv: list[str]) -> int:
-    engine, data, window, samples, result_file, spill_ratio = argv
+    engine, data, window, samples, result_file, ratio, per_pass = argv
+    spill = SpillSettings(memory_ratio=float(ratio), addresses_per_pass=int(per_pass))
     try:
         out = Path(data) / f"features-{engine}.parquet"  # for the CPU/GPU parity check
-        report = run_engine(engine, Path(data), int(window), int(samples), out, float(spill_ratio))
+        report = run_engine(engine, Path(data), int(window), int(samples), out, spill)
     except Exception as exc:  # reported as this engine's result; the benchmark goes on
         report = asdict(EngineResult(engine, "failed", detail=f"{type(exc).__name__}: {exc}"))
         Path(result_file).write_text(json.dumps(report))

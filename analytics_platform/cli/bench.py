@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from analytics_platform.cli.arguments import positive
+from analytics_platform.storage.spill import SpillSettings
 
 
 def register(sub) -> None:
@@ -26,9 +27,16 @@ def register(sub) -> None:
     feats.add_argument(
         "--spill-ratio",
         type=float,
-        default=0.5,
+        default=SpillSettings.memory_ratio,
         help="warehouse: share of chDB's memory limit before GROUP BYs and sorts spill to disk "
         "(features.spill_memory_ratio)",
+    )
+    feats.add_argument(
+        "--addresses-per-pass",
+        type=positive,
+        default=SpillSettings.addresses_per_pass,
+        help="warehouse: the flows and sums run over ranges of this many addresses "
+        "(features.addresses_per_pass)",
     )
     feats.add_argument("--timeout", type=float, default=600, help="seconds per engine")
     feats.add_argument("--seed", type=int, default=7)
@@ -141,7 +149,7 @@ def bench_features(args: argparse.Namespace) -> int:
         window=args.days,
         samples=args.betweenness_samples,
         timeout_s=args.timeout,
-        spill_ratio=args.spill_ratio,
+        spill=SpillSettings(args.spill_ratio, addresses_per_pass=args.addresses_per_pass),
     )
     print(json.dumps(report, indent=2) if args.json else format_table(report))
     return 0

@@ -16,7 +16,7 @@ The statements mirror the polars plans of ``domain.features`` (``_flows``,
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
@@ -33,6 +33,7 @@ from analytics_platform.storage.clickhouse import (
     table_exists,
 )
 from analytics_platform.storage.identifiers import validate_identifier
+from analytics_platform.storage.spill import SpillSettings
 
 NAMES = {"id": pl.UInt32(), "address": pl.String()}
 FLOWS = {
@@ -80,40 +81,6 @@ TEMPORAL_SUMS = {
     "interarrival_min_s": pl.Float64(),
     "hours": pl.Int64(),
 }
-
-
-@dataclass(frozen=True)
-class SpillSettings:
-    """How much memory a window's statements may hold before ClickHouse spills to disk.
-
-    GROUP BYs, sorts and joins spill once the server's memory use passes ``memory_ratio`` of
-    its limit (``max_bytes_ratio_before_external_group_by``, ``..._sort``, ``..._join``; the
-    limit is ``max_server_memory_usage``, 90 % of RAM by default). A ratio, not the byte
-    thresholds (``max_bytes_before_external_group_by``): on chDB 26.9 a 2 GiB byte threshold
-    made the 10M-transfer flows statement 3x slower without ever spilling.
-    ``max_memory_bytes`` (0: none) caps each statement (``max_memory_usage``).
-    """
-
-    memory_ratio: float = 0.5
-    max_memory_bytes: int = 0
-    threads: int = 0  # 0: the server's default (one per core)
-
-    def __post_init__(self) -> None:
-        if not 0 < self.memory_ratio < 1:
-            raise ValueError(f"memory_ratio: expected a share in (0, 1), got {self.memory_ratio}")
-
-    def settings(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "max_bytes_ratio_before_external_group_by": self.memory_ratio,
-            "max_bytes_ratio_before_external_sort": self.memory_ratio,
-            "max_bytes_ratio_before_external_join": self.memory_ratio,
-            "join_use_nulls": 1,  # an address without out-edges has null out sums, as in polars
-        }
-        if self.max_memory_bytes:
-            out["max_memory_usage"] = self.max_memory_bytes
-        if self.threads:
-            out["max_threads"] = self.threads
-        return out
 
 
 WINDOW_TABLES = ("daily_edges", "address_activity")
@@ -185,6 +152,65 @@ class WindowPieces:
     temporal: pl.DataFrame
 
 
+@dataclass(frozen=True)
+class AddressRange:
+    """The addresses with ids ``first_id`` to ``stop_id - 1``: from ``low`` (inclusive) to
+    ``high`` (exclusive), each None where the range reaches the end. Ids are ranks in sorted
+    order, so an id range is an address range: the statements filter the stored rows on it
+    (the daily tables are sorted by address, so the filter also skips their granules)."""
+
+    first_id: int
+    stop_id: int
+    low: str | None = None
+    high: str | None = None
+
+    def where(self, column: str) -> str:
+        """The range as a condition on the address column ``column`` (parameterised)."""
+        column = f"`{validate_identifier(column, 'column')}`"
+        bounds = [f"{column} >= {{low:String}}"] if self.low is not None else []
+        bounds += [f"{column} < {{high:String}}"] if self.high is not None else []
+        return " AND ".join(bounds) or "1"
+
+    def ids(self, column: str = "id") -> str:
+        """The range as a condition on an id column."""
+        if self.low is None and self.high is None:
+            return "1"
+        column = f"`{validate_identifier(column, 'column')}`"
+        return f"{column} >= {{first_id:UInt32}} AND {column} < {{stop_id:UInt32}}"
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The query parameters of :meth:`where` and :meth:`ids`."""
+        if self.low is None and self.high is None:
+            return {}
+        bounds = {"low": self.low, "high": self.high}
+        ids = {"first_id": self.first_id, "stop_id": self.stop_id}
+        return {**ids, **{k: v for k, v in bounds.items() if v is not None}}
+
+
+EVERY_ADDRESS = AddressRange(0, 0)
+"""No bound: a statement over every address of the window (ids unchecked)."""
+
+
+def address_ranges(names: pl.DataFrame, per_pass: int) -> list[AddressRange]:
+    """``names`` (``id``, ``address`` in id order) cut into ranges of at most ``per_pass``
+    addresses; one unbounded range when they fit one pass."""
+    n = names.height
+    if n <= per_pass:
+        return [AddressRange(0, n)]
+    starts = list(range(0, n, per_pass))
+    addresses = names["address"]
+    return [
+        AddressRange(
+            start,
+            min(start + per_pass, n),
+            addresses[start] if start else None,
+            addresses[start + per_pass] if start + per_pass < n else None,
+        )
+        for start in starts
+    ]
+
+
 def reduce_window(
     client: Any,
     window: WarehouseWindow,
@@ -202,6 +228,9 @@ def reduce_window(
     statement too (so the peak is the largest statement's, not their sum); below, the next
     statement's page faults would cost more than the memory is worth (a 30-day demo window:
     0.52 s instead of 0.32).
+
+    The flows and the sums run in passes over ranges of ``window.spill.addresses_per_pass``
+    addresses (:func:`address_ranges`); each range's rows come back in id order.
     """
     stage = timer.stage if timer is not None else lambda _: nullcontext()
     between = False
@@ -209,6 +238,13 @@ def reduce_window(
     def release(last: bool = False) -> None:
         if in_process and (last or between):
             client.command("SYSTEM JEMALLOC PURGE")
+
+    def in_passes(read: Callable[[AddressRange], pl.DataFrame]) -> pl.DataFrame:
+        parts = []
+        for part in ranges:
+            parts.append(read(part))
+            release()
+        return parts[0] if len(parts) == 1 else pl.concat(parts, rechunk=False)
 
     with ExitStack() as scratch:
         with stage("encode"):
@@ -218,14 +254,13 @@ def reduce_window(
             empty = [pl.DataFrame(schema=schema) for schema in (FLOWS, VOLUME_SUMS, TEMPORAL_SUMS)]
             return WindowPieces(names, *empty)
         between = names.height >= PURGE_BETWEEN_ADDRESSES
+        ranges = address_ranges(names, window.spill.addresses_per_pass)
         release()
         with stage("flows"):
-            flows = read_flows(client, window, names_table)
-        release()
+            flows = in_passes(lambda r: read_flows(client, window, names_table, r))
         with stage("address_sums"):
-            temporal = read_temporal_sums(client, window, names_table)
-            release()
-            volume = read_volume_sums(client, window, names.height)
+            temporal = in_passes(lambda r: read_temporal_sums(client, window, names_table, r))
+            volume = in_passes(lambda r: read_volume_sums(client, window, r))
         release(last=True)
     return WindowPieces(names, flows, volume, temporal)
 
@@ -289,19 +324,22 @@ def read_names(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame
     return _query(client, window, f"SELECT id, address FROM {names} ORDER BY id", NAMES)
 
 
-def read_flows(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame:
+def read_flows(
+    client: Any, window: WarehouseWindow, names: str, senders: AddressRange | None = None
+) -> pl.DataFrame:
     """One row per ordered pair of distinct addresses: transfers, volume (summed as exact
     decimals, converted once), USD volume (null as soon as one edge had no price), first and
-    last day; sorted by ids.
+    last day; sorted by ids. ``senders``: only the pairs sent from this range.
 
     The edges are numbered before they are grouped: a GROUP BY on two UInt32 ids holds a
     fraction of one on two address strings (at 30M transfers the process's peak during the
     statement fell from 6.8 to 4.3 GiB; ``docs/benchmarks.md``).
     """
+    senders = senders or EVERY_ADDRESS
     edges = f"""(
         SELECT from_address, to_address, transfer_count, amount_sum, amount_usd, `date`
         FROM {window.table("daily_edges")}
-        WHERE {_IN_WINDOW} AND from_address != to_address
+        WHERE {_IN_WINDOW} AND from_address != to_address AND {senders.where("from_address")}
     )"""
     sql = f"""
         SELECT s, d, sum(transfer_count) AS count,
@@ -312,25 +350,29 @@ def read_flows(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame
             SELECT ns.id AS s, nd.id AS d, e.transfer_count AS transfer_count,
                    e.amount_sum AS amount_sum, e.amount_usd AS amount_usd, e.`date` AS `date`
             FROM {edges} AS e
-            INNER JOIN {names} AS ns ON e.from_address = ns.address
+            INNER JOIN (SELECT id, address FROM {names} WHERE {senders.ids()}) AS ns
+                ON e.from_address = ns.address
             INNER JOIN {names} AS nd ON e.to_address = nd.address
         )
         GROUP BY s, d
         ORDER BY s, d
     """
-    return _query(client, window, sql, FLOWS)
+    return _query(client, window, sql, FLOWS, senders.parameters)
 
 
-def read_volume_sums(client: Any, window: WarehouseWindow, addresses: int) -> pl.DataFrame:
-    """Per address, what ``_volume_features`` computes: one row per address of the window's
-    edges in address order, which is id order (so no address comes back and no join with
-    the ids is needed). ``addresses``: how many the ids table holds."""
-    edges = f"""(
-        SELECT from_address, to_address, asset, transfer_count,
-               toFloat64(amount_sum) AS volume, amount_usd, amount_sq_sum, amount_max,
-               amount_min, round_count, structuring_count
-        FROM {window.table("daily_edges")} WHERE {_IN_WINDOW}
-    )"""
+def read_volume_sums(client: Any, window: WarehouseWindow, addresses: AddressRange) -> pl.DataFrame:
+    """Per address of the range ``addresses``, what ``_volume_features`` computes: one row
+    per address of the window's edges in address order, which is id order (so no address
+    comes back and no join with the ids is needed)."""
+
+    def edges(end: str) -> str:
+        """The window's edges whose ``end`` (an address column) lies in the range."""
+        return f"""(
+            SELECT from_address, to_address, asset, transfer_count,
+                   toFloat64(amount_sum) AS volume, amount_usd, amount_sq_sum, amount_max,
+                   amount_min, round_count, structuring_count
+            FROM {window.table("daily_edges")} WHERE {_IN_WINDOW} AND {addresses.where(end)}
+        )"""
 
     def side(key: str, prefix: str, extra: str = "") -> str:
         return f"""(
@@ -341,7 +383,7 @@ def read_volume_sums(client: Any, window: WarehouseWindow, addresses: int) -> pl
                    sum(amount_sq_sum) AS `_{prefix}_sq`,
                    max(amount_max) AS {prefix}_amount_max,
                    min(amount_min) AS {prefix}_amount_min{extra}
-            FROM {edges} GROUP BY {key}
+            FROM {edges(key)} GROUP BY {key}
         )"""
 
     out_extra = """,
@@ -355,9 +397,9 @@ def read_volume_sums(client: Any, window: WarehouseWindow, addresses: int) -> pl
             SELECT address, uniqExact(asset) AS asset_count,
                    sum(round_count) AS round_amount_count
             FROM (
-                SELECT from_address AS address, asset, round_count FROM {edges}
+                SELECT from_address AS address, asset, round_count FROM {edges("from_address")}
                 UNION ALL
-                SELECT to_address AS address, asset, round_count FROM {edges}
+                SELECT to_address AS address, asset, round_count FROM {edges("to_address")}
                 WHERE from_address != to_address
             ) GROUP BY address
         ) AS inc
@@ -365,19 +407,26 @@ def read_volume_sums(client: Any, window: WarehouseWindow, addresses: int) -> pl
         LEFT JOIN {side("to_address", "in")} AS i ON i.address = inc.address
         ORDER BY inc.address
     """
-    sums = _query(client, window, sql, {c: VOLUME_SUMS[c] for c in columns})
-    if sums.height != addresses:  # a programming error, not bad data
-        raise RuntimeError(f"window sums: {sums.height} addresses, the ids table has {addresses}")
-    return sums.with_row_index("id").with_columns(pl.col("id").cast(pl.UInt32))
+    sums = _query(client, window, sql, {c: VOLUME_SUMS[c] for c in columns}, addresses.parameters)
+    expected = addresses.stop_id - addresses.first_id
+    if sums.height != expected:  # a programming error, not bad data
+        raise RuntimeError(f"window sums: {sums.height} addresses, the ids range has {expected}")
+    ids = pl.int_range(addresses.first_id, addresses.stop_id, dtype=pl.UInt32, eager=True)
+    return sums.select(ids.alias("id"), pl.all())
 
 
-def read_temporal_sums(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame:
-    """Per active address, what ``_temporal_sums`` computes; the 24 hour bits as one mask
-    (``hours``: the OR of the daily masks)."""
+def read_temporal_sums(
+    client: Any, window: WarehouseWindow, names: str, addresses: AddressRange | None = None
+) -> pl.DataFrame:
+    """Per active address (of the range ``addresses``), what ``_temporal_sums`` computes; the
+    24 hour bits as one mask (``hours``: the OR of the daily masks)."""
+    addresses = addresses or EVERY_ADDRESS
     # The sums of each day need no order; the gaps between an address's active days do (a
     # window over the rows sorted by address and day). The sort carries only the four columns
     # it needs: one statement for both took 0.45 GiB more at 10M transfers.
-    activity = f"{window.table('address_activity')} WHERE {_IN_WINDOW}"
+    activity = (
+        f"{window.table('address_activity')} WHERE {_IN_WINDOW} AND {addresses.where('address')}"
+    )
     temporal = f"""(
         SELECT d.address AS address, first_seen, last_seen, active_days, total_count,
                max_daily_count, `_c2`, `_clogc`, `_weekend`,
@@ -419,9 +468,11 @@ def read_temporal_sums(client: Any, window: WarehouseWindow, names: str) -> pl.D
     columns = [c for c in TEMPORAL_SUMS if c != "id"]
     sql = f"""
         SELECT n.id AS id, {", ".join(f"t.`{c}`" for c in columns)}
-        FROM {temporal} AS t INNER JOIN {names} AS n ON n.address = t.address
+        FROM {temporal} AS t
+        INNER JOIN (SELECT id, address FROM {names} WHERE {addresses.ids()}) AS n
+            ON n.address = t.address
     """
-    return _query(client, window, sql, TEMPORAL_SUMS)
+    return _query(client, window, sql, TEMPORAL_SUMS, addresses.parameters)
 
 
 def _usd_sum(column: str) -> str:
@@ -429,8 +480,11 @@ def _usd_sum(column: str) -> str:
     return f"if(count({column}) = count(), sum({column}), NULL)"
 
 
-def _query(client: Any, window: WarehouseWindow, sql: str, schema: dict) -> pl.DataFrame:
-    frame = query_frame(client, sql, window.parameters, settings=window.spill.settings())
+def _query(
+    client: Any, window: WarehouseWindow, sql: str, schema: dict, parameters: dict | None = None
+) -> pl.DataFrame:
+    parameters = {**window.parameters, **(parameters or {})}
+    frame = query_frame(client, sql, parameters, settings=window.spill.settings())
     if frame.width == 0:  # no rows: clickhouse-connect may return no columns
         return pl.DataFrame(schema=schema)
     return frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())

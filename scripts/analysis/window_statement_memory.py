@@ -32,7 +32,7 @@ def measure(store: str, statement: str, days: int, ratio: float) -> str:
     )  # fmt: skip
     read = {
         "flows": lambda c, n, count: ws.read_flows(c, window, n),
-        "volume": lambda c, n, count: ws.read_volume_sums(c, window, count),
+        "volume": lambda c, n, count: ws.read_volume_sums(c, window, ws.AddressRange(0, count)),
         "temporal": lambda c, n, count: ws.read_temporal_sums(c, window, n),
     }[statement]
     with ch.session(f"chdb://{store}") as client, ws.numbered_addresses(client, window) as names:

@@ -6,6 +6,7 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from analytics_platform.config import FeatureSettings
 from analytics_platform.domain.features import GraphCut
 from analytics_platform.domain.windows import days_from
 from analytics_platform.engines.timing import StageTimer
@@ -63,7 +64,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             windows=net.windows, engine=choice.engine, params=graph_engine.params(),
             timer=timer, cluster=target.cluster, horizons=horizons, read_lake=read_lake,
             in_process=target.embedded, cuts=cuts,
-            spill=SpillSettings(memory_ratio=spec.settings.features.spill_memory_ratio),
+            spill=_spill(spec.settings.features),
             progress=lambda day, rows: context.log.info(f"features {day}: {rows} rows"),
         )  # fmt: skip
         _warn_of_cuts(context, cuts)
@@ -85,6 +86,7 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
                 "windows": dg.MetadataValue.json(list(net.windows)),
                 "graph_edge_budget": graph_engine.max_graph_edges or "none",
                 "spill_memory_ratio": spec.settings.features.spill_memory_ratio,
+                "addresses_per_pass": spec.settings.features.addresses_per_pass,
                 "stage_seconds": stage_table(timer),
             },
         )
@@ -132,3 +134,10 @@ def _lake_reader(context: dg.AssetExecutionContext, lake: LakeResource, network:
         return lake_store.read_days(root, table, network, days_from(first, last))
 
     return read
+
+
+def _spill(features: FeatureSettings) -> SpillSettings:
+    """The window statements' memory settings from the ``features`` config."""
+    return SpillSettings(
+        memory_ratio=features.spill_memory_ratio, addresses_per_pass=features.addresses_per_pass
+    )
