@@ -61,6 +61,7 @@ class EngineResult:
     peak_rss_bytes: int | None = None
     transfers_per_second: float | None = None
     rows: int | None = None
+    graph_cut: dict | None = None  # the window's pairs over the edge budget: pairs, kept, floor
     detail: str = ""
 
 
@@ -68,6 +69,31 @@ CHUNK_TRANSFERS = 12_000_000
 """The input is generated and written in spans of days of at most about this many transfers
 (one span up to it: the same data as before spans existed), so 100M transfers never need to
 be in memory together."""
+
+
+@dataclass(frozen=True)
+class WindowOptions:
+    """How the benchmarked window is computed: its length in days, the sampled betweenness's
+    sources, the graph's edge budget (None: none) and the warehouse's memory settings."""
+
+    window: int = 90
+    samples: int = 16
+    max_edges: int | None = None
+    spill: SpillSettings = field(default_factory=SpillSettings)
+
+    def graph_params(self):
+        from analytics_platform.engines.base import GraphParams
+
+        return GraphParams(betweenness_samples=self.samples, max_edges=self.max_edges)
+
+    def to_json(self) -> str:
+        """The options as one JSON argument (the worker's command line)."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> WindowOptions:
+        values = json.loads(text)
+        return cls(**{**values, "spill": SpillSettings(**values["spill"])})
 
 
 def prepare_input(spec: BenchInput, folder: Path) -> Path:
@@ -117,14 +143,7 @@ def _transfers(folder: Path) -> pl.LazyFrame:
     return pl.scan_parquet(folder / "transfers" / "part-*.parquet")
 
 
-def run_engine(
-    engine: str,
-    folder: Path,
-    window: int,
-    samples: int,
-    out: Path | None,
-    spill: SpillSettings,
-) -> dict:
+def run_engine(engine: str, folder: Path, options: WindowOptions, out: Path | None) -> dict:
     """One engine over the prepared input, in this process (the worker side)."""
     from analytics_platform.bench.memory import MemoryTimeline
 
@@ -142,7 +161,8 @@ def run_engine(
     timer = StageTimer(on_stage=heard)
     start = time.perf_counter()
     with memory.sampling():
-        features, pieces_peak = _engine_window(engine, folder, days, window, samples, timer, spill)
+        cuts: list = []
+        features, pieces_peak = _engine_window(engine, folder, days, options, timer, cuts)
     seconds = time.perf_counter() - start
     if out is not None:
         features.write_parquet(out)
@@ -162,6 +182,9 @@ def run_engine(
             - timer.seconds.get("warehouse_load", 0.0),
             transfers_per_second=n_transfers / seconds if seconds else None,
             rows=features.height,
+            graph_cut={k: v for k, v in asdict(cuts[0]).items() if k not in ("day", "window")}
+            if cuts
+            else None,
         )
     )
 
@@ -170,19 +193,18 @@ def _engine_window(
     engine: str,
     folder: Path,
     days: list,
-    window: int,
-    samples: int,
+    options: WindowOptions,
     timer: StageTimer,
-    spill: SpillSettings,
+    cuts: list,
 ) -> tuple[pl.DataFrame, int | None]:
     """The last day's window features by ``engine``, and the peak RSS once the daily pieces
-    were written (None for the baseline)."""
+    were written (None for the baseline). A warehouse window over the edge budget is
+    appended to ``cuts``."""
     from analytics_platform.bench.networkx_baseline import baseline_features
     from analytics_platform.domain.features import window_features
-    from analytics_platform.engines.base import GraphParams
     from analytics_platform.engines.choice import get_engine
 
-    source, day = _transfers(folder), days[-1]
+    source, day, window = _transfers(folder), days[-1], options.window
     labels = pl.read_parquet(folder / "labels.parquet")
     # Arrow in: the GPU engine and the baseline get the whole window in memory. The CPU and
     # warehouse paths read one day at a time, as the daily assets do, which bounds memory.
@@ -192,9 +214,7 @@ def _engine_window(
     # The warehouse path runs its graph algorithms on the CPU engine.
     graph_engine = get_engine(engine.replace("warehouse", "cpu"))
     if engine == "warehouse":
-        return _warehouse_window(
-            folder, days, labels, day, window, samples, graph_engine, timer, spill
-        )
+        return _warehouse_window(folder, days, labels, options, graph_engine, timer, cuts)
     pieces = _daily_pieces(folder, engine, graph_engine, source, days, transfers, timer)
     del transfers
     pieces_peak = peak_rss_bytes()
@@ -206,7 +226,7 @@ def _engine_window(
         day=day,
         window=window,
         engine=graph_engine,
-        params=GraphParams(betweenness_samples=samples),
+        params=options.graph_params(),
         timer=timer,
     )
     return features, pieces_peak
@@ -216,12 +236,10 @@ def _warehouse_window(
     folder: Path,
     days: list,
     labels: pl.DataFrame,
-    day: date,
-    window: int,
-    samples: int,
+    options: WindowOptions,
     graph_engine,
     timer: StageTimer,
-    spill: SpillSettings,
+    cuts: list,
 ) -> tuple[pl.DataFrame, int | None]:
     """The daily pieces written and loaded into an embedded warehouse by a child process (as
     the daily assets write them, in other steps: this process's peak RSS is the window's),
@@ -232,7 +250,6 @@ def _warehouse_window(
     import multiprocessing
 
     from analytics_platform.domain.dtypes import TIMESTAMP
-    from analytics_platform.engines.base import GraphParams
     from analytics_platform.pipeline.features import features_in_warehouse
     from analytics_platform.storage import clickhouse as ch
 
@@ -258,9 +275,10 @@ def _warehouse_window(
         pl.lit(0).cast(TIMESTAMP).alias("valid_from"), pl.lit(None, TIMESTAMP).alias("valid_to")
     )
     features = features_in_warehouse(
-        lambda: ch.session(f"chdb://{store}"), "bench", history, network="bench", days=[day],
-        windows=(window,), engine=graph_engine, params=GraphParams(betweenness_samples=samples),
-        timer=timer, in_process=True, spill=spill,
+        lambda: ch.session(f"chdb://{store}"), "bench", history, network="bench",
+        days=[days[-1]], windows=(options.window,), engine=graph_engine,
+        params=options.graph_params(), timer=timer, in_process=True, spill=options.spill,
+        cuts=cuts,
     )  # fmt: skip
     return features, child_peak
 
@@ -331,10 +349,8 @@ def run_bench(
     engines: list[str],
     *,
     folder: Path,
-    window: int,
-    samples: int,
+    options: WindowOptions,
     timeout_s: float,
-    spill: SpillSettings,
 ) -> dict:
     """Prepare the input, run each engine in a subprocess, and compare them."""
     unknown = [e for e in engines if e not in ENGINES]
@@ -359,7 +375,7 @@ def run_bench(
                 results.append(asdict(EngineResult("gpu", "unavailable", detail=reason)))
                 print(f"  gpu: skipped ({reason})", file=sys.stderr, flush=True)
                 continue
-        results.append(_run_worker(engine, data, window, samples, timeout_s, spill))
+        results.append(_run_worker(engine, data, options, timeout_s))
     by_engine = {r["engine"]: r for r in results}
     base = by_engine.get("networkx")
     for r in results:
@@ -375,10 +391,11 @@ def run_bench(
     return {
         "parity": parity,
         "benchmark": "features",
-        "input": {**asdict(spec), "window_days": window},
-        "betweenness_samples": {"cpu": samples, "gpu": samples, "networkx": 1000},
-        "spill_memory_ratio": spill.memory_ratio,
-        "addresses_per_pass": spill.addresses_per_pass,
+        "input": {**asdict(spec), "window_days": options.window},
+        "betweenness_samples": {"cpu": options.samples, "gpu": options.samples, "networkx": 1000},
+        "max_graph_edges": options.max_edges,
+        "spill_memory_ratio": options.spill.memory_ratio,
+        "addresses_per_pass": options.spill.addresses_per_pass,
         "machine": {"cpus": os.cpu_count()},
         "results": results,
     }
@@ -401,9 +418,7 @@ def _parity(data: Path, other: str) -> dict:
     }
 
 
-def _run_worker(
-    engine: str, data: Path, window: int, samples: int, timeout_s: float, spill: SpillSettings
-) -> dict:
+def _run_worker(engine: str, data: Path, options: WindowOptions, timeout_s: float) -> dict:
     result_file = data / f"result-{engine}.json"
     result_file.unlink(missing_ok=True)
     cmd = [
@@ -412,11 +427,8 @@ def _run_worker(
         "analytics_platform.bench.features",
         engine,
         str(data),
-        str(window),
-        str(samples),
         str(result_file),
-        str(spill.memory_ratio),
-        str(spill.addresses_per_pass),
+        options.to_json(),
     ]
     try:
         # The worker's progress goes to stderr, its result to result_file.
@@ -451,6 +463,12 @@ def format_table(report: dict) -> str:
         if r.get("stage_peak_rss_bytes"):
             peaks = ", ".join(f"{k} {v / 2**30:.2f}" for k, v in r["stage_peak_rss_bytes"].items())
             lines.append(f"{'':<9} peak RSS while each ran (GiB): {peaks}")
+        if r.get("graph_cut"):
+            cut = r["graph_cut"]
+            lines.append(
+                f"{'':<9} graph cut to the edge budget: {cut['kept']:,} of {cut['pairs']:,} "
+                f"pairs (volume >= {cut['weight_floor']:.3g})"
+            )
     for other, p in (report.get("parity") or {}).items():
         ari = f"{p['community_ari']:.3f}" if p["community_ari"] is not None else "-"
         verdict = "every column within tolerance" if p["ok"] else f"differs: {p['mismatches']}"
@@ -459,11 +477,10 @@ def format_table(report: dict) -> str:
 
 
 def _worker_main(argv: list[str]) -> int:
-    engine, data, window, samples, result_file, ratio, per_pass = argv
-    spill = SpillSettings(memory_ratio=float(ratio), addresses_per_pass=int(per_pass))
+    engine, data, result_file, options = argv
     try:
         out = Path(data) / f"features-{engine}.parquet"  # for the CPU/GPU parity check
-        report = run_engine(engine, Path(data), int(window), int(samples), out, spill)
+        report = run_engine(engine, Path(data), WindowOptions.from_json(options), out)
     except Exception as exc:  # reported as this engine's result; the benchmark goes on
         report = asdict(EngineResult(engine, "failed", detail=f"{type(exc).__name__}: {exc}"))
         Path(result_file).write_text(json.dumps(report))

@@ -25,6 +25,12 @@ def register(sub) -> None:
     )
     feats.add_argument("--betweenness-samples", type=int, default=16)
     feats.add_argument(
+        "--max-graph-edges",
+        type=positive,
+        default=None,
+        help="the graph's edge budget (features.max_graph_edges); default: none",
+    )
+    feats.add_argument(
         "--spill-ratio",
         type=float,
         default=SpillSettings.memory_ratio,
@@ -137,7 +143,12 @@ def bench_kafka(args: argparse.Namespace) -> int:
 def bench_features(args: argparse.Namespace) -> int:
     import json
 
-    from analytics_platform.bench.features import BenchInput, format_table, run_bench
+    from analytics_platform.bench.features import (
+        BenchInput,
+        WindowOptions,
+        format_table,
+        run_bench,
+    )
 
     spec = BenchInput(args.transfers, args.addresses, args.days, args.seed)
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
@@ -146,10 +157,13 @@ def bench_features(args: argparse.Namespace) -> int:
         spec,
         engines,
         folder=Path(args.folder).resolve(),
-        window=args.days,
-        samples=args.betweenness_samples,
+        options=WindowOptions(
+            window=args.days,
+            samples=args.betweenness_samples,
+            max_edges=args.max_graph_edges,
+            spill=SpillSettings(args.spill_ratio, addresses_per_pass=args.addresses_per_pass),
+        ),
         timeout_s=args.timeout,
-        spill=SpillSettings(args.spill_ratio, addresses_per_pass=args.addresses_per_pass),
     )
     print(json.dumps(report, indent=2) if args.json else format_table(report))
     return 0

@@ -6,6 +6,7 @@ import sys
 
 import dagster as dg
 
+from analytics_platform.bench.features import format_table
 from analytics_platform.config import load_settings
 from analytics_platform.lib.loading import build_definitions
 
@@ -35,14 +36,20 @@ def test_bench_features_prints_one_json_object_with_every_engine(tmp_path):
     assert {"warehouse_load", "flows", "aggregate"} <= set(warehouse["stages"])
     assert warehouse["window_seconds"] < warehouse["seconds"]
     assert report["parity"]["warehouse"]["ok"], report["parity"]["warehouse"]
-    # A second run reuses the loaded store: no load, the same features.
+    # A second run reuses the loaded store: no load, the same addresses. Its statements run in
+    # passes of 100 addresses and its graph is cut to 50 pairs, which the report says.
+    options = ["--addresses-per-pass", "100", "--max-graph-edges", "50"]
     again = subprocess.run(
-        [*cmd[:-4], "warehouse", *cmd[-3:]], capture_output=True, text=True, timeout=300,
-        check=True,
+        [*cmd[:-4], "warehouse", *cmd[-3:], *options], capture_output=True, text=True,
+        timeout=300, check=True,
     )  # fmt: skip
-    reused = json.loads(again.stdout)["results"][0]
+    second = json.loads(again.stdout)
+    reused = second["results"][0]
     assert "reusing the loaded store" in again.stderr
     assert "warehouse_load" not in reused["stages"] and reused["rows"] == warehouse["rows"]
+    assert reused["graph_cut"]["kept"] == 50 < reused["graph_cut"]["pairs"]
+    assert warehouse["graph_cut"] is None and second["addresses_per_pass"] == 100
+    assert "graph cut to the edge budget: 50 of" in format_table(second)
     assert not any(tmp_path.glob("*/pieces-warehouse"))  # removed once loaded
 
 
