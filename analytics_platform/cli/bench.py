@@ -11,10 +11,7 @@ from analytics_platform.cli.arguments import positive
 from analytics_platform.storage.spill import SpillSettings
 
 
-def register(sub) -> None:
-    bench = sub.add_parser("bench", help="benchmarks (figures printed, never asserted)")
-    bench_sub = bench.add_subparsers(dest="benchmark", required=True)
-    feats = bench_sub.add_parser("features", help="address features per engine on one window")
+def _register_features(feats) -> None:
     feats.add_argument("--transfers", type=int, default=1_000_000)
     feats.add_argument("--addresses", type=int, default=100_000)
     feats.add_argument("--days", type=int, default=90, help="window length (days of data)")
@@ -48,7 +45,15 @@ def register(sub) -> None:
     feats.add_argument("--seed", type=int, default=7)
     feats.add_argument("--folder", default=".analytics/bench")
     feats.add_argument("--json", action="store_true", help="print one JSON object")
+    feats.set_defaults(handler=bench_features)
 
+
+def register(sub) -> None:
+    bench = sub.add_parser("bench", help="benchmarks (figures printed, never asserted)")
+    bench_sub = bench.add_subparsers(dest="benchmark", required=True)
+    _register_features(
+        bench_sub.add_parser("features", help="address features per engine on one window")
+    )
     pats = bench_sub.add_parser("patterns", help="pattern detection on one span of transfers")
     pats.add_argument("--transfers", type=int, default=10_000_000)
     pats.add_argument("--addresses", type=int, default=1_000_000)
@@ -95,7 +100,6 @@ def register(sub) -> None:
     work.add_argument("--seconds", type=positive, default=60)
     work.add_argument("--json", action="store_true", help="print one JSON object")
     work.set_defaults(handler=bench_workspace)
-    feats.set_defaults(handler=bench_features)
     pats.set_defaults(handler=bench_patterns)
     kafka.set_defaults(handler=bench_kafka)
     scoring.set_defaults(handler=bench_scoring)

@@ -117,9 +117,11 @@ def window_features(
         act = None
         return volume, temporal
 
+    pieces = ReducedWindow(names, flows, reduce_window)
+    del flows
     return features_from_pieces(
-        names, flows, reduce_window, labels, network=network, day=day, window=window,
-        engine=engine, params=params, timer=timer,
+        pieces, labels, network=network, day=day, window=window, engine=engine, params=params,
+        timer=timer,
     )  # fmt: skip
 
 
@@ -143,10 +145,29 @@ WindowReduction = Callable[[], tuple[pl.DataFrame, pl.DataFrame]]
 ``_volume_features`` and ``_temporal_sums``, keyed by ``id``)."""
 
 
+@dataclass
+class ReducedWindow:
+    """A window's reduced pieces, handed over to :func:`features_from_pieces`, which takes
+    ``flows`` out and releases it once the flows' features are computed (at 42M pairs it is
+    1.7 GiB): the caller keeps no reference.
+
+    ``names``: ``id`` (UInt32, the address's rank in sorted order) and ``address`` of every
+    address in the window's edges; ``flows``: the columns of ``_flows``, ids for addresses;
+    ``sums``: called once, while the graph algorithms run."""
+
+    names: pl.DataFrame
+    flows: pl.DataFrame | None
+    sums: WindowReduction
+
+
+OVERLAP_MAX_PAIRS = 20_000_000
+"""Up to this many pairs the graph algorithms run in a second thread beside the aggregations;
+above, one after the other, so their working memory never adds up (at 100M transfers, 42M
+pairs, the two together peaked at 21.4 GiB; ``docs/benchmarks.md``)."""
+
+
 def features_from_pieces(
-    names: pl.DataFrame,
-    flows: pl.DataFrame,
-    reduce_window: WindowReduction,
+    window_pieces: ReducedWindow,
     labels: pl.DataFrame,
     *,
     network: str,
@@ -158,59 +179,91 @@ def features_from_pieces(
     cuts: list[GraphCut] | None = None,
 ) -> pl.DataFrame:
     """The catalog from a window's reduced pieces, wherever they were reduced (polars plans
-    here, or SQL in the warehouse: ``storage.window_sql``).
-
-    ``names``: ``id`` (UInt32, the address's rank in sorted order) and ``address`` of every
-    address in the window's edges; ``flows``: the columns of ``_flows``, ids for addresses.
-    ``reduce_window`` runs while the graph algorithms do. A window over the edge budget is
+    here, or SQL in the warehouse: ``storage.window_sql``). A window over the edge budget is
     appended to ``cuts``.
     """
+    names, flows = window_pieces.names, window_pieces.flows
+    window_pieces.flows = None
+    if flows is None:
+        raise ValueError("features_from_pieces: the window's flows were already taken")
+    if not names["id"].is_sorted():  # row i is address i below
+        names = names.sort("id")
     with timer.stage("graph_prepare"):
-        graph_flows = flows
-        if params.max_edges is not None and flows.height > params.max_edges:
-            graph_flows = (
-                flows.sort(["volume", "s", "d"], descending=[True, False, False])
-                .head(params.max_edges)
-                .sort("s", "d")
-            )
-            floor = float(graph_flows["volume"].min())
-            if cuts is not None:
-                cuts.append(GraphCut(day, window, flows.height, graph_flows.height, floor))
+        graph_flows = _graph_flows(flows, params, cuts, day, window)
         graph, vertex_ids = _window_graph(graph_flows, engine, names.height, params)
+        del graph_flows
         lab = engine.collect(
             _label_categories(labels).join(names.lazy(), on="address").select("id", "category")
         ).lazy()
-    # The graph algorithms run in a second thread while the aggregations run here: polars
-    # (and chDB) release the GIL while they execute, so igraph (or cuGraph) and the
-    # aggregations overlap. Their stage timings overlap too; the window's wall time is less
-    # than their sum.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph") as pool:
-        graph_job = pool.submit(engine.graph_features, graph, params, timer)
-        with timer.stage("aggregate"):
-            volume, temporal_sums = reduce_window()
-            parts = [
-                volume,
-                engine.collect(_temporal_features(temporal_sums.lazy(), day, window)),
-            ]
-            del volume, temporal_sums  # parts own them now (joined and released one by one)
-            one_step = engine.collect(_one_step(flows.lazy()))
-            parts += [
-                one_step.select("id", "out_degree", "in_degree"),
-                engine.collect(_counterparty_features(flows.lazy(), lab)),
-                engine.collect(_concentration_features(flows.lazy())),
-                engine.collect(_reach_features(flows.lazy(), one_step.lazy())),
-                engine.collect(_exposure_features(flows.lazy(), lab)),
-            ]
-            del one_step
-        graph_out = graph_job.result()
+    if flows.height > OVERLAP_MAX_PAIRS:
+        graph_out = engine.graph_features(graph, params, timer)
+        degree, graph_n = _undirected_degree(graph), graph.n
+        del graph
+        parts = _aggregate(window_pieces.sums, flows, lab, day, window, engine, timer)
+    else:
+        # The graph algorithms run in a second thread while the aggregations run here: polars
+        # (and chDB) release the GIL while they execute, so igraph (or cuGraph) and the
+        # aggregations overlap. Their stage timings overlap too; the window's wall time is
+        # less than their sum.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graph") as pool:
+            graph_job = pool.submit(engine.graph_features, graph, params, timer)
+            parts = _aggregate(window_pieces.sums, flows, lab, day, window, engine, timer)
+            graph_out = graph_job.result()
+        degree, graph_n = _undirected_degree(graph), graph.n
+        del graph
+    del flows
     with timer.stage("assemble"):
-        feats = _assemble(names, parts, graph_out, graph, vertex_ids, lab)
+        graph_columns = _graph_columns(graph_out, graph_n, degree, vertex_ids, names["address"])
+        feats = _assemble(names, parts, graph_columns, lab)
         feats = feats.with_columns(
             pl.lit(network).alias("network"),
             pl.lit(day).alias("date"),
             pl.lit(window, dtype=pl.Int32).alias("window_days"),
         )
         return conform(feats, ADDRESS_FEATURES)
+
+
+def _graph_flows(
+    flows: pl.DataFrame, params: GraphParams, cuts: list[GraphCut] | None, day: date, window: int
+) -> pl.DataFrame:
+    """The pairs the graph is built from: all, or the heaviest ``params.max_edges`` (the cut
+    appended to ``cuts``)."""
+    if params.max_edges is None or flows.height <= params.max_edges:
+        return flows
+    kept = (
+        flows.sort(["volume", "s", "d"], descending=[True, False, False])
+        .head(params.max_edges)
+        .sort("s", "d")
+    )
+    if cuts is not None:
+        floor = float(kept["volume"].min())
+        cuts.append(GraphCut(day, window, flows.height, kept.height, floor))
+    return kept
+
+
+def _aggregate(
+    sums: WindowReduction,
+    flows: pl.DataFrame,
+    lab: pl.LazyFrame,
+    day: date,
+    window: int,
+    engine: GraphEngine,
+    timer: StageTimer,
+) -> list[pl.DataFrame]:
+    """The per-address parts of the catalog that are not graph algorithms, keyed by ``id``."""
+    with timer.stage("aggregate"):
+        volume, temporal_sums = sums()
+        parts = [volume, engine.collect(_temporal_features(temporal_sums.lazy(), day, window))]
+        del volume, temporal_sums  # parts own them now (joined and released one by one)
+        one_step = engine.collect(_one_step(flows.lazy()))
+        parts += [
+            one_step.select("id", "out_degree", "in_degree"),
+            engine.collect(_counterparty_features(flows.lazy(), lab)),
+            engine.collect(_concentration_features(flows.lazy())),
+            engine.collect(_reach_features(flows.lazy(), one_step.lazy())),
+            engine.collect(_exposure_features(flows.lazy(), lab)),
+        ]
+        return parts
 
 
 # -- encoding -------------------------------------------------------------------------------
@@ -697,11 +750,21 @@ def _window_graph(
     return graph, vertex_of
 
 
+def _undirected_degree(graph: WindowGraph) -> np.ndarray:
+    """Each vertex's neighbours in the undirected simple view."""
+    both = np.concatenate([graph.usrc, graph.udst])
+    return np.bincount(both, minlength=graph.n).astype(np.float64)
+
+
 def _graph_columns(
-    out: dict[str, np.ndarray], graph: WindowGraph, vertex_of: np.ndarray, names: pl.Series
+    out: dict[str, np.ndarray],
+    graph_n: int,
+    degree: np.ndarray,
+    vertex_of: np.ndarray,
+    names: pl.Series,
 ) -> list[pl.Series]:
-    """Per-address graph columns; addresses outside the graph get their own singleton groups."""
-    graph_n = graph.n
+    """Per-address graph columns (``graph_n`` vertices of undirected ``degree``); addresses
+    outside the graph get their own singleton groups."""
     in_graph = vertex_of >= 0
     v = np.where(in_graph, vertex_of, 0)
     vertex_address = np.flatnonzero(in_graph)  # address id of each vertex (ascending)
@@ -718,9 +781,6 @@ def _graph_columns(
             label_id, size = np.arange(len(v)), np.ones(len(v), dtype=np.int64)
         return names.gather(label_id), size
 
-    degree = np.bincount(np.concatenate([graph.usrc, graph.udst]), minlength=graph_n).astype(
-        np.float64
-    )
     tri = out["triangles"].astype(np.float64)
     possible = degree * (degree - 1) / 2
     clustering = np.divide(tri, possible, out=np.zeros(graph_n), where=possible > 0)
@@ -761,21 +821,19 @@ _ZERO_INT = (
 def _assemble(
     names: pl.DataFrame,
     parts: list[pl.DataFrame],
-    graph_out: dict[str, np.ndarray],
-    graph: WindowGraph,
-    vertex_of: np.ndarray,
+    graph_columns: list[pl.Series],
     lab: pl.LazyFrame,
 ) -> pl.DataFrame:
     """One row per address of ``names``, in id order. ``parts`` is emptied as it is joined:
     each part is released once its columns are in (at 10M addresses a part is up to 1.4 GiB).
     """
-    feats = names if names["id"].is_sorted() else names.sort("id")
+    feats = names
     while parts:
         feats = feats.join(parts.pop(0), on="id", how="left", maintain_order="left")
     feats = feats.join(lab.collect(), on="id", how="left", maintain_order="left")
     feats = _with_zeros(feats.rename({"category": "label_category"}))
     feats = feats.with_columns(*_derived_columns())
-    feats = feats.with_columns(_graph_columns(graph_out, graph, vertex_of, feats["address"]))
+    feats = feats.with_columns(graph_columns)
     missing = set(FEATURE_COLUMNS) - set(feats.columns)
     if missing:  # a programming error, not bad data
         raise RuntimeError(f"features: catalog columns not produced: {sorted(missing)}")

@@ -10,7 +10,7 @@ from typing import Any
 
 import polars as pl
 
-from analytics_platform.domain.features import GraphCut, features_from_pieces
+from analytics_platform.domain.features import GraphCut, ReducedWindow, features_from_pieces
 from analytics_platform.domain.schemas import ADDRESS_FEATURES, empty
 from analytics_platform.domain.windows import window_days
 from analytics_platform.engines.base import GraphEngine, GraphParams
@@ -82,16 +82,18 @@ def features_in_warehouse(
                 piece = pieces.pop(size)
                 if piece.names.height == 0:
                     continue
-                # The sums are handed over, not kept here: the assembly releases each frame
+                # Handed over, not kept here: the flows are released once used and the sums
                 # once joined.
                 sums = [piece.volume, piece.temporal]
-                names, flows = piece.names, piece.flows
+                handed = ReducedWindow(
+                    piece.names, piece.flows, lambda s=sums: (s.pop(0), s.pop(0))
+                )
                 del piece
                 features = features_from_pieces(
-                    names, flows, lambda s=sums: (s.pop(0), s.pop(0)), day_labels,
-                    network=network, day=day, window=size, engine=engine, params=params,
-                    timer=timer, cuts=cuts,
+                    handed, day_labels, network=network, day=day, window=size, engine=engine,
+                    params=params, timer=timer, cuts=cuts,
                 )  # fmt: skip
+                del handed
                 frames.append(features)
                 rows += features.height
             del pieces

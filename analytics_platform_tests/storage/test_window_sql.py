@@ -3,6 +3,7 @@ catalog as the polars plans: counts exactly, floats to 1e-9 relative, the same c
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -337,3 +338,47 @@ def test_address_ranges_cut_the_sorted_names():
     assert middle.parameters == {"first_id": 2, "stop_id": 4, "low": "c", "high": "e"}
     with pytest.raises(ValueError, match="addresses_per_pass: expected a positive count, got 0"):
         window_sql.SpillSettings(addresses_per_pass=0)
+
+
+def test_graph_and_aggregations_one_after_the_other_give_the_same_catalog(window, monkeypatch):
+    """Above OVERLAP_MAX_PAIRS the graph algorithms no longer run beside the aggregations;
+    the features are the same. The flows are handed over: a second use is refused."""
+    from analytics_platform.domain import features as domain_features
+
+    dsn, _, _, labels, day = window
+    w = window_sql.WarehouseWindow("torus", day - timedelta(days=9), day)
+    with ch.session(dsn) as client:
+        pieces = window_sql.reduce_window(client, w)
+    current = labels.select("address", "category")
+    engine, graph_threads = get_engine("cpu"), []
+    graph_features = engine.graph_features
+
+    def spied(*args):
+        graph_threads.append(threading.current_thread() is threading.main_thread())
+        return graph_features(*args)
+
+    monkeypatch.setattr(engine, "graph_features", spied)
+
+    def catalog() -> tuple[pl.DataFrame, domain_features.ReducedWindow]:
+        handed = domain_features.ReducedWindow(
+            pieces.names, pieces.flows, lambda: (pieces.volume, pieces.temporal)
+        )
+        features = domain_features.features_from_pieces(
+            handed, current, network="torus", day=day, window=10, engine=engine,
+            params=PARAMS, timer=StageTimer(),
+        )  # fmt: skip
+        return features, handed
+
+    beside, handed = catalog()
+    assert handed.flows is None
+    with pytest.raises(ValueError, match="flows were already taken"):
+        domain_features.features_from_pieces(
+            handed, current, network="torus", day=day, window=10, engine=engine,
+            params=PARAMS, timer=StageTimer(),
+        )  # fmt: skip
+    monkeypatch.setattr(domain_features, "OVERLAP_MAX_PAIRS", pieces.flows.height - 1)
+    after, _ = catalog()
+    assert graph_threads == [False, True]  # beside the aggregations, then in the main thread
+    assert beside.height == pieces.names.height > 0
+    report = compare_features(beside, after, min_ari=1.0)
+    assert report.ok, report.mismatches
