@@ -199,3 +199,30 @@ def test_communities_and_ids_do_not_depend_on_input_row_order():
                 assert np.allclose(base[column], other[column], rtol=1e-9, equal_nan=True)
             else:
                 assert base[column].equals(other[column]), column
+
+
+def test_the_undirected_view_has_each_pair_once_with_both_directions_summed():
+    from analytics_platform.domain.features import _undirected
+
+    src = np.array([0, 0, 1, 2, 3, 3], dtype=np.int64)
+    dst = np.array([1, 3, 0, 0, 0, 2], dtype=np.int64)
+    weight = np.array([1.0, 2.0, 10.0, 100.0, 1000.0, 0.5])
+    usrc, udst, uweight = _undirected(src, dst, weight, 4)
+    assert usrc.tolist() == [0, 0, 0, 2] and udst.tolist() == [1, 2, 3, 3]
+    assert uweight.tolist() == [11.0, 100.0, 1002.0, 0.5]
+    # Against a group-by over random pairs: the same edges in the same order, the same sums.
+    rng = np.random.default_rng(5)
+    pairs = pl.DataFrame({"s": rng.integers(0, 300, 5_000), "d": rng.integers(0, 300, 5_000)})
+    pairs = pairs.filter(pl.col("s") != pl.col("d")).unique().sort("s", "d")
+    src, dst = pairs["s"].to_numpy(), pairs["d"].to_numpy()
+    weight = rng.random(pairs.height)
+    expected = (
+        pl.DataFrame({"u": np.minimum(src, dst), "v": np.maximum(src, dst), "w": weight})
+        .group_by("u", "v")
+        .agg(pl.col("w").sum())
+        .sort("u", "v")
+    )
+    usrc, udst, uweight = _undirected(src, dst, weight, 300)
+    assert usrc.tolist() == expected["u"].to_list() and udst.tolist() == expected["v"].to_list()
+    assert np.array_equal(uweight, expected["w"].to_numpy())
+    assert all(a.size == 0 for a in _undirected(src[:0], dst[:0], weight[:0], 0))

@@ -166,7 +166,7 @@ def test_the_stage_table_says_where_each_stage_ran():
         engine=CpuEngine(), params=GraphParams(), timer=timer,
     )  # fmt: skip
     assert timer.plan_devices("encode") == "cpu 5"
-    assert timer.plan_devices("graph_prepare") == "cpu 2"  # the undirected graph, the labels
+    assert timer.plan_devices("graph_prepare") == "cpu 1"  # the labels (the graph: arrays)
     assert timer.plan_devices("aggregate") == "cpu 8"
     assert timer.plan_devices("hits") == ""  # arrays, not plans
     assert "| encode |" in stage_table(timer).value and "cpu 5" in stage_table(timer).value
