@@ -255,15 +255,65 @@ def _aggregate(
         volume, temporal_sums = sums()
         parts = [volume, engine.collect(_temporal_features(temporal_sums.lazy(), day, window))]
         del volume, temporal_sums  # parts own them now (joined and released one by one)
-        one_step = engine.collect(_one_step(flows.lazy()))
+        ranges = _flow_ranges(flows)
+        one_step = _in_ranges(engine, ranges, _one_step)
+        parts.append(one_step.select("id", "out_degree", "in_degree"))
         parts += [
-            one_step.select("id", "out_degree", "in_degree"),
-            engine.collect(_counterparty_features(flows.lazy(), lab)),
-            engine.collect(_concentration_features(flows.lazy())),
-            engine.collect(_reach_features(flows.lazy(), one_step.lazy())),
-            engine.collect(_exposure_features(flows.lazy(), lab)),
+            _in_ranges(engine, ranges, lambda sides: _counterparty_features(sides, lab)),
+            _in_ranges(engine, ranges, _concentration_features),
+            _in_ranges(engine, ranges, lambda sides: _reach_features(sides, one_step.lazy())),
+            _in_ranges(engine, ranges, lambda sides: _exposure_features(sides, lab)),
         ]
         return parts
+
+
+@dataclass(frozen=True)
+class FlowSides:
+    """The flows seen from a range of addresses: ``out``, those they sent (``s`` in the
+    range); ``into``, those they received (``d`` in the range). Every per-address feature of
+    the flows is computed from the two sides of its address's range."""
+
+    out: pl.LazyFrame
+    into: pl.LazyFrame
+
+
+FLOW_PAIRS_PER_RANGE = 10_000_000
+"""The flows' features are computed over ranges of addresses of about this many pairs each:
+their joins and group-bys hold a range's pairs, not the window's (at 100M transfers, 42M
+pairs at once took the step to 20.6 GiB; ``docs/benchmarks.md``)."""
+
+
+def _flow_ranges(flows: pl.DataFrame) -> list[FlowSides]:
+    """``flows`` (sorted by ``s``) cut into ranges of addresses of about
+    :data:`FLOW_PAIRS_PER_RANGE` sent pairs each; one range (every flow on both sides) when
+    they fit."""
+    if flows.height <= FLOW_PAIRS_PER_RANGE:
+        return [FlowSides(flows.lazy(), flows.lazy())]
+    count = -(-flows.height // FLOW_PAIRS_PER_RANGE)
+    cuts = {int(flows["s"][flows.height * k // count]) for k in range(1, count)}
+    lows = [0, *sorted(cuts - {0})]
+    highs = [*lows[1:], None]
+
+    def within(column: str, low: int, high: int | None) -> pl.Expr:
+        above = pl.col(column) >= low
+        return above if high is None else above & (pl.col(column) < high)
+
+    return [
+        FlowSides(
+            flows.lazy().filter(within("s", low, high)),
+            flows.lazy().filter(within("d", low, high)),
+        )
+        for low, high in zip(lows, highs, strict=True)
+    ]
+
+
+def _in_ranges(
+    engine: GraphEngine, ranges: list[FlowSides], plan: Callable[[FlowSides], pl.LazyFrame]
+) -> pl.DataFrame:
+    """``plan`` collected over each range of addresses, one after the other, the results
+    stacked (each address's row comes from its own range)."""
+    frames = [engine.collect(plan(sides)) for sides in ranges]
+    return frames[0] if len(frames) == 1 else pl.concat(frames)
 
 
 # -- encoding -------------------------------------------------------------------------------
@@ -480,14 +530,14 @@ def _volume_features(e: pl.LazyFrame) -> pl.LazyFrame:
     return per_address.join(out_side, on="id", how="left").join(in_side, on="id", how="left")
 
 
-def _counterparty_features(flows: pl.LazyFrame, lab: pl.LazyFrame):
+def _counterparty_features(sides: FlowSides, lab: pl.LazyFrame):
     # Each directed flow seen from both ends; a reciprocal pair then has two rows per end.
     pairs = pl.concat(
         [
-            flows.select(
+            sides.out.select(
                 pl.col("s").alias("id"), pl.col("d").alias("other"), "first_day", "last_day"
             ),
-            flows.select(
+            sides.into.select(
                 pl.col("d").alias("id"), pl.col("s").alias("other"), "first_day", "last_day"
             ),
         ]
@@ -502,22 +552,23 @@ def _counterparty_features(flows: pl.LazyFrame, lab: pl.LazyFrame):
         pl.col("repeat").sum().cast(pl.Int64).alias("_repeat"),
         pl.col("category").is_not_null().sum().cast(pl.Int64).alias("labelled_counterparties"),
     )
-    reverse = flows.select(pl.col("d").alias("s"), pl.col("s").alias("d"))
+    # s -> d is reciprocated by d -> s, a flow into s.
+    reverse = sides.into.select(pl.col("d").alias("s"), pl.col("s").alias("d"))
     reciprocal = (
-        flows.join(reverse, on=["s", "d"], how="semi")
+        sides.out.join(reverse, on=["s", "d"], how="semi")
         .group_by(pl.col("s").alias("id"))
         .agg(pl.len().cast(pl.Int64).alias("reciprocal_counterparties"))
     )
     return undirected.join(reciprocal, on="id", how="left")
 
 
-def _one_step(flows: pl.LazyFrame) -> pl.LazyFrame:
+def _one_step(sides: FlowSides) -> pl.LazyFrame:
     """Per address: distinct recipients/senders and the flow volume on each side (self
     excluded). The degree features, and the 2-hop features built from them."""
-    out_side = flows.group_by(pl.col("s").alias("id")).agg(
+    out_side = sides.out.group_by(pl.col("s").alias("id")).agg(
         pl.len().cast(pl.Int64).alias("out_degree"), pl.col("volume").sum().alias("_flow_out")
     )
-    in_side = flows.group_by(pl.col("d").alias("id")).agg(
+    in_side = sides.into.group_by(pl.col("d").alias("id")).agg(
         pl.len().cast(pl.Int64).alias("in_degree"), pl.col("volume").sum().alias("_flow_in")
     )
     return out_side.join(in_side, on="id", how="full", coalesce=True).with_columns(
@@ -570,9 +621,9 @@ def _concentration(flows: pl.LazyFrame, key: str, prefix: str) -> pl.LazyFrame:
     )
 
 
-def _concentration_features(flows: pl.LazyFrame) -> pl.LazyFrame:
-    return _concentration(flows, "s", "out").join(
-        _concentration(flows, "d", "in"), on="id", how="full", coalesce=True
+def _concentration_features(sides: FlowSides) -> pl.LazyFrame:
+    return _concentration(sides.out, "s", "out").join(
+        _concentration(sides.into, "d", "in"), on="id", how="full", coalesce=True
     )
 
 
@@ -671,10 +722,11 @@ def _temporal_sums(act: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _reach_features(flows: pl.LazyFrame, one_step: pl.LazyFrame) -> pl.LazyFrame:
-    """Two-step paths and volumes, from each neighbour's one-step totals."""
+def _reach_features(sides: FlowSides, one_step: pl.LazyFrame) -> pl.LazyFrame:
+    """Two-step paths and volumes, from each neighbour's one-step totals (``one_step``: every
+    address's, not only the sides' own)."""
     out2 = (
-        flows.join(one_step, left_on="d", right_on="id", how="left")
+        sides.out.join(one_step, left_on="d", right_on="id", how="left")
         .group_by(pl.col("s").alias("id"))
         .agg(
             pl.col("out_degree").sum().alias("out_2hop_paths"),
@@ -682,7 +734,7 @@ def _reach_features(flows: pl.LazyFrame, one_step: pl.LazyFrame) -> pl.LazyFrame
         )
     )
     in2 = (
-        flows.join(one_step, left_on="s", right_on="id", how="left")
+        sides.into.join(one_step, left_on="s", right_on="id", how="left")
         .group_by(pl.col("d").alias("id"))
         .agg(
             pl.col("in_degree").sum().alias("in_2hop_paths"),
@@ -692,11 +744,11 @@ def _reach_features(flows: pl.LazyFrame, one_step: pl.LazyFrame) -> pl.LazyFrame
     return out2.join(in2, on="id", how="full", coalesce=True)
 
 
-def _exposure_features(flows: pl.LazyFrame, lab: pl.LazyFrame) -> pl.LazyFrame:
+def _exposure_features(sides: FlowSides, lab: pl.LazyFrame) -> pl.LazyFrame:
     """Counts and volumes (native, and USD where every transfer is priced) exchanged directly
     with labelled addresses, per category."""
 
-    def side(key: str, other: str, direction: str) -> pl.LazyFrame:
+    def side(flows: pl.LazyFrame, key: str, other: str, direction: str) -> pl.LazyFrame:
         tagged = flows.join(lab.rename({"id": other}), on=other, how="inner")
         aggs = []
         for cat in EXPOSURE_CATEGORIES:
@@ -710,7 +762,8 @@ def _exposure_features(flows: pl.LazyFrame, lab: pl.LazyFrame) -> pl.LazyFrame:
         aggs.append(_sum_where(pl.col("volume"), risky).alias(f"_{direction}_risky"))
         return tagged.group_by(pl.col(key).alias("id")).agg(aggs)
 
-    return side("s", "d", "out").join(side("d", "s", "in"), on="id", how="full", coalesce=True)
+    out_side, in_side = side(sides.out, "s", "d", "out"), side(sides.into, "d", "s", "in")
+    return out_side.join(in_side, on="id", how="full", coalesce=True)
 
 
 # -- graph ------------------------------------------------------------------------------------

@@ -340,9 +340,10 @@ def test_address_ranges_cut_the_sorted_names():
         window_sql.SpillSettings(addresses_per_pass=0)
 
 
-def test_graph_and_aggregations_one_after_the_other_give_the_same_catalog(window, monkeypatch):
-    """Above OVERLAP_MAX_PAIRS the graph algorithms no longer run beside the aggregations;
-    the features are the same. The flows are handed over: a second use is refused."""
+def test_graph_and_aggregations_in_sequence_or_in_ranges_give_the_same_catalog(window, monkeypatch):
+    """Above OVERLAP_MAX_PAIRS the graph algorithms no longer run beside the aggregations,
+    above FLOW_PAIRS_PER_RANGE the flows' features are computed per range of addresses; the
+    features are the same. The flows are handed over: a second use is refused."""
     from analytics_platform.domain import features as domain_features
 
     dsn, _, _, labels, day = window
@@ -381,4 +382,14 @@ def test_graph_and_aggregations_one_after_the_other_give_the_same_catalog(window
     assert graph_threads == [False, True]  # beside the aggregations, then in the main thread
     assert beside.height == pieces.names.height > 0
     report = compare_features(beside, after, min_ari=1.0)
+    assert report.ok, report.mismatches
+    # The flows' features over seven ranges of addresses: the same catalog.
+    monkeypatch.setattr(domain_features, "FLOW_PAIRS_PER_RANGE", pieces.flows.height // 7)
+    ranges = domain_features._flow_ranges(pieces.flows)
+    assert len(ranges) >= 7
+    out_rows = sum(r.out.collect().height for r in ranges)
+    in_rows = sum(r.into.collect().height for r in ranges)
+    assert out_rows == in_rows == pieces.flows.height  # every flow on each side once
+    ranged, _ = catalog()
+    report = compare_features(beside, ranged, min_ari=1.0)
     assert report.ok, report.mismatches
