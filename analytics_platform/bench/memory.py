@@ -75,6 +75,11 @@ class MemoryTimeline:
         self.stage_peaks[name] = max(peak, self.stage_peaks.get(name, 0))
 
     @property
+    def samples(self) -> list[tuple[float, int]]:
+        """(``time.perf_counter()``, bytes) of every sample so far, oldest first."""
+        return list(self._samples)
+
+    @property
     def peak(self) -> tuple[float, int]:
         """(seconds since sampling began, bytes) of the highest sample."""
         if not self._samples:

@@ -26,15 +26,23 @@ def test_a_child_process_reports_its_own_peak_not_its_parents():
 def test_each_stage_gets_the_peak_seen_while_it_ran():
     memory = MemoryTimeline(interval=0.005)
     timer = StageTimer(on_stage=memory.stage_ended)
+
+    def sampled() -> None:
+        """Until the sampler has taken two samples from now on (on a busy machine its thread
+        may wait longer than a stage lasts)."""
+        now, deadline = time.perf_counter(), time.perf_counter() + 30
+        while sum(t > now for t, _ in memory.samples) < 2 and time.perf_counter() < deadline:
+            time.sleep(0.005)
+
     with memory.sampling():
         with timer.stage("small"):
-            time.sleep(0.05)
+            sampled()
         with timer.stage("large"):
             block = np.ones(300 * MiB // 8)
-            time.sleep(0.05)
+            sampled()
             del block
         with timer.stage("after"):
-            time.sleep(0.05)
+            sampled()
     peaks = memory.stage_peaks
     assert peaks["large"] - peaks["small"] > 250 * MiB
     assert peaks["after"] < peaks["large"] - 250 * MiB
