@@ -22,6 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from analytics_platform.bench.memory import peak_rss_bytes
+from analytics_platform.engines.base import GraphParams
 from analytics_platform.engines.timing import StageTimer
 from analytics_platform.storage.spill import SpillSettings
 
@@ -81,9 +82,7 @@ class WindowOptions:
     max_edges: int | None = None
     spill: SpillSettings = field(default_factory=SpillSettings)
 
-    def graph_params(self):
-        from analytics_platform.engines.base import GraphParams
-
+    def graph_params(self) -> GraphParams:
         return GraphParams(betweenness_samples=self.samples, max_edges=self.max_edges)
 
     def to_json(self) -> str:

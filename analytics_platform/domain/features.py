@@ -190,7 +190,7 @@ def features_from_pieces(
         names = names.sort("id")
     with timer.stage("graph_prepare"):
         graph_flows = _graph_flows(flows, params, cuts, day, window)
-        graph, vertex_ids = _window_graph(graph_flows, engine, names.height, params)
+        graph, vertex_ids = _window_graph(graph_flows, names.height, params)
         del graph_flows
         lab = engine.collect(
             _label_categories(labels).join(names.lazy(), on="address").select("id", "category")
@@ -770,9 +770,10 @@ def _exposure_features(sides: FlowSides, lab: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _window_graph(
-    flows: pl.DataFrame, engine: GraphEngine, n_names: int, params: GraphParams
+    flows: pl.DataFrame, n_names: int, params: GraphParams
 ) -> tuple[WindowGraph, np.ndarray]:
-    """The engine's graph, and for each address id its vertex id (-1: not in the graph)."""
+    """The window's graph (the same arrays for every engine), and for each address id its
+    vertex id (-1: not in the graph)."""
     src_ids = flows["s"].to_numpy().astype(np.int64)
     dst_ids = flows["d"].to_numpy().astype(np.int64)
     present = np.zeros(n_names, dtype=bool)

@@ -164,6 +164,11 @@ class AddressRange:
     low: str | None = None
     high: str | None = None
 
+    @property
+    def bounded(self) -> bool:
+        """Whether the range leaves out any address (a lone range does not)."""
+        return self.low is not None or self.high is not None
+
     def where(self, column: str) -> str:
         """The range as a condition on the address column ``column`` (parameterised)."""
         column = f"`{validate_identifier(column, 'column')}`"
@@ -173,7 +178,7 @@ class AddressRange:
 
     def ids(self, column: str = "id") -> str:
         """The range as a condition on an id column."""
-        if self.low is None and self.high is None:
+        if not self.bounded:
             return "1"
         column = f"`{validate_identifier(column, 'column')}`"
         return f"{column} >= {{first_id:UInt32}} AND {column} < {{stop_id:UInt32}}"
@@ -181,7 +186,7 @@ class AddressRange:
     @property
     def parameters(self) -> dict[str, Any]:
         """The query parameters of :meth:`where` and :meth:`ids`."""
-        if self.low is None and self.high is None:
+        if not self.bounded:
             return {}
         bounds = {"low": self.low, "high": self.high}
         ids = {"first_id": self.first_id, "stop_id": self.stop_id}
