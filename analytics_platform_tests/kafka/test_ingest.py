@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
+import time_machine
 import yaml
 
 from analytics_platform.config import load_settings
@@ -30,6 +31,16 @@ from analytics_platform.storage import clickhouse as ch
 TOPIC = "torus.transfers"
 TODAY = datetime.now(UTC).date()
 LATEST = TODAY - timedelta(days=1)  # the newest daily partition (a day exists once it ended)
+
+
+@pytest.fixture(autouse=True)
+def clock_inside_today():
+    """Run each test on a clock that starts at noon UTC of TODAY and ticks: the platform takes
+    its newest partition and late-data horizon from the clock, so a run crossing midnight UTC
+    would otherwise move them under the test's expectations (taken from TODAY at import)."""
+    noon = datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC)
+    with time_machine.travel(noon, tick=True):
+        yield
 
 
 def message(i: int, day: date, **over) -> str:
