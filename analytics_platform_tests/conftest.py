@@ -10,16 +10,24 @@ import uuid
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from analytics_platform.kafka.broker import free_port  # noqa: F401 (tests import it from here)
 
 warnings.filterwarnings("ignore", message=".*is currently in beta.*")
 
 START = date(2026, 10, 1)
+
+
+def clock_inside(day: date) -> time_machine.travel:
+    """A clock from noon UTC of ``day``, ticking: a test whose expected days come from the date
+    at import stays consistent with the platform's clock (newest partition, late-data horizon)
+    when the run crosses midnight UTC."""
+    return time_machine.travel(datetime(day.year, day.month, day.day, 12, tzinfo=UTC), tick=True)
 
 
 def small_config(days: int = 5, **kw):

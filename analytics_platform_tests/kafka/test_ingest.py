@@ -16,7 +16,6 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
-import time_machine
 import yaml
 
 from analytics_platform.config import load_settings
@@ -27,6 +26,7 @@ from analytics_platform.kafka.propagation import partitions_to_refresh
 from analytics_platform.lib.loading import build_definitions
 from analytics_platform.lib.runner import instance_for
 from analytics_platform.storage import clickhouse as ch
+from analytics_platform_tests.conftest import clock_inside
 
 TOPIC = "torus.transfers"
 TODAY = datetime.now(UTC).date()
@@ -35,11 +35,9 @@ LATEST = TODAY - timedelta(days=1)  # the newest daily partition (a day exists o
 
 @pytest.fixture(autouse=True)
 def clock_inside_today():
-    """Run each test on a clock that starts at noon UTC of TODAY and ticks: the platform takes
-    its newest partition and late-data horizon from the clock, so a run crossing midnight UTC
-    would otherwise move them under the test's expectations (taken from TODAY at import)."""
-    noon = datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=UTC)
-    with time_machine.travel(noon, tick=True):
+    """The platform takes its newest partition and late-data horizon from the clock; a run
+    crossing midnight UTC would move them under the expectations taken from TODAY."""
+    with clock_inside(TODAY):
         yield
 
 

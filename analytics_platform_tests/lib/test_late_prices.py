@@ -4,12 +4,21 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import polars as pl
+import pytest
 
 from analytics_platform.config import load_settings
 from analytics_platform.lib.loading import build_definitions
+from analytics_platform_tests.conftest import clock_inside
 
 YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 START = YESTERDAY - timedelta(days=19)
+
+
+@pytest.fixture(autouse=True)
+def clock_inside_today():
+    """The late-price sensor's newest day follows the clock: hold it inside YESTERDAY + 1."""
+    with clock_inside(YESTERDAY + timedelta(days=1)):
+        yield
 
 
 def write(path, prices: dict) -> None:
