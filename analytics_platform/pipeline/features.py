@@ -6,11 +6,18 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import replace
 from datetime import date
+from functools import partial
 from typing import Any
 
 import polars as pl
 
-from analytics_platform.domain.features import GraphCut, ReducedWindow, features_from_pieces
+from analytics_platform.domain.features import (
+    OVERLAP_MAX_PAIRS,
+    GraphCut,
+    ReducedWindow,
+    WindowReduction,
+    features_from_pieces,
+)
 from analytics_platform.domain.schemas import ADDRESS_FEATURES, empty
 from analytics_platform.domain.windows import window_days
 from analytics_platform.engines.base import GraphEngine, GraphParams
@@ -47,7 +54,8 @@ def features_in_warehouse(
     (``storage.window_sql``); the graph and the flows' features run on ``engine``.
 
     ``connect()`` opens a warehouse session; one is held only while windows are reduced
-    (the embedded warehouse is one process's at a time). ``horizons``: per daily
+    (the embedded warehouse is one process's at a time), and while the graph of a window of
+    :data:`SUMS_BESIDE_GRAPH` pairs runs beside its sums' statements. ``horizons``: per daily
     table, the first day the warehouse still holds (``storage.retention``); older days of the
     day's widest window are read by ``read_lake`` and staged in the warehouse beside the table,
     once for all of that day's windows. ``in_process``: the warehouse is embedded chDB
@@ -55,50 +63,70 @@ def features_in_warehouse(
     appended to ``cuts``.
     """
     spill, sizes = spill or window_sql.SpillSettings(), sorted(set(windows))
-    frames = []
     if not sizes:
         return empty(ADDRESS_FEATURES)
+    frames: dict[tuple[date, int], pl.DataFrame] = {}
+    rows: dict[date, int] = {}
+
+    def features(day: date, size: int, handed: ReducedWindow) -> None:
+        frames[day, size] = features_from_pieces(
+            handed, current_on(labels, day), network=network, day=day, window=size,
+            engine=engine, params=params, timer=timer, cuts=cuts,
+        )  # fmt: skip
+        rows[day] = rows.get(day, 0) + frames[day, size].height
+
+    def reduce(client: Any, day: date) -> Iterator[tuple[int, window_sql.FlowsReduced]]:
+        return _day_windows(
+            client, database, day, sizes, cluster=cluster, spill=spill, horizons=horizons or {},
+            read_lake=read_lake, timer=timer, in_process=in_process,
+        )  # fmt: skip
+
     remaining = list(days)
     while remaining:
         # One session reduces the windows of as many days as SESSION_PIECE_ROWS allows (at
         # least one): opening embedded chDB costs 0.3 s on a demo store and 2 s on one of 720
-        # days. The graph work runs after it is closed, when other steps may have the store.
-        reduced: list[tuple[date, dict[int, window_sql.WindowPieces]]] = []
-        held = 0
+        # days.
         with connect() as client:
-            while remaining and held < SESSION_PIECE_ROWS:
-                day = remaining.pop(0)
-                pieces = _reduce_day(
-                    client, database, day, sizes, cluster=cluster, spill=spill,
-                    horizons=horizons or {}, read_lake=read_lake, timer=timer,
-                    in_process=in_process,
-                )  # fmt: skip
-                reduced.append((day, pieces))
-                held += sum(p.names.height + p.flows.height for p in pieces.values())
-        while reduced:
-            day, pieces = reduced.pop(0)
-            day_labels, rows = current_on(labels, day), 0
-            for size in sorted(pieces):
-                piece = pieces.pop(size)
-                if piece.names.height == 0:
-                    continue
-                # Handed over, not kept here: the flows are released once used and the sums
-                # once joined.
-                sums = [piece.volume, piece.temporal]
-                handed = ReducedWindow(
-                    piece.names, piece.flows, lambda s=sums: (s.pop(0), s.pop(0))
-                )
-                del piece
-                features = features_from_pieces(
-                    handed, day_labels, network=network, day=day, window=size, engine=engine,
-                    params=params, timer=timer, cuts=cuts,
-                )  # fmt: skip
-                del handed
-                frames.append(features)
-                rows += features.height
-            del pieces
-            progress(day, rows)
-    return pl.concat(frames) if frames else empty(ADDRESS_FEATURES)
+            deferred, done = _reduce_session(client, remaining, reduce, features)
+        # The graph work of the other windows runs once the session is closed, when other
+        # steps may have the store.
+        while deferred:
+            day, size, handed = deferred.pop(0)
+            features(day, size, handed)
+            del handed  # handed over: its flows are released once used, its sums once joined
+        for day in done:
+            progress(day, rows.get(day, 0))
+    ordered = [frames.pop(key) for key in sorted(frames)]
+    return pl.concat(ordered) if ordered else empty(ADDRESS_FEATURES)
+
+
+def _reduce_session(
+    client: Any,
+    remaining: list[date],
+    reduce: Callable[[Any, date], Iterator[tuple[int, window_sql.FlowsReduced]]],
+    features: Callable[[date, int, ReducedWindow], None],
+) -> tuple[list[tuple[date, int, ReducedWindow]], list[date]]:
+    """Reduces the windows of the days taken from ``remaining`` (until SESSION_PIECE_ROWS),
+    in one warehouse session. A window of SUMS_BESIDE_GRAPH pairs goes to ``features`` at
+    once: its graph algorithms run while the warehouse computes its per-address sums. The
+    others are read whole and returned for later, with the days done."""
+    deferred: list[tuple[date, int, ReducedWindow]] = []
+    held, done = 0, []
+    while remaining and held < SESSION_PIECE_ROWS:
+        day = remaining.pop(0)
+        for size, window in reduce(client, day):
+            if window.names.height == 0:
+                continue
+            if _sums_beside_graph(window.flows.height):
+                sums = partial(window.sums, beside_graph=True)
+                features(day, size, ReducedWindow(window.names, window.take_flows(), sums))
+                continue
+            held += window.names.height + window.flows.height
+            deferred.append(
+                (day, size, ReducedWindow(window.names, window.take_flows(), _once(window.sums())))
+            )
+        done.append(day)
+    return deferred, done
 
 
 SESSION_PIECE_ROWS = 2_000_000
@@ -106,8 +134,26 @@ SESSION_PIECE_ROWS = 2_000_000
 of every window) reach this many rows: a day of a large network is a session of its own, a
 year of a small one a handful."""
 
+SUMS_BESIDE_GRAPH = (1_000_000, OVERLAP_MAX_PAIRS)
+"""A window of this many pairs (inclusive) reads its per-address sums from the warehouse while
+its graph algorithms run (on 2 cores, 10M transfers, 4.3M pairs: the window in 75 s instead of
+107 s; ``window_sql._sharing_cores``). Below,
+the graph is quick and the session is better given back to other steps first; above, the sums'
+statements and the graph would hold their working memory at once."""
 
-def _reduce_day(
+
+def _sums_beside_graph(pairs: int) -> bool:
+    low, high = SUMS_BESIDE_GRAPH
+    return low <= pairs <= high
+
+
+def _once(sums: tuple[pl.DataFrame, pl.DataFrame]) -> WindowReduction:
+    """Sums already read, handed over once (the caller keeps no reference)."""
+    held = list(sums)
+    return lambda: (held.pop(0), held.pop(0))
+
+
+def _day_windows(
     client: Any,
     database: str,
     day: date,
@@ -119,15 +165,15 @@ def _reduce_day(
     read_lake: LakeReader | None,
     timer: StageTimer,
     in_process: bool,
-) -> dict[int, window_sql.WindowPieces]:
-    """Every window of ``day`` (``sizes``, ascending) reduced in the warehouse; the days of
-    the widest one past a table's horizon are staged from the lake once for all of them."""
+) -> Iterator[tuple[int, window_sql.FlowsReduced]]:
+    """Every window of ``day`` (``sizes``, ascending) reduced in the warehouse as far as its
+    flows, its sums readable until the next is yielded; the days of the widest one past a
+    table's horizon are staged from the lake once for all of them."""
     widest = window_sql.WarehouseWindow(
         database, *window_days(day, sizes[-1]), cluster=cluster, spill=spill
     )
     if window_sql.missing_tables(client, widest):  # nothing stored yet
-        return {}
-    pieces = {}
+        return
     with ExitStack() as staging:
         staged = tuple(
             staging.enter_context(window_sql.staged_days(client, database, table, rows, horizon))
@@ -135,8 +181,8 @@ def _reduce_day(
         )
         for size in sizes:
             window = replace(widest, first=window_days(day, size)[0], staged=staged)
-            pieces[size] = window_sql.reduce_window(client, window, timer, in_process=in_process)
-    return pieces
+            with window_sql.reducing_window(client, window, timer, in_process=in_process) as w:
+                yield size, w
 
 
 def _lake_days(

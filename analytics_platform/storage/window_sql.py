@@ -15,10 +15,11 @@ The statements mirror the polars plans of ``domain.features`` (``_flows``,
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -216,6 +217,27 @@ def address_ranges(names: pl.DataFrame, per_pass: int) -> list[AddressRange]:
     ]
 
 
+@dataclass
+class FlowsReduced:
+    """A window reduced as far as its flows: ``names`` (ids in sorted order) and ``flows``
+    (handed over by :meth:`take_flows`); ``sums()`` reads the per-address volume and temporal
+    sums, once, inside the block of :func:`reducing_window` (its scratch ids table lives until
+    the block ends)."""
+
+    names: pl.DataFrame
+    flows: pl.DataFrame | None
+    sums: Callable[..., tuple[pl.DataFrame, pl.DataFrame]]
+    """``sums(beside_graph=False)``; ``beside_graph``: the graph algorithms run meanwhile, so
+    embedded chDB keeps to half the cores (:func:`_sharing_cores`)."""
+
+    def take_flows(self) -> pl.DataFrame:
+        """The flows, kept no longer here (whoever takes them can release them)."""
+        flows, self.flows = self.flows, None
+        if flows is None:
+            raise ValueError("the window's flows were already taken")
+        return flows
+
+
 def reduce_window(
     client: Any,
     window: WarehouseWindow,
@@ -223,8 +245,24 @@ def reduce_window(
     *,
     in_process: bool = False,
 ) -> WindowPieces:
-    """The window's ids, flows and per-address sums (timed as the stages ``encode``, ``flows``
-    and ``address_sums`` of ``timer``).
+    """The window's ids, flows and per-address sums, read one after the other
+    (:func:`reducing_window`)."""
+    with reducing_window(client, window, timer, in_process=in_process) as reduced:
+        volume, temporal = reduced.sums()
+        return WindowPieces(reduced.names, reduced.take_flows(), volume, temporal)
+
+
+@contextmanager
+def reducing_window(
+    client: Any,
+    window: WarehouseWindow,
+    timer: StageTimer | None = None,
+    *,
+    in_process: bool = False,
+) -> Iterator[FlowsReduced]:
+    """The window's ids and flows, and its per-address sums when asked within the block
+    (timed as the stages ``encode``, ``flows`` and ``address_sums`` of ``timer``): a caller
+    may start the graph algorithms on the flows while the warehouse computes the sums.
 
     ``in_process``: the warehouse is embedded chDB, whose allocator (jemalloc) keeps the pages
     a statement freed; they are handed back to the OS at the end, or the step would carry the
@@ -257,17 +295,36 @@ def reduce_window(
             names = read_names(client, window, names_table)
         if names.height == 0:
             empty = [pl.DataFrame(schema=schema) for schema in (FLOWS, VOLUME_SUMS, TEMPORAL_SUMS)]
-            return WindowPieces(names, *empty)
+            yield FlowsReduced(names, empty[0], lambda: (empty[1], empty[2]))
+            return
         between = names.height >= PURGE_BETWEEN_ADDRESSES
         ranges = address_ranges(names, window.spill.addresses_per_pass)
         release()
         with stage("flows"):
             flows = in_passes(lambda r: read_flows(client, window, names_table, r))
-        with stage("address_sums"):
-            temporal = in_passes(lambda r: read_temporal_sums(client, window, names_table, r))
-            volume = in_passes(lambda r: read_volume_sums(client, window, r))
-        release(last=True)
-    return WindowPieces(names, flows, volume, temporal)
+
+        def sums(beside_graph: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
+            w = _sharing_cores(window) if in_process and beside_graph else window
+            with stage("address_sums"):
+                temporal = in_passes(lambda r: read_temporal_sums(client, w, names_table, r))
+                volume = in_passes(lambda r: read_volume_sums(client, w, r))
+            release(last=True)
+            return volume, temporal
+
+        reduced = FlowsReduced(names, flows, sums)
+        del flows  # the block keeps no reference once they are taken
+        yield reduced
+
+
+def _sharing_cores(window: WarehouseWindow) -> WarehouseWindow:
+    """``window`` with its statements on half the cores (at least one) unless its settings
+    name a thread count: embedded chDB shares the process's cores with the graph algorithms
+    running beside it. On 2 cores, 10M transfers, the window took 75 s instead of 98 with
+    both threads (107 s one after the other; ``docs/benchmarks.md``)."""
+    if window.spill.threads:
+        return window
+    threads = max(1, (os.cpu_count() or 2) // 2)
+    return replace(window, spill=replace(window.spill, threads=threads))
 
 
 @contextmanager

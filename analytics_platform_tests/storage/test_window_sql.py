@@ -4,6 +4,7 @@ catalog as the polars plans: counts exactly, floats to 1e-9 relative, the same c
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -134,6 +135,69 @@ def test_a_session_reduces_several_small_days_and_a_day_is_the_same_in_any(windo
     assert compare_features(together, apart, min_ari=1.0).ok
     one_day = together.filter(pl.col("date") == days[2])
     assert compare_features(one_day, alone, min_ari=1.0).ok and alone.height == one_day.height
+
+
+def test_a_large_window_reads_its_sums_while_its_graph_runs(window, monkeypatch):
+    """A window of SUMS_BESIDE_GRAPH pairs: its graph algorithms start on the flows while the
+    session reads the per-address sums (the graph waits here until they were read); the
+    others run their graph once the session is closed. The same catalog either way."""
+    from analytics_platform.pipeline import features as pipeline_features
+
+    dsn, _, _, labels, day = window
+    engine, graph_features = get_engine("cpu"), get_engine("cpu").graph_features
+    temporal_sums, sessions = window_sql.read_temporal_sums, [0]
+    seen: dict[str, list] = {"graph": [], "sums": []}
+    graph_started, sums_read = threading.Event(), threading.Event()
+
+    @contextmanager
+    def connect():
+        with ch.session(dsn) as client:
+            sessions[0] += 1
+            yield client
+            sessions[0] -= 1
+
+    def spied_graph(*args):
+        graph_started.set()
+        seen["graph"].append((sessions[0], sums_read.wait(timeout=60) if beside else None))
+        return graph_features(*args)
+
+    def spied_sums(*args):
+        seen["sums"].append(graph_started.wait(timeout=60) if beside else graph_started.is_set())
+        sums_read.set()
+        return temporal_sums(*args)
+
+    monkeypatch.setattr(engine, "graph_features", spied_graph)
+    monkeypatch.setattr(window_sql, "read_temporal_sums", spied_sums)
+
+    def run() -> pl.DataFrame:
+        graph_started.clear()
+        sums_read.clear()
+        return features_in_warehouse(
+            connect, "torus", labels, network="torus", days=[day], windows=(10,),
+            engine=engine, params=PARAMS, timer=StageTimer(), in_process=True,
+        )  # fmt: skip
+
+    beside = False
+    after = run()
+    assert seen == {"graph": [(0, None)], "sums": [False]}  # sums first, graph out of session
+    monkeypatch.setattr(pipeline_features, "SUMS_BESIDE_GRAPH", (1, 10**9))
+    beside, seen["graph"], seen["sums"] = True, [], []
+    during = run()
+    assert seen == {"graph": [(1, True)], "sums": [True]}  # both at once, in the session
+    assert during.height == after.height > 0
+    report = compare_features(after, during, min_ari=1.0)
+    assert report.ok, report.mismatches
+
+
+def test_embedded_sums_beside_the_graph_keep_to_half_the_cores(monkeypatch):
+    w = window_sql.WarehouseWindow("torus", date(2026, 3, 1), date(2026, 3, 10))
+    monkeypatch.setattr(window_sql.os, "cpu_count", lambda: 16)
+    assert window_sql._sharing_cores(w).spill.settings()["max_threads"] == 8
+    monkeypatch.setattr(window_sql.os, "cpu_count", lambda: 1)
+    assert window_sql._sharing_cores(w).spill.settings()["max_threads"] == 1
+    assert "max_threads" not in w.spill.settings()  # alone: every core
+    chosen = replace(w, spill=window_sql.SpillSettings(threads=3))
+    assert window_sql._sharing_cores(chosen) == chosen  # a thread count in the config stays
 
 
 def test_names_flows_and_sums_are_one_row_per_address_or_pair(window):
