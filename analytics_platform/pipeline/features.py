@@ -136,10 +136,10 @@ year of a small one a handful."""
 
 SUMS_BESIDE_GRAPH = (1_000_000, OVERLAP_MAX_PAIRS)
 """A window of this many pairs (inclusive) reads its per-address sums from the warehouse while
-its graph algorithms run (on 2 cores, 10M transfers, 4.3M pairs: the window in 75 s instead of
-107 s; ``window_sql._sharing_cores``). Below,
-the graph is quick and the session is better given back to other steps first; above, the sums'
-statements and the graph would hold their working memory at once."""
+its graph algorithms run (2 cores, 10M transfers, 4.3M pairs: the window in about 82 s instead
+of 101, median runs; ``docs/benchmarks.md``). Below, the graph is quick and the session is
+better given back to other steps first; above, the sums' statements and the graph would hold
+their working memory at once."""
 
 
 def _sums_beside_graph(pairs: int) -> bool:

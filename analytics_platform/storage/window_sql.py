@@ -319,8 +319,8 @@ def reducing_window(
 def _sharing_cores(window: WarehouseWindow) -> WarehouseWindow:
     """``window`` with its statements on half the cores (at least one) unless its settings
     name a thread count: embedded chDB shares the process's cores with the graph algorithms
-    running beside it. On 2 cores, 10M transfers, the window took 75 s instead of 98 with
-    both threads (107 s one after the other; ``docs/benchmarks.md``)."""
+    running beside it. On 2 cores, 10M transfers, the window took 75.1 s, against 98.1 s with
+    both threads (one run each; ``docs/benchmarks.md``)."""
     if window.spill.threads:
         return window
     threads = max(1, (os.cpu_count() or 2) // 2)
