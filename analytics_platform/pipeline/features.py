@@ -66,14 +66,12 @@ def features_in_warehouse(
     if not sizes:
         return empty(ADDRESS_FEATURES)
     frames: dict[tuple[date, int], pl.DataFrame] = {}
-    rows: dict[date, int] = {}
 
     def features(day: date, size: int, handed: ReducedWindow) -> None:
         frames[day, size] = features_from_pieces(
             handed, current_on(labels, day), network=network, day=day, window=size,
             engine=engine, params=params, timer=timer, cuts=cuts,
         )  # fmt: skip
-        rows[day] = rows.get(day, 0) + frames[day, size].height
 
     def reduce(client: Any, day: date) -> Iterator[tuple[int, window_sql.FlowsReduced]]:
         return _day_windows(
@@ -95,7 +93,7 @@ def features_in_warehouse(
             features(day, size, handed)
             del handed  # handed over: its flows are released once used, its sums once joined
         for day in done:
-            progress(day, rows.get(day, 0))
+            progress(day, sum(f.height for (d, _), f in frames.items() if d == day))
     ordered = [frames.pop(key) for key in sorted(frames)]
     return pl.concat(ordered) if ordered else empty(ADDRESS_FEATURES)
 

@@ -144,7 +144,8 @@ def test_a_large_window_reads_its_sums_while_its_graph_runs(window, monkeypatch)
     from analytics_platform.pipeline import features as pipeline_features
 
     dsn, _, _, labels, day = window
-    engine, graph_features = get_engine("cpu"), get_engine("cpu").graph_features
+    engine = get_engine("cpu")
+    graph_features = engine.graph_features
     temporal_sums, sessions = window_sql.read_temporal_sums, [0]
     seen: dict[str, list] = {"graph": [], "sums": []}
     graph_started, sums_read = threading.Event(), threading.Event()
