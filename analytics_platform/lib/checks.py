@@ -7,7 +7,7 @@ Each asset's checks are one table of :class:`Check` rows; its ``AssetCheckSpec``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -58,18 +58,50 @@ def results(
     asset: dg.AssetKey, checks: tuple[Check, ...], **inputs: Any
 ) -> Iterator[dg.AssetCheckResult]:
     for check in checks:
-        outcome = check.rule(**inputs)
-        yield dg.AssetCheckResult(
-            asset_key=asset,
-            check_name=check.name,
-            passed=outcome.passed,
-            severity=check.severity,
-            description=outcome.description,
-            metadata={
-                "level": check.level,
-                **{k: dg.MetadataValue.text(str(v)) for k, v in outcome.metadata.items()},
-            },
+        yield _result(asset, check, check.rule(**inputs))
+
+
+def results_by_part(
+    asset: dg.AssetKey, checks: tuple[Check, ...], parts: Iterable[tuple[str, dict[str, Any]]]
+) -> Iterator[dg.AssetCheckResult]:
+    """One result per check of an output checked a part at a time (``parts``: a label such
+    as a day's window, and the check inputs of that part), so no step holds the whole output:
+    a check passes when it passes on every part; a failure names the first part that failed
+    and keeps its metadata."""
+    outcomes: dict[str, list[tuple[str, q.CheckOutcome]]] = {c.name: [] for c in checks}
+    for label, inputs in parts:
+        for check in checks:
+            outcomes[check.name].append((label, check.rule(**inputs)))
+    for check in checks:
+        yield _result(asset, check, _over_parts(outcomes[check.name]))
+
+
+def _over_parts(outcomes: list[tuple[str, q.CheckOutcome]]) -> q.CheckOutcome:
+    failed = [(label, o) for label, o in outcomes if not o.passed]
+    if failed:
+        label, first = failed[0]
+        return q.CheckOutcome(
+            False,
+            f"{label}: {first.description} ({len(failed)} of {len(outcomes)} parts failed)",
+            {**first.metadata, "failed_parts": ", ".join(label for label, _ in failed[:20])},
         )
+    shown = "; ".join(f"{label}: {o.description}" for label, o in outcomes[:3])
+    more = f"; and {len(outcomes) - 3} more parts" if len(outcomes) > 3 else ""
+    return q.CheckOutcome(True, (shown + more) or "no parts to check")
+
+
+def _result(asset: dg.AssetKey, check: Check, outcome: q.CheckOutcome) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        asset_key=asset,
+        check_name=check.name,
+        passed=outcome.passed,
+        severity=check.severity,
+        description=outcome.description,
+        metadata={
+            "level": check.level,
+            **{k: dg.MetadataValue.text(str(v)) for k, v in outcome.metadata.items()},
+        },
+    )
 
 
 TRANSFERS = (

@@ -87,21 +87,25 @@ class ClickHouseDbClient(DbClient):
         return f"{table_slice.schema}.{table_slice.table}"
 
 
-class PolarsClickHouseTypeHandler(DbTypeHandler[pl.DataFrame]):
-    """Stores and loads polars frames; day slices are replaced whole."""
+class PolarsClickHouseTypeHandler(DbTypeHandler[pl.DataFrame | pl.LazyFrame]):
+    """Stores polars frames, eager or lazy (a ``LazyFrame`` is inserted a batch at a time:
+    outputs larger than memory, spilled by their step); loads ``DataFrame``s. Day slices are
+    replaced whole."""
 
     def __init__(self, target: ch.ClickHouseTarget):
         self.target = target
 
-    def handle_output(self, context, table_slice: TableSlice, obj: pl.DataFrame, connection):  # type: ignore[override]
+    def handle_output(  # type: ignore[override]
+        self, context, table_slice: TableSlice, obj: pl.DataFrame | pl.LazyFrame, connection
+    ):
         days = _slice_days(table_slice)
         db, table = table_slice.schema, table_slice.table
-        if days is None:
-            ch.replace_table(connection, db, table, obj)
+        if days is None:  # an unpartitioned table: small, whole
+            rows = ch.replace_table(connection, db, table, _eager(obj))
         else:
-            ch.replace_day_partitions(connection, db, table, obj, days_from(*days))
+            rows = ch.replace_day_partitions(connection, db, table, obj, days_from(*days))
         return {
-            "dagster/row_count": obj.height,
+            "dagster/row_count": rows,
             "warehouse_table": dg.MetadataValue.text(f"{db}.{table}"),
             "warehouse": dg.MetadataValue.text(self.target.describe()),
         }
@@ -120,7 +124,11 @@ class PolarsClickHouseTypeHandler(DbTypeHandler[pl.DataFrame]):
 
     @property
     def supported_types(self) -> Sequence[type[object]]:
-        return (pl.DataFrame,)
+        return (pl.DataFrame, pl.LazyFrame)
+
+
+def _eager(obj: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    return obj.collect() if isinstance(obj, pl.LazyFrame) else obj
 
 
 def clickhouse_io_manager(
@@ -154,7 +162,7 @@ class LakeIOManager(UPathIOManager):
     def load_from_path(self, context, path: UPath) -> pl.DataFrame:
         return lake.read_file(path)
 
-    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | pl.LazyFrame) -> None:
         table, network = self._location(context)
         if not context.has_asset_partitions:
             path = lake.partition_file(self._base_path, table, network, None)
@@ -162,9 +170,7 @@ class LakeIOManager(UPathIOManager):
         else:
             window = context.asset_partitions_time_window
             days = days_from(window.start.date(), (window.end - timedelta(days=1)).date())
-            by_day = {k[0]: g for k, g in obj.partition_by("date", as_dict=True).items()}
-            for day in days:
-                part = by_day.get(day, obj.clear())
+            for day, part in _by_day(obj, days):
                 lake.write_atomic(part, lake.partition_file(self._base_path, table, network, day))
             path = lake.table_dir(self._base_path, table, network)
         context.add_output_metadata({"lake_path": dg.MetadataValue.path(str(path))})
@@ -180,6 +186,20 @@ class LakeIOManager(UPathIOManager):
     def read_days(self, table: str, network: str, days: Sequence[date]) -> pl.DataFrame:
         """The rows of ``days`` (a day never written reads as no rows)."""
         return lake.read_days(self._base_path, table, network, days)
+
+
+def _by_day(
+    obj: pl.DataFrame | pl.LazyFrame, days: Sequence[date]
+) -> Iterator[tuple[date, pl.DataFrame | pl.LazyFrame]]:
+    """Each day's rows (none for a day without any); a ``LazyFrame``'s stay lazy, for
+    :func:`lake.write_atomic` to stream."""
+    if isinstance(obj, pl.LazyFrame):
+        for day in days:
+            yield day, obj.filter(pl.col("date") == day)
+        return
+    by_day = {k[0]: g for k, g in obj.partition_by("date", as_dict=True).items()}
+    for day in days:
+        yield day, by_day.get(day, obj.clear())
 
 
 class WarehouseLakeIOManager(dg.ConfigurableIOManagerFactory):
@@ -217,7 +237,7 @@ class _TeeIOManager(dg.IOManager):
         self.warehouse, self.lake, self.read_from = warehouse, lake, read_from
         self.target, self.retention = target, retention
 
-    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame) -> None:
+    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | pl.LazyFrame) -> None:
         self.warehouse.handle_output(context, obj)
         self.lake.handle_output(context, obj)
 

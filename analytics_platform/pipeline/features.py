@@ -34,7 +34,29 @@ def features_in_warehouse(
     connect: Callable[[], AbstractContextManager[Any]],
     database: str,
     labels: pl.DataFrame,
+    **options: Any,
+) -> pl.DataFrame:
+    """The features of every day and window of :func:`features_by_window` in one frame, sorted
+    by day and window (held in memory: a bench's or a test's window; the asset spills them)."""
+    frames: dict[tuple[date, int], pl.DataFrame] = {}
+    features_by_window(
+        connect, database, labels, keep=lambda day, size, f: frames.__setitem__((day, size), f),
+        **options,
+    )  # fmt: skip
+    ordered = [frames.pop(key) for key in sorted(frames)]
+    return pl.concat(ordered) if ordered else empty(ADDRESS_FEATURES)
+
+
+WindowFeatures = Callable[[date, int, pl.DataFrame], None]
+"""Takes the features of one day's window: (day, window days, rows)."""
+
+
+def features_by_window(
+    connect: Callable[[], AbstractContextManager[Any]],
+    database: str,
+    labels: pl.DataFrame,
     *,
+    keep: WindowFeatures,
     network: str,
     days: list[date],
     windows: Iterable[int],
@@ -47,11 +69,12 @@ def features_in_warehouse(
     read_lake: LakeReader | None = None,
     in_process: bool = False,
     cuts: list[GraphCut] | None = None,
-    progress: Callable[[date, int], None] = lambda day, rows: None,
-) -> pl.DataFrame:
-    """The features of every day in ``days``, each window reduced in the warehouse: its daily
-    pieces stay in ClickHouse and only one row per address and one per pair come back
-    (``storage.window_sql``); the graph and the flows' features run on ``engine``.
+) -> None:
+    """The features of every day in ``days`` and window in ``windows``, each handed to
+    ``keep`` as it is made (in no set order; a window's rows are released once kept). Each
+    window is reduced in the warehouse: its daily pieces stay in ClickHouse and only one row
+    per address and one per pair come back (``storage.window_sql``); the graph and the flows'
+    features run on ``engine``.
 
     ``connect()`` opens a warehouse session; one is held only while windows are reduced
     (the embedded warehouse is one process's at a time), and while the graph of a window of
@@ -64,14 +87,13 @@ def features_in_warehouse(
     """
     spill, sizes = spill or window_sql.SpillSettings(), sorted(set(windows))
     if not sizes:
-        return empty(ADDRESS_FEATURES)
-    frames: dict[tuple[date, int], pl.DataFrame] = {}
+        return
 
     def features(day: date, size: int, handed: ReducedWindow) -> None:
-        frames[day, size] = features_from_pieces(
+        keep(day, size, features_from_pieces(
             handed, current_on(labels, day), network=network, day=day, window=size,
             engine=engine, params=params, timer=timer, cuts=cuts,
-        )  # fmt: skip
+        ))  # fmt: skip
 
     def reduce(client: Any, day: date) -> Iterator[tuple[int, window_sql.FlowsReduced]]:
         return _day_windows(
@@ -85,17 +107,13 @@ def features_in_warehouse(
         # least one): opening embedded chDB costs 0.3 s on a demo store and 2 s on one of 720
         # days.
         with connect() as client:
-            deferred, done = _reduce_session(client, remaining, reduce, features)
+            deferred = _reduce_session(client, remaining, reduce, features)
         # The graph work of the other windows runs once the session is closed, when other
         # steps may have the store.
         while deferred:
             day, size, handed = deferred.pop(0)
             features(day, size, handed)
             del handed  # handed over: its flows are released once used, its sums once joined
-        for day in done:
-            progress(day, sum(f.height for (d, _), f in frames.items() if d == day))
-    ordered = [frames.pop(key) for key in sorted(frames)]
-    return pl.concat(ordered) if ordered else empty(ADDRESS_FEATURES)
 
 
 def _reduce_session(
@@ -103,13 +121,13 @@ def _reduce_session(
     remaining: list[date],
     reduce: Callable[[Any, date], Iterator[tuple[int, window_sql.FlowsReduced]]],
     features: Callable[[date, int, ReducedWindow], None],
-) -> tuple[list[tuple[date, int, ReducedWindow]], list[date]]:
+) -> list[tuple[date, int, ReducedWindow]]:
     """Reduces the windows of the days taken from ``remaining`` (until SESSION_PIECE_ROWS),
     in one warehouse session. A window of SUMS_BESIDE_GRAPH pairs goes to ``features`` at
     once: its graph algorithms run while the warehouse computes its per-address sums. The
-    others are read whole and returned for later, with the days done."""
+    others are read whole and returned for later."""
     deferred: list[tuple[date, int, ReducedWindow]] = []
-    held, done = 0, []
+    held = 0
     while remaining and held < SESSION_PIECE_ROWS:
         day = remaining.pop(0)
         for size, window in reduce(client, day):
@@ -123,8 +141,7 @@ def _reduce_session(
             deferred.append(
                 (day, size, ReducedWindow(window.names, window.take_flows(), _once(window.sums())))
             )
-        done.append(day)
-    return deferred, done
+    return deferred
 
 
 SESSION_PIECE_ROWS = 2_000_000

@@ -254,30 +254,31 @@ def ensure_table(
 
 
 INSERT_DAYS = 90
+INSERT_BATCH_ROWS = 1_000_000
+"""A ``LazyFrame`` is inserted in batches of this many rows: its rows never come whole into
+memory (a chain's address features, 30M rows a day)."""
 
 
 def replace_day_partitions(
-    client: Any, database: str, table: str, df: pl.DataFrame, days: Iterable[date]
+    client: Any, database: str, table: str, df: pl.DataFrame | pl.LazyFrame, days: Iterable[date]
 ) -> int:
-    """Atomically make ``days`` of ``database.table`` hold exactly the rows of ``df``."""
+    """Atomically make ``days`` of ``database.table`` hold exactly the rows of ``df`` (a
+    ``LazyFrame`` is collected a batch at a time). Returns the rows written."""
     validate_identifier(database, "database")
     validate_identifier(table, "table")
     days = sorted(set(days))
-    stray = df.filter(~pl.col("date").is_in(days))
-    if stray.height:
-        raise ValueError(
-            f"date: rows for {stray['date'][0]} are outside the partitions being written "
-            f"({days[0]}..{days[-1]}) of {database}.{table}"
-        )
+    # collect_batches is marked unstable in polars 1.44 (the locked version; tested here): the
+    # stable alternatives collect whole or rescan per slice.
+    batches = (
+        [df] if isinstance(df, pl.DataFrame) else df.collect_batches(chunk_size=INSERT_BATCH_ROWS)
+    )
     staging = create_staging(client, database, table)
     try:
-        present = sorted(set(df["date"].unique().to_list())) if df.height else []
-        # ClickHouse refuses an INSERT block spanning > 100 partitions
-        # (max_partitions_per_insert_block): a long backfill range goes in groups of days.
-        for i in range(0, len(present), INSERT_DAYS):
-            group = df.filter(pl.col("date").is_in(present[i : i + INSERT_DAYS]))
-            client.insert_arrow(f"{database}.{staging}", _arrow_for_insert(group))
-        present = set(present)
+        present: set[date] = set()
+        rows = 0
+        for batch in batches:
+            present |= _insert_days(client, database, table, staging, batch, days)
+            rows += batch.height
         for day in days:
             literal = day.isoformat()  # a date object's own formatting: no user text here
             if day in present:
@@ -289,7 +290,27 @@ def replace_day_partitions(
                 client.command(f"ALTER TABLE `{database}`.`{table}` DROP PARTITION '{literal}'")
     finally:
         client.command(f"DROP TABLE IF EXISTS `{database}`.`{staging}`")
-    return df.height
+    return rows
+
+
+def _insert_days(
+    client: Any, database: str, table: str, staging: str, df: pl.DataFrame, days: list[date]
+) -> set[date]:
+    """Inserts ``df`` into the staging table of ``table``; returns the days it held. A row
+    outside ``days`` is a one-line error and nothing is replaced."""
+    stray = df.filter(~pl.col("date").is_in(days))
+    if stray.height:
+        raise ValueError(
+            f"date: rows for {stray['date'][0]} are outside the partitions being written "
+            f"({days[0]}..{days[-1]}) of {database}.{table}"
+        )
+    present = sorted(set(df["date"].unique().to_list())) if df.height else []
+    # ClickHouse refuses an INSERT block spanning > 100 partitions
+    # (max_partitions_per_insert_block): a long backfill range goes in groups of days.
+    for i in range(0, len(present), INSERT_DAYS):
+        group = df.filter(pl.col("date").is_in(present[i : i + INSERT_DAYS]))
+        client.insert_arrow(f"{database}.{staging}", _arrow_for_insert(group))
+    return set(present)
 
 
 def replace_table(client: Any, database: str, table: str, df: pl.DataFrame) -> int:

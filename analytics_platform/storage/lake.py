@@ -55,9 +55,10 @@ def partition_file(root: UPath, table: str, network: str, day: date | None) -> U
     return (base / f"date={day.isoformat()}" / PART) if day is not None else base / PART
 
 
-def write_atomic(df: pl.DataFrame, path: UPath) -> None:
-    """Write ``df`` as Parquet at ``path`` so readers never see a partial file."""
-    _write_whole(path, df.write_parquet)
+def write_atomic(df: pl.DataFrame | pl.LazyFrame, path: UPath) -> None:
+    """Write ``df`` as Parquet at ``path`` so readers never see a partial file (a
+    ``LazyFrame`` streams into it, never whole in memory)."""
+    _write_whole(path, df.write_parquet if isinstance(df, pl.DataFrame) else df.sink_parquet)
 
 
 def write_text_atomic(text: str, path: UPath) -> None:

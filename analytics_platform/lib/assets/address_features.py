@@ -1,23 +1,28 @@
 """``address_features``: graph features over rolling windows, each window reduced in the
 warehouse (``storage.window_sql``) and its graph run on the configured engine."""
 
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import dagster as dg
 import polars as pl
 
 from analytics_platform.config import FeatureSettings
 from analytics_platform.domain.features import GraphCut
+from analytics_platform.domain.schemas import ADDRESS_FEATURES, empty
 from analytics_platform.domain.windows import days_from
 from analytics_platform.engines.timing import StageTimer
 from analytics_platform.lib import checks as qc
-from analytics_platform.lib.assets.metadata import counts, days_of, record_days, stage_table
+from analytics_platform.lib.assets.metadata import days_of, stage_table
 from analytics_platform.lib.assets.retries import retry_only_transient
 from analytics_platform.lib.assets.spec import NetworkSpec
 from analytics_platform.lib.resources import GraphEngineResource, LakeResource, WarehouseResource
-from analytics_platform.pipeline.features import edges_of_days, features_in_warehouse
+from analytics_platform.pipeline.features import edges_of_days, features_by_window
 from analytics_platform.storage import lake as lake_store
 from analytics_platform.storage.retention import today_utc, warehouse_horizon
+from analytics_platform.storage.spilled_frames import SpilledFrames
 from analytics_platform.storage.window_sql import WINDOW_TABLES, SpillSettings
 
 
@@ -59,47 +64,81 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             t: warehouse_horizon(net.warehouse_retention.get(t), today_utc()) for t in WINDOW_TABLES
         }
         cuts: list[GraphCut] = []
-        features = features_in_warehouse(
-            warehouse.session, net.name, labels, network=net.name, days=days,
-            windows=net.windows, engine=choice.engine, params=graph_engine.params(),
-            timer=timer, cluster=target.cluster, horizons=horizons, read_lake=read_lake,
-            in_process=target.embedded, cuts=cuts,
-            spill=_spill(spec.settings.features),
-            progress=lambda day, rows: context.log.info(f"features {day}: {rows} rows"),
-        )  # fmt: skip
-        _warn_of_cuts(context, cuts)
-        record_days(
-            context,
-            features,
-            days,
-            lambda day, rows: {
-                "rows_by_window": counts(rows, "window_days"),
-                **_cut_metadata([c for c in cuts if c.day == day]),
-            },
-        )
-        yield dg.Output(
-            features,
-            metadata={
-                "engine_requested": choice.requested,
-                "engine": choice.engine.name,
-                "engine_fallback": choice.fallback_reason or "none",
-                "windows": dg.MetadataValue.json(list(net.windows)),
-                "graph_edge_budget": graph_engine.max_graph_edges or "none",
-                "spill_memory_ratio": spec.settings.features.spill_memory_ratio,
-                "addresses_per_pass": spec.settings.features.addresses_per_pass,
-                "stage_seconds": stage_table(timer),
-            },
-        )
-        day_edges = edges_of_days(
-            warehouse.session, net.name, days[0], days[-1], cluster=target.cluster,
-            horizon=horizons["daily_edges"], read_lake=read_lake,
-        )  # fmt: skip
-        yield from qc.results(
-            spec.key("address_features"), qc.ADDRESS_FEATURES, features=features,
-            day_edges=day_edges,
-        )  # fmt: skip
+        # Each window's rows go to disk as they are made, and the IO managers write them day
+        # by day: a chain's day (three windows of 10M addresses, about 8 GiB each) never
+        # stands whole in memory. The folder outlives the output's storing: Dagster stores
+        # an Output before it resumes the step.
+        with TemporaryDirectory(prefix="address_features-") as folder:
+            spilled = SpilledFrames(Path(folder), pl.Schema(ADDRESS_FEATURES))
+
+            def keep(day: date, size: int, rows: pl.DataFrame) -> None:
+                context.log.info(f"features {day}, {size}-day window: {rows.height} rows")
+                spilled.put((day, size), rows)
+
+            features_by_window(
+                warehouse.session, net.name, labels, keep=keep, network=net.name, days=days,
+                windows=net.windows, engine=choice.engine, params=graph_engine.params(),
+                timer=timer, cluster=target.cluster, horizons=horizons, read_lake=read_lake,
+                in_process=target.embedded, cuts=cuts, spill=_spill(spec.settings.features),
+            )  # fmt: skip
+            _warn_of_cuts(context, cuts)
+            _record_days(context, spilled, days, cuts)
+            yield dg.Output(
+                spilled.scan(),
+                metadata={
+                    "engine_requested": choice.requested,
+                    "engine": choice.engine.name,
+                    "engine_fallback": choice.fallback_reason or "none",
+                    "windows": dg.MetadataValue.json(list(net.windows)),
+                    "graph_edge_budget": graph_engine.max_graph_edges or "none",
+                    "spill_memory_ratio": spec.settings.features.spill_memory_ratio,
+                    "addresses_per_pass": spec.settings.features.addresses_per_pass,
+                    "stage_seconds": stage_table(timer),
+                },
+            )
+            day_edges = edges_of_days(
+                warehouse.session, net.name, days[0], days[-1], cluster=target.cluster,
+                horizon=horizons["daily_edges"], read_lake=read_lake,
+            )  # fmt: skip
+            yield from qc.results_by_part(
+                spec.key("address_features"), qc.ADDRESS_FEATURES,
+                _check_parts(spilled, days, day_edges),
+            )  # fmt: skip
 
     return address_features
+
+
+def _record_days(
+    context: dg.AssetExecutionContext,
+    spilled: SpilledFrames,
+    days: list[date],
+    cuts: list[GraphCut],
+) -> None:
+    """Each partition's metadata from its own windows (``dagster/row_count``, rows by window,
+    the graph cuts), so a day records the same figures in a run of any range."""
+    rows = {key: spilled.rows(key) for key in spilled.ordered_keys()}
+    for day in days:
+        by_window = {str(size): n for (d, size), n in rows.items() if d == day and n}
+        metadata = {
+            "dagster/row_count": dg.MetadataValue.int(sum(by_window.values())),
+            "rows_by_window": dg.MetadataValue.json(by_window),
+            **_cut_metadata([c for c in cuts if c.day == day]),
+        }
+        context.add_asset_metadata(metadata, partition_key=day.isoformat())
+
+
+def _check_parts(
+    spilled: SpilledFrames, days: list[date], day_edges: pl.DataFrame
+) -> Iterator[tuple[str, dict]]:
+    """The checks' inputs one window at a time (a day without any: its active addresses
+    against no features)."""
+    for day in days:
+        edges = day_edges.filter(pl.col("date") == day)
+        keys = [key for key in spilled.ordered_keys() if key[0] == day]
+        if not keys:
+            yield str(day), {"features": empty(ADDRESS_FEATURES), "day_edges": edges}
+        for key in keys:
+            yield f"{day} {key[1]}-day window", {"features": spilled.part(key), "day_edges": edges}
 
 
 def _warn_of_cuts(context: dg.AssetExecutionContext, cuts: list[GraphCut]) -> None:
