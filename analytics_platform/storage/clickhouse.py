@@ -254,9 +254,11 @@ def ensure_table(
 
 
 INSERT_DAYS = 90
-INSERT_BATCH_ROWS = 1_000_000
-"""A ``LazyFrame`` is inserted in batches of this many rows: its rows never come whole into
-memory (a chain's address features, 30M rows a day)."""
+INSERT_BATCH_BYTES = 64 * 2**20
+"""A ``LazyFrame`` is inserted in batches of about this many bytes (8 per value): its rows
+never come whole into memory. At 1M-row batches a day of address features (2.8M rows of 98
+columns) took 6.8 GiB to insert from its Parquet file, in 64 MiB ones 3.1 GiB
+(``docs/benchmarks.md``)."""
 
 
 def replace_day_partitions(
@@ -269,9 +271,7 @@ def replace_day_partitions(
     days = sorted(set(days))
     # collect_batches is marked unstable in polars 1.44 (the locked version; tested here): the
     # stable alternatives collect whole or rescan per slice.
-    batches = (
-        [df] if isinstance(df, pl.DataFrame) else df.collect_batches(chunk_size=INSERT_BATCH_ROWS)
-    )
+    batches = [df] if isinstance(df, pl.DataFrame) else df.collect_batches(chunk_size=_rows(df))
     staging = create_staging(client, database, table)
     try:
         present: set[date] = set()
@@ -293,6 +293,11 @@ def replace_day_partitions(
     return rows
 
 
+def _rows(df: pl.LazyFrame) -> int:
+    """Rows per insert batch of ``df``: :data:`INSERT_BATCH_BYTES` at 8 bytes per value."""
+    return max(1, INSERT_BATCH_BYTES // (8 * max(1, len(df.collect_schema()))))
+
+
 def _insert_days(
     client: Any, database: str, table: str, staging: str, df: pl.DataFrame, days: list[date]
 ) -> set[date]:
@@ -308,7 +313,9 @@ def _insert_days(
     # ClickHouse refuses an INSERT block spanning > 100 partitions
     # (max_partitions_per_insert_block): a long backfill range goes in groups of days.
     for i in range(0, len(present), INSERT_DAYS):
-        group = df.filter(pl.col("date").is_in(present[i : i + INSERT_DAYS]))
+        group = df if len(present) <= INSERT_DAYS else df.filter(
+            pl.col("date").is_in(present[i : i + INSERT_DAYS])
+        )  # fmt: skip
         client.insert_arrow(f"{database}.{staging}", _arrow_for_insert(group))
     return set(present)
 

@@ -52,9 +52,15 @@ def test_a_lazy_frame_replaces_its_days_a_batch_at_a_time_as_a_frame_would(tmp_p
     with ch.session(f"chdb://{tmp_path / 'ch'}") as client:
         ch.ensure_table(client, "sp", spec("transfers").ddl("sp", ""))
         ch.replace_day_partitions(client, "sp", "transfers", _day(1, 5), days[1:2])
-        monkeypatch.setattr(ch, "INSERT_BATCH_ROWS", 7)  # 65 rows: ten batches, some of two days
+        # Batches of 7 rows: 65 rows in ten, one of them on two days.
+        monkeypatch.setattr(ch, "INSERT_BATCH_BYTES", 8 * len(TRANSFERS) * 7)
+        inserted, insert = [], client.insert_arrow
+        monkeypatch.setattr(
+            client, "insert_arrow", lambda t, a: (inserted.append(a.num_rows), insert(t, a))
+        )
         written = ch.replace_day_partitions(client, "sp", "transfers", frame.lazy(), days)
-        assert written == 65
+        assert written == sum(inserted) == 65 and max(inserted) <= 7
+        monkeypatch.undo()
         lazily = _stored(client)
         assert lazily.equals(frame.sort("tx_hash"))  # the middle day's old rows are gone too
         ch.replace_day_partitions(client, "sp", "transfers", frame, days)
