@@ -434,7 +434,7 @@ def read_volume_sums(client: Any, window: WarehouseWindow, addresses: AddressRan
     in_range = f"({addresses.where('from_address')} OR {addresses.where('to_address')})"
     ends = f"""
         SELECT address, is_out, from_address = to_address AS is_self, asset, transfer_count,
-               toFloat64(amount_sum) AS volume, amount_usd, amount_sq_sum, amount_max,
+               amount_sum, amount_usd, amount_sq_sum, amount_max,
                amount_min, round_count, structuring_count
         FROM (
             SELECT from_address, to_address, asset, transfer_count, amount_sum, amount_usd,
@@ -453,12 +453,12 @@ def read_volume_sums(client: Any, window: WarehouseWindow, addresses: AddressRan
         def some(expr: str) -> str:
             return f"if(countIf({on}) > 0, {expr}, NULL)"
 
-        usd = f"if(countIf(amount_usd, {on}) = countIf({on}), sumIf(amount_usd, {on}), NULL)"
+        usd = f"if(countIf(amount_usd, {on}) = countIf({on}), {_exact_sum('amount_usd', on)}, NULL)"
         columns = [
             some(f"sumIf(transfer_count, {on})") + f" AS {prefix}_count",
-            some(f"sumIf(volume, {on})") + f" AS {prefix}_volume",
+            some(_exact_sum("toFloat64(amount_sum)", on)) + f" AS {prefix}_volume",
             some(usd) + f" AS {prefix}_volume_usd",
-            some(f"sumIf(amount_sq_sum, {on})") + f" AS `_{prefix}_sq`",
+            some(_exact_sum("amount_sq_sum", on)) + f" AS `_{prefix}_sq`",
             some(f"maxIf(amount_max, {on})") + f" AS {prefix}_amount_max",
             some(f"minIf(amount_min, {on})") + f" AS {prefix}_amount_min",
         ]
@@ -526,10 +526,10 @@ def read_temporal_sums(
                        toInt32(count()) AS active_days,
                        sum(event_count) AS total_count, max(event_count) AS max_daily_count,
                        sum(toFloat64(event_count) * event_count) AS `_c2`,
-                       sum(event_count * log(event_count)) AS `_clogc`,
+                       {_exact_sum("event_count * log(event_count)")} AS `_clogc`,
                        sumIf(toFloat64(event_count), toDayOfWeek(`date`) >= 6) AS `_weekend`,
-                       sum(gap_count) AS day_gaps, sum(gap_sum_s) AS day_gap_sum,
-                       sum(gap_sq_sum_s) AS day_gap_sq, min(gap_min_s) AS day_gap_min,
+                       sum(gap_count) AS day_gaps, {_exact_sum("gap_sum_s")} AS day_gap_sum,
+                       {_exact_sum("gap_sq_sum_s")} AS day_gap_sq, min(gap_min_s) AS day_gap_min,
                        groupBitOr(hour_mask) AS hours,
                        arraySort(d -> d.1, groupArray((`date`,
                            toUnixTimestamp64Milli(first_time),
@@ -551,7 +551,27 @@ def read_temporal_sums(
 
 def _usd_sum(column: str) -> str:
     """The sum of ``column``, null as soon as one row has none (never a partial sum)."""
-    return f"if(count({column}) = count(), sum({column}), NULL)"
+    return f"if(count({column}) = count(), {_exact_sum(column)}, NULL)"
+
+
+EXACT_BITS = 64
+"""Binary places a Float64 keeps in :func:`_exact_sum`: every value from 2^-12 up is kept
+whole, smaller ones to 2^-64 (5e-20); up to 3e57 fits."""
+
+
+def _exact_sum(expr: str, condition: str = "") -> str:
+    """``sum(expr)`` (``sumIf`` under ``condition``) of a Float64 that does not depend on the
+    order of the rows. ClickHouse sums each thread's blocks apart and adds the partial sums
+    as the threads finish, and which rows share a block changes with the parts a table
+    holds; float addition is not associative, so a day's features differed in their last bits
+    from one run to the next (a 10M-transfer window). Each value times 2^64 (exact: a power
+    of two) is summed as an Int256, exactly, and scaled back; a single value comes back
+    unchanged. (A Decimal does not do: ClickHouse converts a Float64 to it through a rounded
+    product, and one in seven values did not come back.)"""
+    scale = f"{float(2**EXACT_BITS)!r}"
+    value = f"toInt256(({expr}) * {scale})"
+    total = f"sumIf({value}, {condition})" if condition else f"sum({value})"
+    return f"(toFloat64({total}) / {scale})"
 
 
 def _query(

@@ -25,6 +25,7 @@ from analytics_platform.pipeline.features import features_in_warehouse
 from analytics_platform.storage import clickhouse as ch
 from analytics_platform.storage import window_sql
 from analytics_platform.storage.tables import spec
+from analytics_platform_tests.graphs import addr, transfers
 
 WINDOWS = (1, 3, 7, 10)
 PARAMS = GraphParams(betweenness_samples=64)
@@ -460,3 +461,23 @@ def test_graph_and_aggregations_in_sequence_or_in_ranges_give_the_same_catalog(w
     ranged, _ = catalog()
     report = compare_features(beside, ranged, min_ari=1.0)
     assert report.ok, report.mismatches
+
+
+def test_the_sums_do_not_depend_on_the_order_of_the_rows(tmp_path):
+    """In floats 1e16 + 1 + 1 is 1e16 when the large amount comes first and 1e16 + 2 when it
+    comes last. ClickHouse's threads and a table's parts decide that order, and a day's
+    features differed in their last bits between two runs at 10M transfers; the window's
+    sums are exact, so the order the rows come in cannot change them."""
+    big, small = 10**16, 1
+    # addr(1) < addr(2) < addr(3): the large amount is the first row of the sender's edges.
+    rows = [(0, 1, big, 1), (0, 2, small, 2), (0, 3, small, 3), (4, 0, small, 4)]
+    t = transfers(rows)
+    with ch.session(f"chdb://{tmp_path / 'ch'}") as client:
+        _store(client, "torus", "daily_edges", aggregate_daily_edges(t))
+        _store(client, "torus", "address_activity", aggregate_address_activity(t))
+        day = t["date"][0]
+        pieces = window_sql.reduce_window(client, window_sql.WarehouseWindow("torus", day, day))
+    sender = pieces.names.filter(pl.col("address") == addr(0))["id"][0]
+    sums = pieces.volume.filter(pl.col("id") == sender)
+    assert sums["out_volume"][0] == float(big + 2 * small)  # exactly: 1e16 + 2 is a double
+    assert sums["in_volume"][0] == 1.0
