@@ -111,10 +111,11 @@ def window_features(
     def reduce_window() -> tuple[pl.DataFrame, pl.DataFrame]:
         # The per-edge and per-day frames are the largest; each is released once reduced.
         nonlocal e, act
-        volume = engine.collect(_volume_features(e))
-        e = None
-        temporal = engine.collect(_temporal_sums(act))
-        act = None
+        with timer.stage("address_sums"):  # the warehouse path's stage of the same name
+            volume = engine.collect(_volume_features(e))
+            e = None
+            temporal = engine.collect(_temporal_sums(act))
+            act = None
         return volume, temporal
 
     pieces = ReducedWindow(names, flows, reduce_window)
@@ -250,9 +251,11 @@ def _aggregate(
     engine: GraphEngine,
     timer: StageTimer,
 ) -> list[pl.DataFrame]:
-    """The per-address parts of the catalog that are not graph algorithms, keyed by ``id``."""
+    """The per-address parts of the catalog that are not graph algorithms, keyed by ``id``.
+    The sums are read first, outside the stage: they are timed as ``address_sums`` (a window
+    beside its graph waits for the warehouse here)."""
+    volume, temporal_sums = sums()
     with timer.stage("aggregate"):
-        volume, temporal_sums = sums()
         parts = [volume, engine.collect(_temporal_features(temporal_sums.lazy(), day, window))]
         del volume, temporal_sums  # parts own them now (joined and released one by one)
         ranges = _flow_ranges(flows)

@@ -167,7 +167,8 @@ def test_the_stage_table_says_where_each_stage_ran():
     )  # fmt: skip
     assert timer.plan_devices("encode") == "cpu 5"
     assert timer.plan_devices("graph_prepare") == "cpu 1"  # the labels (the graph: arrays)
-    assert timer.plan_devices("aggregate") == "cpu 8"
+    assert timer.plan_devices("address_sums") == "cpu 2"  # volume and temporal sums
+    assert timer.plan_devices("aggregate") == "cpu 6"
     assert timer.plan_devices("hits") == ""  # arrays, not plans
     assert "| encode |" in stage_table(timer).value and "cpu 5" in stage_table(timer).value
 
