@@ -32,7 +32,7 @@ def transfer_metrics(accepted: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataF
     counts = accepted.group_by("date").agg(
         pl.len().cast(pl.Float64).alias("transfers"),
         pl.concat_list("from_address", "to_address")
-        .explode()
+        .explode(empty_as_null=True)
         .n_unique()
         .cast(pl.Float64)
         .alias("active_addresses"),

@@ -150,7 +150,9 @@ def episodes(
             pl.col("date").min().alias("first"),
             pl.col("date").max().alias("last"),
             pl.len().alias("cases"),
-            pl.col("typologies").flatten().unique(maintain_order=True),
+            pl.col("typologies")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .unique(maintain_order=True),
             pl.col("case_score").max().alias("best_score"),
             pl.col("disposition").drop_nulls().last(),
         )

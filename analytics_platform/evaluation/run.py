@@ -208,7 +208,7 @@ def write_synthetic_dataset(folder: Path, cfg: SyntheticConfig | None = None) ->
         folder / "gt_accounts.csv.gz", compression="gzip"
     )
     truth.select("pattern_id", "pattern_type", "is_sar", "tx_hashes").unique("pattern_id").explode(
-        "tx_hashes"
+        "tx_hashes", empty_as_null=True
     ).rename({"tx_hashes": "tx_hash"}).write_csv(
         folder / "gt_transactions.csv.gz", compression="gzip"
     )

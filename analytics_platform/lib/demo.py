@@ -138,7 +138,7 @@ def alert_quality(
     transactions = (
         truth.unique("pattern_id")
         .select("pattern_id", "pattern_type", "is_sar", pl.col("tx_hashes").alias("tx_hash"))
-        .explode("tx_hash")
+        .explode("tx_hash", empty_as_null=True)
     )
     return {
         "planted": match_planted(truth, patterns),

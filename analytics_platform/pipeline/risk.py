@@ -37,7 +37,7 @@ def verdict_labels(
         return pl.DataFrame(schema=LABELS)
     behind = (
         alerts.select("date", "address", "pattern_ids")
-        .explode("pattern_ids")
+        .explode("pattern_ids", empty_as_null=True)
         .join(
             patterns.select("date", pl.col("pattern_id").alias("pattern_ids"), "pattern_type"),
             on=["date", "pattern_ids"],

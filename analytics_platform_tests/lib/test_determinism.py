@@ -85,7 +85,9 @@ def _train_champion(home: Path, cfg) -> None:
     truth = net.ground_truth
     planted_labels(
         truth.select("pattern_id", "pattern_type", pl.lit(True).alias("is_sar"), "address"),
-        truth.select("pattern_id", "tx_hashes").unique("pattern_id").explode("tx_hashes")
+        truth.select("pattern_id", "tx_hashes")
+        .unique("pattern_id")
+        .explode("tx_hashes", empty_as_null=True)
         .rename({"tx_hashes": "tx_hash"}),
         net.transfers.select("tx_hash", "block_time"),
     ).write_csv(home / "labels-planted.csv")  # fmt: skip

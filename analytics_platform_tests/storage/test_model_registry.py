@@ -107,7 +107,9 @@ def trained_home(tmp_path: Path, monkeypatch) -> Path:
     truth = net.ground_truth
     labels = planted_labels(
         truth.select("pattern_id", "pattern_type", pl.lit(True).alias("is_sar"), "address"),
-        truth.select("pattern_id", "tx_hashes").unique("pattern_id").explode("tx_hashes")
+        truth.select("pattern_id", "tx_hashes")
+        .unique("pattern_id")
+        .explode("tx_hashes", empty_as_null=True)
         .rename({"tx_hashes": "tx_hash"}),
         net.transfers.select("tx_hash", "block_time"),
     )  # fmt: skip

@@ -198,9 +198,9 @@ def test_both_combines_rules_and_model_as_the_validation_days_chose():
     model = pl.concat([found("fan_in", *fans), found("cycle", "x"), found("fan_out", "o1", "o2")])
     policies = choose_blend(truth, rules, model)
     assert policies == {"cycle": "rules", "fan_in": "model", "fan_out": "rules"}
-    chosen = blend(rules, model, policies).explode("members")
+    chosen = blend(rules, model, policies).explode("members", empty_as_null=True)
     assert sorted(chosen.filter(pl.col("pattern_type") == "fan_in")["members"]) == sorted(fans)
-    agreeing = blend(rules, model, {"fan_in": "agreeing"}).explode("members")
+    agreeing = blend(rules, model, {"fan_in": "agreeing"}).explode("members", empty_as_null=True)
     fan_in = agreeing.filter(pl.col("pattern_type") == "fan_in")["members"]
     assert sorted(fan_in) == sorted(fans[:6])
 
