@@ -257,7 +257,7 @@ INSERT_DAYS = 90
 INSERT_BATCH_BYTES = 64 * 2**20
 """A ``LazyFrame`` is inserted in batches of about this many bytes (8 per value): its rows
 never come whole into memory. At 1M-row batches a day of address features (2.8M rows of 98
-columns) took 6.8 GiB to insert from its Parquet file, in 64 MiB ones 3.1 GiB
+columns) took 6.8 GiB to insert from its Parquet file, in 64 MiB ones 3.0 GiB
 (``docs/benchmarks.md``)."""
 
 
