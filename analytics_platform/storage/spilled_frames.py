@@ -4,7 +4,7 @@ part at a time; the IO managers write a ``LazyFrame`` day by day."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 from pathlib import Path
 
 import polars as pl
@@ -18,7 +18,6 @@ class SpilledFrames:
     def __init__(self, folder: Path, schema: pl.Schema) -> None:
         self._folder, self._schema = folder, schema
         self._files: dict[Hashable, Path] = {}
-        self._rows: dict[Hashable, int] = {}
 
     def put(self, key: Hashable, frame: pl.DataFrame) -> None:
         """Writes ``frame`` as the part ``key`` (once per key)."""
@@ -28,24 +27,15 @@ class SpilledFrames:
             raise ValueError(f"spilled part {key!r}: schema {frame.schema} is not {self._schema}")
         path = self._folder / f"part-{len(self._files):06d}.parquet"
         frame.write_parquet(path)
-        self._files[key], self._rows[key] = path, frame.height
+        self._files[key] = path
 
     def ordered_keys(self) -> list:
         """The parts' keys, sorted."""
         return sorted(self._files)
 
-    def rows(self, key: Hashable) -> int:
-        """The part's row count (kept when it was put: no file read)."""
-        return self._rows[key]
-
     def part(self, key: Hashable) -> pl.DataFrame:
         """One part read back whole."""
         return pl.read_parquet(self._files[key])
-
-    def parts(self) -> Iterator[tuple[Hashable, pl.DataFrame]]:
-        """(key, frame) of every part in key order, read one at a time."""
-        for key in self.ordered_keys():
-            yield key, self.part(key)
 
     def scan(self) -> pl.LazyFrame:
         """Every part's rows in key order (a frame of the schema and no rows when none)."""

@@ -32,7 +32,7 @@ def test_parts_put_in_any_order_are_read_in_key_order(tmp_path):
         spilled.put(key, frame)
     expected = pl.concat([parts[key] for key in sorted(parts)])
     assert spilled.scan().collect().equals(expected)
-    assert spilled.rows((D1, 30)) == 33 and spilled.part((D1, 7)).equals(parts[D1, 7])
+    assert spilled.part((D1, 30)).height == 33 and spilled.part((D1, 7)).equals(parts[D1, 7])
     with pytest.raises(ValueError, match=r"spilled part .* already written"):
         spilled.put((D1, 7), parts[D1, 7])
     with pytest.raises(ValueError, match="schema"):

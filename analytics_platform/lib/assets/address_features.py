@@ -15,7 +15,7 @@ from analytics_platform.domain.schemas import ADDRESS_FEATURES, empty
 from analytics_platform.domain.windows import days_from
 from analytics_platform.engines.timing import StageTimer
 from analytics_platform.lib import checks as qc
-from analytics_platform.lib.assets.metadata import days_of, stage_table
+from analytics_platform.lib.assets.metadata import counts, days_of, record_days, stage_table
 from analytics_platform.lib.assets.retries import retry_only_transient
 from analytics_platform.lib.assets.spec import NetworkSpec
 from analytics_platform.lib.resources import GraphEngineResource, LakeResource, WarehouseResource
@@ -114,17 +114,17 @@ def _record_days(
     days: list[date],
     cuts: list[GraphCut],
 ) -> None:
-    """Each partition's metadata from its own windows (``dagster/row_count``, rows by window,
-    the graph cuts), so a day records the same figures in a run of any range."""
-    rows = {key: spilled.rows(key) for key in spilled.ordered_keys()}
-    for day in days:
-        by_window = {str(size): n for (d, size), n in rows.items() if d == day and n}
-        metadata = {
-            "dagster/row_count": dg.MetadataValue.int(sum(by_window.values())),
-            "rows_by_window": dg.MetadataValue.json(by_window),
+    """Each day's metadata from its own rows (``record_days``), counted on two columns of the
+    spilled parts: rows by window and the graph cuts."""
+    record_days(
+        context,
+        spilled.scan().select("date", "window_days").collect(),
+        days,
+        lambda day, rows: {
+            "rows_by_window": counts(rows, "window_days"),
             **_cut_metadata([c for c in cuts if c.day == day]),
-        }
-        context.add_asset_metadata(metadata, partition_key=day.isoformat())
+        },
+    )
 
 
 def _check_parts(
