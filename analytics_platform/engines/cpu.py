@@ -1,8 +1,9 @@
 """CPU engine: polars plans on the CPU, graph algorithms in igraph's C core.
 
-No per-vertex Python loops: igraph works on integer edge arrays and HITS is the vectorised
+No per-vertex Python loops: igraph works on integer edge arrays, HITS is the vectorised
 power iteration of ``engines.hits`` that the GPU engine runs on cupy arrays, so that even graphs
-with tied leading eigenvalues get the same scores on both engines.
+with tied leading eigenvalues get the same scores on both engines, and the sampled betweenness
+is ``engines.betweenness``' level-synchronous Brandes over numpy arrays.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from analytics_platform.engines.base import (
     label_by_smallest,
     scale_betweenness,
 )
+from analytics_platform.engines.betweenness import sampled_betweenness
 from analytics_platform.engines.hits import hits
 from analytics_platform.engines.timing import StageTimer, note_plan
 
@@ -75,12 +77,9 @@ class CpuEngine:
                 directed.pagerank(weights=weights, damping=params.damping, directed=True)
             )
             del weights
+        del directed
         with timer.stage("betweenness"):
-            raw = np.asarray(
-                directed.betweenness(directed=True, sources=graph.sources.tolist())
-                if graph.sources.size
-                else np.zeros(n)
-            )
+            raw = sampled_betweenness(graph.src, graph.dst, n, graph.sources)
             out["betweenness"] = scale_betweenness(raw, graph.sources)
         return out
 
