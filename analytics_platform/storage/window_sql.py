@@ -428,9 +428,11 @@ def read_volume_sums(client: Any, window: WarehouseWindow, addresses: AddressRan
     comes back and no join with the ids is needed).
 
     Each edge is read once and seen from both ends (``ARRAY JOIN``; ``is_out``: from its
-    sender), and one GROUP BY computes both sides: a GROUP BY per side and one for both ends,
-    joined, read the edges three times (10.8-11.6 s against 10.0 at 10M transfers on 2 cores;
-    ``uniqExact`` of the assets is a quarter of it)."""
+    sender). A first GROUP BY sums each (address, side, asset) with plain aggregates; a second
+    combines an address's few rows into both sides' columns and counts its distinct assets
+    as its rows' assets. At 10M transfers on one thread: 14.1 s, against 29.2-35.7 s for one
+    GROUP BY of every edge end with conditional aggregates and ``uniqExact(asset)`` (a hash
+    set per address); ``docs/benchmarks.md``."""
     in_range = f"({addresses.where('from_address')} OR {addresses.where('to_address')})"
     ends = f"""
         SELECT address, is_out, from_address = to_address AS is_self, asset, transfer_count,
@@ -444,6 +446,21 @@ def read_volume_sums(client: Any, window: WarehouseWindow, addresses: AddressRan
         ARRAY JOIN [from_address, to_address] AS address, [1, 0] AS is_out
         WHERE {addresses.where("address")}
     """
+    per_asset = f"""
+        SELECT address, is_out, asset,
+               -- both ends of every edge, a self-edge once
+               sum(if(is_out = 1 OR NOT is_self, round_count, 0)) AS rounds,
+               count() AS edges, count(amount_usd) AS priced,
+               sum(transfer_count) AS transfers,
+               sum({_fixed_point("toFloat64(amount_sum)")}) AS volume,
+               sum({_fixed_point("amount_usd")}) AS usd,
+               sum({_fixed_point("amount_sq_sum")}) AS sq,
+               max(amount_max) AS amount_max, min(amount_min) AS amount_min,
+               sum(structuring_count) AS structuring,
+               sum(if(is_self, transfer_count, 0)) AS self_transfers
+        FROM ({ends})
+        GROUP BY address, is_out, asset
+    """
 
     def side(is_out: int, prefix: str) -> list[str]:
         """One side's sums: null for an address without an edge on that side (as the left
@@ -453,19 +470,20 @@ def read_volume_sums(client: Any, window: WarehouseWindow, addresses: AddressRan
         def some(expr: str) -> str:
             return f"if(countIf({on}) > 0, {expr}, NULL)"
 
-        usd = f"if(countIf(amount_usd, {on}) = countIf({on}), {_exact_sum('amount_usd', on)}, NULL)"
+        priced = f"sumIf(priced, {on}) = sumIf(edges, {on})"
+        usd = f"if({priced}, {_from_fixed_point(f'sumIf(usd, {on})')}, NULL)"
         columns = [
-            some(f"sumIf(transfer_count, {on})") + f" AS {prefix}_count",
-            some(_exact_sum("toFloat64(amount_sum)", on)) + f" AS {prefix}_volume",
+            some(f"sumIf(transfers, {on})") + f" AS {prefix}_count",
+            some(_from_fixed_point(f"sumIf(volume, {on})")) + f" AS {prefix}_volume",
             some(usd) + f" AS {prefix}_volume_usd",
-            some(_exact_sum("amount_sq_sum", on)) + f" AS `_{prefix}_sq`",
+            some(_from_fixed_point(f"sumIf(sq, {on})")) + f" AS `_{prefix}_sq`",
             some(f"maxIf(amount_max, {on})") + f" AS {prefix}_amount_max",
             some(f"minIf(amount_min, {on})") + f" AS {prefix}_amount_min",
         ]
         if is_out:
             columns += [
-                some(f"sumIf(structuring_count, {on})") + " AS structuring_count",
-                some(f"sumIf(transfer_count, {on} AND is_self)") + " AS self_transfer_count",
+                some(f"sumIf(structuring, {on})") + " AS structuring_count",
+                some(f"sumIf(self_transfers, {on})") + " AS self_transfer_count",
             ]
         return columns
 
@@ -474,11 +492,11 @@ def read_volume_sums(client: Any, window: WarehouseWindow, addresses: AddressRan
         SELECT {", ".join(f"`{c}`" for c in columns)}
         FROM (
             SELECT address,
-                   -- both ends of every edge, a self-edge once
+                   -- one row per (address, side, asset): an asset on both sides twice
                    uniqExact(asset) AS asset_count,
-                   sumIf(round_count, is_out = 1 OR NOT is_self) AS round_amount_count,
+                   sum(rounds) AS round_amount_count,
                    {", ".join(side(1, "out") + side(0, "in"))}
-            FROM ({ends})
+            FROM ({per_asset})
             GROUP BY address
         )
         ORDER BY address
@@ -564,14 +582,27 @@ def _exact_sum(expr: str, condition: str = "") -> str:
     order of the rows. ClickHouse sums each thread's blocks apart and adds the partial sums
     as the threads finish, and which rows share a block changes with the parts a table
     holds; float addition is not associative, so a day's features differed in their last bits
-    from one run to the next (a 10M-transfer window). Each value times 2^64 (exact: a power
-    of two) is summed as an Int256, exactly, and scaled back; a single value comes back
-    unchanged. (A Decimal does not do: ClickHouse converts a Float64 to it through a rounded
-    product, and one in seven values did not come back.)"""
-    scale = f"{float(2**EXACT_BITS)!r}"
-    value = f"toInt256(({expr}) * {scale})"
+    from one run to the next (a 10M-transfer window). Each value is summed exactly in fixed
+    point (:func:`_fixed_point`) and scaled back; a single value comes back unchanged."""
+    value = _fixed_point(expr)
     total = f"sumIf({value}, {condition})" if condition else f"sum({value})"
-    return f"(toFloat64({total}) / {scale})"
+    return _from_fixed_point(total)
+
+
+def _fixed_point(expr: str) -> str:
+    """A Float64 as an Int256 of :data:`EXACT_BITS` binary places: times 2^64, exact (a power
+    of two). Sums of it are exact in any order; :func:`_from_fixed_point` turns one back.
+    (A Decimal does not do: ClickHouse converts a Float64 to it through a rounded product,
+    and one in seven values did not come back.)"""
+    return f"toInt256(({expr}) * {_SCALE})"
+
+
+def _from_fixed_point(total: str) -> str:
+    """A sum of :func:`_fixed_point` values as a Float64."""
+    return f"(toFloat64({total}) / {_SCALE})"
+
+
+_SCALE = f"{float(2**EXACT_BITS)!r}"
 
 
 def _query(
