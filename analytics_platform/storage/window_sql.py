@@ -516,9 +516,13 @@ def read_temporal_sums(
     24 hour bits as one mask (``hours``: the OR of the daily masks)."""
     addresses = addresses or EVERY_ADDRESS
     # The gaps between an address's active days need the days in order: each address's
-    # (day, first, last) gathered and sorted in its own group, so one GROUP BY computes every
+    # first and last times gathered and sorted in its own group, so one GROUP BY computes every
     # sum (a window function over every row sorted by address and day, then a join: 14.3 s
-    # against 9.1 at 10M transfers on 2 cores).
+    # against 9.1 at 10M transfers on 2 cores). A day's times lie within its date (the
+    # quality checks hold ``date`` to ``block_time``), so the days never overlap and the firsts
+    # and the lasts sorted apart pair up day by day: two plain Int64 sorts instead of one of
+    # (day, first, last) tuples by a lambda (8.8-10.7 s against 13.7-14.7 s at 10M transfers
+    # on one thread, the same bits).
     activity = (
         f"{window.table('address_activity')} WHERE {_IN_WINDOW} AND {addresses.where('address')}"
     )
@@ -536,8 +540,7 @@ def read_temporal_sums(
                    hours,
                    -- the gap since the previous active day: its first minus that day's last
                    arrayMap((f, l) -> (f - l) / 1000.0,
-                            arrayPopFront(arrayMap(d -> d.2, days)),
-                            arrayPopBack(arrayMap(d -> d.3, days))) AS gaps
+                            arrayPopFront(firsts), arrayPopBack(lasts)) AS gaps
             FROM (
                 SELECT address,
                        min(first_time) AS first_seen, max(last_time) AS last_seen,
@@ -549,9 +552,8 @@ def read_temporal_sums(
                        sum(gap_count) AS day_gaps, {_exact_sum("gap_sum_s")} AS day_gap_sum,
                        {_exact_sum("gap_sq_sum_s")} AS day_gap_sq, min(gap_min_s) AS day_gap_min,
                        groupBitOr(hour_mask) AS hours,
-                       arraySort(d -> d.1, groupArray((`date`,
-                           toUnixTimestamp64Milli(first_time),
-                           toUnixTimestamp64Milli(last_time)))) AS days
+                       arraySort(groupArray(toUnixTimestamp64Milli(first_time))) AS firsts,
+                       arraySort(groupArray(toUnixTimestamp64Milli(last_time))) AS lasts
                 FROM {activity}
                 GROUP BY address
             )
