@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -140,6 +140,7 @@ class WarehouseWindow:
 
 
 _IN_WINDOW = "`date` BETWEEN {first:Date} AND {last:Date}"
+Read = TypeVar("Read")
 PURGE_BETWEEN_ADDRESSES = 250_000
 
 
@@ -282,12 +283,12 @@ def reducing_window(
         if in_process and (last or between):
             client.command("SYSTEM JEMALLOC PURGE")
 
-    def in_passes(read: Callable[[AddressRange], pl.DataFrame]) -> pl.DataFrame:
+    def in_passes(read: Callable[[AddressRange], Read]) -> list[Read]:
         parts = []
         for part in ranges:
             parts.append(read(part))
             release()
-        return parts[0] if len(parts) == 1 else pl.concat(parts, rechunk=False)
+        return parts
 
     with ExitStack() as scratch:
         with stage("encode"):
@@ -301,19 +302,23 @@ def reducing_window(
         ranges = address_ranges(names, window.spill.addresses_per_pass)
         release()
         with stage("flows"):
-            flows = in_passes(lambda r: read_flows(client, window, names_table, r))
+            flows = _stacked(in_passes(lambda r: read_flows(client, window, names_table, r)))
 
         def sums(beside_graph: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
             w = _sharing_cores(window) if in_process and beside_graph else window
             with stage("address_sums"):
-                temporal = in_passes(lambda r: read_temporal_sums(client, w, names_table, r))
-                volume = in_passes(lambda r: read_volume_sums(client, w, r))
+                parts = in_passes(lambda r: read_address_sums(client, w, r))
             release(last=True)
-            return volume, temporal
+            return _stacked([v for v, _ in parts]), _stacked([t for _, t in parts])
 
         reduced = FlowsReduced(names, flows, sums)
         del flows  # the block keeps no reference once they are taken
         yield reduced
+
+
+def _stacked(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """The passes' rows, one range after the other."""
+    return parts[0] if len(parts) == 1 else pl.concat(parts, rechunk=False)
 
 
 def _sharing_cores(window: WarehouseWindow) -> WarehouseWindow:
@@ -422,17 +427,56 @@ def read_flows(
     return _query(client, window, sql, FLOWS, senders.parameters)
 
 
-def read_volume_sums(client: Any, window: WarehouseWindow, addresses: AddressRange) -> pl.DataFrame:
-    """Per address of the range ``addresses``, what ``_volume_features`` computes: one row
-    per address of the window's edges in address order, which is id order (so no address
-    comes back and no join with the ids is needed).
+def read_address_sums(
+    client: Any, window: WarehouseWindow, addresses: AddressRange
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per address of the range ``addresses``: the volume sums (every address of the window's
+    edges, :func:`_volume_sums_sql`) and the temporal sums (the active ones,
+    :func:`_temporal_sums_sql`), each in id order.
+
+    One statement, so one return into Python: beside the graph algorithms that matters, as
+    python-igraph holds the GIL through each of its calls and a statement that ends during
+    Leiden waits for it to end. Read as two statements, the second only started once Leiden
+    was done (2 cores, 10M transfers: the sums 36.7 s beside the graph, of which 21.8 s for a
+    statement that takes 9-10 s alone; ``docs/benchmarks.md``)."""
+    volume_columns = [c for c in VOLUME_SUMS if c != "id"]
+    temporal_columns = [c for c in TEMPORAL_SUMS if c != "id"]
+    sql = f"""
+        SELECT {", ".join(f"v.`{c}`" for c in volume_columns)},
+               {", ".join(f"t.`{c}` AS `t.{c}`" for c in temporal_columns)}
+        FROM ({_volume_sums_sql(window, addresses)}) AS v
+        LEFT JOIN ({_temporal_sums_sql(window, addresses)}) AS t ON t.address = v.address
+        ORDER BY v.address
+    """
+    schema = {
+        **{c: VOLUME_SUMS[c] for c in volume_columns},
+        **{f"t.{c}": TEMPORAL_SUMS[c] for c in temporal_columns},
+    }
+    sums = _query(client, window, sql, schema, addresses.parameters)
+    expected = addresses.stop_id - addresses.first_id
+    if sums.height != expected:  # a programming error, not bad data
+        raise RuntimeError(f"window sums: {sums.height} addresses, the ids range has {expected}")
+    # Addresses come back in address order, which is id order: no join with the ids.
+    sums = sums.with_columns(
+        pl.int_range(addresses.first_id, addresses.stop_id, dtype=pl.UInt32).alias("id")
+    )
+    volume = sums.select("id", *volume_columns)
+    temporal = sums.filter(pl.col("t.active_days").is_not_null()).select(
+        "id", *(pl.col(f"t.{c}").alias(c) for c in temporal_columns)
+    )
+    return volume, temporal
+
+
+def _volume_sums_sql(window: WarehouseWindow, addresses: AddressRange) -> str:
+    """Per address of the range ``addresses`` (``address``), what ``_volume_features``
+    computes: one row per address of the window's edges.
 
     Each edge is read once and seen from both ends (``ARRAY JOIN``; ``is_out``: from its
     sender). A first GROUP BY sums each (address, side, asset) with plain aggregates; a second
     combines an address's few rows into both sides' columns and counts its distinct assets
-    as its rows' assets. At 10M transfers on one thread: 14.1 s, against 29.2-35.7 s for one
-    GROUP BY of every edge end with conditional aggregates and ``uniqExact(asset)`` (a hash
-    set per address); ``docs/benchmarks.md``."""
+    as its rows' assets. At 10M transfers on one thread: 13.0-13.9 s, against 15.7-17.4 s for
+    one GROUP BY of every edge end with conditional aggregates and ``uniqExact(asset)`` (a
+    hash set per address); ``docs/benchmarks.md``."""
     in_range = f"({addresses.where('from_address')} OR {addresses.where('to_address')})"
     ends = f"""
         SELECT address, is_out, from_address = to_address AS is_self, asset, transfer_count,
@@ -487,34 +531,20 @@ def read_volume_sums(client: Any, window: WarehouseWindow, addresses: AddressRan
             ]
         return columns
 
-    columns = [c for c in VOLUME_SUMS if c != "id"]
-    sql = f"""
-        SELECT {", ".join(f"`{c}`" for c in columns)}
-        FROM (
-            SELECT address,
-                   -- one row per (address, side, asset): an asset on both sides twice
-                   uniqExact(asset) AS asset_count,
-                   sum(rounds) AS round_amount_count,
-                   {", ".join(side(1, "out") + side(0, "in"))}
-            FROM ({per_asset})
-            GROUP BY address
-        )
-        ORDER BY address
+    return f"""
+        SELECT address,
+               -- one row per (address, side, asset): an asset on both sides twice
+               uniqExact(asset) AS asset_count,
+               sum(rounds) AS round_amount_count,
+               {", ".join(side(1, "out") + side(0, "in"))}
+        FROM ({per_asset})
+        GROUP BY address
     """
-    sums = _query(client, window, sql, {c: VOLUME_SUMS[c] for c in columns}, addresses.parameters)
-    expected = addresses.stop_id - addresses.first_id
-    if sums.height != expected:  # a programming error, not bad data
-        raise RuntimeError(f"window sums: {sums.height} addresses, the ids range has {expected}")
-    ids = pl.int_range(addresses.first_id, addresses.stop_id, dtype=pl.UInt32, eager=True)
-    return sums.select(ids.alias("id"), pl.all())
 
 
-def read_temporal_sums(
-    client: Any, window: WarehouseWindow, names: str, addresses: AddressRange | None = None
-) -> pl.DataFrame:
-    """Per active address (of the range ``addresses``), what ``_temporal_sums`` computes; the
-    24 hour bits as one mask (``hours``: the OR of the daily masks)."""
-    addresses = addresses or EVERY_ADDRESS
+def _temporal_sums_sql(window: WarehouseWindow, addresses: AddressRange) -> str:
+    """Per active address of the range ``addresses`` (``address``), what ``_temporal_sums``
+    computes; the 24 hour bits as one mask (``hours``: the OR of the daily masks)."""
     # The gaps between an address's active days need the days in order: each address's
     # first and last times gathered and sorted in its own group, so one GROUP BY computes every
     # sum (a window function over every row sorted by address and day, then a join: 14.3 s
@@ -526,7 +556,7 @@ def read_temporal_sums(
     activity = (
         f"{window.table('address_activity')} WHERE {_IN_WINDOW} AND {addresses.where('address')}"
     )
-    temporal = f"""(
+    return f"""
         SELECT address, first_seen, last_seen, active_days, total_count, max_daily_count,
                `_c2`, `_clogc`, `_weekend`,
                day_gaps + length(gaps) AS `_gaps`,
@@ -558,15 +588,7 @@ def read_temporal_sums(
                 GROUP BY address
             )
         )
-    )"""
-    columns = [c for c in TEMPORAL_SUMS if c != "id"]
-    sql = f"""
-        SELECT n.id AS id, {", ".join(f"t.`{c}`" for c in columns)}
-        FROM {temporal} AS t
-        INNER JOIN (SELECT id, address FROM {names} WHERE {addresses.ids()}) AS n
-            ON n.address = t.address
     """
-    return _query(client, window, sql, TEMPORAL_SUMS, addresses.parameters)
 
 
 def _usd_sum(column: str) -> str:

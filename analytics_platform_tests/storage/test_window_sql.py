@@ -147,7 +147,7 @@ def test_a_large_window_reads_its_sums_while_its_graph_runs(window, monkeypatch)
     dsn, _, _, labels, day = window
     engine = get_engine("cpu")
     graph_features = engine.graph_features
-    temporal_sums, sessions = window_sql.read_temporal_sums, [0]
+    address_sums, sessions = window_sql.read_address_sums, [0]
     seen: dict[str, list] = {"graph": [], "sums": []}
     graph_started, sums_read = threading.Event(), threading.Event()
 
@@ -166,10 +166,10 @@ def test_a_large_window_reads_its_sums_while_its_graph_runs(window, monkeypatch)
     def spied_sums(*args):
         seen["sums"].append(graph_started.wait(timeout=60) if beside else graph_started.is_set())
         sums_read.set()
-        return temporal_sums(*args)
+        return address_sums(*args)
 
     monkeypatch.setattr(engine, "graph_features", spied_graph)
-    monkeypatch.setattr(window_sql, "read_temporal_sums", spied_sums)
+    monkeypatch.setattr(window_sql, "read_address_sums", spied_sums)
 
     def run() -> pl.DataFrame:
         graph_started.clear()
@@ -208,8 +208,8 @@ def test_names_flows_and_sums_are_one_row_per_address_or_pair(window):
     with ch.session(dsn) as client, window_sql.numbered_addresses(client, w) as names_table:
         names = window_sql.read_names(client, w, names_table)
         flows = window_sql.read_flows(client, w, names_table)
-        volume = window_sql.read_volume_sums(client, w, window_sql.AddressRange(0, names.height))
-        temporal = window_sql.read_temporal_sums(client, w, names_table)
+        every = window_sql.AddressRange(0, names.height)
+        volume, temporal = window_sql.read_address_sums(client, w, every)
     in_window = edges.filter(pl.col("date") >= w.first)
     ends = pl.concat([in_window["from_address"], in_window["to_address"]]).unique().sort()
     assert names["address"].to_list() == ends.to_list()
@@ -221,6 +221,7 @@ def test_names_flows_and_sums_are_one_row_per_address_or_pair(window):
     )
     assert volume["id"].to_list() == names["id"].to_list()
     assert 0 < temporal.height <= names.height and temporal["active_days"].min() >= 1
+    assert temporal["id"].is_sorted() and temporal["id"].is_unique().all()
 
 
 def test_bad_identifiers_and_days_are_refused():

@@ -4,7 +4,7 @@ Reads the embedded store that ``bench features --engines warehouse`` leaves in i
 (``<folder>/features-<N>-<M>-<D>d-s<seed>/warehouse-ch``) and reduces its whole window:
 
     PYTHONPATH=. .venv/bin/python scripts/analysis/window_statement_memory.py STORE \
-        [--days 90] [--ratio 0.5] [--statements flows,volume,temporal]
+        [--days 90] [--ratio 0.5] [--statements flows,sums]
 
 Each statement runs in a fresh process after the ids table is built, so its peak is its own
 plus the ids' (``peak before`` says how much the ids table took).
@@ -32,8 +32,7 @@ def measure(store: str, statement: str, days: int, ratio: float) -> str:
     )  # fmt: skip
     read = {
         "flows": lambda c, n, count: ws.read_flows(c, window, n),
-        "volume": lambda c, n, count: ws.read_volume_sums(c, window, ws.AddressRange(0, count)),
-        "temporal": lambda c, n, count: ws.read_temporal_sums(c, window, n),
+        "sums": lambda c, n, count: ws.read_address_sums(c, window, ws.AddressRange(0, count))[0],
     }[statement]
     with ch.session(f"chdb://{store}") as client, ws.numbered_addresses(client, window) as names:
         count = ws.read_names(client, window, names).height
@@ -54,7 +53,7 @@ def main() -> int:
     parser.add_argument("store")
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--ratio", type=float, default=0.5)
-    parser.add_argument("--statements", default="flows,volume,temporal")
+    parser.add_argument("--statements", default="flows,sums")
     parser.add_argument("--one", help=argparse.SUPPRESS)  # the child's statement
     args = parser.parse_args()
     if args.one:
