@@ -534,35 +534,45 @@ def _volume_features(e: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _counterparty_features(sides: FlowSides, lab: pl.LazyFrame):
-    # Each directed flow seen from both ends; a reciprocal pair then has two rows per end.
-    pairs = pl.concat(
-        [
-            sides.out.select(
-                pl.col("s").alias("id"), pl.col("d").alias("other"), "first_day", "last_day"
-            ),
-            sides.into.select(
-                pl.col("d").alias("id"), pl.col("s").alias("other"), "first_day", "last_day"
-            ),
-        ]
+    """Distinct counterparties (either direction), those dealt with on two or more days, the
+    labelled ones, and the reciprocal ones (both directions).
+
+    Each sent flow looks up its reverse, so a reciprocal pair is one row per end; a received
+    flow adds a row only when not reciprocated. 2.4 s against 3.8-3.9 s at 4.3M pairs (2
+    cores) for both views of every flow stacked and grouped by (address, counterparty)."""
+    first, last = pl.col("first_day"), pl.col("last_day")
+    reverse = sides.into.select(
+        pl.col("d").alias("s"), pl.col("s").alias("d"), first.alias("_rf"), last.alias("_rl")
     )
-    # Dealt with on two or more days <=> first and last day differ.
-    per_pair = pairs.group_by("id", "other").agg(
-        (pl.col("first_day").min() != pl.col("last_day").max()).alias("repeat")
+    # Dealt with on two or more days <=> the pair's first and last days (either way) differ;
+    # each direction's first <= last, so they differ unless all four are one day.
+    rf, rl = pl.col("_rf").fill_null(first), pl.col("_rl").fill_null(first)
+    sent = (
+        sides.out.select("s", "d", "first_day", "last_day")
+        .join(reverse, on=["s", "d"], how="left")
+        .select(
+            pl.col("s").alias("id"),
+            pl.col("d").alias("other"),
+            ((first != last) | (rf != first) | (rl != first)).alias("repeat"),
+            pl.col("_rf").is_not_null().alias("reciprocal"),
+        )
     )
-    labelled = per_pair.join(lab.rename({"id": "other"}), on="other", how="left")
-    undirected = labelled.group_by("id").agg(
+    forward = sides.out.select(pl.col("d").alias("s"), pl.col("s").alias("d"))
+    received_only = sides.into.join(forward, on=["s", "d"], how="anti").select(
+        pl.col("d").alias("id"),
+        pl.col("s").alias("other"),
+        (first != last).alias("repeat"),
+        pl.lit(False).alias("reciprocal"),
+    )
+    labelled = pl.concat([sent, received_only]).join(
+        lab.rename({"id": "other"}), on="other", how="left"
+    )
+    return labelled.group_by("id").agg(
         pl.len().cast(pl.Int64).alias("counterparties"),
         pl.col("repeat").sum().cast(pl.Int64).alias("_repeat"),
         pl.col("category").is_not_null().sum().cast(pl.Int64).alias("labelled_counterparties"),
+        pl.col("reciprocal").sum().cast(pl.Int64).alias("reciprocal_counterparties"),
     )
-    # s -> d is reciprocated by d -> s, a flow into s.
-    reverse = sides.into.select(pl.col("d").alias("s"), pl.col("s").alias("d"))
-    reciprocal = (
-        sides.out.join(reverse, on=["s", "d"], how="semi")
-        .group_by(pl.col("s").alias("id"))
-        .agg(pl.len().cast(pl.Int64).alias("reciprocal_counterparties"))
-    )
-    return undirected.join(reciprocal, on="id", how="left")
 
 
 def _one_step(sides: FlowSides) -> pl.LazyFrame:

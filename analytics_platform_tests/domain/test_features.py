@@ -54,6 +54,29 @@ def test_counts_degrees_volumes():
     AddressFeaturesSchema.validate(f)
 
 
+def test_counterparties_on_two_days_count_either_direction_once():
+    # Hours after 08:00 on Oct 1: 0-15 that day, 24-39 the next.
+    f = features(
+        [
+            (1, 2, 5, 0), (2, 1, 5, 24),  # reciprocal, one day each way: two days
+            (1, 3, 5, 0), (3, 1, 5, 1),  # reciprocal, both on one day
+            (1, 4, 5, 0), (1, 4, 5, 30),  # one way, on two days
+            (5, 1, 5, 2),  # received once
+            (6, 7, 5, 2), (7, 6, 5, 3), (7, 6, 5, 26),  # only the reverse spans two days
+        ],
+        day=date(2026, 10, 2),
+    )  # fmt: skip
+    expected = {  # address: (counterparties, on two days, reciprocal)
+        1: (4, 2, 2), 2: (1, 1, 1), 3: (1, 0, 1), 4: (1, 1, 0), 5: (1, 0, 0), 6: (1, 1, 1),
+        7: (1, 1, 1),
+    }  # fmt: skip
+    for address, (counterparties, repeated, reciprocal) in expected.items():
+        r = row(f, address)
+        assert r["counterparties"] == counterparties, address
+        assert r["repeat_counterparty_ratio"] == pytest.approx(repeated / counterparties), address
+        assert r["reciprocal_counterparties"] == reciprocal, address
+
+
 def test_concentration_and_amount_patterns():
     # 1 pays 2, 3 and 4: 10, 10 and 80 -> Gini of (10, 10, 80); 1,250 is not round, 9,500 is.
     f = features(
