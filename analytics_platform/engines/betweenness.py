@@ -46,7 +46,7 @@ def _out_adjacency(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray
 
 def _dependencies(indptr: np.ndarray, targets: np.ndarray, n: int, source: int) -> np.ndarray:
     """Brandes' dependencies of every vertex on the paths from ``source`` (0 for itself)."""
-    dist = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, -1, dtype=targets.dtype)  # BFS levels, fewer than n
     sigma = np.zeros(n)  # shortest paths from the source
     dist[source], sigma[source] = 0, 1.0
     frontier = np.array([source], dtype=targets.dtype)
