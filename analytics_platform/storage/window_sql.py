@@ -472,11 +472,11 @@ def _volume_sums_sql(window: WarehouseWindow, addresses: AddressRange) -> str:
     computes: one row per address of the window's edges.
 
     Each edge is read once and seen from both ends (``ARRAY JOIN``; ``is_out``: from its
-    sender). A first GROUP BY sums each (address, side, asset) with plain aggregates; a second
-    combines an address's few rows into both sides' columns and counts its distinct assets
-    as its rows' assets. At 10M transfers on one thread: 13.0-13.9 s, against 15.7-17.4 s for
-    one GROUP BY of every edge end with conditional aggregates and ``uniqExact(asset)`` (a
-    hash set per address); ``docs/benchmarks.md``."""
+    sender), and one GROUP BY computes both sides: a GROUP BY per side and one for both ends,
+    joined, read the edges three times (10.8-11.6 s against 10.0 at 10M transfers on 2 cores;
+    ``uniqExact`` of the assets is a quarter of it). Two GROUP BYs, per (address, side, asset)
+    and then per address, were faster at 10M transfers on one thread (13.0-13.9 s against
+    15.7-17.4) but not at 30M on both: 71.4 s and 11.3 GiB against 38.7 s and 8.7 GiB."""
     in_range = f"({addresses.where('from_address')} OR {addresses.where('to_address')})"
     ends = f"""
         SELECT address, is_out, from_address = to_address AS is_self, asset, transfer_count,
@@ -490,21 +490,6 @@ def _volume_sums_sql(window: WarehouseWindow, addresses: AddressRange) -> str:
         ARRAY JOIN [from_address, to_address] AS address, [1, 0] AS is_out
         WHERE {addresses.where("address")}
     """
-    per_asset = f"""
-        SELECT address, is_out, asset,
-               -- both ends of every edge, a self-edge once
-               sum(if(is_out = 1 OR NOT is_self, round_count, 0)) AS rounds,
-               count() AS edges, count(amount_usd) AS priced,
-               sum(transfer_count) AS transfers,
-               sum({_fixed_point("toFloat64(amount_sum)")}) AS volume,
-               sum({_fixed_point("amount_usd")}) AS usd,
-               sum({_fixed_point("amount_sq_sum")}) AS sq,
-               max(amount_max) AS amount_max, min(amount_min) AS amount_min,
-               sum(structuring_count) AS structuring,
-               sum(if(is_self, transfer_count, 0)) AS self_transfers
-        FROM ({ends})
-        GROUP BY address, is_out, asset
-    """
 
     def side(is_out: int, prefix: str) -> list[str]:
         """One side's sums: null for an address without an edge on that side (as the left
@@ -514,30 +499,29 @@ def _volume_sums_sql(window: WarehouseWindow, addresses: AddressRange) -> str:
         def some(expr: str) -> str:
             return f"if(countIf({on}) > 0, {expr}, NULL)"
 
-        priced = f"sumIf(priced, {on}) = sumIf(edges, {on})"
-        usd = f"if({priced}, {_from_fixed_point(f'sumIf(usd, {on})')}, NULL)"
+        usd = f"if(countIf(amount_usd, {on}) = countIf({on}), {_exact_sum('amount_usd', on)}, NULL)"
         columns = [
-            some(f"sumIf(transfers, {on})") + f" AS {prefix}_count",
-            some(_from_fixed_point(f"sumIf(volume, {on})")) + f" AS {prefix}_volume",
+            some(f"sumIf(transfer_count, {on})") + f" AS {prefix}_count",
+            some(_exact_sum("toFloat64(amount_sum)", on)) + f" AS {prefix}_volume",
             some(usd) + f" AS {prefix}_volume_usd",
-            some(_from_fixed_point(f"sumIf(sq, {on})")) + f" AS `_{prefix}_sq`",
+            some(_exact_sum("amount_sq_sum", on)) + f" AS `_{prefix}_sq`",
             some(f"maxIf(amount_max, {on})") + f" AS {prefix}_amount_max",
             some(f"minIf(amount_min, {on})") + f" AS {prefix}_amount_min",
         ]
         if is_out:
             columns += [
-                some(f"sumIf(structuring, {on})") + " AS structuring_count",
-                some(f"sumIf(self_transfers, {on})") + " AS self_transfer_count",
+                some(f"sumIf(structuring_count, {on})") + " AS structuring_count",
+                some(f"sumIf(transfer_count, {on} AND is_self)") + " AS self_transfer_count",
             ]
         return columns
 
     return f"""
         SELECT address,
-               -- one row per (address, side, asset): an asset on both sides twice
+               -- both ends of every edge, a self-edge once
                uniqExact(asset) AS asset_count,
-               sum(rounds) AS round_amount_count,
+               sumIf(round_count, is_out = 1 OR NOT is_self) AS round_amount_count,
                {", ".join(side(1, "out") + side(0, "in"))}
-        FROM ({per_asset})
+        FROM ({ends})
         GROUP BY address
     """
 
