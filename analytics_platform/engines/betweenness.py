@@ -1,8 +1,9 @@
 """Betweenness from a sample of sources: Brandes' algorithm, each BFS level as numpy arrays.
 
 Hand-written rather than a library's because neither fits: igraph's subset betweenness
-(``Graph.betweenness(sources=...)``) took 14.8-16.2 s for 16 sources on a random graph of 1M
-vertices and 4.3M edges where this takes 5.0 s (2 cores, ``docs/benchmarks.md``), and
+(``Graph.betweenness(sources=...)``) took 12.0-15.2 s for 16 sources on a random graph of 1M
+vertices and 4.3M edges where this takes 4.1-4.4 s (2 cores,
+``scripts/analysis/betweenness_vs_igraph.py``; ``docs/benchmarks.md``), and
 networkit draws its own sample, where every engine must use the same sources
 (``engines.base.betweenness_sources``). The per-level loop is the one GPU libraries run
 (cuGraph's is level-synchronous too); its work is O(edges) per source, vectorised.

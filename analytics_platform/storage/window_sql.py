@@ -590,27 +590,14 @@ def _exact_sum(expr: str, condition: str = "") -> str:
     order of the rows. ClickHouse sums each thread's blocks apart and adds the partial sums
     as the threads finish, and which rows share a block changes with the parts a table
     holds; float addition is not associative, so a day's features differed in their last bits
-    from one run to the next (a 10M-transfer window). Each value is summed exactly in fixed
-    point (:func:`_fixed_point`) and scaled back; a single value comes back unchanged."""
-    value = _fixed_point(expr)
+    from one run to the next (a 10M-transfer window). Each value times 2^64 (exact: a power
+    of two) is summed as an Int256, exactly, and scaled back; a single value comes back
+    unchanged. (A Decimal does not do: ClickHouse converts a Float64 to it through a rounded
+    product, and one in seven values did not come back.)"""
+    scale = f"{float(2**EXACT_BITS)!r}"
+    value = f"toInt256(({expr}) * {scale})"
     total = f"sumIf({value}, {condition})" if condition else f"sum({value})"
-    return _from_fixed_point(total)
-
-
-def _fixed_point(expr: str) -> str:
-    """A Float64 as an Int256 of :data:`EXACT_BITS` binary places: times 2^64, exact (a power
-    of two). Sums of it are exact in any order; :func:`_from_fixed_point` turns one back.
-    (A Decimal does not do: ClickHouse converts a Float64 to it through a rounded product,
-    and one in seven values did not come back.)"""
-    return f"toInt256(({expr}) * {_SCALE})"
-
-
-def _from_fixed_point(total: str) -> str:
-    """A sum of :func:`_fixed_point` values as a Float64."""
-    return f"(toFloat64({total}) / {_SCALE})"
-
-
-_SCALE = f"{float(2**EXACT_BITS)!r}"
+    return f"(toFloat64({total}) / {scale})"
 
 
 def _query(
