@@ -12,6 +12,7 @@ import yaml
 
 from analytics_platform.config import Settings, load_settings
 from analytics_platform.domain.evaluation import match_planted, product_scores
+from analytics_platform.domain.schemas import SEVERITIES
 from analytics_platform.domain.synthetic import SyntheticConfig, SyntheticNetwork, generate
 from analytics_platform.lib.runner import refresh_labels, run_range
 from analytics_platform.storage import clickhouse as ch
@@ -123,6 +124,10 @@ def summarise(settings: Settings, network: str, truth: pl.DataFrame | None) -> d
         .pivot(on="severity", index="typology", values="len")
         .fill_null(0)
         .sort("typology")
+    )
+    # Most severe first, whatever order the groups came in.
+    by_typology = by_typology.select(
+        "typology", *[s for s in reversed(SEVERITIES) if s in by_typology.columns]
     )
     summary: dict = {"rows": rows, "alerts": by_typology, "planted": None}
     if truth is not None:

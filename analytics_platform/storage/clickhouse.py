@@ -11,9 +11,9 @@ the replicated table on the shard the client is connected to (replication copies
 shard's other replicas). See ``docs/deploy/clickhouse.md``.
 
 chDB holds its data directory for one process at a time, so every embedded session takes an
-exclusive file lock next to the directory, opens a client, and closes it on exit: sessions are
-short and serialised across processes (backfill runs, the daemon, the webserver). Within one
-process sessions are re-entrant.
+exclusive file lock next to the directory and opens a client, which closes a moment after its
+last use (``ANALYTICS_CHDB_IDLE_CLOSE_S``): sessions are short and serialised across processes
+(backfill runs, the daemon, the webserver). Within one process sessions are re-entrant.
 
 Writes of day partitions go through a staging table and ``ALTER TABLE .. REPLACE PARTITION``, so
 readers see either the old or the new rows of a day, never both and never none; a re-run never
@@ -22,6 +22,8 @@ duplicates.
 
 from __future__ import annotations
 
+import atexit
+import os
 import re
 import threading
 import uuid
@@ -39,7 +41,7 @@ from filelock import FileLock
 from analytics_platform.storage.identifiers import validate_identifier
 
 _LOCAL = threading.RLock()
-_OPEN: dict[ClickHouseTarget, list[Any]] = {}  # target -> [client, depth, file lock]
+_OPEN: dict[ClickHouseTarget, _OpenSession] = {}
 LOCK_TIMEOUT_S = 600.0
 DISTRIBUTED_SUFFIX = "_all"
 
@@ -119,41 +121,125 @@ def embedded_path(dsn: str) -> Path:
     return Path(path)
 
 
+@dataclass
+class _OpenSession:
+    """A client this process holds, how many ``session`` blocks use it, the file lock of an
+    embedded one, and the timer that closes it once idle."""
+
+    client: Any
+    lock: FileLock | None
+    depth: int = 0
+    closer: threading.Timer | None = None
+
+
 @contextmanager
 def session(target: ClickHouseTarget | str) -> Iterator[Any]:
-    """A clickhouse-connect client for ``target`` (or a DSN); embedded sessions are locked and
-    short-lived."""
+    """A clickhouse-connect client for ``target`` (or a DSN); re-entrant within the process.
+
+    An embedded session holds the directory's file lock. When its last block ends it stays
+    open for :func:`idle_close_seconds` more, so that the next block (a step's next input, the
+    next step of an in-process run) does not start chDB again: opening the demo's store costs
+    0.2-0.3 s, and a demo opened it 117 times (about 20 s of its 98-109; ``docs/benchmarks.md``).
+    Another process waiting for the lock waits that much longer."""
     target = as_target(target)
+    idle = idle_close_seconds() if target.embedded else 0.0  # a bad setting fails first
     with _LOCAL:
         entry = _OPEN.get(target)
-        if entry is not None:
-            entry[1] += 1
-        else:
-            lock = None
-            if target.embedded:
-                path = embedded_path(target.dsn)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S)
-                lock.acquire()
-            try:
-                client = target.connect()
-            except Exception:
-                if lock is not None:
-                    lock.release()
-                raise
-            entry = _OPEN[target] = [client, 1, lock]
+        if entry is None:
+            if target.embedded:  # chDB runs one directory per process: an idle one goes first
+                close_idle_sessions()
+            entry = _OPEN[target] = _open(target)
+        elif entry.closer is not None:
+            entry.closer.cancel()
+            entry.closer = None
+        entry.depth += 1
     try:
-        yield entry[0]
+        yield entry.client
     finally:
         with _LOCAL:
-            entry[1] -= 1
-            if entry[1] == 0:
-                del _OPEN[target]
-                try:
-                    entry[0].close()
-                finally:
-                    if entry[2] is not None:
-                        entry[2].release()
+            entry.depth -= 1
+            if entry.depth == 0:
+                if idle > 0:
+                    entry.closer = _closer(target, entry, idle)
+                else:
+                    _close(target, entry)
+
+
+IDLE_CLOSE_VARIABLE = "ANALYTICS_CHDB_IDLE_CLOSE_S"
+IDLE_CLOSE_S = 2.0
+"""Seconds an idle embedded session stays open (``ANALYTICS_CHDB_IDLE_CLOSE_S``; 0 closes it
+at once)."""
+
+
+def idle_close_seconds() -> float:
+    """Seconds an idle embedded session stays open: ``ANALYTICS_CHDB_IDLE_CLOSE_S`` or
+    :data:`IDLE_CLOSE_S`."""
+    text = os.environ.get(IDLE_CLOSE_VARIABLE, "").strip()
+    if not text:
+        return IDLE_CLOSE_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds >= 0:  # also rejects nan
+        raise ValueError(f"{IDLE_CLOSE_VARIABLE}: expected seconds >= 0, got {text!r}")
+    return seconds
+
+
+def close_idle_sessions() -> None:
+    """Close every session no block is using now (embedded ones release their directory)."""
+    with _LOCAL:
+        for target, entry in list(_OPEN.items()):
+            if entry.depth == 0:
+                _close(target, entry)
+
+
+def _open(target: ClickHouseTarget) -> _OpenSession:
+    lock = None
+    if target.embedded:
+        path = embedded_path(target.dsn)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Not thread-local: an idle session is closed, and its lock released, by a timer thread.
+        lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S, thread_local=False)
+        lock.acquire()
+    try:
+        return _OpenSession(target.connect(), lock)
+    except Exception:
+        if lock is not None:
+            lock.release()
+        raise
+
+
+def _closer(target: ClickHouseTarget, entry: _OpenSession, seconds: float) -> threading.Timer:
+    """A started timer that closes ``entry`` in ``seconds`` unless it was used again since."""
+
+    def close_if_still_idle() -> None:
+        with _LOCAL:
+            if _OPEN.get(target) is entry and entry.closer is timer:
+                _close(target, entry)
+
+    timer = threading.Timer(seconds, close_if_still_idle)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _close(target: ClickHouseTarget, entry: _OpenSession) -> None:
+    del _OPEN[target]
+    if entry.closer is not None:
+        entry.closer.cancel()
+        entry.closer = None
+    try:
+        entry.client.close()
+    finally:
+        if entry.lock is not None:
+            entry.lock.release()
+
+
+# Idle sessions close before the interpreter exits (chDB flushes its engine) and before a fork
+# (a child must not inherit the engine or the lock).
+atexit.register(close_idle_sessions)
+os.register_at_fork(before=close_idle_sessions)
 
 
 def ch_type(dtype: pl.DataType) -> str:

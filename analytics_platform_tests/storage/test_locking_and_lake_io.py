@@ -4,6 +4,7 @@ S3 HTTP endpoint (moto server)."""
 from __future__ import annotations
 
 import multiprocessing as mp
+import time
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import dagster as dg
 import polars as pl
 import pytest
 import yaml
+from filelock import FileLock, Timeout
 
 from analytics_platform.cli import main
 from analytics_platform.config import load_settings
@@ -51,6 +53,71 @@ def test_two_processes_take_turns_on_one_chdb_directory(tmp_path):
     assert sorted(queue.get() for _ in procs) == ["ok", "ok"]
     with ch.session(dsn) as client:
         assert client.command("SELECT count() FROM lk.t") == 10
+
+
+def _lock_is_free(dsn: str) -> bool:
+    """Whether another process could take the directory's lock now (a second lock object
+    opens the file apart, as another process would)."""
+    other = FileLock(str(ch.embedded_path(dsn)) + ".lock", thread_local=False)
+    try:
+        other.acquire(timeout=0)
+    except Timeout:
+        return False
+    other.release()
+    return True
+
+
+def test_an_idle_embedded_session_stays_open_a_moment_then_frees_the_directory(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv(ch.IDLE_CLOSE_VARIABLE, "0.5")
+    dsn = f"chdb://{tmp_path / 'chdb'}"
+    with ch.session(dsn) as first:
+        first.command("CREATE DATABASE IF NOT EXISTS idle")
+    assert not _lock_is_free(dsn)  # idle, still held: the next block reuses the client
+    with ch.session(dsn) as again:
+        assert again is first
+        assert again.command("SELECT count() FROM system.databases WHERE name = 'idle'") == 1
+    deadline = time.monotonic() + 10
+    while not _lock_is_free(dsn) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _lock_is_free(dsn)
+    with ch.session(dsn) as reopened:  # a new client on the same directory
+        assert reopened is not first
+        assert reopened.command("SELECT count() FROM system.databases WHERE name = 'idle'") == 1
+    ch.close_idle_sessions()
+    assert _lock_is_free(dsn)
+
+
+def test_with_no_idle_time_a_session_closes_with_its_block(tmp_path, monkeypatch):
+    monkeypatch.setenv(ch.IDLE_CLOSE_VARIABLE, "0")
+    dsn = f"chdb://{tmp_path / 'chdb'}"
+    with ch.session(dsn) as client:
+        client.command("SELECT 1")
+        assert not _lock_is_free(dsn)
+    assert _lock_is_free(dsn)
+
+
+def test_an_idle_session_gives_way_to_another_directory(tmp_path, monkeypatch):
+    """chDB runs one directory per process: opening a second closes the idle first."""
+    monkeypatch.setenv(ch.IDLE_CLOSE_VARIABLE, "60")
+    first, second = f"chdb://{tmp_path / 'a'}", f"chdb://{tmp_path / 'b'}"
+    with ch.session(first) as client:
+        client.command("CREATE DATABASE IF NOT EXISTS only_a")
+    with ch.session(second) as client:
+        assert client.command("SELECT count() FROM system.databases WHERE name = 'only_a'") == 0
+    assert _lock_is_free(first) and not _lock_is_free(second)
+    ch.close_idle_sessions()
+    assert _lock_is_free(second)
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan"])
+def test_a_bad_idle_time_is_named(tmp_path, monkeypatch, value):
+    monkeypatch.setenv(ch.IDLE_CLOSE_VARIABLE, value)
+    dsn = f"chdb://{tmp_path / 'chdb'}"
+    with pytest.raises(ValueError, match=f"ANALYTICS_CHDB_IDLE_CLOSE_S.*{value!r}"):
+        ch.session(dsn).__enter__()
+    assert _lock_is_free(dsn)  # nothing was opened
 
 
 def _roundtrip(root, lazy: bool = False) -> None:
