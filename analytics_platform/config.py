@@ -9,6 +9,8 @@ code edits. ``ANALYTICS_PROFILE`` picks the profile:
 - ``ANALYTICS_CLICKHOUSE_DSN``: warehouse DSN; default ``chdb:///$ANALYTICS_HOME/chdb``
   (embedded chDB). A server URL such as ``https://user:pw@host:8443/`` is passed through
   unchanged to clickhouse-connect.
+- ``ANALYTICS_CHDB_IDLE_CLOSE_S``: seconds an embedded session stays open after its last use
+  (default 2; ``storage.clickhouse.session``).
 - ``ANALYTICS_LAKE_URL``: Parquet lake root; default ``$ANALYTICS_HOME/lake``; ``s3://bucket/prefix``
   for S3 (with ``AWS_ENDPOINT_URL`` for MinIO or moto).
 - ``ANALYTICS_CONFIG``: YAML file with the networks; default ``$ANALYTICS_HOME/config.yaml``

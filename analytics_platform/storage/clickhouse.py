@@ -26,6 +26,7 @@ import atexit
 import os
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,7 +37,7 @@ from typing import Any
 
 import clickhouse_connect
 import polars as pl
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from analytics_platform.storage.identifiers import validate_identifier
 
@@ -124,12 +125,12 @@ def embedded_path(dsn: str) -> Path:
 @dataclass
 class _OpenSession:
     """A client this process holds, how many ``session`` blocks use it, the file lock of an
-    embedded one, and the timer that closes it once idle."""
+    embedded one, and the watcher that closes it once idle."""
 
     client: Any
     lock: FileLock | None
     depth: int = 0
-    closer: threading.Timer | None = None
+    closer: _IdleCloser | None = None
 
 
 @contextmanager
@@ -140,7 +141,8 @@ def session(target: ClickHouseTarget | str) -> Iterator[Any]:
     open for :func:`idle_close_seconds` more, so that the next block (a step's next input, the
     next step of an in-process run) does not start chDB again: opening the demo's store costs
     0.2-0.3 s, and a demo opened it 117 times (about 20 s of its 98-109; ``docs/benchmarks.md``).
-    Another process waiting for the lock waits that much longer."""
+    It closes at once when another process is waiting for the directory (:func:`_take`), so a
+    process that reads every moment never keeps the others out."""
     target = as_target(target)
     idle = idle_close_seconds() if target.embedded else 0.0  # a bad setting fails first
     with _LOCAL:
@@ -159,8 +161,9 @@ def session(target: ClickHouseTarget | str) -> Iterator[Any]:
         with _LOCAL:
             entry.depth -= 1
             if entry.depth == 0:
-                if idle > 0:
-                    entry.closer = _closer(target, entry, idle)
+                if idle > 0 and not _others_waiting(target):
+                    entry.closer = _IdleCloser(target, entry, idle)
+                    entry.closer.start()
                 else:
                     _close(target, entry)
 
@@ -169,6 +172,9 @@ IDLE_CLOSE_VARIABLE = "ANALYTICS_CHDB_IDLE_CLOSE_S"
 IDLE_CLOSE_S = 2.0
 """Seconds an idle embedded session stays open (``ANALYTICS_CHDB_IDLE_CLOSE_S``; 0 closes it
 at once)."""
+WAIT_POLL_S = 0.05
+"""How often a process waiting for a directory tries its lock, and an idle session looks for
+the marks of waiting processes."""
 
 
 def idle_close_seconds() -> float:
@@ -199,9 +205,9 @@ def _open(target: ClickHouseTarget) -> _OpenSession:
     if target.embedded:
         path = embedded_path(target.dsn)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Not thread-local: an idle session is closed, and its lock released, by a timer thread.
-        lock = FileLock(str(path) + ".lock", timeout=LOCK_TIMEOUT_S, thread_local=False)
-        lock.acquire()
+        # Not thread-local: an idle session is closed, and its lock released, by a watcher.
+        lock = FileLock(str(path) + ".lock", thread_local=False)
+        _take(lock, path)
     try:
         return _OpenSession(target.connect(), lock)
     except Exception:
@@ -210,18 +216,85 @@ def _open(target: ClickHouseTarget) -> _OpenSession:
         raise
 
 
-def _closer(target: ClickHouseTarget, entry: _OpenSession, seconds: float) -> threading.Timer:
-    """A started timer that closes ``entry`` in ``seconds`` unless it was used again since."""
+def _take(lock: FileLock, path: Path) -> None:
+    """Acquire the directory's lock within :data:`LOCK_TIMEOUT_S`, with a waiting mark
+    (``<dir>.waiting-<pid>``) beside it meanwhile, so an idle session elsewhere closes for
+    this process. A process that finds others waiting lets them go first for one poll.
 
-    def close_if_still_idle() -> None:
-        with _LOCAL:
-            if _OPEN.get(target) is entry and entry.closer is timer:
-                _close(target, entry)
+    By hand rather than ``FileLock.acquire(timeout=...)``: the mark has to exist exactly while
+    this process waits, and filelock has no hook for that."""
+    mark = _waiting_mark(path, os.getpid())
+    deadline = time.monotonic() + LOCK_TIMEOUT_S
+    if _others_waiting_at(path):
+        time.sleep(WAIT_POLL_S)
+    try:
+        while True:
+            try:
+                lock.acquire(timeout=0)
+                return
+            except Timeout:
+                if time.monotonic() >= deadline:
+                    raise
+            mark.touch()
+            time.sleep(WAIT_POLL_S)
+    finally:
+        mark.unlink(missing_ok=True)
 
-    timer = threading.Timer(seconds, close_if_still_idle)
-    timer.daemon = True
-    timer.start()
-    return timer
+
+def _waiting_mark(path: Path, pid: int) -> Path:
+    return path.with_name(f"{path.name}{_WAITING}{pid}")
+
+
+_WAITING = ".waiting-"
+
+
+def _others_waiting(target: ClickHouseTarget) -> bool:
+    return target.embedded and _others_waiting_at(embedded_path(target.dsn))
+
+
+def _others_waiting_at(path: Path) -> bool:
+    """Whether another live process has a waiting mark for ``path``. Liveness, not the mark's
+    age: a process killed while it waited leaves its mark, and clocks differ (a test's
+    travelled one did). A reused pid only costs a session its idle time."""
+    prefix = f"{path.name}{_WAITING}"
+    try:
+        with os.scandir(path.parent) as entries:
+            pids = [e.name.removeprefix(prefix) for e in entries if e.name.startswith(prefix)]
+    except FileNotFoundError:
+        return False
+    return any(p.isdigit() and int(p) != os.getpid() and _alive(int(p)) for p in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
+
+
+class _IdleCloser(threading.Thread):
+    """Closes an idle session after ``seconds``, or as soon as another process waits for its
+    directory, unless a block takes the session again first (:meth:`cancel`)."""
+
+    def __init__(self, target: ClickHouseTarget, entry: _OpenSession, seconds: float) -> None:
+        super().__init__(name="chdb-idle-close", daemon=True)
+        self.target, self.entry, self.seconds = target, entry, seconds
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    def run(self) -> None:
+        deadline = time.monotonic() + self.seconds
+        while not self._cancelled.wait(WAIT_POLL_S):
+            if time.monotonic() >= deadline or _others_waiting(self.target):
+                with _LOCAL:
+                    if _OPEN.get(self.target) is self.entry and self.entry.closer is self:
+                        _close(self.target, self.entry)
+                return
 
 
 def _close(target: ClickHouseTarget, entry: _OpenSession) -> None:

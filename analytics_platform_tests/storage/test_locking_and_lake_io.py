@@ -72,6 +72,11 @@ def test_an_idle_embedded_session_stays_open_a_moment_then_frees_the_directory(
 ):
     monkeypatch.setenv(ch.IDLE_CLOSE_VARIABLE, "0.5")
     dsn = f"chdb://{tmp_path / 'chdb'}"
+    # The mark of a process killed while it waited: ignored (its process is gone).
+    gone = mp.get_context("spawn").Process(target=time.sleep, args=(0,))
+    gone.start()
+    gone.join()
+    (tmp_path / f"chdb.waiting-{gone.pid}").touch()
     with ch.session(dsn) as first:
         first.command("CREATE DATABASE IF NOT EXISTS idle")
     assert not _lock_is_free(dsn)  # idle, still held: the next block reuses the client
@@ -109,6 +114,40 @@ def test_an_idle_session_gives_way_to_another_directory(tmp_path, monkeypatch):
     assert _lock_is_free(first) and not _lock_is_free(second)
     ch.close_idle_sessions()
     assert _lock_is_free(second)
+
+
+def _idle_holder(dsn: str, ready) -> None:
+    """Opens the store, leaves its session idle (for up to two minutes) and waits."""
+    import os
+
+    os.environ[ch.IDLE_CLOSE_VARIABLE] = "120"
+    with ch.session(dsn) as client:
+        client.command("CREATE DATABASE IF NOT EXISTS held")
+    ready.put("idle")
+    time.sleep(300)
+
+
+def test_an_idle_session_closes_as_soon_as_another_process_waits(tmp_path):
+    dsn = f"chdb://{tmp_path / 'chdb'}"
+    ctx = mp.get_context("spawn")
+    ready = ctx.Queue()
+    holder = ctx.Process(target=_idle_holder, args=(dsn, ready), daemon=True)
+    holder.start()
+    try:
+        assert ready.get(timeout=120) == "idle"
+        assert not _lock_is_free(dsn)
+        start = time.monotonic()
+        with ch.session(dsn) as client:  # the holder's idle session makes way
+            waited = time.monotonic() - start
+            assert client.command("SELECT count() FROM system.databases WHERE name = 'held'") == 1
+        assert waited < 60, f"waited {waited:.1f} s for an idle session of 120 s"
+        assert holder.is_alive()  # it closed its session, not its process
+    finally:
+        holder.kill()
+        holder.join(30)
+        ch.close_idle_sessions()
+    marks = list(tmp_path.glob("chdb.waiting-*"))
+    assert marks == []
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "nan"])
