@@ -175,6 +175,7 @@ at once)."""
 WAIT_POLL_S = 0.05
 """How often a process waiting for a directory tries its lock, and an idle session looks for
 the marks of waiting processes."""
+_WAITING = ".waiting-"  # a waiting mark: <dir>.waiting-<pid>, beside the directory's lock
 
 
 def idle_close_seconds() -> float:
@@ -243,9 +244,6 @@ def _take(lock: FileLock, path: Path) -> None:
 
 def _waiting_mark(path: Path, pid: int) -> Path:
     return path.with_name(f"{path.name}{_WAITING}{pid}")
-
-
-_WAITING = ".waiting-"
 
 
 def _others_waiting(target: ClickHouseTarget) -> bool:
