@@ -473,8 +473,8 @@ def _volume_sums_sql(window: WarehouseWindow, addresses: AddressRange) -> str:
 
     Each edge is read once and seen from both ends (``ARRAY JOIN``; ``is_out``: from its
     sender), and one GROUP BY computes both sides: a GROUP BY per side and one for both ends,
-    joined, read the edges three times (10.8-11.6 s against 10.0 at 10M transfers on 2 cores;
-    ``uniqExact`` of the assets is a quarter of it). Two GROUP BYs, per (address, side, asset)
+    joined, read the edges three times (10.8-11.6 s against 10.0 at 10M transfers on 2 cores).
+    Two GROUP BYs, per (address, side, asset)
     and then per address, were faster at 10M transfers on one thread (13.0-13.9 s against
     15.7-17.4) but not at 30M on both: 71.4 s and 11.3 GiB against 38.7 s and 8.7 GiB."""
     in_range = f"({addresses.where('from_address')} OR {addresses.where('to_address')})"
@@ -515,10 +515,16 @@ def _volume_sums_sql(window: WarehouseWindow, addresses: AddressRange) -> str:
             ]
         return columns
 
+    # The assets counted as their numbers in the window's list of assets: ``uniqExact`` of
+    # the strings hashes each row's with SipHash128, a third of the statement (17.0-18.0 s
+    # against 12.0 s at 10M transfers on one thread; ``docs/benchmarks.md``). ``transform``
+    # looks the number up in a hash table built once; exact, unlike a 64-bit hash of each.
+    assets = f"(SELECT groupUniqArray(asset) FROM {window.table('daily_edges')} WHERE {_IN_WINDOW})"
     return f"""
+        WITH {assets} AS assets
         SELECT address,
                -- both ends of every edge, a self-edge once
-               uniqExact(asset) AS asset_count,
+               uniqExact(transform(asset, assets, arrayEnumerate(assets), 0)) AS asset_count,
                sumIf(round_count, is_out = 1 OR NOT is_self) AS round_amount_count,
                {", ".join(side(1, "out") + side(0, "in"))}
         FROM ({ends})
