@@ -24,7 +24,7 @@ def test_bench_features_prints_one_json_object_with_every_engine(tmp_path):
     assert results["gpu"]["status"] in ("ok", "unavailable")
     cpu = results["cpu"]
     assert cpu["rows"] == results["networkx"]["rows"] > 0
-    assert {"daily_pieces", "encode", "communities", "betweenness"} <= set(cpu["stages"])
+    assert {"imports", "daily_pieces", "encode", "communities", "betweenness"} <= set(cpu["stages"])
     assert cpu["peak_rss_bytes"] > 0 and cpu["transfers_per_second"] > 0
     assert set(cpu["stage_peak_rss_bytes"]) == set(cpu["stages"])
     assert 0 < max(cpu["stage_peak_rss_bytes"].values()) <= cpu["peak_rss_bytes"] * 1.05
@@ -35,6 +35,9 @@ def test_bench_features_prints_one_json_object_with_every_engine(tmp_path):
     assert warehouse["status"] == "ok" and warehouse["rows"] == cpu["rows"]
     assert {"warehouse_load", "flows", "aggregate"} <= set(warehouse["stages"])
     assert warehouse["window_seconds"] < warehouse["seconds"]
+    # The window is what one more day costs: not the pieces, their load or the imports.
+    apart = sum(warehouse["stages"][s] for s in ("daily_pieces", "warehouse_load", "imports"))
+    assert abs(warehouse["seconds"] - apart - warehouse["window_seconds"]) < 1e-6
     assert report["parity"]["warehouse"]["ok"], report["parity"]["warehouse"]
     # A second run reuses the loaded store: no load, the same addresses. Its statements run in
     # passes of 100 addresses and its graph is cut to 50 pairs, which the report says.
