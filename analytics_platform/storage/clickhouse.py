@@ -307,10 +307,21 @@ def _close(target: ClickHouseTarget, entry: _OpenSession) -> None:
             entry.lock.release()
 
 
-# Idle sessions close before the interpreter exits (chDB flushes its engine) and before a fork
-# (a child must not inherit the engine or the lock).
+def _close_idle_before_fork() -> None:
+    """Idle sessions closed before a fork, so a child never reuses its parent's client, unless
+    another thread holds the sessions' lock: it may be waiting minutes for a store, and a fork
+    must not wait with it. (A forked child of a process that has run chDB still cannot open
+    it: one that tried hung. The project starts its children with ``spawn``.)"""
+    if _LOCAL.acquire(blocking=False):
+        try:
+            close_idle_sessions()
+        finally:
+            _LOCAL.release()
+
+
+# Idle sessions close before the interpreter exits (chDB flushes its engine) and before a fork.
 atexit.register(close_idle_sessions)
-os.register_at_fork(before=close_idle_sessions)
+os.register_at_fork(before=_close_idle_before_fork)
 
 
 def ch_type(dtype: pl.DataType) -> str:
