@@ -22,7 +22,7 @@ from pathlib import Path
 import polars as pl
 
 from analytics_platform.bench.memory import peak_rss_bytes
-from analytics_platform.engines.base import GraphParams
+from analytics_platform.engines.base import GraphEngine, GraphParams
 from analytics_platform.engines.timing import StageTimer
 from analytics_platform.storage.spill import SpillSettings
 
@@ -162,9 +162,11 @@ def run_engine(engine: str, folder: Path, options: WindowOptions, out: Path | No
     start = time.perf_counter()
     with memory.sampling():
         with timer.stage("imports"):
-            _load_modules(engine)
+            graph_engine = _load_modules(engine)
         cuts: list = []
-        features, pieces_peak = _engine_window(engine, folder, days, options, timer, cuts)
+        features, pieces_peak = _engine_window(
+            engine, graph_engine, folder, days, options, timer, cuts
+        )
     seconds = time.perf_counter() - start
     if out is not None:
         features.write_parquet(out)
@@ -193,36 +195,38 @@ def run_engine(engine: str, folder: Path, options: WindowOptions, out: Path | No
     )
 
 
-def _load_modules(engine: str) -> None:
-    """The modules ``engine``'s window runs, and the engine: 3.7 s for the warehouse at
-    2026-12-07 (networkx, igraph, the pipeline, chDB), which the window's figure used to
-    include; a Dagster step process has them loaded before its asset runs."""
+def _load_modules(engine: str) -> GraphEngine | None:
+    """The modules ``engine``'s window runs, and the graph engine it runs on (None for the
+    baseline; the warehouse path runs its graph algorithms on the CPU engine): 3.7 s for the
+    warehouse at 2026-12-07 (networkx, igraph, the pipeline, chDB), which the window's figure
+    used to include; a Dagster step process has them loaded before its asset runs."""
     if engine == "networkx":
         import analytics_platform.bench.networkx_baseline  # noqa: F401
 
-        return
+        return None
     import analytics_platform.domain.features  # noqa: F401
     from analytics_platform.engines.choice import get_engine
 
-    get_engine(engine.replace("warehouse", "cpu"))
+    graph_engine = get_engine(engine.replace("warehouse", "cpu"))
     if engine == "warehouse":
         import analytics_platform.pipeline.features  # noqa: F401
         import analytics_platform.storage.clickhouse  # noqa: F401
+    return graph_engine
 
 
 def _engine_window(
     engine: str,
+    graph_engine: GraphEngine | None,
     folder: Path,
     days: list,
     options: WindowOptions,
     timer: StageTimer,
     cuts: list,
 ) -> tuple[pl.DataFrame, int | None]:
-    """The last day's window features by ``engine``, and the peak RSS once the daily pieces
-    were written (None for the baseline). A warehouse window over the edge budget is
-    appended to ``cuts``."""
+    """The last day's window features by ``engine`` (its graph algorithms on
+    ``graph_engine``), and the peak RSS once the daily pieces were written (None for the
+    baseline). A warehouse window over the edge budget is appended to ``cuts``."""
     from analytics_platform.domain.features import window_features
-    from analytics_platform.engines.choice import get_engine
 
     source, day, window = _transfers(folder), days[-1], options.window
     labels = pl.read_parquet(folder / "labels.parquet")
@@ -233,8 +237,7 @@ def _engine_window(
         from analytics_platform.bench.networkx_baseline import baseline_features
 
         return baseline_features(transfers, labels, day=day, window=window, timer=timer), None
-    # The warehouse path runs its graph algorithms on the CPU engine.
-    graph_engine = get_engine(engine.replace("warehouse", "cpu"))
+    assert graph_engine is not None  # every engine but the baseline has one
     if engine == "warehouse":
         return _warehouse_window(folder, days, labels, options, graph_engine, timer, cuts)
     pieces = _daily_pieces(folder, engine, graph_engine, source, days, transfers, timer)

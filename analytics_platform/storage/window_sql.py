@@ -474,9 +474,9 @@ def _volume_sums_sql(window: WarehouseWindow, addresses: AddressRange) -> str:
     Each edge is read once and seen from both ends (``ARRAY JOIN``; ``is_out``: from its
     sender), and one GROUP BY computes both sides: a GROUP BY per side and one for both ends,
     joined, read the edges three times (10.8-11.6 s against 10.0 at 10M transfers on 2 cores).
-    Two GROUP BYs, per (address, side, asset)
-    and then per address, were faster at 10M transfers on one thread (13.0-13.9 s against
-    15.7-17.4) but not at 30M on both: 71.4 s and 11.3 GiB against 38.7 s and 8.7 GiB."""
+    Two GROUP BYs, per (address, side, asset) and then per address, were faster at 10M
+    transfers on one thread (13.0-13.9 s against 15.7-17.4) but not at 30M on both: 71.4 s and
+    11.3 GiB against 38.7 s and 8.7 GiB."""
     in_range = f"({addresses.where('from_address')} OR {addresses.where('to_address')})"
     ends = f"""
         SELECT address, is_out, from_address = to_address AS is_self, asset, transfer_count,
