@@ -5,11 +5,9 @@ four reductions: the addresses, numbered in sorted order; the flows between dist
 addresses (one row per ordered pair); and per address the volume sums and the temporal sums.
 ClickHouse computes them where the rows are, spilling its GROUP BYs and sorts to disk past
 :class:`SpillSettings`, so only one row per address and one per pair come back to the process,
-with integer ids instead of address strings. The edges are read once, into a scratch table of
-the window's pairs (:func:`window_pairs`) that both the flows and the volume sums are read
-from. On a cluster the same statements read the ``Distributed`` tables. The rest of the
-catalog (graph algorithms, the features of the flows) runs on the engine:
-``domain.features.features_from_pieces``.
+with integer ids instead of address strings. On a cluster the same statements read the
+``Distributed`` tables. The rest of the catalog (graph algorithms, the features of the flows)
+runs on the engine: ``domain.features.features_from_pieces``.
 
 The statements mirror the polars plans of ``domain.features`` (``_flows``,
 ``_volume_features``, ``_temporal_sums``) column for column; a parity test holds them to it.
@@ -304,18 +302,12 @@ def reducing_window(
         ranges = address_ranges(names, window.spill.addresses_per_pass)
         release()
         with stage("flows"):
-            pairs = scratch.enter_context(window_pairs(client, window, names_table))
-
-            def pairs_and_flows(senders: AddressRange) -> pl.DataFrame:
-                add_pairs(client, window, names_table, pairs, senders)
-                return read_flows(client, window, pairs, senders)
-
-            flows = _stacked(in_passes(pairs_and_flows))
+            flows = _stacked(in_passes(lambda r: read_flows(client, window, names_table, r)))
 
         def sums(beside_graph: bool = False) -> tuple[pl.DataFrame, pl.DataFrame]:
             w = _sharing_cores(window) if in_process and beside_graph else window
             with stage("address_sums"):
-                parts = in_passes(lambda r: read_address_sums(client, w, pairs, names_table, r))
+                parts = in_passes(lambda r: read_address_sums(client, w, r))
             release(last=True)
             return _stacked([v for v, _ in parts]), _stacked([t for _, t in parts])
 
@@ -399,114 +391,48 @@ def read_names(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame
     return _query(client, window, f"SELECT id, address FROM {names} ORDER BY id", NAMES)
 
 
-@contextmanager
-def window_pairs(client: Any, window: WarehouseWindow, names: str) -> Iterator[str]:
-    """An empty scratch table for the pairs of the window numbered by the ids table ``names``
-    (:func:`add_pairs`), dropped on exit; yields its qualified name.
-
-    A ``Memory`` table, compressed: 82 bytes a pair against 177 uncompressed (4.3M pairs at
-    10M transfers: 0.35 GB), for reads about 0.1 s slower (``docs/benchmarks.md``)."""
-    scratch = f"`{window.database}`.`window_pairs_{uuid.uuid4().hex}`"
-    client.command(
-        f"CREATE TABLE {scratch} ENGINE = Memory SETTINGS compress = 1 "
-        f"EMPTY AS {_pairs_sql(window, names, EVERY_ADDRESS)}",
-        parameters=window.parameters,
-    )
-    try:
-        yield scratch
-    finally:
-        client.command(f"DROP TABLE IF EXISTS {scratch}")
-
-
-def add_pairs(
-    client: Any, window: WarehouseWindow, names: str, pairs: str, senders: AddressRange
-) -> None:
-    """The pairs sent from the range ``senders`` into the scratch table ``pairs``."""
-    sql = f"INSERT INTO {pairs} {_pairs_sql(window, names, senders)}"
-    client.command(
-        sql,
-        parameters={**window.parameters, **senders.parameters},
-        settings=window.spill.settings(),
-    )
-
-
-def _pairs_sql(window: WarehouseWindow, names: str, senders: AddressRange) -> str:
-    """One row per ordered pair of the window's edges sent from ``senders`` (a self-transfer's
-    pair included), ids for addresses: what the flows and the volume sums are read from.
-
-    The sums that must not depend on the order of the rows are kept as the exact integers of
-    :func:`_exact_sum` (Int256), so the volume sums add the pairs' totals into the very totals
-    they had over the edges: the same bits. Read once, the edges' address strings are matched
-    to ids once, and the volume sums group 8.5M pair ends on ids, not 19.8M edge ends on strings
-    (10M transfers: the pairs 7.3 s and the flows 1.2 s on 2 cores, the volume sums 3.2 s on
-    one thread, against the flows 5.4 s and the volume sums 10.0 s; ``docs/benchmarks.md``).
+def read_flows(
+    client: Any, window: WarehouseWindow, names: str, senders: AddressRange | None = None
+) -> pl.DataFrame:
+    """One row per ordered pair of distinct addresses: transfers, volume (summed as exact
+    decimals, converted once), USD volume (null as soon as one edge had no price), first and
+    last day; sorted by ids. ``senders``: only the pairs sent from this range.
 
     The edges are numbered before they are grouped: a GROUP BY on two UInt32 ids holds a
     fraction of one on two address strings (at 30M transfers the process's peak during the
-    flows statement fell from 6.8 to 4.3 GiB; ``docs/benchmarks.md``). Each asset is kept as
-    its number in the window's list of assets: ``uniqExact`` of the strings hashed each end's
-    with SipHash128 (17.0-18.0 s against 12.0 s for the volume sums at 10M transfers on one
-    thread); ``transform`` looks the number up in a hash table built once.
+    statement fell from 6.8 to 4.3 GiB; ``docs/benchmarks.md``).
     """
+    senders = senders or EVERY_ADDRESS
     edges = f"""(
-        SELECT from_address, to_address, asset, transfer_count, amount_sum, amount_usd,
-               amount_sq_sum, amount_max, amount_min, round_count, structuring_count, `date`
+        SELECT from_address, to_address, transfer_count, amount_sum, amount_usd, `date`
         FROM {window.table("daily_edges")}
-        WHERE {_IN_WINDOW} AND {senders.where("from_address")}
+        WHERE {_IN_WINDOW} AND from_address != to_address AND {senders.where("from_address")}
     )"""
-    assets = f"(SELECT groupUniqArray(asset) FROM {window.table('daily_edges')} WHERE {_IN_WINDOW})"
-    return f"""
-        WITH {assets} AS window_assets
-        SELECT s, d, sum(transfer_count) AS count, sum(amount_sum) AS volume,
-               {_exact_total("toFloat64(amount_sum)")} AS volume_x,
-               {_exact_total("amount_usd")} AS usd_x,
-               toUInt8(count(amount_usd) = count()) AS usd_complete,
-               {_exact_total("amount_sq_sum")} AS sq_x,
-               max(amount_max) AS amount_max, min(amount_min) AS amount_min,
-               sum(round_count) AS round_count, sum(structuring_count) AS structuring_count,
-               min(`date`) AS first_day, max(`date`) AS last_day,
-               groupUniqArray(transform(asset, window_assets, arrayEnumerate(window_assets), 0))
-                   AS assets
+    sql = f"""
+        SELECT s, d, sum(transfer_count) AS count,
+               toFloat64(sum(amount_sum)) AS volume,
+               {_usd_sum("amount_usd")} AS volume_usd,
+               min(`date`) AS first_day, max(`date`) AS last_day
         FROM (
-            SELECT ns.id AS s, nd.id AS d, e.asset AS asset, e.transfer_count AS transfer_count,
-                   e.amount_sum AS amount_sum, e.amount_usd AS amount_usd,
-                   e.amount_sq_sum AS amount_sq_sum, e.amount_max AS amount_max,
-                   e.amount_min AS amount_min, e.round_count AS round_count,
-                   e.structuring_count AS structuring_count, e.`date` AS `date`
+            SELECT ns.id AS s, nd.id AS d, e.transfer_count AS transfer_count,
+                   e.amount_sum AS amount_sum, e.amount_usd AS amount_usd, e.`date` AS `date`
             FROM {edges} AS e
             INNER JOIN (SELECT id, address FROM {names} WHERE {senders.ids()}) AS ns
                 ON e.from_address = ns.address
             INNER JOIN {names} AS nd ON e.to_address = nd.address
         )
         GROUP BY s, d
-    """
-
-
-def read_flows(
-    client: Any, window: WarehouseWindow, pairs: str, senders: AddressRange | None = None
-) -> pl.DataFrame:
-    """One row per ordered pair of distinct addresses: transfers, volume (summed as exact
-    decimals, converted once), USD volume (null as soon as one edge had no price), first and
-    last day; sorted by ids. ``senders``: only the pairs sent from this range."""
-    senders = senders or EVERY_ADDRESS
-    sql = f"""
-        SELECT s, d, count, toFloat64(volume) AS volume,
-               if(usd_complete = 1, {_from_exact("usd_x")}, NULL) AS volume_usd,
-               first_day, last_day
-        FROM {pairs}
-        WHERE s != d AND {senders.ids("s")}
         ORDER BY s, d
     """
     return _query(client, window, sql, FLOWS, senders.parameters)
 
 
 def read_address_sums(
-    client: Any, window: WarehouseWindow, pairs: str, names: str, addresses: AddressRange
+    client: Any, window: WarehouseWindow, addresses: AddressRange
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Per address of the range ``addresses``: the volume sums (every address of the window's
-    edges, from the scratch table ``pairs``: :func:`_volume_sums_sql`) and the temporal sums
-    (the active ones, :func:`_temporal_sums_sql`, numbered through the ids table ``names``),
-    each in id order.
+    edges, :func:`_volume_sums_sql`) and the temporal sums (the active ones,
+    :func:`_temporal_sums_sql`), each in id order.
 
     One statement, so one return into Python: beside the graph algorithms that matters, as
     python-igraph holds the GIL through each of its calls and a statement that ends during
@@ -518,14 +444,9 @@ def read_address_sums(
     sql = f"""
         SELECT {", ".join(f"v.`{c}`" for c in volume_columns)},
                {", ".join(f"t.`{c}` AS `t.{c}`" for c in temporal_columns)}
-        FROM ({_volume_sums_sql(pairs, addresses)}) AS v
-        LEFT JOIN (
-            SELECT n.id AS id, a.*
-            FROM ({_temporal_sums_sql(window, addresses)}) AS a
-            INNER JOIN (SELECT id, address FROM {names} WHERE {addresses.ids()}) AS n
-                ON n.address = a.address
-        ) AS t ON t.id = v.id
-        ORDER BY v.id
+        FROM ({_volume_sums_sql(window, addresses)}) AS v
+        LEFT JOIN ({_temporal_sums_sql(window, addresses)}) AS t ON t.address = v.address
+        ORDER BY v.address
     """
     schema = {
         **{c: VOLUME_SUMS[c] for c in volume_columns},
@@ -535,6 +456,7 @@ def read_address_sums(
     expected = addresses.stop_id - addresses.first_id
     if sums.height != expected:  # a programming error, not bad data
         raise RuntimeError(f"window sums: {sums.height} addresses, the ids range has {expected}")
+    # Addresses come back in address order, which is id order: no join with the ids.
     sums = sums.with_columns(
         pl.int_range(addresses.first_id, addresses.stop_id, dtype=pl.UInt32).alias("id")
     )
@@ -545,21 +467,28 @@ def read_address_sums(
     return volume, temporal
 
 
-def _volume_sums_sql(pairs: str, addresses: AddressRange) -> str:
-    """Per address of the range ``addresses`` (``id``), what ``_volume_features`` computes:
-    one row per address of the window's edges, from the scratch table ``pairs``.
+def _volume_sums_sql(window: WarehouseWindow, addresses: AddressRange) -> str:
+    """Per address of the range ``addresses`` (``address``), what ``_volume_features``
+    computes: one row per address of the window's edges.
 
-    Each pair is read once and seen from both ends (``ARRAY JOIN``; ``is_out``: from its
+    Each edge is read once and seen from both ends (``ARRAY JOIN``; ``is_out``: from its
     sender), and one GROUP BY computes both sides: a GROUP BY per side and one for both ends,
     joined, read the edges three times (10.8-11.6 s against 10.0 at 10M transfers on 2 cores).
-    The exact totals of the pairs add up to those of their edges (:func:`_exact_sum`)."""
-    in_range = f"({addresses.ids('s')} OR {addresses.ids('d')})"
+    Two GROUP BYs, per (address, side, asset) and then per address, were faster at 10M
+    transfers on one thread (13.0-13.9 s against 15.7-17.4) but not at 30M on both: 71.4 s and
+    11.3 GiB against 38.7 s and 8.7 GiB."""
+    in_range = f"({addresses.where('from_address')} OR {addresses.where('to_address')})"
     ends = f"""
-        SELECT id, is_out, s = d AS is_self, count, volume_x, usd_x, usd_complete, sq_x,
-               amount_max, amount_min, round_count, structuring_count, assets
-        FROM {pairs}
-        ARRAY JOIN [s, d] AS id, [1, 0] AS is_out
-        WHERE {in_range} AND {addresses.ids("id")}
+        SELECT address, is_out, from_address = to_address AS is_self, asset, transfer_count,
+               amount_sum, amount_usd, amount_sq_sum, amount_max,
+               amount_min, round_count, structuring_count
+        FROM (
+            SELECT from_address, to_address, asset, transfer_count, amount_sum, amount_usd,
+                   amount_sq_sum, amount_max, amount_min, round_count, structuring_count
+            FROM {window.table("daily_edges")} WHERE {_IN_WINDOW} AND {in_range}
+        )
+        ARRAY JOIN [from_address, to_address] AS address, [1, 0] AS is_out
+        WHERE {addresses.where("address")}
     """
 
     def side(is_out: int, prefix: str) -> list[str]:
@@ -570,33 +499,36 @@ def _volume_sums_sql(pairs: str, addresses: AddressRange) -> str:
         def some(expr: str) -> str:
             return f"if(countIf({on}) > 0, {expr}, NULL)"
 
-        def total(column: str) -> str:
-            return _from_exact(f"sumIf({column}, {on})")
-
-        usd = f"if(minIf(usd_complete, {on}) = 1, {total('usd_x')}, NULL)"
+        usd = f"if(countIf(amount_usd, {on}) = countIf({on}), {_exact_sum('amount_usd', on)}, NULL)"
         columns = [
-            some(f"sumIf(count, {on})") + f" AS {prefix}_count",
-            some(total("volume_x")) + f" AS {prefix}_volume",
+            some(f"sumIf(transfer_count, {on})") + f" AS {prefix}_count",
+            some(_exact_sum("toFloat64(amount_sum)", on)) + f" AS {prefix}_volume",
             some(usd) + f" AS {prefix}_volume_usd",
-            some(total("sq_x")) + f" AS `_{prefix}_sq`",
+            some(_exact_sum("amount_sq_sum", on)) + f" AS `_{prefix}_sq`",
             some(f"maxIf(amount_max, {on})") + f" AS {prefix}_amount_max",
             some(f"minIf(amount_min, {on})") + f" AS {prefix}_amount_min",
         ]
         if is_out:
             columns += [
                 some(f"sumIf(structuring_count, {on})") + " AS structuring_count",
-                some(f"sumIf(count, {on} AND is_self)") + " AS self_transfer_count",
+                some(f"sumIf(transfer_count, {on} AND is_self)") + " AS self_transfer_count",
             ]
         return columns
 
+    # The assets counted as their numbers in the window's list of assets: ``uniqExact`` of
+    # the strings hashes each row's with SipHash128, a third of the statement (17.0-18.0 s
+    # against 12.0 s at 10M transfers on one thread; ``docs/benchmarks.md``). ``transform``
+    # looks the number up in a hash table built once; exact, unlike a 64-bit hash of each.
+    assets = f"(SELECT groupUniqArray(asset) FROM {window.table('daily_edges')} WHERE {_IN_WINDOW})"
     return f"""
-        SELECT id,
-               -- both ends of every pair, a self-pair once
-               uniqExactArray(assets) AS asset_count,
+        WITH {assets} AS assets
+        SELECT address,
+               -- both ends of every edge, a self-edge once
+               uniqExact(transform(asset, assets, arrayEnumerate(assets), 0)) AS asset_count,
                sumIf(round_count, is_out = 1 OR NOT is_self) AS round_amount_count,
                {", ".join(side(1, "out") + side(0, "in"))}
         FROM ({ends})
-        GROUP BY id
+        GROUP BY address
     """
 
 
@@ -649,10 +581,14 @@ def _temporal_sums_sql(window: WarehouseWindow, addresses: AddressRange) -> str:
     """
 
 
+def _usd_sum(column: str) -> str:
+    """The sum of ``column``, null as soon as one row has none (never a partial sum)."""
+    return f"if(count({column}) = count(), {_exact_sum(column)}, NULL)"
+
+
 EXACT_BITS = 64
 """Binary places a Float64 keeps in :func:`_exact_sum`: every value from 2^-12 up is kept
 whole, smaller ones to 2^-64 (5e-20); up to 3e57 fits."""
-_EXACT_SCALE = f"{float(2**EXACT_BITS)!r}"
 
 
 def _exact_sum(expr: str, condition: str = "") -> str:
@@ -661,22 +597,13 @@ def _exact_sum(expr: str, condition: str = "") -> str:
     as the threads finish, and which rows share a block changes with the parts a table
     holds; float addition is not associative, so a day's features differed in their last bits
     from one run to the next (a 10M-transfer window). Each value times 2^64 (exact: a power
-    of two) is summed as an Int256, exactly (:func:`_exact_total`), and scaled back
-    (:func:`_from_exact`); a single value comes back unchanged. (A Decimal does not do:
-    ClickHouse converts a Float64 to it through a rounded product, and one in seven values
-    did not come back.)"""
-    return _from_exact(_exact_total(expr, condition))
-
-
-def _exact_total(expr: str, condition: str = "") -> str:
-    """The exact Int256 total of :func:`_exact_sum`: totals of parts add up to the whole's."""
-    value = f"toInt256(({expr}) * {_EXACT_SCALE})"
-    return f"sumIf({value}, {condition})" if condition else f"sum({value})"
-
-
-def _from_exact(total: str) -> str:
-    """The Float64 of an exact total (:func:`_exact_total`)."""
-    return f"(toFloat64({total}) / {_EXACT_SCALE})"
+    of two) is summed as an Int256, exactly, and scaled back; a single value comes back
+    unchanged. (A Decimal does not do: ClickHouse converts a Float64 to it through a rounded
+    product, and one in seven values did not come back.)"""
+    scale = f"{float(2**EXACT_BITS)!r}"
+    value = f"toInt256(({expr}) * {scale})"
+    total = f"sumIf({value}, {condition})" if condition else f"sum({value})"
+    return f"(toFloat64({total}) / {scale})"
 
 
 def _query(

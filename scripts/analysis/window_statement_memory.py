@@ -7,9 +7,7 @@ Reads the embedded store that ``bench features --engines warehouse`` leaves in i
         [--days 90] [--ratio 0.5] [--statements flows,sums]
 
 Each statement runs in a fresh process after the ids table is built, so its peak is its own
-plus the ids' (``peak before`` says how much the ids table took): ``flows``, the scratch table
-of pairs filled and the flows read from it; ``sums``, the per-address sums, once the pairs
-are in (their table counts in ``peak before``).
+plus the ids' (``peak before`` says how much the ids table took).
 """
 
 from __future__ import annotations
@@ -32,21 +30,15 @@ def measure(store: str, statement: str, days: int, ratio: float) -> str:
         "bench", START, START + timedelta(days=days - 1),
         spill=ws.SpillSettings(memory_ratio=ratio),
     )  # fmt: skip
-    with (
-        ch.session(f"chdb://{store}") as client,
-        ws.numbered_addresses(client, window) as names,
-        ws.window_pairs(client, window, names) as pairs,
-    ):
-        every = ws.AddressRange(0, ws.read_names(client, window, names).height)
-        if statement == "sums":  # the pairs first, outside the measure
-            ws.add_pairs(client, window, names, pairs, every)
+    read = {
+        "flows": lambda c, n, count: ws.read_flows(c, window, n),
+        "sums": lambda c, n, count: ws.read_address_sums(c, window, ws.AddressRange(0, count))[0],
+    }[statement]
+    with ch.session(f"chdb://{store}") as client, ws.numbered_addresses(client, window) as names:
+        count = ws.read_names(client, window, names).height
         client.command("SYSTEM JEMALLOC PURGE")
         before, start = peak_rss_bytes(), time.perf_counter()
-        if statement == "flows":  # the stage: the pairs, then the flows read from them
-            ws.add_pairs(client, window, names, pairs, every)
-            frame = ws.read_flows(client, window, pairs)
-        else:
-            frame = ws.read_address_sums(client, window, pairs, names, every)[0]
+        frame = read(client, names, count)
         seconds = time.perf_counter() - start
     gib = 2**30
     return (
