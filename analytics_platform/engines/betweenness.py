@@ -1,18 +1,22 @@
-"""Betweenness from a sample of sources: Brandes' algorithm, compiled with numba.
+"""Betweenness from a sample of sources: Brandes' algorithm, each BFS level as numpy arrays.
 
-Hand-written rather than a library's because none fits: igraph's subset betweenness
+Hand-written rather than a library's because neither fits: igraph's subset betweenness
 (``Graph.betweenness(sources=...)``) took 12.0-15.2 s for 16 sources on a random graph of 1M
-vertices and 4.3M edges, and networkit draws its own sample, where every engine must use the
-same sources (``engines.base.betweenness_sources``). Each source is one breadth-first search
-and one pass back over its vertices in reverse order, O(edges); the loops run in numba without
-the GIL, so the window's other work goes on beside them (``scripts/analysis/
-betweenness_vs_igraph.py`` times it against igraph's; ``docs/benchmarks.md``).
+vertices and 4.3M edges where this takes 4.1-4.4 s (2 cores,
+``scripts/analysis/betweenness_vs_igraph.py``; ``docs/benchmarks.md``), and
+networkit draws its own sample, where every engine must use the same sources
+(``engines.base.betweenness_sources``). The per-level loop is the one GPU libraries run
+(cuGraph's is level-synchronous too); its work is O(edges) per source, vectorised.
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+DENSE_LEVEL = 8
+"""A level whose edges number more than ``n / DENSE_LEVEL`` is summed with one ``bincount``
+over every vertex; a smaller one with ``np.add.at`` over its own edges (a long path of tiny
+levels must not cost O(n) each)."""
 
 
 def sampled_betweenness(
@@ -23,7 +27,10 @@ def sampled_betweenness(
     edges count as distinct paths), unscaled: what ``igraph.Graph.betweenness(directed=True,
     sources=sources)`` returns, to float rounding. Deterministic: the same bits every run."""
     indptr, targets = _out_adjacency(src, dst, n)
-    return _brandes(indptr, targets, n, np.asarray(sources, dtype=np.int64))
+    raw = np.zeros(n)
+    for source in np.asarray(sources, dtype=np.int64):
+        raw += _dependencies(indptr, targets, n, int(source))
+    return raw
 
 
 def _out_adjacency(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -38,54 +45,53 @@ def _out_adjacency(src: np.ndarray, dst: np.ndarray, n: int) -> tuple[np.ndarray
     return indptr, np.asarray(dst, dtype=ids)
 
 
-@numba.njit(cache=True, nogil=True)
-def _brandes(indptr, targets, n, sources):  # pragma: no cover (compiled; tested through callers)
-    """The summed dependencies of ``sampled_betweenness``: per source, a breadth-first search
-    counting shortest paths (``sigma``) and keeping the edges of the shortest-path DAG, then
-    the vertices in reverse order of distance, each collecting ``sigma[w] * (1 + delta[v]) /
-    sigma[v]`` from its successors ``v`` (Brandes 2001). Only the vertices a search reached
-    are reset after it."""
-    raw = np.zeros(n)
-    level = np.zeros(n, dtype=np.int32)  # distance + 1; 0: not reached
-    sigma = np.zeros(n)
-    share = np.zeros(n)  # (1 + delta[v]) / sigma[v], once v's dependency is known
-    order = np.empty(n, dtype=np.int64)  # the vertices level by level, each level sorted
-    dag = np.empty(targets.size, dtype=targets.dtype)  # successors, in the order of ``order``
-    dag_end = np.empty(n, dtype=np.int64)  # vertex order[i]'s successors end at dag_end[i]
-    for source in sources:
-        level[source] = 1
-        sigma[source] = 1.0
-        order[0] = source
-        head, tail, kept = 0, 1, 0
-        while head < tail:
-            level_end = tail
-            order[head:level_end].sort()  # the level's out-edges read in memory order
-            for i in range(head, level_end):
-                u = order[i]
-                next_level, paths = level[u] + 1, sigma[u]
-                for k in range(indptr[u], indptr[u + 1]):
-                    v = targets[k]
-                    if level[v] == 0:
-                        level[v] = next_level
-                        order[tail] = v
-                        tail += 1
-                    if level[v] == next_level:
-                        sigma[v] += paths
-                        dag[kept] = v
-                        kept += 1
-                dag_end[i] = kept
-            head = level_end
-        for i in range(tail - 1, 0, -1):  # every reached vertex but the source, farthest first
-            w = order[i]
-            gathered = 0.0
-            for k in range(dag_end[i - 1], dag_end[i]):
-                gathered += share[dag[k]]
-            dependency = sigma[w] * gathered
-            share[w] = (1.0 + dependency) / sigma[w]
-            raw[w] += dependency
-        for i in range(tail):
-            w = order[i]
-            level[w] = 0
-            sigma[w] = 0.0
-            share[w] = 0.0
-    return raw
+def _dependencies(indptr: np.ndarray, targets: np.ndarray, n: int, source: int) -> np.ndarray:
+    """Brandes' dependencies of every vertex on the paths from ``source`` (0 for itself)."""
+    dist = np.full(n, -1, dtype=targets.dtype)  # BFS levels, fewer than n
+    sigma = np.zeros(n)  # shortest paths from the source
+    dist[source], sigma[source] = 0, 1.0
+    frontier = np.array([source], dtype=targets.dtype)
+    levels: list[tuple[np.ndarray, np.ndarray]] = []  # each level's edges u -> v of the DAG
+    while frontier.size:
+        u, v = _out_edges(indptr, targets, frontier)
+        fresh = dist[v] < 0
+        dist[v[fresh]] = len(levels) + 1
+        on_path = dist[v] == len(levels) + 1
+        u, v = u[on_path], v[on_path]
+        if v.size == 0:
+            break
+        _accumulate(sigma, v, sigma[u])
+        frontier = np.flatnonzero(dist == len(levels) + 1) if _dense(v, n) else np.unique(v)
+        frontier = frontier.astype(targets.dtype, copy=False)
+        levels.append((u, v))
+    delta = np.zeros(n)
+    for u, v in reversed(levels):
+        _accumulate(delta, u, sigma[u] / sigma[v] * (1.0 + delta[v]))
+    delta[source] = 0.0
+    return delta
+
+
+def _out_edges(
+    indptr: np.ndarray, targets: np.ndarray, frontier: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every out-edge of the ``frontier`` vertices, as (sources, targets) arrays."""
+    starts = indptr[frontier]
+    counts = indptr[frontier + 1] - starts
+    total = int(counts.sum())
+    # Each edge's position: its vertex's first edge plus its rank among that vertex's edges.
+    first = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    positions = first + np.arange(total)
+    return np.repeat(frontier, counts), targets[positions]
+
+
+def _accumulate(totals: np.ndarray, index: np.ndarray, values: np.ndarray) -> None:
+    """``totals[index[i]] += values[i]`` for every ``i``, in order. Each level's targets (and,
+    going back, sources) start from zero, so both ways add the same terms in the same order."""
+    if _dense(index, totals.size):
+        totals += np.bincount(index, weights=values, minlength=totals.size)
+    else:
+        np.add.at(totals, index, values)
+
+
+def _dense(edges: np.ndarray, n: int) -> bool:
+    return edges.size * DENSE_LEVEL > n

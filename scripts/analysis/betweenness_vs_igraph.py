@@ -38,7 +38,7 @@ def main() -> int:
         print(f"igraph {time.perf_counter() - start:.2f} s", flush=True)
         start = time.perf_counter()
         ours.append(sampled_betweenness(src, dst, n, sources))
-        print(f"numba  {time.perf_counter() - start:.2f} s", flush=True)
+        print(f"numpy  {time.perf_counter() - start:.2f} s", flush=True)
     positive = expected > 0
     relative = np.abs(ours[0] - expected)[positive] / expected[positive]
     print(f"{src.size:,} edges; largest relative difference {relative.max():.1e}; "
