@@ -55,10 +55,15 @@ class EngineResult:
     seconds: float | None = None
     window_seconds: float | None = None  # without the daily pieces and the imports (what one
     # more day costs)
+    cpu_seconds: float | None = None  # the worker's CPU time, every thread's
+    window_cpu_seconds: float | None = None  # of which in the window: against window_seconds,
+    # how many cores the window kept busy
     pieces_peak_rss_bytes: int | None = None  # peak RSS once the daily pieces were written
     # (the warehouse engine: its child's, which wrote the pieces and loaded the warehouse)
     stages: dict[str, float] = field(default_factory=dict)
     stage_peak_rss_bytes: dict[str, int] = field(default_factory=dict)  # while each ran
+    stage_cpu_seconds: dict[str, float] = field(default_factory=dict)  # the worker's, while
+    # each ran (stages beside each other count the same CPU)
     plans: dict[str, str] = field(default_factory=dict)  # stage -> where its plans ran
     peak_rss_bytes: int | None = None
     transfers_per_second: float | None = None
@@ -159,7 +164,7 @@ def run_engine(engine: str, folder: Path, options: WindowOptions, out: Path | No
         print(line, file=sys.stderr, flush=True)
 
     timer = StageTimer(on_stage=heard)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with memory.sampling():
         with timer.stage("imports"):
             graph_engine = _load_modules(engine)
@@ -167,9 +172,10 @@ def run_engine(engine: str, folder: Path, options: WindowOptions, out: Path | No
         features, pieces_peak = _engine_window(
             engine, graph_engine, folder, days, options, timer, cuts
         )
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     if out is not None:
         features.write_parquet(out)
+    apart = ("daily_pieces", "warehouse_load", "imports")
     return asdict(
         EngineResult(
             engine=engine,
@@ -177,15 +183,15 @@ def run_engine(engine: str, folder: Path, options: WindowOptions, out: Path | No
             seconds=seconds,
             stages=timer.seconds,
             stage_peak_rss_bytes=memory.stage_peaks,
+            stage_cpu_seconds=timer.cpu_seconds,
             plans={stage: timer.plan_devices(stage) for stage in timer.plans},
             peak_rss_bytes=peak_rss_bytes(),
             pieces_peak_rss_bytes=pieces_peak,
             # What one more day costs: without writing the daily pieces (or loading them),
             # and without the imports a step process has done before its asset runs.
-            window_seconds=seconds
-            - timer.seconds.get("daily_pieces", 0.0)
-            - timer.seconds.get("warehouse_load", 0.0)
-            - timer.seconds.get("imports", 0.0),
+            window_seconds=seconds - sum(timer.seconds.get(s, 0.0) for s in apart),
+            cpu_seconds=cpu_seconds,
+            window_cpu_seconds=cpu_seconds - sum(timer.cpu_seconds.get(s, 0.0) for s in apart),
             transfers_per_second=n_transfers / seconds if seconds else None,
             rows=features.height,
             graph_cut={k: v for k, v in asdict(cuts[0]).items() if k not in ("day", "window")}
@@ -468,18 +474,19 @@ def _run_worker(engine: str, data: Path, options: WindowOptions, timeout_s: floa
 
 def format_table(report: dict) -> str:
     lines = [
-        f"{'engine':<9} {'status':<8} {'seconds':>8} {'window s':>9} {'peak RSS':>9} "
-        f"{'transfers/s':>12} {'vs networkx':>11} {'vs cpu':>7}"
+        f"{'engine':<9} {'status':<8} {'seconds':>8} {'window s':>9} {'window CPU s':>12} "
+        f"{'peak RSS':>9} {'transfers/s':>12} {'vs networkx':>11} {'vs cpu':>7}"
     ]
     for r in report["results"]:
         rss = f"{r['peak_rss_bytes'] / 2**30:.2f} GiB" if r.get("peak_rss_bytes") else "-"
         secs = f"{r['seconds']:.2f}" if r.get("seconds") else "-"
         window = f"{r['window_seconds']:.2f}" if r.get("window_seconds") else "-"
+        cpu = f"{r['window_cpu_seconds']:.2f}" if r.get("window_cpu_seconds") else "-"
         tps = f"{r['transfers_per_second']:,.0f}" if r.get("transfers_per_second") else "-"
         vs_nx = f"{r['speedup_vs_networkx']:.1f}x" if r.get("speedup_vs_networkx") else "-"
         vs_cpu = f"{r['speedup_vs_cpu']:.1f}x" if r.get("speedup_vs_cpu") else "-"
         lines.append(
-            f"{r['engine']:<9} {r['status']:<8} {secs:>8} {window:>9} {rss:>9} {tps:>12} "
+            f"{r['engine']:<9} {r['status']:<8} {secs:>8} {window:>9} {cpu:>12} {rss:>9} {tps:>12} "
             f"{vs_nx:>11} {vs_cpu:>7}" + (f"  ({r['detail']})" if r.get("detail") else "")
         )
         if r.get("stages"):

@@ -14,18 +14,22 @@ _ACTIVE: ContextVar[tuple[StageTimer, str] | None] = ContextVar("active_stage", 
 class StageTimer:
     """Accumulates wall seconds per named stage; ``on_stage`` hears each stage as it ends.
 
+    ``cpu_seconds``: the process's CPU time (every thread's, user and system) while each stage
+    ran; stages that overlap (a window's graph thread beside its sums) count the same CPU.
+
     ``plans`` counts, per stage, the polars plans executed on each device (see
     :func:`note_plan`): the GPU engine's metadata says where each stage really ran.
     """
 
     def __init__(self, on_stage: Callable[[str, float], None] | None = None) -> None:
         self.seconds: dict[str, float] = {}
+        self.cpu_seconds: dict[str, float] = {}
         self.plans: dict[str, Counter[str]] = {}
         self._on_stage = on_stage
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         token = _ACTIVE.set((self, name))
         try:
             yield
@@ -33,6 +37,8 @@ class StageTimer:
             _ACTIVE.reset(token)
             elapsed = time.perf_counter() - start
             self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
+            cpu = time.process_time() - cpu_start
+            self.cpu_seconds[name] = self.cpu_seconds.get(name, 0.0) + cpu
             if self._on_stage:
                 self._on_stage(name, elapsed)
 

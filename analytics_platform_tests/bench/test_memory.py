@@ -1,8 +1,10 @@
-"""The benchmarks' memory figures: a worker's own peak, and the peak while each stage ran."""
+"""The benchmarks' memory and CPU figures: a worker's own peak, and the peak and the CPU time
+while each stage ran."""
 
 import mmap
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -52,3 +54,26 @@ def test_each_stage_gets_the_peak_seen_while_it_ran():
     assert peaks["large"] - peaks["small"] > 250 * MiB
     assert peaks["after"] < peaks["large"] - 250 * MiB
     assert memory.peak[1] == peaks["large"]
+
+
+def test_each_stage_gets_the_cpu_its_process_spent_meanwhile():
+    """A stage that computes counts its CPU time; one that waits counts almost none; a stage
+    that waits on another thread's work counts that thread's CPU (the process's)."""
+    timer = StageTimer()
+
+    def spin(seconds: float) -> None:
+        end = time.process_time() + seconds
+        while time.process_time() < end:
+            pass
+
+    with timer.stage("busy"):
+        spin(0.3)
+    with timer.stage("idle"):
+        time.sleep(0.3)
+    with timer.stage("beside"):
+        worker = threading.Thread(target=spin, args=(0.3,))
+        worker.start()
+        worker.join()
+    assert timer.cpu_seconds["busy"] >= 0.3
+    assert timer.cpu_seconds["idle"] < 0.1 < timer.seconds["idle"]
+    assert timer.cpu_seconds["beside"] >= 0.3
