@@ -209,7 +209,7 @@ def test_names_flows_and_sums_are_one_row_per_address_or_pair(window):
         names = window_sql.read_names(client, w, names_table)
         flows = window_sql.read_flows(client, w, names_table)
         every = window_sql.AddressRange(0, names.height)
-        volume, temporal = window_sql.read_address_sums(client, w, every)
+        volume, temporal = window_sql.read_address_sums(client, w, names_table, every)
     in_window = edges.filter(pl.col("date") >= w.first)
     ends = pl.concat([in_window["from_address"], in_window["to_address"]]).unique().sort()
     assert names["address"].to_list() == ends.to_list()
@@ -222,6 +222,28 @@ def test_names_flows_and_sums_are_one_row_per_address_or_pair(window):
     assert volume["id"].to_list() == names["id"].to_list()
     assert 0 < temporal.height <= names.height and temporal["active_days"].min() >= 1
     assert temporal["id"].is_sorted() and temporal["id"].is_unique().all()
+
+
+def test_the_addresses_are_matched_on_their_hashes_or_where_two_share_one_on_the_strings(
+    window, monkeypatch, caplog
+):
+    """The statements match and group the addresses on a 64-bit hash, which gives the same
+    pieces as the strings; where two of the window's addresses share a hash, on the strings."""
+    dsn, _, _, _, day = window
+    w = window_sql.WarehouseWindow("torus", day - timedelta(days=6), day)
+    with ch.session(dsn) as client:
+        hashed = window_sql.reduce_window(client, w)
+        with window_sql.numbered_addresses(client, w) as names_table:
+            assert window_sql.address_key(client, w, names_table).hashed
+            # Two addresses given one hash: the window falls back to the strings, and says so.
+            client.command(f"ALTER TABLE {names_table} UPDATE h = 7 WHERE id < 2")
+            assert window_sql.address_key(client, w, names_table) == window_sql.BY_ADDRESS
+            assert "2 addresses share their 64-bit hash" in caplog.text
+        monkeypatch.setattr(window_sql, "address_key", lambda *_: window_sql.BY_ADDRESS)
+        strings = window_sql.reduce_window(client, w)
+    for name in ("names", "flows", "volume", "temporal"):
+        assert getattr(hashed, name).equals(getattr(strings, name), null_equal=True), name
+    assert hashed.volume.height == hashed.names.height > 0
 
 
 def test_bad_identifiers_and_days_are_refused():

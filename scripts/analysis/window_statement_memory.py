@@ -31,8 +31,10 @@ def measure(store: str, statement: str, days: int, ratio: float) -> str:
         spill=ws.SpillSettings(memory_ratio=ratio),
     )  # fmt: skip
     read = {
-        "flows": lambda c, n, count: ws.read_flows(c, window, n),
-        "sums": lambda c, n, count: ws.read_address_sums(c, window, ws.AddressRange(0, count))[0],
+        "flows": lambda c, n, count: ws.read_flows(c, window, n, key=ws.address_key(c, window, n)),
+        "sums": lambda c, n, count: ws.read_address_sums(
+            c, window, n, ws.AddressRange(0, count), ws.address_key(c, window, n)
+        )[0],
     }[statement]
     with ch.session(f"chdb://{store}") as client, ws.numbered_addresses(client, window) as names:
         count = ws.read_names(client, window, names).height
