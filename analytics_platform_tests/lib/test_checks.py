@@ -37,3 +37,41 @@ def test_a_check_fails_when_one_part_fails_and_names_it():
 def test_every_part_is_checked_not_only_the_first_or_last():
     results = {r.check_name: r for r in results_by_part(KEY, CHECKS, _parts([1.0], [], [3.0]))}
     assert not results["some_rows"].passed and results["non_negative"].passed
+
+
+def test_address_features_checks_read_one_day_of_edges_at_a_time(tmp_path):
+    """A ranged run's checks take each day's edges as that day's windows are checked: never
+    the run's days at once."""
+    from datetime import date
+
+    from analytics_platform.domain.schemas import ADDRESS_FEATURES, empty
+    from analytics_platform.lib.assets.address_features import _check_parts
+    from analytics_platform.storage.spilled_frames import SpilledFrames
+
+    days = [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)]
+    spilled = SpilledFrames(tmp_path, pl.Schema(ADDRESS_FEATURES))
+    for day in days[:2]:  # the third day has no features
+        for size in (7, 30):
+            spilled.put((day, size), empty(ADDRESS_FEATURES))
+    read: list[date] = []
+
+    def edges_of(day: date) -> pl.DataFrame:
+        read.append(day)
+        return pl.DataFrame({"date": [day]})
+
+    parts = _check_parts(spilled, days, edges_of)
+    seen = []
+    for name, inputs in parts:
+        seen.append((name, list(read)))
+        assert inputs["day_edges"]["date"].to_list() == [read[-1]]
+    assert read == days  # each day once
+    assert (
+        seen
+        == [
+            ("2026-03-01 7-day window", days[:1]),
+            ("2026-03-01 30-day window", days[:1]),  # the day's windows share its edges
+            ("2026-03-02 7-day window", days[:2]),
+            ("2026-03-02 30-day window", days[:2]),
+            ("2026-03-03", days),
+        ]
+    )
