@@ -465,6 +465,11 @@ class FeatureSettings(StrictModel):
     """The window's flows and per-address sums are computed in passes over ranges of at most
     this many addresses, which bounds what one statement holds (``SpillSettings``); a window
     of fewer addresses is one pass. Memory per address: docs' benchmarks page."""
+    spill_folder: str | None = None
+    """Where ``address_features`` keeps a run's rows on disk until they are stored (about
+    0.25 GB per million rows): a folder that must exist where the step runs (a volume on
+    Kubernetes). ``null``: the system's temporary folder (``TMPDIR``, which also takes the
+    CPU engine's edge lists for igraph, 0.06 GB at 4.3M pairs)."""
 
 
 class ConfigFile(StrictModel):

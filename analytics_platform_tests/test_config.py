@@ -79,7 +79,7 @@ def test_a_valid_file_reads_every_section(tmp_path):
         tmp_path,
         "labels_path: labels.csv\n"
         "features: {engine: cpu, betweenness_samples: 8, spill_memory_ratio: 0.25,\n"
-        "           addresses_per_pass: 500000}\n"
+        "           addresses_per_pass: 500000, spill_folder: /mnt/spill}\n"
         "networks:\n"
         "  torus:\n"
         "    start_date: 2026-10-01\n"
@@ -98,6 +98,7 @@ def test_a_valid_file_reads_every_section(tmp_path):
     assert settings.features.betweenness_samples == 8 and settings.labels_path == "labels.csv"
     assert settings.features.spill_memory_ratio == 0.25
     assert settings.features.addresses_per_pass == 500_000
+    assert settings.features.spill_folder == "/mnt/spill"  # checked where the step runs
 
 
 def test_patterns_read_the_longest_look_back_before_their_transfers(tmp_path):

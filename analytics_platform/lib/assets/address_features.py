@@ -9,7 +9,7 @@ from tempfile import TemporaryDirectory
 import dagster as dg
 import polars as pl
 
-from analytics_platform.config import FeatureSettings
+from analytics_platform.config import ConfigError, FeatureSettings
 from analytics_platform.domain.features import GraphCut
 from analytics_platform.domain.schemas import ADDRESS_FEATURES, empty
 from analytics_platform.domain.windows import days_from
@@ -68,7 +68,9 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
         # by day: a chain's day (three windows of 10M addresses, about 8 GiB each) never
         # stands whole in memory. The folder outlives the output's storing: Dagster stores
         # an Output before it resumes the step.
-        with TemporaryDirectory(prefix="address_features-") as folder:
+        with TemporaryDirectory(
+            prefix="address_features-", dir=_spill_folder(spec.settings.features)
+        ) as folder:
             spilled = SpilledFrames(Path(folder), pl.Schema(ADDRESS_FEATURES))
 
             def keep(day: date, size: int, rows: pl.DataFrame) -> None:
@@ -177,6 +179,15 @@ def _lake_reader(context: dg.AssetExecutionContext, lake: LakeResource, network:
         return lake_store.read_days(root, table, network, days_from(first, last))
 
     return read
+
+
+def _spill_folder(features: FeatureSettings) -> str | None:
+    """``features.spill_folder``, checked where the step runs (the config is also read where
+    the folder need not exist: the webserver, the daemon)."""
+    folder = features.spill_folder
+    if folder is not None and not Path(folder).is_dir():
+        raise ConfigError(f"features.spill_folder: no such folder here (got {folder!r})")
+    return folder
 
 
 def _spill(features: FeatureSettings) -> SpillSettings:
