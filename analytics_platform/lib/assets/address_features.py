@@ -13,6 +13,7 @@ from analytics_platform.config import ConfigError, FeatureSettings
 from analytics_platform.domain.features import GraphCut
 from analytics_platform.domain.schemas import ADDRESS_FEATURES, empty
 from analytics_platform.domain.windows import days_from
+from analytics_platform.engines.choice import EngineChoice
 from analytics_platform.engines.timing import StageTimer
 from analytics_platform.lib import checks as qc
 from analytics_platform.lib.assets.metadata import counts, days_of, record_days, stage_table
@@ -85,19 +86,8 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             )  # fmt: skip
             _warn_of_cuts(context, cuts)
             _record_days(context, spilled, days, cuts)
-            yield dg.Output(
-                spilled.scan(),
-                metadata={
-                    "engine_requested": choice.requested,
-                    "engine": choice.engine.name,
-                    "engine_fallback": choice.fallback_reason or "none",
-                    "windows": dg.MetadataValue.json(list(net.windows)),
-                    "graph_edge_budget": graph_engine.max_graph_edges or "none",
-                    "spill_memory_ratio": spec.settings.features.spill_memory_ratio,
-                    "addresses_per_pass": spec.settings.features.addresses_per_pass,
-                    "stage_seconds": stage_table(timer),
-                },
-            )
+            metadata = _run_metadata(spec, choice, graph_engine, timer)
+            yield dg.Output(spilled.scan(), metadata=metadata)
 
             def edges_of(day: date) -> pl.DataFrame:
                 return edges_of_days(
@@ -111,6 +101,24 @@ def build(spec: NetworkSpec) -> dg.AssetsDefinition:
             )  # fmt: skip
 
     return address_features
+
+
+def _run_metadata(
+    spec: NetworkSpec, choice: EngineChoice, graph_engine: GraphEngineResource, timer: StageTimer
+) -> dict:
+    """The run's metadata: the engine asked for and used, the windows, the settings that
+    shape the work, and the stages' seconds."""
+    features = spec.settings.features
+    return {
+        "engine_requested": choice.requested,
+        "engine": choice.engine.name,
+        "engine_fallback": choice.fallback_reason or "none",
+        "windows": dg.MetadataValue.json(list(spec.net.windows)),
+        "graph_edge_budget": graph_engine.max_graph_edges or "none",
+        "spill_memory_ratio": features.spill_memory_ratio,
+        "addresses_per_pass": features.addresses_per_pass,
+        "stage_seconds": stage_table(timer),
+    }
 
 
 def _record_days(
