@@ -209,7 +209,8 @@ class AddressKey:
     else the string itself.
 
     The same rows either way, as every edge's and every active address is one of the window's
-    addresses (``daily_edges`` and ``address_activity`` aggregate the same transfers), but a
+    addresses (``daily_edges`` and ``address_activity`` aggregate the same transfers; an active
+    address outside them would be dropped either way, unless its hash were one of theirs), but a
     UInt64 key is hashed and compared in one step where a string is hashed, copied and
     compared: at 10M transfers the flows took 2.1 s against 3.7 s on 2 cores, the volume sums
     10.3 s against 13.0 s and the temporal sums 7.6 s against 9.8 s on one thread
