@@ -230,6 +230,8 @@ class AddressKey:
 
 BY_ADDRESS = AddressKey(hashed=False)
 """Matching the address strings: exact whatever the hashes."""
+BY_HASH = AddressKey(hashed=True)
+"""Matching the addresses' hashes: exact where the window's addresses have distinct ones."""
 
 
 def address_ranges(names: pl.DataFrame, per_pass: int) -> list[AddressRange]:
@@ -409,7 +411,7 @@ def numbered_addresses(client: Any, window: WarehouseWindow) -> Iterator[str]:
     try:
         client.command(
             f"INSERT INTO {scratch} SELECT address, "
-            f"toUInt32(row_number() OVER (ORDER BY address) - 1), cityHash64(address) FROM ("
+            f"toUInt32(row_number() OVER (ORDER BY address) - 1), {BY_HASH.of('address')} FROM ("
             f"SELECT DISTINCT address FROM ("
             f"SELECT from_address AS address FROM {edges} WHERE {_IN_WINDOW} "
             f"UNION ALL SELECT to_address AS address FROM {edges} WHERE {_IN_WINDOW}))",
@@ -432,7 +434,7 @@ def address_key(client: Any, window: WarehouseWindow, names: str) -> AddressKey:
             "window %s..%s: %d addresses share their 64-bit hash with another; matching the "
             "address strings (exact, slower)", window.first, window.last, shared,
         )  # fmt: skip
-    return AddressKey(hashed=not shared)
+    return BY_ADDRESS if shared else BY_HASH
 
 
 def read_names(client: Any, window: WarehouseWindow, names: str) -> pl.DataFrame:
